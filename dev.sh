@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# uptake's two commands. Needs only python3 (3.11) on the machine; everything else is installed
+# from the lock file into .venv by uv, which is itself installed into .tools/ on first use.
+#   ./dev.sh demo   simulate an organisation, run every asset, print the report's path
+#   ./dev.sh test   run the test suite (what CI runs)
+#   ./dev.sh <cmd>  run any command inside the project's environment, e.g. ./dev.sh uptake --help
+set -euo pipefail
+cd "$(dirname "$0")"
+UV_VERSION=0.13.8
+PY=${UPTAKE_PYTHON:-python3}
+
+bootstrap() {
+  if [ ! -x .tools/bin/uv ]; then
+    "$PY" -m venv .tools
+    .tools/bin/python -m pip install --quiet "uv==${UV_VERSION}"
+  fi
+  export UV_PYTHON_DOWNLOADS=never
+  .tools/bin/uv sync --locked --quiet --python "$PY"
+}
+
+bootstrap
+case "${1:-}" in
+  demo)
+    shift
+    exec .venv/bin/uptake demo "$@"
+    ;;
+  test)
+    shift
+    exec .venv/bin/python -m pytest -n "${PYTEST_WORKERS:-2}" "$@"
+    ;;
+  "")
+    echo "usage: ./dev.sh demo | test | <command>" >&2
+    exit 2
+    ;;
+  *)
+    exec .tools/bin/uv run --locked --python "$PY" "$@"
+    ;;
+esac
