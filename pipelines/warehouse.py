@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Iterable
 
 import duckdb
+import polars as pl
 
 from pipelines.connectors.base import Batch
 from transforms.contracts import CONTRACTS, REJECTS
@@ -73,3 +74,18 @@ def write_batches(
         raise
     log.info("ingested %s: %s", source, dict(counts))
     return counts
+
+
+def replace_table(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) -> int:
+    """Create or replace table ``name`` with the rows of a Polars frame; return the row count."""
+    con.register("__replace", frame.to_arrow())
+    try:
+        con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM __replace")
+    finally:
+        con.unregister("__replace")
+    return frame.height
+
+
+def read_table(con: duckdb.DuckDBPyConnection, name: str) -> pl.DataFrame:
+    """A whole warehouse table as a Polars frame."""
+    return con.execute(f"SELECT * FROM {name}").pl()

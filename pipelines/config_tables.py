@@ -1,0 +1,104 @@
+"""The drop zone's configuration in the warehouse, so every asset reads one validated copy.
+
+``raw.settings`` holds each YAML model as one JSON row; pilots are also flattened into
+``raw.pilot_cohorts`` and ``raw.pilot_members`` for SQL, and the KPI feed into ``raw.kpi_values``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from pipelines.warehouse import ensure_schemas
+from transforms.contracts import KPI_VALUES
+from transforms.contracts.config import Charters, KpiRegistry, Pilots, Settings
+
+
+@dataclass(frozen=True)
+class WarehouseConfig:
+    settings: Settings
+    pilots: Pilots
+    kpi_registry: KpiRegistry
+    charters: Charters
+
+
+def write_config_tables(con: duckdb.DuckDBPyConnection, config: Any) -> dict[str, int]:
+    """Replace the configuration tables with ``config`` (from ``load_drop_zone_config``)."""
+    ensure_schemas(con)
+    models = {
+        "settings": config.settings,
+        "pilots": config.pilots,
+        "kpi_registry": config.kpi_registry,
+        "charters": config.charters,
+    }
+    con.execute("CREATE OR REPLACE TABLE raw.settings (name VARCHAR PRIMARY KEY, body JSON)")
+    for name, model in models.items():
+        con.execute("INSERT INTO raw.settings VALUES (?, ?)", [name, model.model_dump_json()])
+
+    cohorts = pl.DataFrame(
+        [
+            {
+                "cohort": c.name,
+                "wave": c.wave,
+                "start_date": c.start,
+                "end_date": c.end,
+                "support_level": c.support_level,
+            }
+            for c in config.pilots.cohorts
+        ],
+        schema={"cohort": pl.Utf8, "wave": pl.Int16, "start_date": pl.Date, "end_date": pl.Date,
+                "support_level": pl.Utf8},
+    )
+    members = pl.DataFrame(
+        [
+            {"cohort": c.name, "employee_id": e, "department": None, "org_unit": None, "site": None}
+            for c in config.pilots.cohorts
+            for e in c.employee_ids
+        ]
+        + [
+            {"cohort": c.name, "employee_id": None, "department": s.department, "org_unit": s.org_unit,
+             "site": s.site}
+            for c in config.pilots.cohorts
+            for s in c.selectors
+        ],
+        schema={"cohort": pl.Utf8, "employee_id": pl.Utf8, "department": pl.Utf8, "org_unit": pl.Utf8,
+                "site": pl.Utf8},
+    )
+    registry = pl.DataFrame(
+        [k.model_dump(mode="json") | {"expected_range": None} for k in config.kpi_registry.kpis],
+        schema={"name": pl.Utf8, "description": pl.Utf8, "unit": pl.Utf8, "unit_type": pl.Utf8,
+                "direction": pl.Utf8, "grain": pl.Utf8, "source": pl.Utf8, "expected_range": pl.Utf8,
+                "max_delay_days": pl.Int32},
+    ).drop("expected_range")
+    kpi_values = config.kpi_values if config.kpi_values is not None else pl.DataFrame(schema=KPI_VALUES.schema)
+    tables = {
+        "raw.pilot_cohorts": cohorts,
+        "raw.pilot_members": members,
+        "raw.kpi_registry": registry,
+        "raw.kpi_values": kpi_values.select(KPI_VALUES.names),
+    }
+    for name, frame in tables.items():
+        con.register("__frame", frame.to_arrow())
+        con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM __frame")
+        con.unregister("__frame")
+    con.execute("DELETE FROM quality.rejects WHERE source = 'kpi_feed'")
+    rejects = getattr(config, "kpi_rejects", None)
+    if rejects is not None and rejects.height:
+        con.register("__rej", rejects.with_columns(pl.lit("kpi_feed").alias("source")).to_arrow())
+        con.execute("INSERT INTO quality.rejects BY NAME SELECT * FROM __rej")
+        con.unregister("__rej")
+    return {k.split(".")[1]: v.height for k, v in tables.items()}
+
+
+def read_config(con: duckdb.DuckDBPyConnection) -> WarehouseConfig:
+    """The validated configuration models from ``raw.settings``."""
+    rows = dict(con.execute("SELECT name, body FROM raw.settings").fetchall())
+    return WarehouseConfig(
+        settings=Settings.model_validate_json(rows["settings"]),
+        pilots=Pilots.model_validate_json(rows["pilots"]),
+        kpi_registry=KpiRegistry.model_validate_json(rows["kpi_registry"]),
+        charters=Charters.model_validate_json(rows["charters"]),
+    )
