@@ -22,11 +22,13 @@ bootstrap
 case "${1:-}" in
   demo)
     shift
+    export DAGSTER_HOME="$PWD"   # dagster.yaml here keeps run history in .dagster_home/
     exec .venv/bin/uptake demo "$@"
     ;;
   test)
     shift
-    exec .venv/bin/python -m pytest -n "${PYTEST_WORKERS:-2}" "$@"
+    unset DAGSTER_HOME           # tests use ephemeral Dagster instances
+    exec .venv/bin/python -m pytest -n "${PYTEST_WORKERS:-2}" --dist loadgroup "$@"
     ;;
   "")
     echo "usage: ./dev.sh demo | test | <command>" >&2

@@ -13,10 +13,10 @@ from pipelines.schedules import drop_zone_fingerprint, organisation_time_zone
 
 def test_definitions_load_with_layers_schedule_and_sensor(tmp_path: Path) -> None:
     defs = build_definitions(raw_dir=tmp_path, warehouse=tmp_path / "w.duckdb", reports_dir=tmp_path / "r")
-    repo = defs.get_repository_def()
-    groups = {}
-    for key, node in repo.asset_graph.asset_nodes_by_key.items() if hasattr(repo.asset_graph, "asset_nodes_by_key") else []:
-        groups.setdefault(node.group_name, []).append(key.to_user_string())
+    graph = defs.resolve_asset_graph()
+    groups: dict[str, list[str]] = {}
+    for key in graph.get_all_asset_keys():
+        groups.setdefault(graph.get(key).group_name, []).append(key.to_user_string())
     assert set(groups) >= {"ingest", "clean", "identity", "marts", "report"}
     # one ingest asset per registered connector, generated from the registry
     for name in registered_connectors():
