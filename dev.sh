@@ -18,6 +18,15 @@ bootstrap() {
   .tools/bin/uv sync --locked --quiet --python "$PY"
 }
 
+ensure_chromium() {
+  # The browser test drives Debian's Chromium (PyPI playwright cannot download browsers here).
+  if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    echo "installing Debian's chromium for the browser test..." >&2
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  fi
+}
+
 bootstrap
 case "${1:-}" in
   demo)
@@ -27,6 +36,7 @@ case "${1:-}" in
     ;;
   test)
     shift
+    ensure_chromium
     unset DAGSTER_HOME           # tests use ephemeral Dagster instances
     exec .venv/bin/python -m pytest -n "${PYTEST_WORKERS:-2}" --dist loadgroup "$@"
     ;;

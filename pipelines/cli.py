@@ -105,6 +105,7 @@ def materialise(raw: Path, warehouse: Path, reports: Path) -> dict[str, object]:
             result = materialize(
                 [*assets, *checks], selection=keys, instance=instance, resources=resources,
                 raise_on_error=False, tags={"uptake/layer": layer},
+                run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
             )
             failures = [e for e in result.all_events if e.is_step_failure]
             if failures:
