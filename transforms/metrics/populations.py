@@ -1,0 +1,99 @@
+"""Populations: the groups every metric can be cut by, and checks on the person-week input.
+
+A *population type* is either ``organisation`` (everyone), ``pilot_cohort`` (each cohort, and
+``non_pilot``), ``pilot_wave`` (``wave <n>`` and ``non_pilot``), or the name of any HR attribute
+column of ``marts.person_week`` (``department``, ``site``, ``worker_type``, ``level``...). A
+person-week falls in exactly one population of each type, so the populations of one type
+partition the organisation: a missing attribute becomes the population ``(unknown)``, which is
+what lets complementary suppression protect small cells against subtraction from totals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+
+from transforms.contracts import ContractError
+
+__all__ = [
+    "DEFAULT_POPULATIONS",
+    "NON_PILOT",
+    "ORGANISATION",
+    "UNKNOWN",
+    "population_expr",
+    "require_columns",
+    "with_population",
+    "with_populations",
+]
+
+ORGANISATION = "organisation"
+NON_PILOT = "non_pilot"
+UNKNOWN = "(unknown)"
+
+DEFAULT_POPULATIONS: tuple[str, ...] = (
+    "organisation",
+    "pilot_cohort",
+    "pilot_wave",
+    "department",
+    "site",
+    "worker_type",
+    "country",
+    "level",
+    "tenure_band",
+    "is_manager",
+)
+
+
+def require_columns(frame: pl.DataFrame, columns: Sequence[str], *, table: str) -> None:
+    """Raise :class:`ContractError` naming ``table`` and the missing columns."""
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ContractError(
+            f"missing column(s) {', '.join(missing)}; expected {table} with columns {', '.join(columns)}",
+            file=table,
+        )
+
+
+def _source_columns(population_type: str) -> list[str]:
+    if population_type == ORGANISATION:
+        return []
+    return [population_type]
+
+
+def population_expr(population_type: str) -> pl.Expr:
+    """The population a row belongs to, as a string, for one population type."""
+    if population_type == ORGANISATION:
+        return pl.lit(ORGANISATION)
+    if population_type == "pilot_wave":
+        return (
+            pl.when(pl.col("pilot_wave").is_null())
+            .then(pl.lit(NON_PILOT))
+            .otherwise(pl.format("wave {}", pl.col("pilot_wave")))
+        )
+    if population_type == "pilot_cohort":
+        return pl.col("pilot_cohort").cast(pl.Utf8).fill_null(NON_PILOT)
+    return pl.col(population_type).cast(pl.Utf8).fill_null(UNKNOWN)
+
+
+def with_population(frame: pl.DataFrame, population_type: str, *, table: str = "person_week") -> pl.DataFrame:
+    """``frame`` with ``population_type`` and ``population`` columns for one type (a new frame)."""
+    require_columns(frame, _source_columns(population_type), table=table)
+    return frame.with_columns(
+        pl.lit(population_type).alias("population_type"),
+        population_expr(population_type).alias("population"),
+    )
+
+
+def with_populations(
+    frame: pl.DataFrame, populations: Sequence[str], *, table: str = "person_week"
+) -> pl.DataFrame:
+    """Long frame: every row of ``frame`` once per population type, tagged with its population."""
+    if isinstance(populations, str):
+        populations = (populations,)
+    if not populations:
+        raise ValueError("populations must name at least one population type")
+    dupes = sorted({p for p in populations if list(populations).count(p) > 1})
+    if dupes:
+        raise ValueError(f"population type(s) listed twice: {', '.join(dupes)}")
+    return pl.concat([with_population(frame, p, table=table) for p in populations], how="vertical")
