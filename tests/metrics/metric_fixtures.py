@@ -64,3 +64,34 @@ def make_person_week(rows: list[dict[str, Any]], *, first_active: dict[str, dt.d
     assert bad.height == 0, bad
     return good.sort("person_key", "week_start")
 
+
+
+def make_events(rows: list[dict[str, Any]]) -> pl.DataFrame:
+    """Clean events (EVENTS columns + week_start, person_key) from compact rows.
+
+    Each row needs ``event_id``, ``account_id``, ``action`` and ``at`` (a naive datetime, UTC);
+    the rest defaults (space 'S', not automated, no hashtags, not a question).
+    """
+    from transforms.contracts import EVENTS
+
+    recs = []
+    for r in rows:
+        at = r["at"]
+        rec = {
+            "source": "slack", "account_email": None, "space_id": "S", "thread_id": None, "content_id": None,
+            "is_automated": False, "body_chars": 10, "hashtags": None, "is_question": False, "mention_count": 0,
+            "source_file": None, "person_key": None,
+            **{k: v for k, v in r.items() if k != "at"},
+            "occurred_at": at.replace(tzinfo=dt.timezone.utc),
+        }
+        recs.append(rec)
+    frame = pl.DataFrame(recs, infer_schema_length=None, schema_overrides={"hashtags": pl.List(pl.Utf8)})
+    good, bad = conform(frame, EVENTS)
+    assert bad.height == 0, bad
+    extra = frame.select("source", "event_id", pl.col("person_key").cast(pl.Utf8))
+    good = good.join(extra, on=["source", "event_id"], how="left")
+    return good.with_columns(
+        pl.col("occurred_at").dt.date().alias("__d"),
+    ).with_columns(
+        (pl.col("__d") - pl.duration(days=pl.col("__d").dt.weekday() - 1)).alias("week_start")
+    ).drop("__d")
