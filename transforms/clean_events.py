@@ -1,0 +1,423 @@
+"""Clean platform activity: de-duplicated, bot-filtered events and activity counters on ISO weeks
+of the organisation's time zone, with a per-source conservation report.
+
+Reads ``raw.<source>_events``, ``raw.<source>_activity_counts``, ``raw.<source>_accounts`` (for
+automated accounts) and the connectors' rows of ``quality.rejects``; a source without one of those
+raw tables is skipped for that input. Writes:
+
+- ``clean.events``: the ``EVENTS`` contract columns plus ``occurred_on`` (local date),
+  ``week_start`` (Monday, local) and ``iso_week`` (``YYYY-Www``). One row per real action.
+- ``clean.activity_counts``: counter rows allocated to weeks (see :func:`build_clean_events`).
+- ``quality.event_conservation``: one row per source and input (``events`` / ``activity_counts``).
+- rows rejected here go to ``quality.rejects`` with ``contract = 'clean.events'`` or
+  ``'clean.activity_counts'`` (this module's rows are replaced on each run).
+
+Every input row gets exactly one disposition, in this order of precedence:
+
+1. ``rejected``: unusable although the connector accepted it (blank ``account_id``, a timestamp
+   before 2000-01-01, i.e. an unset clock; for counters a negative count or an inverted period).
+2. ``duplicate``: events: a further copy of the same ``(source, event_id)`` (re-ingested or
+   overlapping exports; the copy from the lexically last ``source_file`` is kept), or a
+   content-identical repeat under another id (same source, account, action, occurred_at, space
+   and content; the smallest ``event_id`` is kept). Counters: a further copy of the same
+   ``(source, account, period, action)`` (the copy from the last ``source_file`` is kept).
+3. ``automated``: the event is flagged automated, or its account is automated in the accounts table.
+4. ``overlap`` (counters only): the period overlaps an earlier-starting (or same-start, shorter)
+   period of the same account and action, e.g. a D30 report beside D7 reports; counting both would
+   count the same actions twice.
+5. ``kept``.
+
+Conservation, per source and input: ``rows_in`` (raw rows + connector rejects of that contract) =
+``kept`` + ``rejected`` (connector + here) + ``filtered_duplicate`` + ``filtered_automated`` +
+``filtered_overlap``; ``kept`` is counted from the clean table afterwards, so the check is real.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+
+import duckdb
+
+from transforms.contracts import ACTIVITY_COUNTS, EVENTS, REJECTS, Contract
+from transforms.contracts.config import Settings
+from transforms.weeks import date_week_start_sql, iso_week_sql, local_date_sql, relation_exists
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "CONSERVATION_TABLE",
+    "build_clean_events",
+    "check_conservation",
+    "ensure_warehouse_schemas",
+    "existing_sources",
+    "validate_sources",
+]
+
+CONSERVATION_TABLE = "quality.event_conservation"
+#: Timestamps before this are an unset clock, not real activity.
+EARLIEST_PLAUSIBLE = "2000-01-01"
+_SOURCE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def validate_sources(sources: Sequence[str]) -> list[str]:
+    """Distinct source names in the given order; ``ValueError`` names any that is not a plain
+    lower-case identifier (they become part of table names)."""
+    if isinstance(sources, str):
+        raise ValueError(f"sources must be a list of names, got the string {sources!r}")
+    bad = [s for s in sources if not isinstance(s, str) or not _SOURCE_NAME.match(s)]
+    if bad:
+        raise ValueError(f"invalid source name(s) {bad!r}: expected lower-case letters, digits and '_'")
+    return list(dict.fromkeys(sources))
+
+
+def existing_sources(con: duckdb.DuckDBPyConnection, sources: Sequence[str], table: str) -> list[str]:
+    """The sources among ``sources`` that have a ``raw.<source>_<table>`` table."""
+    return [s for s in validate_sources(sources) if relation_exists(con, f"raw.{s}_{table}")]
+
+
+def ensure_warehouse_schemas(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the schemas ``raw``, ``clean``, ``marts``, ``quality`` and ``quality.rejects`` if absent."""
+    for schema in ("raw", "clean", "marts", "quality"):
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    con.execute(REJECTS.duckdb_ddl("quality.rejects"))
+
+
+def _union(sources: Sequence[str], table: str, columns: Sequence[str]) -> str:
+    """``UNION ALL`` of the raw tables, ``source`` forced to the table's connector name."""
+    cols = ", ".join(f'"{c}"' for c in columns if c != "source")
+    parts = [
+        f"SELECT '{s}' AS source, {cols}, '{s}' || ':' || row_number() OVER () AS __row FROM raw.{s}_{table}"
+        for s in sources
+    ]
+    return " UNION ALL ".join(parts)
+
+
+def _automated_accounts_sql(sources: Sequence[str]) -> str:
+    parts = [
+        f"SELECT '{s}' AS source, account_id FROM raw.{s}_accounts WHERE is_automated" for s in sources
+    ]
+    return " UNION ".join(parts) if parts else "SELECT NULL::VARCHAR AS source, NULL::VARCHAR AS account_id WHERE false"
+
+
+def _build_events(con: duckdb.DuckDBPyConnection, sources: list[str], automated_sql: str, tz: str) -> None:
+    cols = EVENTS.names
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE __raw_events AS "
+        + (
+            _union(sources, "events", cols)
+            if sources
+            else _empty_select(con, EVENTS)
+        )
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE __events_disposed AS
+        WITH screened AS (
+            SELECT *,
+                CASE
+                    WHEN trim(account_id) = '' THEN 'account_id: required, found blank'
+                    WHEN occurred_at < TIMESTAMPTZ '{EARLIEST_PLAUSIBLE} 00:00:00+00'
+                        THEN 'occurred_at: before {EARLIEST_PLAUSIBLE}, expected a real timestamp'
+                END AS reject_reason
+            FROM __raw_events
+        ),
+        first_copy_of_id AS (
+            SELECT __row FROM screened
+            WHERE reject_reason IS NULL
+            QUALIFY row_number() OVER (
+                PARTITION BY source, event_id ORDER BY source_file DESC NULLS LAST, __row) = 1
+        ),
+        first_copy_of_content AS (
+            SELECT __row FROM screened JOIN first_copy_of_id USING (__row)
+            QUALIFY row_number() OVER (
+                PARTITION BY source, account_id, action, occurred_at, space_id, content_id
+                ORDER BY event_id, __row) = 1
+        ),
+        automated_accounts AS ({automated_sql})
+        SELECT s.*,
+            CASE
+                WHEN s.reject_reason IS NOT NULL THEN 'rejected'
+                WHEN c.__row IS NULL THEN 'duplicate'
+                WHEN s.is_automated OR a.account_id IS NOT NULL THEN 'automated'
+                ELSE 'kept'
+            END AS disposition
+        FROM screened s
+        LEFT JOIN first_copy_of_content c USING (__row)
+        LEFT JOIN automated_accounts a ON a.source = s.source AND a.account_id = s.account_id
+        """
+    )
+    col_list = ", ".join(f'"{c}"' for c in cols)
+    occurred_on = local_date_sql("occurred_at")
+    con.execute(
+        f"""
+        CREATE OR REPLACE TABLE clean.events AS
+        SELECT {col_list},
+            {occurred_on} AS occurred_on,
+            {date_week_start_sql(occurred_on)} AS week_start,
+            {iso_week_sql(occurred_on)} AS iso_week
+        FROM __events_disposed
+        WHERE disposition = 'kept'
+        ORDER BY source, occurred_at, event_id
+        """,
+        {"tz": tz},
+    )
+    con.execute(
+        """
+        INSERT INTO quality.rejects (contract, file, locator, reason, source, excerpt)
+        SELECT 'clean.events', source_file, 'event_id=' || event_id, reject_reason, source,
+               'account_id=' || account_id
+        FROM __events_disposed WHERE disposition = 'rejected'
+        """
+    )
+
+
+def _build_activity_counts(
+    con: duckdb.DuckDBPyConnection, sources: list[str], automated_sql: str
+) -> None:
+    cols = ACTIVITY_COUNTS.names
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE __raw_counts AS "
+        + (
+            _union(sources, "activity_counts", cols)
+            if sources
+            else _empty_select(con, ACTIVITY_COUNTS)
+        )
+    )
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE __counts_disposed AS
+        WITH screened AS (
+            SELECT *,
+                CASE
+                    WHEN trim(account_id) = '' THEN 'account_id: required, found blank'
+                    WHEN "count" < 0 THEN 'count: expected a count >= 0, found ' || "count"
+                    WHEN period_end < period_start THEN 'period_end: before period_start'
+                    WHEN period_start < DATE '{EARLIEST_PLAUSIBLE}'
+                        THEN 'period_start: before {EARLIEST_PLAUSIBLE}, expected a real date'
+                END AS reject_reason
+            FROM __raw_counts
+        ),
+        first_copy AS (
+            SELECT __row FROM screened
+            WHERE reject_reason IS NULL
+            QUALIFY row_number() OVER (
+                PARTITION BY source, account_id, period_start, period_end, action
+                ORDER BY source_file DESC NULLS LAST, __row) = 1
+        ),
+        automated_accounts AS ({automated_sql}),
+        unique_human AS (
+            SELECT s.* FROM screened s JOIN first_copy USING (__row)
+            ANTI JOIN automated_accounts a ON a.source = s.source AND a.account_id = s.account_id
+        ),
+        not_overlapping AS (
+            SELECT __row FROM unique_human
+            QUALIFY coalesce(max(period_end) OVER (
+                PARTITION BY source, account_id, action ORDER BY period_start, period_end, __row
+                ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) < period_start, true)
+        )
+        SELECT s.*,
+            CASE
+                WHEN s.reject_reason IS NOT NULL THEN 'rejected'
+                WHEN f.__row IS NULL THEN 'duplicate'
+                WHEN a.account_id IS NOT NULL THEN 'automated'
+                WHEN o.__row IS NULL THEN 'overlap'
+                ELSE 'kept'
+            END AS disposition
+        FROM screened s
+        LEFT JOIN first_copy f USING (__row)
+        LEFT JOIN automated_accounts a ON a.source = s.source AND a.account_id = s.account_id
+        LEFT JOIN not_overlapping o ON o.__row = s.__row
+        """
+    )
+    # Allocation to weeks. Periods of at most 7 days go whole to the week holding most of their
+    # days (ties: the later week). Longer periods are spread evenly over their days; the integer
+    # split per week is floor(count * days_in_week / days) plus one unit for the weeks with the
+    # largest remainders (ties: the earlier week), so the weekly parts sum to the count exactly.
+    con.execute(
+        f"""
+        CREATE OR REPLACE TABLE clean.activity_counts AS
+        WITH kept AS (
+            SELECT *, date_diff('day', period_start, period_end) + 1 AS n_days
+            FROM __counts_disposed WHERE disposition = 'kept'
+        ),
+        days AS (
+            SELECT __row, CAST(unnest(generate_series(
+                CAST(period_start AS TIMESTAMP), CAST(period_end AS TIMESTAMP), INTERVAL 1 DAY)) AS DATE) AS day
+            FROM kept
+        ),
+        week_days AS (
+            SELECT __row, {date_week_start_sql('day')} AS week_start, count(*) AS days_in_week
+            FROM days GROUP BY ALL
+        ),
+        shares AS (
+            SELECT k.__row, w.week_start, w.days_in_week, k.n_days, k."count",
+                k."count" * w.days_in_week // k.n_days AS base,
+                k."count" * w.days_in_week % k.n_days AS remainder,
+                row_number() OVER (PARTITION BY k.__row ORDER BY w.days_in_week DESC, w.week_start DESC)
+                    AS majority_rank,
+                row_number() OVER (PARTITION BY k.__row ORDER BY
+                    k."count" * w.days_in_week % k.n_days DESC, w.week_start) AS remainder_rank
+            FROM kept k JOIN week_days w USING (__row)
+        ),
+        allocated AS (
+            SELECT __row, week_start, majority_rank,
+                CASE WHEN n_days <= 7 THEN CASE WHEN majority_rank = 1 THEN "count" ELSE 0 END
+                     ELSE base + CASE WHEN remainder_rank <= "count" - sum(base) OVER (PARTITION BY __row)
+                                      THEN 1 ELSE 0 END
+                END AS allocated
+            FROM shares
+        )
+        -- a zero count keeps one row (its majority week) so that every kept input row is visible
+        SELECT k.source, k.account_id, k.account_email, k.action, a.week_start,
+            {iso_week_sql('a.week_start')} AS iso_week, CAST(a.allocated AS BIGINT) AS "count",
+            k.period_start, k.period_end, k.source_file
+        FROM allocated a JOIN kept k USING (__row)
+        WHERE a.allocated > 0 OR (k."count" = 0 AND a.majority_rank = 1)
+        ORDER BY k.source, k.account_id, k.action, a.week_start
+        """
+    )
+    con.execute(
+        """
+        INSERT INTO quality.rejects (contract, file, locator, reason, source, excerpt)
+        SELECT 'clean.activity_counts', source_file,
+               'period=' || period_start || '..' || period_end || ', action=' || action,
+               reject_reason, source, 'account_id=' || account_id
+        FROM __counts_disposed WHERE disposition = 'rejected'
+        """
+    )
+
+
+def _empty_select(con: duckdb.DuckDBPyConnection, contract: Contract) -> str:
+    """A zero-row SELECT with the contract's columns (and ``__row``), for a missing input."""
+    name = f"__empty_{contract.name}"
+    con.execute(contract.duckdb_ddl(name).replace("CREATE TABLE", "CREATE TEMP TABLE", 1))
+    return f"SELECT *, NULL::VARCHAR AS __row FROM {name}"
+
+
+def _conservation_sql(sources: list[str], input_name: str, disposed: str, clean_count_sql: str) -> str:
+    if not sources:
+        return ""
+    raw_counts = " UNION ALL ".join(
+        f"SELECT '{s}' AS source, count(*) AS raw_rows FROM raw.{s}_{input_name}" for s in sources
+    )
+    in_list = ", ".join(f"'{s}'" for s in sources)
+    return f"""
+        WITH raw_rows AS ({raw_counts}),
+        connector_rejects AS (
+            SELECT source, count(*) AS n FROM quality.rejects
+            WHERE contract = '{input_name}' AND source IN ({in_list}) GROUP BY ALL
+        ),
+        dispositions AS (
+            SELECT source,
+                count(*) FILTER (disposition = 'rejected') AS rejected_here,
+                count(*) FILTER (disposition = 'duplicate') AS filtered_duplicate,
+                count(*) FILTER (disposition = 'automated') AS filtered_automated,
+                count(*) FILTER (disposition = 'overlap') AS filtered_overlap
+            FROM {disposed} GROUP BY ALL
+        ),
+        kept AS ({clean_count_sql})
+        SELECT r.source, '{input_name}' AS input,
+            r.raw_rows + coalesce(c.n, 0) AS rows_in,
+            r.raw_rows,
+            coalesce(c.n, 0) AS connector_rejects,
+            coalesce(k.kept, 0) AS kept,
+            coalesce(c.n, 0) + coalesce(d.rejected_here, 0) AS rejected,
+            coalesce(d.filtered_duplicate, 0) AS filtered_duplicate,
+            coalesce(d.filtered_automated, 0) AS filtered_automated,
+            coalesce(d.filtered_overlap, 0) AS filtered_overlap
+        FROM raw_rows r
+        LEFT JOIN connector_rejects c USING (source)
+        LEFT JOIN dispositions d USING (source)
+        LEFT JOIN kept k USING (source)
+    """
+
+
+def build_clean_events(con: duckdb.DuckDBPyConnection, sources: Sequence[str], settings: Settings) -> None:
+    """Build ``clean.events``, ``clean.activity_counts`` and ``quality.event_conservation``.
+
+    ``sources`` are connector names; those without ``raw.<source>_events`` /
+    ``raw.<source>_activity_counts`` are skipped for that input (logged). Weeks are ISO weeks in
+    ``settings.time_zone``. Dispositions and their precedence are in the module docstring.
+
+    ``clean.activity_counts`` has one row per kept counter row and week it is allocated to:
+    ``source, account_id, account_email, action, week_start, iso_week, count, period_start,
+    period_end, source_file``. A period of at most 7 days (M365 ``D7``) goes whole to the week
+    containing most of its days; a longer period is spread evenly over its days, in whole units
+    (largest remainder), so the allocated counts sum exactly to the reported count. Counter dates
+    are taken as the report's own calendar dates (no time-zone shift).
+
+    ``quality.event_conservation`` columns: ``source, input, rows_in, raw_rows,
+    connector_rejects, kept, rejected, filtered_duplicate, filtered_automated, filtered_overlap,
+    balanced``. Runs in one transaction; re-running gives the same tables.
+    """
+    sources = validate_sources(sources)
+    ensure_warehouse_schemas(con)
+    ev_sources = existing_sources(con, sources, "events")
+    ac_sources = existing_sources(con, sources, "activity_counts")
+    acct_sources = existing_sources(con, sources, "accounts")
+    missing = [s for s in sources if s not in ev_sources and s not in ac_sources]
+    if missing:
+        log.info("no raw events or activity counts for %s; skipped", ", ".join(missing))
+    automated_sql = _automated_accounts_sql(acct_sources)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(
+            "DELETE FROM quality.rejects WHERE contract IN ('clean.events', 'clean.activity_counts')"
+        )
+        _build_events(con, ev_sources, automated_sql, settings.time_zone)
+        _build_activity_counts(con, ac_sources, automated_sql)
+        parts = [
+            p
+            for p in (
+                _conservation_sql(
+                    ev_sources, "events", "__events_disposed",
+                    "SELECT source, count(*) AS kept FROM clean.events GROUP BY ALL",
+                ),
+                _conservation_sql(
+                    ac_sources, "activity_counts", "__counts_disposed",
+                    "SELECT source, count(DISTINCT (account_id, period_start, period_end, action))"
+                    " AS kept FROM clean.activity_counts GROUP BY ALL",
+                ),
+            )
+            if p
+        ]
+        body = " UNION ALL ".join(f"SELECT * FROM ({p})" for p in parts) if parts else (
+            "SELECT NULL::VARCHAR AS source, NULL::VARCHAR AS input, 0::BIGINT AS rows_in, "
+            "0::BIGINT AS raw_rows, 0::BIGINT AS connector_rejects, 0::BIGINT AS kept, 0::BIGINT AS rejected, "
+            "0::BIGINT AS filtered_duplicate, 0::BIGINT AS filtered_automated, 0::BIGINT AS filtered_overlap "
+            "WHERE false"
+        )
+        con.execute(
+            f"""
+            CREATE OR REPLACE TABLE {CONSERVATION_TABLE} AS
+            SELECT *, rows_in = kept + rejected + filtered_duplicate + filtered_automated + filtered_overlap
+                AS balanced
+            FROM ({body}) ORDER BY source, input
+            """
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        for t in ("__raw_events", "__events_disposed", "__raw_counts", "__counts_disposed"):
+            con.execute(f"DROP TABLE IF EXISTS temp.{t}")
+    for row in check_conservation(con):
+        log.error("conservation: %s", row)
+
+
+def check_conservation(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Failures of ``quality.event_conservation``: one message per unbalanced source and input
+    (empty list = every source balances)."""
+    rows = con.execute(
+        f"""
+        SELECT source, input, rows_in, kept, rejected, filtered_duplicate, filtered_automated, filtered_overlap
+        FROM {CONSERVATION_TABLE} WHERE NOT balanced ORDER BY source, input
+        """
+    ).fetchall()
+    return [
+        f"{s} {i}: rows in {n} != kept {k} + rejected {r} + duplicates {d} + automated {a} + overlapping {o}"
+        for s, i, n, k, r, d, a, o in rows
+    ]

@@ -1,0 +1,263 @@
+"""HR directory history: extracts collapsed into validity intervals, and events joined to the HR
+record valid at their time.
+
+``build_hr_directory`` reads ``raw.<source>_hr_snapshots`` (one row per employee per extract) and
+writes ``clean.hr_directory`` (the ``HR_DIRECTORY`` contract: ``[valid_from, valid_to)``
+intervals) and ``clean.hr_extracts`` (one row per source and extract date with its headcount).
+
+How intervals are cut, per employee:
+
+- An *employment spell* is a run of consecutive extracts (of the same HR source) listing the
+  employee while employed. Rows listed after their ``termination_date`` (HR keeps leavers for a
+  while) do not extend the spell; a gap (absent from an extract) or a termination starts a new
+  spell if the employee comes back.
+- Inside a spell, a new interval starts at the first extract whose attributes differ from the
+  previous one (a transfer, a new manager...). The change is dated to that extract: what happened
+  between two extracts is not known.
+- ``valid_from`` is the extract date, except for a spell's first interval when ``hire_date`` lies
+  after the previous extract and before this one: then the hire date (the new hire's first record
+  was true from their first day). Before the very first extract nothing is known.
+- A spell ends at the earlier of ``termination_date + 1 day`` (exclusive end) and the first later
+  extract that does not list the employee ("absent from later extracts ends there"); a spell
+  still listed in its source's latest extract stays open (``valid_to`` null).
+- ``hire_date`` and ``termination_date`` are the spell's, taken from its latest rows (the
+  termination is often only known from the first extract after the departure), and are carried
+  on every interval of the spell.
+- ``worker_type``: HR's value when it is ``office`` or ``frontline`` (any case), else derived from
+  ``settings.worker_type`` (the mapped field's value, else the default).
+- Identifiers are normalised lightly: e-mails, UPNs and aliases lower-cased and trimmed, aliases
+  sorted and de-duplicated; ``country`` upper-cased. When two HR sources carry the same employee on
+  the same date, the source listed first wins.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import duckdb
+
+from transforms.clean_events import ensure_warehouse_schemas, existing_sources
+from transforms.contracts import HR_DIRECTORY, HR_SNAPSHOTS
+from transforms.contracts.config import Settings
+from transforms.weeks import MissingInputError, relation_exists
+
+log = logging.getLogger(__name__)
+
+__all__ = ["HR_ATTRIBUTE_COLUMNS", "build_events_hr", "build_hr_directory"]
+
+#: Attributes whose change opens a new interval (hire/termination are spell-level).
+HR_ATTRIBUTE_COLUMNS: tuple[str, ...] = (
+    "email", "upn", "aliases", "display_name", "manager_id", "department", "org_unit", "site",
+    "country", "job_family", "worker_type", "level",
+)
+
+
+def _snapshots_union(sources: Sequence[str]) -> str:
+    cols = ", ".join(f'"{c}"' for c in HR_SNAPSHOTS.names)
+    if not sources:
+        return (
+            "SELECT NULL::VARCHAR AS __source, NULL::INTEGER AS __ord, * FROM __empty_hr_snapshots"
+        )
+    return " UNION ALL ".join(
+        f"SELECT '{s}' AS __source, {i} AS __ord, {cols} FROM raw.{s}_hr_snapshots"
+        for i, s in enumerate(sources)
+    )
+
+
+def build_hr_directory(con: duckdb.DuckDBPyConnection, sources: Sequence[str], settings: Settings) -> None:
+    """Build ``clean.hr_directory`` and ``clean.hr_extracts`` from the HR sources' snapshots.
+
+    ``sources``: HR connector names in priority order; those without ``raw.<source>_hr_snapshots``
+    are skipped. Interval rules are in the module docstring. ``clean.hr_directory`` has exactly the
+    ``HR_DIRECTORY`` contract columns, one row per employee and ``valid_from``, intervals of an
+    employee never overlap. Runs in one transaction.
+    """
+    ensure_warehouse_schemas(con)
+    hr_sources = existing_sources(con, sources, "hr_snapshots")
+    if not hr_sources:
+        log.warning("no raw HR snapshots among %s: clean.hr_directory will be empty", list(sources))
+        con.execute(HR_SNAPSHOTS.duckdb_ddl("__empty_hr_snapshots").replace("CREATE TABLE", "CREATE TEMP TABLE", 1))
+    wt = settings.worker_type
+    params = {
+        "wt_keys": list(wt.values.keys()),
+        "wt_values": list(wt.values.values()),
+        "wt_default": wt.default,
+    }
+    mapped_field = wt.field  # a Literal of the Settings model: a safe column name
+    attrs = ", ".join(HR_ATTRIBUTE_COLUMNS)
+    contract_cols = ", ".join(f'"{c}"' for c in HR_DIRECTORY.names)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE __hr_rows AS
+            WITH delivered AS ({_snapshots_union(hr_sources)}),
+            normalised AS (
+                SELECT __source, __ord, snapshot_date, trim(employee_id) AS employee_id,
+                    nullif(lower(trim(email)), '') AS email,
+                    nullif(lower(trim(upn)), '') AS upn,
+                    CASE WHEN aliases IS NOT NULL THEN list_sort(list_distinct(list_filter(
+                        list_transform(aliases, a -> lower(trim(a))), a -> a IS NOT NULL AND a <> '')))
+                    END AS aliases,
+                    display_name, nullif(trim(manager_id), '') AS manager_id, department, org_unit, site,
+                    upper(trim(country)) AS country, job_family,
+                    coalesce(
+                        CASE WHEN lower(trim(worker_type)) IN ('office', 'frontline') THEN lower(trim(worker_type)) END,
+                        ($wt_values)[list_position($wt_keys, {mapped_field})],
+                        $wt_default
+                    ) AS worker_type,
+                    worker_type IS NOT NULL AND trim(worker_type) <> ''
+                        AND lower(trim(worker_type)) NOT IN ('office', 'frontline') AS worker_type_unknown,
+                    level, hire_date, termination_date, source_file
+                FROM delivered
+            )
+            SELECT * FROM normalised
+            QUALIFY row_number() OVER (
+                PARTITION BY snapshot_date, employee_id ORDER BY __ord, source_file DESC NULLS LAST) = 1
+            """,
+            params,
+        )
+        unknown = con.execute("SELECT count(*) FROM __hr_rows WHERE worker_type_unknown").fetchone()[0]
+        if unknown:
+            log.warning("%d HR rows carry a worker_type other than office/frontline; derived from settings", unknown)
+        con.execute(
+            """
+            CREATE OR REPLACE TABLE clean.hr_extracts AS
+            SELECT __source AS source, snapshot_date, count(*) AS rows_listed
+            FROM __hr_rows GROUP BY ALL ORDER BY source, snapshot_date
+            """
+        )
+        con.execute(
+            f"""
+            CREATE OR REPLACE TABLE clean.hr_directory AS
+            WITH extracts AS (
+                SELECT source AS __source, snapshot_date,
+                    lag(snapshot_date) OVER w AS prev_extract,
+                    lead(snapshot_date) OVER w AS next_extract
+                FROM clean.hr_extracts
+                WINDOW w AS (PARTITION BY source ORDER BY snapshot_date)
+            ),
+            listed AS (
+                SELECT r.*, e.prev_extract, e.next_extract,
+                    coalesce(r.termination_date < r.snapshot_date, false) AS after_termination,
+                    lead(r.snapshot_date) OVER emp AS next_row_date,
+                    lead(r.termination_date) OVER emp AS next_row_termination,
+                    coalesce(lead(r.termination_date < r.snapshot_date) OVER emp, false) AS next_row_after_termination
+                FROM __hr_rows r JOIN extracts e USING (__source, snapshot_date)
+                WINDOW emp AS (PARTITION BY r.employee_id ORDER BY r.snapshot_date)
+            ),
+            employed AS (
+                SELECT *,
+                    lag(snapshot_date) OVER emp AS prev_date,
+                    lag(termination_date) OVER emp AS prev_termination,
+                    lag(({attrs})) OVER emp AS prev_attrs
+                FROM listed WHERE NOT after_termination
+                WINDOW emp AS (PARTITION BY employee_id ORDER BY snapshot_date)
+            ),
+            flagged AS (
+                SELECT *,
+                    prev_date IS NULL
+                        OR prev_date IS DISTINCT FROM prev_extract
+                        OR coalesce(prev_termination < snapshot_date, false) AS new_spell,
+                    ({attrs}) IS DISTINCT FROM prev_attrs AS attrs_changed
+                FROM employed
+            ),
+            numbered AS (
+                SELECT *,
+                    sum(new_spell::INT) OVER emp AS spell_no,
+                    sum((new_spell OR attrs_changed)::INT) OVER emp AS island_no
+                FROM flagged
+                WINDOW emp AS (PARTITION BY employee_id ORDER BY snapshot_date)
+            ),
+            spells AS (
+                SELECT employee_id, spell_no,
+                    arg_max(hire_date, snapshot_date) FILTER (hire_date IS NOT NULL) AS spell_hire,
+                    coalesce(
+                        arg_max(termination_date, snapshot_date),
+                        arg_max(CASE WHEN next_row_after_termination THEN next_row_termination END, snapshot_date)
+                    ) AS spell_termination,
+                    arg_max(
+                        CASE WHEN next_extract IS NOT NULL AND next_row_date IS DISTINCT FROM next_extract
+                             THEN next_extract END,
+                        snapshot_date) AS absent_from
+                FROM numbered GROUP BY ALL
+            ),
+            islands AS (
+                SELECT n.employee_id, n.spell_no, n.island_no,
+                    min(n.snapshot_date) AS first_date,
+                    arg_min(n.prev_extract, n.snapshot_date) AS prev_extract,
+                    bool_or(n.new_spell) AS opens_spell,
+                    max(n.island_no) OVER (PARTITION BY n.employee_id, n.spell_no) = n.island_no AS closes_spell,
+                    {", ".join(f"arg_min(n.{a}, n.snapshot_date) AS {a}" for a in HR_ATTRIBUTE_COLUMNS)}
+                FROM numbered n GROUP BY n.employee_id, n.spell_no, n.island_no
+            ),
+            dated AS (
+                SELECT i.*, s.spell_hire AS hire_date, s.spell_termination AS termination_date,
+                    CASE WHEN i.opens_spell AND s.spell_hire < i.first_date AND s.spell_hire > i.prev_extract
+                         THEN s.spell_hire ELSE i.first_date END AS valid_from,
+                    CASE WHEN i.closes_spell THEN least(s.spell_termination + 1, s.absent_from) END AS spell_end
+                FROM islands i JOIN spells s USING (employee_id, spell_no)
+            ),
+            bounded AS (
+                SELECT *, least(spell_end, lead(valid_from) OVER (PARTITION BY employee_id ORDER BY valid_from))
+                    AS valid_to_raw
+                FROM dated
+            )
+            SELECT * REPLACE (
+                CASE WHEN valid_to <= valid_from THEN valid_from + 1 ELSE valid_to END AS valid_to)
+            FROM (
+                SELECT {contract_cols.replace('"valid_to"', 'valid_to_raw AS valid_to')}
+                FROM bounded
+            )
+            ORDER BY employee_id, valid_from
+            """
+        )
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.execute("DROP TABLE IF EXISTS temp.__hr_rows")
+    n, people = con.execute("SELECT count(*), count(DISTINCT employee_id) FROM clean.hr_directory").fetchone()
+    log.info("clean.hr_directory: %d intervals for %d employees", n, people)
+
+
+def build_events_hr(con: duckdb.DuckDBPyConnection) -> None:
+    """Build ``clean.events_hr``: every clean event with its resolved ``employee_id`` and the HR
+    attributes valid on the event's local date (``occurred_on``).
+
+    Grain: one row per ``clean.events`` row (left joins: an unresolved account or a date outside
+    every HR interval leaves the attributes null). Columns: ``source, event_id, occurred_at,
+    occurred_on, week_start, iso_week, account_id, action, space_id, thread_id, content_id,
+    body_chars, is_question, mention_count, identity_status, employee_id`` and the HR attributes
+    ``manager_id, department, org_unit, site, country, job_family, worker_type, level, hire_date``.
+    Reads ``clean.events``, ``clean.identity_map`` and ``clean.hr_directory``.
+    """
+    for name, builder in (
+        ("clean.events", "transforms.clean_events.build_clean_events"),
+        ("clean.identity_map", "transforms.identity.resolve_identities"),
+        ("clean.hr_directory", "transforms.hr_history.build_hr_directory"),
+    ):
+        if not relation_exists(con, name):
+            raise MissingInputError(f"{name} does not exist; build it first with {builder}")
+    con.execute(
+        """
+        CREATE OR REPLACE TABLE clean.events_hr AS
+        WITH resolved AS (
+            SELECT e.*, coalesce(m.status, 'unmatched') AS identity_status,
+                CASE WHEN m.status = 'matched' THEN m.employee_id END AS employee_id
+            FROM clean.events e
+            LEFT JOIN clean.identity_map m ON m.source = e.source AND m.account_id = e.account_id
+        )
+        SELECT e.source, e.event_id, e.occurred_at, e.occurred_on, e.week_start, e.iso_week,
+            e.account_id, e.action, e.space_id, e.thread_id, e.content_id, e.body_chars,
+            e.is_question, e.mention_count, e.identity_status, e.employee_id,
+            h.manager_id, h.department, h.org_unit, h.site, h.country, h.job_family, h.worker_type,
+            h.level, h.hire_date
+        FROM resolved e
+        LEFT JOIN clean.hr_directory h ON h.employee_id = e.employee_id
+            AND e.occurred_on >= h.valid_from AND (h.valid_to IS NULL OR e.occurred_on < h.valid_to)
+        ORDER BY e.source, e.occurred_at, e.event_id
+        """
+    )

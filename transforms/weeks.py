@@ -1,0 +1,135 @@
+"""ISO weeks in the organisation's time zone, and the week range the data covers.
+
+A week is an ISO week (Monday to Sunday) in the organisation's time zone: timestamps are stored
+in UTC and converted to the zone before truncating, so an event at Sunday 23:30 in Paris (22:30
+UTC) belongs to that Sunday's week and one at Monday 00:30 Paris (Sunday 23:30 UTC) to the next.
+Weeks are identified by their Monday (``week_start``, a date) and labelled ``YYYY-Www`` (ISO year,
+which differs from the calendar year around New Year).
+
+The SQL helpers return DuckDB expressions; the time zone is passed as a bound parameter (``$tz``)
+by the callers, never spliced into SQL text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+
+import duckdb
+
+__all__ = [
+    "MissingInputError",
+    "as_week_starts",
+    "data_weeks",
+    "date_week_start_sql",
+    "iso_week_label",
+    "iso_week_sql",
+    "local_date_sql",
+    "relation_exists",
+    "week_start_of",
+]
+
+_ISO_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+
+
+class MissingInputError(RuntimeError):
+    """A warehouse table a transform reads does not exist; the message names it and its builder."""
+
+
+def week_start_of(day: dt.date) -> dt.date:
+    """The Monday of ``day``'s ISO week."""
+    return day - dt.timedelta(days=day.isoweekday() - 1)
+
+
+def iso_week_label(day: dt.date) -> str:
+    """``YYYY-Www`` of the ISO week containing ``day`` (ISO year, e.g. 2027-01-01 -> ``2026-W53``)."""
+    year, week, _ = day.isocalendar()
+    return f"{year:04d}-W{week:02d}"
+
+
+def as_week_starts(weeks: Iterable[dt.date | str]) -> list[dt.date]:
+    """Normalise weeks given as Mondays or ``YYYY-Www`` labels to sorted, distinct Mondays.
+
+    A date that is not a Monday, or a malformed label, raises ``ValueError`` naming the value.
+    """
+    out: set[dt.date] = set()
+    for w in weeks:
+        if isinstance(w, str):
+            m = _ISO_WEEK.match(w)
+            if not m:
+                raise ValueError(f"week {w!r}: expected a Monday date or 'YYYY-Www'")
+            try:
+                out.add(dt.date.fromisocalendar(int(m.group(1)), int(m.group(2)), 1))
+            except ValueError as exc:
+                raise ValueError(f"week {w!r}: no such ISO week") from exc
+        elif isinstance(w, dt.date) and not isinstance(w, dt.datetime):
+            if w.isoweekday() != 1:
+                raise ValueError(f"week {w.isoformat()}: expected the Monday that starts the week")
+            out.add(w)
+        else:
+            raise ValueError(f"week {w!r}: expected a Monday date or 'YYYY-Www'")
+    return sorted(out)
+
+
+def local_date_sql(timestamp_sql: str, tz_param: str = "$tz") -> str:
+    """SQL: the calendar date of a UTC ``TIMESTAMPTZ`` expression in the time zone ``tz_param``."""
+    return f"CAST(timezone({tz_param}, {timestamp_sql}) AS DATE)"
+
+
+def date_week_start_sql(date_sql: str) -> str:
+    """SQL: the Monday of the ISO week of a ``DATE`` expression."""
+    return f"CAST(date_trunc('week', {date_sql}) AS DATE)"
+
+
+def iso_week_sql(date_sql: str) -> str:
+    """SQL: the ``YYYY-Www`` label of the ISO week of a ``DATE`` expression."""
+    return f"strftime({date_sql}, '%G-W%V')"
+
+
+def relation_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether ``schema.table`` (or a bare temp table name) exists as a table or view."""
+    schema, _, table = name.rpartition(".")
+    if schema:
+        sql = "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?"
+        sql_v = "SELECT count(*) FROM duckdb_views() WHERE schema_name = ? AND view_name = ?"
+        params = [schema, table]
+    else:
+        sql = "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?"
+        sql_v = "SELECT count(*) FROM duckdb_views() WHERE view_name = ?"
+        params = [table]
+    return bool(con.execute(sql, params).fetchone()[0] or con.execute(sql_v, params).fetchone()[0])
+
+
+def _require(con: duckdb.DuckDBPyConnection, name: str, builder: str) -> None:
+    if not relation_exists(con, name):
+        raise MissingInputError(f"{name} does not exist; build it first with {builder}")
+
+
+def data_weeks(con: duckdb.DuckDBPyConnection) -> list[dt.date]:
+    """The weeks the data covers: from the first week with HR data to the last week with events,
+    activity counts or HR data (Mondays, ascending, no gaps).
+
+    Reads ``clean.hr_extracts`` (from :func:`transforms.hr_history.build_hr_directory`),
+    ``clean.events`` and ``clean.activity_counts`` (from
+    :func:`transforms.clean_events.build_clean_events`). No HR extract -> no weeks.
+    """
+    _require(con, "clean.hr_extracts", "transforms.hr_history.build_hr_directory")
+    _require(con, "clean.events", "transforms.clean_events.build_clean_events")
+    _require(con, "clean.activity_counts", "transforms.clean_events.build_clean_events")
+    first, last = con.execute(
+        f"""
+        WITH bounds AS (
+            SELECT {date_week_start_sql('min(snapshot_date)')} AS first_week,
+                   {date_week_start_sql('max(snapshot_date)')} AS last_week
+            FROM clean.hr_extracts
+            UNION ALL SELECT NULL, max(week_start) FROM clean.events
+            UNION ALL SELECT NULL, max(week_start) FROM clean.activity_counts
+        )
+        SELECT min(first_week), max(last_week) FROM bounds
+        """
+    ).fetchone()
+    if first is None:
+        return []
+    n = (last - first).days // 7
+    return [first + dt.timedelta(weeks=i) for i in range(n + 1)]
