@@ -22,9 +22,11 @@ Every input row gets exactly one disposition, in this order of precedence:
    and content; the smallest ``event_id`` is kept). Counters: a further copy of the same
    ``(source, account, period, action)`` (the copy from the last ``source_file`` is kept).
 3. ``automated``: the event is flagged automated, or its account is automated in the accounts table.
-4. ``overlap`` (counters only): the period overlaps an earlier-starting (or same-start, shorter)
-   period of the same account and action, e.g. a D30 report beside D7 reports; counting both would
-   count the same actions twice.
+4. ``overlap`` (counters only): periods of one account and action that overlap (a D30 report
+   beside D7 reports, reports refreshed daily over rolling 7 days) would count the same actions
+   twice; a largest set of non-overlapping periods is kept, chosen greedily by earliest end
+   (so the finest periods win and rolling D7 reports tile into consecutive weeks), the rest is
+   filtered.
 5. ``kept``.
 
 Conservation, per source and input: ``rows_in`` (raw rows + connector rejects of that contract) =
@@ -187,7 +189,7 @@ def _build_activity_counts(
     )
     con.execute(
         f"""
-        CREATE OR REPLACE TEMP TABLE __counts_disposed AS
+        CREATE OR REPLACE TEMP TABLE __counts_screened AS
         WITH screened AS (
             SELECT *,
                 CASE
@@ -206,29 +208,55 @@ def _build_activity_counts(
                 PARTITION BY source, account_id, period_start, period_end, action
                 ORDER BY source_file DESC NULLS LAST, __row) = 1
         ),
-        automated_accounts AS ({automated_sql}),
-        unique_human AS (
-            SELECT s.* FROM screened s JOIN first_copy USING (__row)
-            ANTI JOIN automated_accounts a ON a.source = s.source AND a.account_id = s.account_id
-        ),
-        not_overlapping AS (
-            SELECT __row FROM unique_human
-            QUALIFY coalesce(max(period_end) OVER (
-                PARTITION BY source, account_id, action ORDER BY period_start, period_end, __row
-                ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) < period_start, true)
-        )
+        automated_accounts AS ({automated_sql})
         SELECT s.*,
             CASE
                 WHEN s.reject_reason IS NOT NULL THEN 'rejected'
                 WHEN f.__row IS NULL THEN 'duplicate'
                 WHEN a.account_id IS NOT NULL THEN 'automated'
-                WHEN o.__row IS NULL THEN 'overlap'
-                ELSE 'kept'
-            END AS disposition
+            END AS screened_out
         FROM screened s
         LEFT JOIN first_copy f USING (__row)
         LEFT JOIN automated_accounts a ON a.source = s.source AND a.account_id = s.account_id
-        LEFT JOIN not_overlapping o ON o.__row = s.__row
+        """
+    )
+    # Overlapping periods of one account and action: keep a largest set of non-overlapping periods,
+    # greedily by earliest end (finest periods first), recursively, only for the few account-action
+    # pairs that have an overlap at all.
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE __counts_disposed AS
+        WITH RECURSIVE candidates AS (
+            SELECT *, coalesce(max(period_end) OVER (
+                PARTITION BY source, account_id, action ORDER BY period_start, period_end, __row
+                ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) >= period_start, false) AS overlaps_earlier
+            FROM __counts_screened WHERE screened_out IS NULL
+        ),
+        contested AS (
+            SELECT c.* FROM candidates c
+            SEMI JOIN (SELECT DISTINCT source, account_id, action FROM candidates WHERE overlaps_earlier) g
+                ON g.source = c.source AND g.account_id = c.account_id AND g.action = c.action
+        ),
+        chosen(source, account_id, action, __row, period_end) AS (
+            SELECT source, account_id, action, arg_min(__row, (period_end, period_start, __row)), min(period_end)
+            FROM contested GROUP BY ALL
+            UNION ALL
+            SELECT o.source, o.account_id, o.action, arg_min(o.__row, (o.period_end, o.period_start, o.__row)),
+                min(o.period_end)
+            FROM chosen c JOIN contested o
+              ON o.source = c.source AND o.account_id = c.account_id AND o.action = c.action
+             AND o.period_start > c.period_end
+            GROUP BY ALL
+        )
+        SELECT s.* EXCLUDE (screened_out),
+            CASE
+                WHEN s.screened_out IS NOT NULL THEN s.screened_out
+                WHEN x.__row IS NOT NULL AND k.__row IS NULL THEN 'overlap'
+                ELSE 'kept'
+            END AS disposition
+        FROM __counts_screened s
+        LEFT JOIN contested x ON x.__row = s.__row
+        LEFT JOIN chosen k ON k.__row = s.__row
         """
     )
     # Allocation to weeks. Periods of at most 7 days go whole to the week holding most of their
@@ -402,7 +430,7 @@ def build_clean_events(con: duckdb.DuckDBPyConnection, sources: Sequence[str], s
         con.execute("ROLLBACK")
         raise
     finally:
-        for t in ("__raw_events", "__events_disposed", "__raw_counts", "__counts_disposed"):
+        for t in ("__raw_events", "__events_disposed", "__raw_counts", "__counts_screened", "__counts_disposed"):
             con.execute(f"DROP TABLE IF EXISTS temp.{t}")
     for row in check_conservation(con):
         log.error("conservation: %s", row)
