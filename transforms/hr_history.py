@@ -20,6 +20,9 @@ How intervals are cut, per employee:
 - A spell ends at the earlier of ``termination_date + 1 day`` (exclusive end) and the first later
   extract that does not list the employee ("absent from later extracts ends there"); a spell
   still listed in its source's latest extract stays open (``valid_to`` null).
+- An employee listed only after their termination (a leaver still carried by the first extract)
+  gets a single one-day interval, their last day: ``[termination_date, termination_date + 1)``.
+  Their accounts can then be recognised as a former employee's.
 - ``hire_date`` and ``termination_date`` are the spell's, taken from its latest rows (the
   termination is often only known from the first extract after the departure), and are carried
   on every interval of the spell.
@@ -203,12 +206,21 @@ def build_hr_directory(con: duckdb.DuckDBPyConnection, sources: Sequence[str], s
                 SELECT *, least(spell_end, lead(valid_from) OVER (PARTITION BY employee_id ORDER BY valid_from))
                     AS valid_to_raw
                 FROM dated
+            ),
+            only_listed_after_leaving AS (
+                SELECT * FROM listed
+                WHERE after_termination AND employee_id NOT IN (SELECT employee_id FROM employed)
+                QUALIFY row_number() OVER (PARTITION BY employee_id ORDER BY snapshot_date) = 1
             )
             SELECT * REPLACE (
                 CASE WHEN valid_to <= valid_from THEN valid_from + 1 ELSE valid_to END AS valid_to)
             FROM (
                 SELECT {contract_cols.replace('"valid_to"', 'valid_to_raw AS valid_to')}
                 FROM bounded
+                UNION ALL
+                SELECT {contract_cols.replace('"valid_from"', 'termination_date AS valid_from')
+                        .replace('"valid_to"', 'CAST(termination_date + 1 AS DATE) AS valid_to')}
+                FROM only_listed_after_leaving
             )
             ORDER BY employee_id, valid_from
             """

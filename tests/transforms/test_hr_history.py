@@ -1,0 +1,174 @@
+"""clean.hr_directory intervals (hires, leavers, transfers, rehires) and the as-of join of events."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from transforms.clean_events import build_clean_events
+from transforms.contracts import EVENTS, HR_DIRECTORY, HR_SNAPSHOTS
+from transforms.hr_history import build_events_hr, build_hr_directory
+from transforms.identity import resolve_identities
+from transforms.weeks import MissingInputError, data_weeks
+
+
+def d(s: str) -> dt.date:
+    return dt.date.fromisoformat(s)
+
+
+EXTRACTS = ["2026-01-05", "2026-01-12", "2026-01-19", "2026-01-26"]
+
+
+def snap(date: str, emp: str, **kw) -> dict:
+    row = {
+        "snapshot_date": d(date), "employee_id": emp, "email": f"{emp.lower()}@northwind.example",
+        "display_name": f"Person {emp}", "manager_id": "M1", "department": "Sales", "org_unit": "S1",
+        "site": "HQ-PARIS", "country": "FR", "job_family": "sales", "level": 4, "hire_date": d("2019-03-01"),
+    }
+    row.update(kw)
+    return row
+
+
+def history() -> list[dict]:
+    rows = []
+    for date in EXTRACTS:
+        rows.append(snap(date, "M1", manager_id=None, level=2))
+        # stayer
+        rows.append(snap(date, "E_STAY"))
+        # transfer: S1 at HQ until the extract of 19 January, then S2 at the Lyon plant
+        moved = date >= "2026-01-19"
+        rows.append(snap(date, "E_MOVE", org_unit="S2" if moved else "S1", site="PLANT-LYON" if moved else "HQ-PARIS"))
+        # hired on Thursday 8 January: first listed on the 12th
+        if date >= "2026-01-12":
+            rows.append(snap(date, "E_HIRE", hire_date=d("2026-01-08")))
+        # leaves on 14 January: still listed on the 19th with its termination date, then gone
+        if date <= "2026-01-12":
+            rows.append(snap(date, "E_LEAVE"))
+        elif date == "2026-01-19":
+            rows.append(snap(date, "E_LEAVE", termination_date=d("2026-01-14")))
+        # vanishes from the extracts after the 12th without any termination date
+        if date <= "2026-01-12":
+            rows.append(snap(date, "E_GONE"))
+        # absent on the 12th, back on the 19th: two spells
+        if date != "2026-01-12":
+            rows.append(snap(date, "E_BACK", worker_type="FRONTLINE"))
+    return rows
+
+
+@pytest.fixture
+def directory(con, load, make_settings):
+    load("raw.hr_csv_hr_snapshots", HR_SNAPSHOTS, history())
+    settings = make_settings(worker_type={"field": "site", "values": {"PLANT-LYON": "frontline"}, "default": "office"})
+    build_hr_directory(con, ["hr_csv", "hr_scim"], settings)
+    return con
+
+
+def intervals(con, emp: str) -> list[tuple]:
+    return con.execute(
+        "SELECT org_unit, site, worker_type, hire_date, termination_date, valid_from, valid_to "
+        "FROM clean.hr_directory WHERE employee_id = ? ORDER BY valid_from", [emp]
+    ).fetchall()
+
+
+def test_stayer_has_one_open_interval(directory):
+    assert intervals(directory, "E_STAY") == [
+        ("S1", "HQ-PARIS", "office", d("2019-03-01"), None, d("2026-01-05"), None)
+    ]
+
+
+def test_transfer_splits_at_the_extract_that_shows_it(directory):
+    assert intervals(directory, "E_MOVE") == [
+        ("S1", "HQ-PARIS", "office", d("2019-03-01"), None, d("2026-01-05"), d("2026-01-19")),
+        # worker_type derived from the site mapping
+        ("S2", "PLANT-LYON", "frontline", d("2019-03-01"), None, d("2026-01-19"), None),
+    ]
+
+
+def test_hire_between_extracts_starts_on_hire_date(directory):
+    assert intervals(directory, "E_HIRE") == [
+        ("S1", "HQ-PARIS", "office", d("2026-01-08"), None, d("2026-01-08"), None)
+    ]
+
+
+def test_leaver_ends_the_day_after_termination(directory):
+    # the termination date is only known from the extract after the departure; it is carried back
+    assert intervals(directory, "E_LEAVE") == [
+        ("S1", "HQ-PARIS", "office", d("2019-03-01"), d("2026-01-14"), d("2026-01-05"), d("2026-01-15"))
+    ]
+
+
+def test_absent_from_later_extracts_ends_there(directory):
+    assert intervals(directory, "E_GONE") == [
+        ("S1", "HQ-PARIS", "office", d("2019-03-01"), None, d("2026-01-05"), d("2026-01-19"))
+    ]
+
+
+def test_gap_makes_two_spells_and_hr_worker_type_wins(directory):
+    assert intervals(directory, "E_BACK") == [
+        ("S1", "HQ-PARIS", "frontline", d("2019-03-01"), None, d("2026-01-05"), d("2026-01-12")),
+        ("S1", "HQ-PARIS", "frontline", d("2019-03-01"), None, d("2026-01-19"), None),
+    ]
+
+
+def test_contract_columns_and_no_overlaps(directory):
+    cols = [r[0] for r in directory.execute("DESCRIBE clean.hr_directory").fetchall()]
+    assert cols == HR_DIRECTORY.names
+    assert directory.execute("SELECT count(*) FROM clean.hr_directory").fetchone() == (9,)
+    overlaps = directory.execute(
+        """SELECT count(*) FROM clean.hr_directory a JOIN clean.hr_directory b
+           ON a.employee_id = b.employee_id AND a.valid_from < b.valid_from
+          AND (a.valid_to IS NULL OR a.valid_to > b.valid_from)"""
+    ).fetchone()
+    assert overlaps == (0,)
+    extracts = directory.execute("SELECT snapshot_date, rows_listed FROM clean.hr_extracts ORDER BY 1").fetchall()
+    assert extracts == [(d("2026-01-05"), 6), (d("2026-01-12"), 6), (d("2026-01-19"), 6), (d("2026-01-26"), 5)]
+
+
+def test_first_source_wins_on_the_same_day(con, load, make_settings):
+    load("raw.hr_csv_hr_snapshots", HR_SNAPSHOTS, [snap("2026-01-05", "E1", org_unit="FROM_CSV")])
+    load("raw.hr_scim_hr_snapshots", HR_SNAPSHOTS, [snap("2026-01-05", "E1", org_unit="FROM_SCIM")])
+    build_hr_directory(con, ["hr_scim", "hr_csv"], make_settings())
+    assert con.execute("SELECT org_unit FROM clean.hr_directory").fetchall() == [("FROM_SCIM",)]
+
+
+def test_event_gets_attributes_valid_at_its_local_date(directory, load, make_settings):
+    con = directory
+    def ev(eid: str, when: str) -> dict:
+        return {"source": "slack", "event_id": eid, "occurred_at": dt.datetime.fromisoformat(when).replace(tzinfo=dt.UTC),
+                "account_id": "U_MOVE", "account_email": "e_move@northwind.example", "action": "post",
+                "is_automated": False}
+    load("raw.slack_events", EVENTS, [
+        ev("before", "2026-01-18 22:30"),   # Sunday 23:30 in Paris: still S1
+        ev("after", "2026-01-18 23:30"),    # Monday 19 January 00:30 in Paris: S2 at the plant
+        ev("early", "2025-12-01 10:00"),    # before any HR record: no attributes
+    ])
+    settings = make_settings()
+    build_clean_events(con, ["slack"], settings)
+    resolve_identities(con, ["slack"], settings)
+    build_events_hr(con)
+    got = con.execute(
+        "SELECT event_id, employee_id, org_unit, site, worker_type FROM clean.events_hr ORDER BY event_id"
+    ).fetchall()
+    assert got == [
+        ("after", "E_MOVE", "S2", "PLANT-LYON", "frontline"),
+        ("before", "E_MOVE", "S1", "HQ-PARIS", "office"),
+        ("early", "E_MOVE", None, None, None),
+    ]
+    assert data_weeks(con)[0] == d("2026-01-05") and data_weeks(con)[-1] == d("2026-01-26")
+
+
+def test_missing_inputs_are_named(con):
+    with pytest.raises(MissingInputError, match="clean.events does not exist"):
+        build_events_hr(con)
+
+
+def test_leaver_only_listed_after_leaving_gets_their_last_day(con, load, make_settings):
+    load("raw.hr_csv_hr_snapshots", HR_SNAPSHOTS, [
+        snap("2026-01-05", "E_OLD", termination_date=d("2025-11-30")),
+        snap("2026-01-12", "E_OLD", termination_date=d("2025-11-30")),
+    ])
+    build_hr_directory(con, ["hr_csv"], make_settings())
+    assert intervals(con, "E_OLD") == [
+        ("S1", "HQ-PARIS", "office", d("2019-03-01"), d("2025-11-30"), d("2025-11-30"), d("2025-12-01"))
+    ]

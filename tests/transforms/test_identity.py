@@ -1,0 +1,184 @@
+"""Identity resolution: normalisation, rule precedence, aliases, ambiguity, reasons, match rate."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pyarrow as pa
+import pytest
+
+from transforms.contracts import ACCOUNTS, ACTIVITY_COUNTS, EVENTS, HR_SNAPSHOTS
+from transforms.hr_history import build_hr_directory
+from transforms.identity import normalise_identifiers, resolve_identities
+from transforms.weeks import MissingInputError
+
+
+def d(s: str) -> dt.date:
+    return dt.date.fromisoformat(s)
+
+
+def test_normalisation_case_space_unicode_accents_plus():
+    raw = pa.array([
+        "  Élodie.Dupont+news@NorthWind.EXAMPLE ",   # case, whitespace, accent, plus tag
+        "ｊｏｈｎ．ｓｍｉｔｈ@northwind.example",        # full-width letters (NFKC)
+        "zo\u0065\u0308@northwind.example",          # decomposed diaeresis
+        "a\u00a0b@x.example",                        # non-breaking space inside
+        "   ",
+        None,
+    ])
+    assert normalise_identifiers(raw, email=True).to_pylist() == [
+        "elodie.dupont@northwind.example",
+        "john.smith@northwind.example",
+        "zoe@northwind.example",
+        "ab@x.example",
+        None,
+        None,
+    ]
+    # handles keep a '+' (it is not an address tag there)
+    assert normalise_identifiers(pa.array([" E+001 "]), email=False).to_pylist() == ["e+001"]
+
+
+def hr(emp: str, **kw) -> dict:
+    row = {"snapshot_date": d("2026-01-05"), "employee_id": emp, "email": f"{emp.lower()}@northwind.example",
+           "site": "HQ", "country": "FR", "hire_date": d("2020-01-01")}
+    row.update(kw)
+    return row
+
+
+def acct(account_id: str, **kw) -> dict:
+    row = {"source": "slack", "account_id": account_id, "is_automated": False, "is_deleted": False}
+    row.update(kw)
+    return row
+
+
+HR_ROWS = [
+    hr("E1", email="elodie.dupont@northwind.example", upn="edupont@northwind.example"),
+    hr("E2", email="jean.martin@northwind.example", aliases=["j.martin@northwind.example", "jm@old.example"]),
+    # two employees sharing an alias: an account with that address is ambiguous
+    hr("E3", aliases=["sales@northwind.example"]),
+    hr("E4", aliases=["sales@northwind.example"]),
+    hr("E5"),
+    # left in 2025, still listed in the first extract after leaving: a "former employee"
+    hr("E6", email="old.timer@northwind.example", termination_date=d("2025-11-30")),
+    # leaves during the data: their account is still matched
+    hr("E7", email="leaver@northwind.example", termination_date=d("2026-01-20")),
+]
+
+ACCOUNT_ROWS = [
+    acct("U1", account_email=" Élodie.Dupont+slack@NorthWind.example"),   # rule 2 after normalisation
+    acct("U2", account_email="J.Martin@northwind.example"),                # alias (rule 4)
+    acct("U3", account_email="sales@northwind.example"),                   # ambiguous E3 / E4
+    # employee number says E5 although the e-mail says E1: employee_number has priority
+    acct("U4", employee_number="e5", account_email="elodie.dupont@northwind.example"),
+    acct("U5", account_upn="EDUPONT@northwind.example"),                   # rule 3 (upn)
+    acct("U6", account_email="old.timer@northwind.example"),               # former employee
+    acct("U7", account_email="leaver@northwind.example"),                  # leaver: matched
+    acct("U8", account_email="temp.worker@northwind.example"),             # org domain, no HR: contractor
+    acct("U9", account_email="guest@partner.example", is_guest=True),      # guest: contractor
+    acct("U10", account_email="someone@gmail.example"),                    # unknown
+    acct("B1", account_email="e5@northwind.example", is_automated=True),   # a bot is never matched
+]
+
+
+@pytest.fixture
+def resolved(con, load, make_settings):
+    load("raw.hr_csv_hr_snapshots", HR_SNAPSHOTS, HR_ROWS)
+    load("raw.slack_accounts", ACCOUNTS, ACCOUNT_ROWS)
+    load("raw.slack_events", EVENTS, [
+        # an account only seen in events, resolved through the event's e-mail
+        {"source": "slack", "event_id": "1", "occurred_at": dt.datetime(2026, 1, 6, 9, tzinfo=dt.UTC),
+         "account_id": "U11", "account_email": "e5+x@northwind.example", "action": "post", "is_automated": False},
+        # an integration seen only in events
+        {"source": "slack", "event_id": "2", "occurred_at": dt.datetime(2026, 1, 6, 9, tzinfo=dt.UTC),
+         "account_id": "B2", "action": "post", "is_automated": True},
+    ])
+    settings = make_settings()
+    build_hr_directory(con, ["hr_csv"], settings)
+    resolve_identities(con, ["slack"], settings)
+    return con
+
+
+def identity(con, account_id: str) -> tuple:
+    return con.execute(
+        "SELECT employee_id, matched_rule, status, reason, candidates FROM clean.identity_map "
+        "WHERE source = 'slack' AND account_id = ?", [account_id]
+    ).fetchone()
+
+
+def test_rules_and_normalisation(resolved):
+    assert identity(resolved, "U1") == ("E1", "account_email=email", "matched", None, ["E1"])
+    assert identity(resolved, "U2") == ("E2", "account_email=aliases", "matched", None, ["E2"])
+    assert identity(resolved, "U4") == ("E5", "employee_number=employee_id", "matched", None, ["E5"])
+    assert identity(resolved, "U5") == ("E1", "account_upn=upn", "matched", None, ["E1"])
+    assert identity(resolved, "U7") == ("E7", "account_email=email", "matched", None, ["E7"])
+    assert identity(resolved, "U11") == ("E5", "account_email=email", "matched", None, ["E5"])
+
+
+def test_ambiguous_is_listed_not_guessed(resolved):
+    assert identity(resolved, "U3") == (None, "account_email=aliases", "ambiguous", "ambiguous", ["E3", "E4"])
+
+
+def test_unmatched_reasons(resolved):
+    assert identity(resolved, "U6")[2:4] == ("unmatched", "former_employee")
+    assert identity(resolved, "U6")[0] is None
+    assert identity(resolved, "U8") == (None, None, "unmatched", "contractor", None)
+    assert identity(resolved, "U9") == (None, None, "unmatched", "contractor", None)
+    assert identity(resolved, "U10") == (None, None, "unmatched", "unknown", None)
+    assert identity(resolved, "B1") == (None, None, "automated", "automated", None)
+    assert identity(resolved, "B2") == (None, None, "automated", "automated", None)
+
+
+def test_match_report(resolved, make_settings):
+    row = resolved.execute(
+        "SELECT accounts, automated, human_accounts, matched, ambiguous, unmatched, unmatched_contractor, "
+        "unmatched_former_employee, unmatched_unknown, match_rate, meets_threshold "
+        "FROM quality.identity_match_report WHERE source = 'slack'"
+    ).fetchone()
+    # 13 accounts: 2 automated; 11 human of which U1 U2 U4 U5 U7 U11 matched -> 6 / 11
+    assert row[:9] == (13, 2, 11, 6, 1, 4, 2, 1, 1)
+    assert row[9] == pytest.approx(6 / 11)
+    assert row[10] is False
+
+
+def test_rule_order_decides(con, load, make_settings):
+    load("raw.hr_csv_hr_snapshots", HR_SNAPSHOTS, HR_ROWS)
+    load("raw.slack_accounts", ACCOUNTS, [ACCOUNT_ROWS[3]])
+    email_first = make_settings(identity_rules=[
+        {"account_field": "account_email", "hr_field": "email"},
+        {"account_field": "employee_number", "hr_field": "employee_id"},
+    ])
+    build_hr_directory(con, ["hr_csv"], email_first)
+    resolve_identities(con, ["slack"], email_first)
+    assert identity(con, "U4")[:3] == ("E1", "account_email=email", "matched")
+
+
+def test_username_matches_email_local_part(con, load, make_settings):
+    load("raw.hr_csv_hr_snapshots", HR_SNAPSHOTS, [hr("E9", email="Chloé.Roux@northwind.example")])
+    load("raw.mattermost_accounts", ACCOUNTS, [
+        {"source": "mattermost", "account_id": "mm1", "username": "chloe.roux", "is_automated": False,
+         "is_deleted": False},
+    ])
+    settings = make_settings(identity_rules=[{"account_field": "username", "hr_field": "email"}])
+    build_hr_directory(con, ["hr_csv"], settings)
+    resolve_identities(con, ["mattermost"], settings)
+    row = con.execute("SELECT employee_id, matched_rule FROM clean.identity_map").fetchone()
+    assert row == ("E9", "username=email")
+
+
+def test_counter_only_source_and_threshold(con, load, make_settings):
+    load("raw.hr_csv_hr_snapshots", HR_SNAPSHOTS, [hr("E1"), hr("E2")])
+    load("raw.m365_usage_activity_counts", ACTIVITY_COUNTS, [
+        {"source": "m365_usage", "account_id": f"id{i}", "account_email": e, "period_start": d("2026-01-05"),
+         "period_end": d("2026-01-11"), "action": "post", "count": 1}
+        for i, e in enumerate(["e1@northwind.example", "E2@northwind.example", "x@northwind.example"])
+    ])
+    settings = make_settings(identity_match_threshold=0.6)
+    build_hr_directory(con, ["hr_csv"], settings)
+    resolve_identities(con, ["m365_usage"], settings)
+    rate, ok = con.execute("SELECT match_rate, meets_threshold FROM quality.identity_match_report").fetchone()
+    assert rate == pytest.approx(2 / 3) and ok is True
+
+
+def test_needs_the_hr_directory(con, make_settings):
+    with pytest.raises(MissingInputError, match="clean.hr_directory"):
+        resolve_identities(con, ["slack"], make_settings())
