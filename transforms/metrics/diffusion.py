@@ -33,7 +33,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-from scipy.optimize import OptimizeWarning, curve_fit
 
 from transforms.metrics.history import PERSON_WEEK_CORE, monday, weeks_between, with_first_active
 from transforms.metrics.populations import require_columns, with_populations
@@ -79,6 +78,8 @@ def fit_bass(new_adopters: np.ndarray, bass_population: int, *, start: BassFit |
     makes p, set by the small early counts, much less noisy. Raises ``ValueError`` when there is
     nothing to fit (fewer than 3 weeks or no adopter).
     """
+    from scipy.optimize import OptimizeWarning, curve_fit  # heavy import, only when fitting
+
     n = np.asarray(new_adopters, dtype=float)
     if n.size < 3 or n.sum() <= 0:
         raise ValueError(f"cannot fit a Bass model on {n.size} week(s) with {n.sum():.0f} adopter(s)")

@@ -22,7 +22,6 @@ import logging
 
 import numpy as np
 import polars as pl
-import statsmodels.api as sm
 
 from transforms.contracts import ContractError
 from transforms.metrics.history import with_first_active
@@ -150,8 +149,10 @@ def manager_relay_effect(
         y_dm, x_dm = xy[:, 0], xy[:, 1:]
         keep = np.abs(x_dm).max(axis=0) > 1e-12  # drop controls constant within weeks
         keep[0] = True
+        from statsmodels.regression.linear_model import OLS  # heavy import, only when estimating
+
         groups = np.unique(panel["manager_key"].to_numpy(), return_inverse=True)[1]
-        fit = sm.OLS(y_dm, x_dm[:, keep]).fit(cov_type="cluster", cov_kwds={"groups": groups})
+        fit = OLS(y_dm, x_dm[:, keep]).fit(cov_type="cluster", cov_kwds={"groups": groups})
         lo, hi = fit.conf_int(alpha=alpha)[0]
         row.update(
             estimate_pp=100 * float(fit.params[0]), std_error_pp=100 * float(fit.bse[0]),

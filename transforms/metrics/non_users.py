@@ -12,7 +12,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import polars as pl
-from statsmodels.duration.survfunc import SurvfuncRight
 
 from transforms.metrics.history import PERSON_WEEK_CORE, monday, weeks_between, with_first_active
 from transforms.metrics.populations import require_columns, with_populations
@@ -203,6 +202,8 @@ def _km_summary(grp: pl.DataFrame) -> dict[str, float | int | None]:
     }
     if adopted == 0:
         return out
+    from statsmodels.duration.survfunc import SurvfuncRight  # heavy import, only when estimating
+
     sf = SurvfuncRight(weeks, event)
     times, surv = np.asarray(sf.surv_times), np.asarray(sf.surv_prob)
 

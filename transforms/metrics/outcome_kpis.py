@@ -13,7 +13,6 @@ import logging
 
 import numpy as np
 import polars as pl
-import statsmodels.api as sm
 
 from transforms.contracts import KPI_VALUES, ContractError
 from transforms.contracts.config import KpiRegistry
@@ -221,8 +220,10 @@ def kpi_activity_lead_lag(
             x = pairs["active_rate"].to_numpy() * 100
             y = pairs["value"].to_numpy()
             rec["correlation"] = float(np.corrcoef(x, y)[0, 1])
+            from statsmodels.regression.linear_model import OLS  # heavy import, only when estimating
+
             groups = np.unique(pairs["unit_id"].to_numpy(), return_inverse=True)[1]
-            fit = sm.OLS(y, sm.add_constant(x)).fit(cov_type="cluster", cov_kwds={"groups": groups})
+            fit = OLS(y, np.column_stack([np.ones_like(x), x])).fit(cov_type="cluster", cov_kwds={"groups": groups})
             lo, hi = fit.conf_int(alpha=alpha)[1]
             rec.update(slope_per_point=float(fit.params[1]), ci_low=float(lo), ci_high=float(hi))
         rows.append(rec)

@@ -108,7 +108,7 @@ def retention_triangle(
         members.with_columns(
             pl.int_ranges(0, weeks_between(pl.col("cohort_start"), pl.lit(last_week)) + 1).alias("weeks_since")
         )
-        .explode("weeks_since")
+        .explode("weeks_since", empty_as_null=False)
         .join(spans, on="person_key", how="left")
         .with_columns((pl.col("cohort_start") + pl.duration(weeks=pl.col("weeks_since"))).alias("week_start"))
     )
