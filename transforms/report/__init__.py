@@ -1,5 +1,23 @@
-"""The weekly adoption report: tidy tables in, one self-contained HTML page out (no file I/O here)."""
+"""The weekly adoption report: tidy tables in, one self-contained HTML page out (no file I/O here).
 
-from transforms.report.weekly import ReportInputs, render_weekly_report
+- :mod:`transforms.report.charts`: one plot function per analysis (tidy table -> Plotly figure),
+  shared with the notebooks; every figure declares its one metric kind.
+- :mod:`transforms.report.readings`: the one-line plain-language reading of each chart.
+- :mod:`transforms.report.headline`: the week's headline figures and their week-over-week change.
+- :mod:`transforms.report.sections`: the report's sections, built from whichever tables exist.
+- :mod:`transforms.report.weekly`: the HTML page (plotly.js embedded once, print CSS for A4).
+"""
 
-__all__ = ["ReportInputs", "render_weekly_report"]
+from transforms.report.inputs import REPORT_TABLES, ReportInputError, ReportInputs
+from transforms.report.weekly import Report, build_report, iso_week_label, render_html, render_weekly_report
+
+__all__ = [
+    "REPORT_TABLES",
+    "Report",
+    "ReportInputError",
+    "ReportInputs",
+    "build_report",
+    "iso_week_label",
+    "render_html",
+    "render_weekly_report",
+]

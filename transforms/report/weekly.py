@@ -1,109 +1,219 @@
-"""Render the weekly adoption report as one HTML page that opens offline (plotly.js embedded)."""
+"""Render the weekly adoption report as one HTML page that opens offline.
+
+plotly.js is embedded once in the page's head (about 4.8 MB), every chart is a ``div`` drawn by
+it, and nothing is fetched from the network. The page prints on A4: each main section starts a
+new page, a chart and its reading never split across pages, and charts are drawn
+:data:`~transforms.report.charts.CHART_WIDTH` pixels wide, which fits the printable width.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import html
-from dataclasses import dataclass, field
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
 
-import plotly.graph_objects as go
 import plotly.io as pio
-import polars as pl
+from plotly.offline import get_plotlyjs
 
+from transforms.report import charts
+from transforms.report.headline import Headline, headline
+from transforms.report.inputs import ReportInputError, ReportInputs
+from transforms.report.sections import ChartBlock, NoteBlock, Section, TableBlock, build_sections
 
-@dataclass(frozen=True)
-class ReportInputs:
-    """Everything the report shows, as published (already suppressed) marts."""
-
-    organisation: str
-    week_start: dt.date
-    adoption_curve: pl.DataFrame
-    min_group_size: int = 5
-    extra_sections: list[tuple[str, str]] = field(default_factory=list)
+__all__ = ["Report", "build_report", "iso_week_label", "render_html", "render_weekly_report"]
 
 
 def iso_week_label(week_start: dt.date) -> str:
+    """``YYYY-Www`` of the ISO week of ``week_start``."""
     year, week, _ = week_start.isocalendar()
     return f"{year}-W{week:02d}"
 
 
-def _headline(curve: pl.DataFrame, week: dt.date) -> dict[str, float | None]:
-    org = curve.filter(pl.col("population_type") == "organisation").sort("week_start")
-    this = org.filter(pl.col("week_start") == week)
-    prev = org.filter(pl.col("week_start") < week).tail(1)
+@dataclass(frozen=True)
+class Report:
+    """A built report: its headline and sections (figures included), before rendering."""
 
-    def val(frame: pl.DataFrame, col: str) -> float | None:
-        return float(frame[col][0]) if frame.height and frame[col][0] is not None else None
+    inputs: ReportInputs
+    headline: Headline | None
+    sections: tuple[Section, ...]
 
-    return {
-        "eligible": val(this, "eligible"),
-        "active_rate": val(this, "active_rate"),
-        "active_rate_prev": val(prev, "active_rate"),
-        "contributor_rate": val(this, "contributor_rate"),
-        "ever_active_rate": val(this, "ever_active_rate"),
-    }
+    @property
+    def week_label(self) -> str:
+        return iso_week_label(self.inputs.week_start)
 
+    @property
+    def charts(self) -> list[ChartBlock]:
+        return [c for s in self.sections for c in s.charts]
 
-def _pct(x: float | None) -> str:
-    return "n/a" if x is None else f"{100 * x:.1f}%"
+    @property
+    def missing_tables(self) -> list[str]:
+        """Notes of the sections saying a table is not available."""
+        return [b.text for s in self.sections for b in s.blocks if isinstance(b, NoteBlock) and b.level == "missing"]
 
-
-def _curve_figure(curve: pl.DataFrame, population_type: str, title: str) -> go.Figure:
-    fig = go.Figure()
-    sub = curve.filter(pl.col("population_type") == population_type).sort("week_start")
-    for pop in sub["population"].unique(maintain_order=True).to_list():
-        part = sub.filter(pl.col("population") == pop)
-        fig.add_trace(go.Scatter(x=part["week_start"].to_list(), y=(part["active_rate"] * 100).to_list(),
-                                 mode="lines", name=str(pop)))
-    fig.update_layout(title=title, yaxis_title="active, % of eligible headcount", xaxis_title="week",
-                      template="plotly_white", height=380, margin=dict(l=60, r=20, t=50, b=40))
-    return fig
+    @property
+    def errors(self) -> list[str]:
+        """Notes of tables that were provided but could not be shown."""
+        return [b.text for s in self.sections for b in s.blocks if isinstance(b, NoteBlock) and b.level == "error"]
 
 
-def render_weekly_report(inputs: ReportInputs) -> str:
-    """The report's HTML. Activity metrics only in the adoption section; plotly.js is embedded once."""
-    week = inputs.week_start
-    h = _headline(inputs.adoption_curve, week)
-    change = (
-        "n/a" if h["active_rate"] is None or h["active_rate_prev"] is None
-        else f"{100 * (h['active_rate'] - h['active_rate_prev']):+.1f} points vs last week"
-    )
-    figs = [
-        ("Adoption: the whole organisation", _curve_figure(inputs.adoption_curve, "organisation", "Weekly active share"),
-         "Share of eligible employees (HR headcount) with any activity each week."),
-        ("Adoption by worker type", _curve_figure(inputs.adoption_curve, "worker_type", "Weekly active share by worker type"),
-         "Frontline and office staff side by side: the gap is the digital divide."),
-    ]
-    parts = []
-    for i, (title, fig, reading) in enumerate(figs):
-        parts.append(
-            f"<section><h2>{html.escape(title)}</h2><p class='reading'>{html.escape(reading)}</p>"
-            + pio.to_html(fig, full_html=False, include_plotlyjs=(i == 0), div_id=f"chart-{i}")
-            + "</section>"
+def build_report(inputs: ReportInputs, *, match_threshold: float | None = None) -> Report:
+    """Headline and sections of the week. ``marts.adoption_curve`` is required for the headline;
+    without it the report still renders and says so."""
+    curve = inputs.table("marts.adoption_curve")
+    head = None
+    if curve is not None:
+        try:
+            head = headline(curve, inputs.week_start, min_group_size=inputs.min_group_size)
+        except ReportInputError:
+            head = None
+    return Report(inputs=inputs, headline=head,
+                  sections=tuple(build_sections(inputs, match_threshold=match_threshold)))
+
+
+@lru_cache(maxsize=1)
+def _plotly_js() -> str:
+    return get_plotlyjs()
+
+
+_CSS = """
+:root { --ink: #1d2125; --muted: #5b6470; --line: #dfe3e8; --accent: #0072B2; --warn: #b3541e; }
+* { box-sizing: border-box; }
+body { font-family: system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; color: var(--ink);
+       max-width: 780px; margin: 2.5rem auto; padding: 0 1rem; line-height: 1.45; background: #fff; }
+header.report-header { border-bottom: 3px solid var(--accent); padding-bottom: .8rem; margin-bottom: 1.2rem; }
+header.report-header h1 { font-size: 1.7rem; margin: 0 0 .3rem 0; }
+header.report-header p { margin: .15rem 0; color: var(--muted); font-size: .92rem; }
+.headline { display: grid; grid-template-columns: repeat(4, 1fr); gap: .7rem; margin: 1.2rem 0 1.5rem; }
+.kpi { border: 1px solid var(--line); border-radius: 8px; padding: .75rem .8rem; background: #f8fafc; }
+.kpi .value { font-size: 1.75rem; font-weight: 650; color: var(--accent); line-height: 1.1; }
+.kpi .label { font-size: .84rem; margin-top: .25rem; }
+.kpi .change { font-size: .78rem; color: var(--muted); margin-top: .3rem; }
+nav.toc { font-size: .9rem; color: var(--muted); margin-bottom: 1rem; }
+nav.toc a { color: var(--accent); text-decoration: none; margin-right: .9rem; white-space: nowrap; }
+section.report-section { margin-top: 2.2rem; }
+section.report-section > h2 { font-size: 1.3rem; border-bottom: 1px solid var(--line); padding-bottom: .25rem;
+                              margin-bottom: .4rem; }
+.kinds { font-size: .72rem; text-transform: uppercase; letter-spacing: .06em; color: var(--muted); }
+.intro { color: var(--muted); font-size: .93rem; margin-top: .3rem; }
+figure.chart { margin: 1.3rem 0 1.6rem; break-inside: avoid; page-break-inside: avoid; }
+figure.chart figcaption.reading { font-size: .95rem; margin-top: .3rem; padding-left: .6rem;
+                                  border-left: 3px solid var(--accent); }
+p.note { font-size: .93rem; margin: .7rem 0; }
+p.note.missing { color: var(--muted); font-style: italic; }
+p.note.error { color: var(--warn); }
+table.small { border-collapse: collapse; font-size: .82rem; margin: .6rem 0 1.2rem; width: 100%;
+              break-inside: avoid; page-break-inside: avoid; }
+table.small caption { text-align: left; font-weight: 600; margin-bottom: .3rem; font-size: .88rem; }
+table.small th, table.small td { border-bottom: 1px solid var(--line); padding: .25rem .4rem; text-align: left; }
+table.small td.num { text-align: right; font-variant-numeric: tabular-nums; }
+footer { margin-top: 3rem; border-top: 1px solid var(--line); padding-top: .6rem; font-size: .8rem;
+         color: var(--muted); }
+@page { size: A4 portrait; margin: 12mm; }
+@media print {
+  body { max-width: none; margin: 0; padding: 0; font-size: 10.5pt; }
+  nav.toc { display: none; }
+  section.report-section { break-before: page; page-break-before: always; margin-top: 0; }
+  .headline { break-inside: avoid; page-break-inside: avoid; }
+  .kpi { background: none; }
+  a { color: inherit; text-decoration: none; }
+}
+"""
+
+
+def _headline_html(head: Headline | None) -> str:
+    if head is None:
+        return "<p class='note missing'>Headline figures: not available (marts.adoption_curve is missing).</p>"
+    cards = []
+    for f in head.figures:
+        cards.append(
+            f"<div class='kpi' id='headline-{f.key}'><div class='value'>{html.escape(f.value_text)}</div>"
+            f"<div class='label'>{html.escape(f.label)}</div>"
+            f"<div class='change'>{html.escape(f.change_text)}</div></div>"
         )
-    for title, body in inputs.extra_sections:
-        parts.append(f"<section><h2>{html.escape(title)}</h2>{body}</section>")
-    label = iso_week_label(week)
+    return "<div class='headline'>" + "".join(cards) + "</div>"
+
+
+_NUMERIC = re.compile(r"^[+-]?[\d,.]+%?( to [+-]?[\d,.]+%?)?$")
+
+
+def _table_html(t: TableBlock) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in t.header)
+    body = "".join(
+        "<tr>" + "".join(f"<td class='{'num' if _NUMERIC.match(c) else ''}'>{html.escape(c)}</td>" for c in row) + "</tr>"
+        for row in t.rows
+    )
+    return (f"<table class='small'><caption>{html.escape(t.caption)}</caption><thead><tr>{head}</tr></thead>"
+            f"<tbody>{body}</tbody></table>")
+
+
+def _chart_html(block: ChartBlock, chart_id: str) -> str:
+    kind = charts.figure_kind(block.figure).value
+    metrics = ",".join(charts.figure_metrics(block.figure))
+    div = pio.to_html(block.figure, full_html=False, include_plotlyjs=False, div_id=chart_id,
+                      config={"displayModeBar": False, "responsive": False, "staticPlot": False})
+    return (f"<figure class='chart' data-kind='{kind}' data-metrics='{html.escape(metrics)}' "
+            f"data-table='{html.escape(block.table)}'>{div}"
+            f"<figcaption class='reading'>{html.escape(block.reading)}</figcaption></figure>")
+
+
+def _section_html(section: Section, first_chart: int) -> tuple[str, int]:
+    parts = [f"<section class='report-section' id='{section.key}'><h2>{html.escape(section.title)}</h2>",
+             f"<div class='kinds'>metric kind: {' / '.join(k.value for k in section.kinds)}</div>",
+             f"<p class='intro'>{html.escape(section.intro)}</p>"]
+    n = first_chart
+    for block in section.blocks:
+        if isinstance(block, ChartBlock):
+            parts.append(_chart_html(block, f"chart-{n}"))
+            n += 1
+        elif isinstance(block, TableBlock):
+            parts.append(_table_html(block))
+        else:
+            parts.append(f"<p class='note {block.level}'>{html.escape(block.text)}</p>")
+    parts.append("</section>")
+    return "".join(parts), n
+
+
+def render_html(report: Report) -> str:
+    """The report as one self-contained HTML page (plotly.js embedded once, no network access)."""
+    inputs = report.inputs
+    label = report.week_label
+    week_end = inputs.week_start + dt.timedelta(days=6)
+    eligible = report.headline.eligible if report.headline else None
+    body, n = [], 0
+    for section in report.sections:
+        text, n = _section_html(section, n)
+        body.append(text)
+    toc = "".join(f"<a href='#{s.key}'>{html.escape(s.title)}</a>" for s in report.sections)
+    generated = (inputs.generated_at or dt.datetime.now(dt.UTC)).strftime("%Y-%m-%d %H:%M UTC")
+    summary = {"week": label, "charts": n, "headline": report.headline.as_metadata() if report.headline else None}
+    summary_json = json.dumps(summary).replace("</", "<\\/")
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
-<title>{html.escape(inputs.organisation)} adoption report {label}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; max-width: 1000px; margin: 2em auto; color: #222; }}
-.headline {{ display: flex; gap: 2em; }}
-.kpi {{ border: 1px solid #ccc; border-radius: 6px; padding: 0.8em 1.2em; }}
-.kpi .value {{ font-size: 2em; font-weight: 600; }}
-.reading {{ color: #444; font-style: italic; }}
-section {{ page-break-inside: avoid; margin-top: 2em; }}
-@media print {{ body {{ max-width: none; }} }}
-</style></head><body>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{html.escape(inputs.organisation)}: adoption report {label}</title>
+<style>{_CSS}</style>
+<script type="text/javascript">{_plotly_js()}</script>
+<script type="application/json" id="report-summary">{summary_json}</script>
+</head><body>
+<header class="report-header">
 <h1>{html.escape(inputs.organisation)}: adoption report, week {label}</h1>
-<p>Week starting {week.isoformat()}. Denominators are eligible employees from the HR directory.
-Groups smaller than {inputs.min_group_size} people are not shown.</p>
-<div class="headline">
- <div class="kpi" id="headline-active"><div class="value">{_pct(h['active_rate'])}</div>of the workforce active this week ({change})</div>
- <div class="kpi" id="headline-contributors"><div class="value">{_pct(h['contributor_rate'])}</div>contributed (posted, replied, shared)</div>
- <div class="kpi" id="headline-ever"><div class="value">{_pct(h['ever_active_rate'])}</div>have ever been active</div>
-</div>
-{''.join(parts)}
+<p>Week of {inputs.week_start:%d %B %Y} to {week_end:%d %B %Y}
+{f"&middot; {eligible:,.0f} eligible employees" if eligible is not None else ""} &middot; generated {generated}</p>
+<p>Every share is of eligible employees from the HR directory, never of platform accounts. Groups of fewer than
+{inputs.min_group_size} people are never shown. Activity, community outputs and business outcomes are kept apart.</p>
+</header>
+{_headline_html(report.headline)}
+<nav class="toc">{toc}</nav>
+{''.join(body)}
+<footer>uptake weekly adoption report &middot; {html.escape(inputs.organisation)} &middot; {label} &middot;
+minimum group size {inputs.min_group_size} &middot; person keys are pseudonyms; no names, emails or message text.</footer>
 </body></html>
 """
+
+
+def render_weekly_report(inputs: ReportInputs, *, match_threshold: float | None = None) -> str:
+    """Build and render the report of ``inputs.week_start``: one offline HTML page."""
+    return render_html(build_report(inputs, match_threshold=match_threshold))

@@ -1,0 +1,889 @@
+"""Plot functions: one tidy table in, one Plotly figure out (the vivainsights pairing).
+
+Each analysis is a compute function in :mod:`transforms.metrics` or :mod:`transforms.pilot` that
+returns a tidy table, and a plot function here that draws that table, so the weekly report and
+the notebooks show the same numbers. Rules every function follows:
+
+- It never modifies the caller's frame and draws only *publishable* rows: rows flagged
+  ``suppressed`` and rows whose size columns (the people a cell describes, e.g. ``eligible``, or
+  each arm of a comparison) are below ``min_group_size`` are dropped before plotting, whatever the
+  table says.
+- It declares the metrics it draws and their one kind (activity, output, outcome, link,
+  prerequisite) from the metric registry: :func:`new_figure` refuses metrics of two kinds on one
+  figure, and the kind and metrics are stored in ``figure.layout.meta`` (see :func:`figure_kind`)
+  so that a test can check every chart of the report.
+- Figures are sized for an A4 page (:data:`CHART_WIDTH` x :data:`CHART_HEIGHT` pixels).
+- A table without the columns a chart needs raises :class:`~transforms.report.inputs.ReportInputError`
+  naming the table and the columns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import plotly.graph_objects as go
+import polars as pl
+
+from transforms.metrics.registry import KIND_COLUMN, MetricKind, MixedKindError, assert_single_kind, get_metric
+from transforms.privacy import DEFAULT_MIN_GROUP_SIZE
+from transforms.report import format as fmt
+from transforms.report.inputs import ReportInputError, require_columns
+
+__all__ = [
+    "CHART_HEIGHT",
+    "CHART_WIDTH",
+    "figure_kind",
+    "figure_metrics",
+    "new_figure",
+    "plot_active_rate_by_population",
+    "plot_adoption_rates",
+    "plot_community_outputs",
+    "plot_coverage",
+    "plot_digital_divide",
+    "plot_diffusion",
+    "plot_event_study",
+    "plot_kpi_activity_link",
+    "plot_kpi_trend",
+    "plot_lifecycle",
+    "plot_manager_relay",
+    "plot_match_rates",
+    "plot_never_active",
+    "plot_pilot_effects",
+    "plot_pilot_power",
+    "plot_pilot_projection",
+    "plot_population_trend",
+    "plot_representativeness",
+    "plot_retention",
+    "plot_usage_segments",
+    "publishable",
+]
+
+#: A4 portrait with 12 mm margins holds about 700 CSS pixels of width.
+CHART_WIDTH = 700
+CHART_HEIGHT = 330
+
+#: Okabe-Ito, readable by colour-blind readers and in greyscale print.
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
+GREY = "#8c8c8c"
+REFERENCE_COLOURS = {"office": "#0072B2", "frontline": "#D55E00", "pilot": "#009E73", "non_pilot": GREY}
+
+_META_KEY = "uptake"
+
+
+# --------------------------------------------------------------------------------------------- kinds
+
+
+def new_figure(*, kind: MetricKind | str, metrics: Sequence[str], title: str, y_title: str | None,
+               x_title: str | None = None, height: int = CHART_HEIGHT, left_margin: int = 60) -> go.Figure:
+    """An empty, styled figure declared to draw ``metrics``, all of one registered ``kind``.
+
+    Raises :class:`MixedKindError` if a metric's registered kind differs from ``kind`` (one figure,
+    one kind: activity, outputs and outcomes never share an axis), ``KeyError`` for an unregistered
+    metric. ``metrics`` may be empty only for ``prerequisite`` charts of the pipeline's own counts.
+    """
+    k = MetricKind(kind)
+    if not metrics and k != MetricKind.PREREQUISITE:
+        raise ValueError(f"a {k.value} chart must declare the registered metrics it draws")
+    for name in metrics:
+        m = get_metric(name)
+        if m.kind != k:
+            raise MixedKindError(f"chart {title!r}: metric {name!r} is {m.kind.value}, not {k.value}")
+    fig = go.Figure()
+    fig.update_layout(
+        title={"text": title, "x": 0, "xanchor": "left", "font": {"size": 15}},
+        template="plotly_white",
+        width=CHART_WIDTH,
+        height=height,
+        autosize=False,
+        margin={"l": left_margin, "r": 24, "t": 48, "b": 88 if x_title else 64},
+        font={"family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif", "size": 12},
+        colorway=list(PALETTE),
+        legend={"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0.01, "xanchor": "left",
+                "x": 0},
+        yaxis_title=y_title,
+        xaxis_title=x_title,
+        meta={_META_KEY: {"kind": k.value, "metrics": list(metrics)}},
+    )
+    return fig
+
+
+def figure_kind(fig: go.Figure) -> MetricKind:
+    """The one metric kind a figure made by :func:`new_figure` draws; ``MixedKindError`` if untagged."""
+    meta = fig.layout.meta
+    if not isinstance(meta, dict) or _META_KEY not in meta:
+        raise MixedKindError("figure was not made by new_figure: its metric kind is unknown")
+    return MetricKind(meta[_META_KEY]["kind"])
+
+
+def figure_metrics(fig: go.Figure) -> tuple[str, ...]:
+    """The registered metrics a figure made by :func:`new_figure` declares."""
+    figure_kind(fig)
+    return tuple(fig.layout.meta[_META_KEY]["metrics"])
+
+
+def _check_table_kind(frame: pl.DataFrame, kind: MetricKind, table: str) -> None:
+    if KIND_COLUMN in frame.columns:
+        try:
+            assert_single_kind(frame, expected=kind)
+        except MixedKindError as exc:
+            raise ReportInputError(str(exc), table=table, column=KIND_COLUMN) from exc
+
+
+# ------------------------------------------------------------------------------------------- privacy
+
+
+def publishable(frame: pl.DataFrame, *, size_columns: Sequence[str] = (),
+                min_group_size: int = DEFAULT_MIN_GROUP_SIZE) -> pl.DataFrame:
+    """Rows that may be shown: not flagged ``suppressed`` and every present size column >= ``min_group_size``.
+
+    A null size counts as zero people. Size columns absent from the frame are ignored; the
+    ``suppressed`` flag is honoured when present. Returns a new frame.
+    """
+    keep = pl.lit(True)
+    if "suppressed" in frame.columns:
+        keep = keep & ~pl.col("suppressed").fill_null(False)
+    for c in size_columns:
+        if c in frame.columns:
+            keep = keep & (pl.col(c).fill_null(0) >= min_group_size)
+    return frame.filter(keep)
+
+
+# ------------------------------------------------------------------------------------------- helpers
+
+
+def _pct(values: pl.Series) -> list[float | None]:
+    return (values.cast(pl.Float64) * 100).to_list()
+
+
+def _annotate_empty(fig: go.Figure, what: str) -> go.Figure:
+    fig.add_annotation(text=f"No publishable {what} (cells below the minimum group size are hidden).",
+                       showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5, font={"color": GREY})
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return fig
+
+
+def _colour(name: str, i: int) -> str:
+    return REFERENCE_COLOURS.get(str(name), PALETTE[i % len(PALETTE)])
+
+
+def _pick(frame: pl.DataFrame, candidates: Sequence[str], *, table: str, what: str) -> str:
+    """The first of ``candidates`` present in ``frame``; ReportInputError naming them all if none is."""
+    for c in candidates:
+        if c in frame.columns:
+            return c
+    raise ReportInputError(f"no column for {what}; expected one of {', '.join(candidates)} "
+                           f"(the table has {', '.join(frame.columns)})", table=table, column=candidates[0])
+
+
+# ------------------------------------------------------------------------------------------ adoption
+
+_RATE_LABELS = {
+    "active_rate": "active (any action)",
+    "engaged_rate": "engaged (reacted or contributed)",
+    "contributor_rate": "contributed (posted, replied, shared)",
+    "ever_active_rate": "ever active",
+}
+
+
+def plot_adoption_rates(curve: pl.DataFrame, *, population_type: str = "organisation",
+                        population: str = "organisation",
+                        rates: Sequence[str] = ("ever_active_rate", "active_rate", "engaged_rate", "contributor_rate"),
+                        min_group_size: int = DEFAULT_MIN_GROUP_SIZE) -> go.Figure:
+    """Weekly adoption rates of one population (``marts.adoption_curve``), one line per rate.
+
+    Grain: week. Denominator of every line: the population's eligible headcount that week.
+    """
+    table = "marts.adoption_curve"
+    require_columns(curve, ["week_start", "population_type", "population", "eligible", *rates], table=table)
+    _check_table_kind(curve, MetricKind.ACTIVITY, table)
+    rows = publishable(
+        curve.filter((pl.col("population_type") == population_type) & (pl.col("population") == population)),
+        size_columns=["eligible"], min_group_size=min_group_size,
+    ).sort("week_start")
+    fig = new_figure(kind=MetricKind.ACTIVITY, metrics=rates, title="Adoption of the whole organisation, week by week",
+                     y_title="% of eligible employees")
+    if rows.height == 0:
+        return _annotate_empty(fig, "weeks")
+    for i, rate in enumerate(rates):
+        fig.add_trace(go.Scatter(x=rows["week_start"].to_list(), y=_pct(rows[rate]), mode="lines",
+                                 name=_RATE_LABELS.get(rate, rate), line={"color": PALETTE[i], "width": 2.5},
+                                 hovertemplate="%{x|%Y-%m-%d}: %{y:.1f}%<extra></extra>"))
+    fig.update_yaxes(rangemode="tozero", ticksuffix="%")
+    return fig
+
+
+def _largest_populations(rows: pl.DataFrame, max_lines: int) -> list[str]:
+    last = rows.filter(pl.col("week_start") == rows["week_start"].max())
+    return last.sort(["eligible", "population"], descending=[True, False])["population"].head(max_lines).to_list()
+
+
+def plot_population_trend(curve: pl.DataFrame, *, population_type: str, metric: str = "active_rate",
+                          min_group_size: int = DEFAULT_MIN_GROUP_SIZE, max_lines: int = 8,
+                          title: str | None = None) -> go.Figure:
+    """One line per population of ``population_type`` for one adoption-curve rate, week by week.
+
+    Grain: population x week. Denominator: each population's eligible headcount that week. With
+    more than ``max_lines`` populations, the largest (by eligible headcount in the last week) are drawn.
+    """
+    table = "marts.adoption_curve"
+    require_columns(curve, ["week_start", "population_type", "population", "eligible", metric], table=table)
+    _check_table_kind(curve, MetricKind.ACTIVITY, table)
+    rows = publishable(curve.filter(pl.col("population_type") == population_type), size_columns=["eligible"],
+                       min_group_size=min_group_size).sort("week_start")
+    label = _RATE_LABELS.get(metric, metric).split(" (")[0]
+    fig = new_figure(kind=MetricKind.ACTIVITY, metrics=[metric],
+                     title=title or f"Share {label} by {population_type.replace('_', ' ')}",
+                     y_title="% of eligible employees")
+    if rows.height == 0:
+        return _annotate_empty(fig, "populations")
+    pops = _largest_populations(rows, max_lines)
+    for i, pop in enumerate(sorted(pops)):
+        part = rows.filter(pl.col("population") == pop)
+        fig.add_trace(go.Scatter(x=part["week_start"].to_list(), y=_pct(part[metric]), mode="lines",
+                                 name=fmt.population_label(pop),
+                                 line={"color": _colour(pop, i), "width": 2.5},
+                                 hovertemplate=f"{fmt.population_label(pop)}<br>%{{x|%Y-%m-%d}}: %{{y:.1f}}%<extra></extra>"))
+    fig.update_yaxes(rangemode="tozero", ticksuffix="%")
+    return fig
+
+
+def plot_active_rate_by_population(curve: pl.DataFrame, *, population_type: str, week_start: dt.date,
+                                   metric: str = "active_rate", min_group_size: int = DEFAULT_MIN_GROUP_SIZE,
+                                   max_bars: int = 15) -> go.Figure:
+    """This week's rate for each population of a type, sorted, with the organisation's rate as a line.
+
+    Grain: population at one week. Denominator: each population's eligible headcount that week.
+    Shows at most ``max_bars`` populations: the lowest rates first (the populations that lag).
+    """
+    table = "marts.adoption_curve"
+    require_columns(curve, ["week_start", "population_type", "population", "eligible", metric], table=table)
+    _check_table_kind(curve, MetricKind.ACTIVITY, table)
+    week_rows = curve.filter(pl.col("week_start") == week_start)
+    rows = publishable(week_rows.filter(pl.col("population_type") == population_type), size_columns=["eligible"],
+                       min_group_size=min_group_size).filter(pl.col(metric).is_not_null())
+    rows = rows.sort(metric).head(max_bars).sort(metric, descending=True)
+    label = _RATE_LABELS.get(metric, metric).split(" (")[0]
+    n = rows.height
+    fig = new_figure(kind=MetricKind.ACTIVITY, metrics=[metric],
+                     title=f"Share {label} this week by {population_type.replace('_', ' ')}",
+                     y_title=None, x_title="% of eligible employees", height=max(CHART_HEIGHT - 80, 110 + 26 * n),
+                     left_margin=150)
+    if n == 0:
+        return _annotate_empty(fig, "populations")
+    fig.add_trace(go.Bar(x=_pct(rows[metric]), y=[fmt.population_label(p) for p in rows["population"].to_list()], orientation="h",
+                         marker_color=PALETTE[0], text=[f"{v:.0f}%" for v in _pct(rows[metric])],
+                         textposition="outside", cliponaxis=False, showlegend=False,
+                         customdata=rows["eligible"].to_list(),
+                         hovertemplate="%{y}: %{x:.1f}% of %{customdata} eligible<extra></extra>"))
+    org = publishable(week_rows.filter(pl.col("population_type") == "organisation"), size_columns=["eligible"],
+                      min_group_size=min_group_size)
+    if org.height and org[metric][0] is not None:
+        x = 100 * float(org[metric][0])
+        fig.add_vline(x=x, line_dash="dash", line_color=GREY,
+                      annotation_text=f"organisation {x:.0f}%", annotation_position="top")
+    fig.update_xaxes(rangemode="tozero", ticksuffix="%")
+    return fig
+
+
+def plot_usage_segments(shares: pl.DataFrame, *, population_type: str = "organisation",
+                        population: str = "organisation",
+                        min_group_size: int = DEFAULT_MIN_GROUP_SIZE) -> go.Figure:
+    """Share of eligible people in each usage segment (``marts.usage_segments``), stacked, week by week.
+
+    Grain: week x segment. Denominator: the population's eligible headcount that week.
+    """
+    table = "marts.usage_segments"
+    require_columns(shares, ["week_start", "population_type", "population", "segment", "share", "eligible"],
+                    table=table)
+    _check_table_kind(shares, MetricKind.ACTIVITY, table)
+    rows = publishable(
+        shares.filter((pl.col("population_type") == population_type) & (pl.col("population") == population)),
+        size_columns=["eligible"], min_group_size=min_group_size,
+    ).sort("week_start")
+    fig = new_figure(kind=MetricKind.ACTIVITY, metrics=["usage_segment_share"],
+                     title="Usage segments (12-week habits), week by week", y_title="% of eligible employees")
+    if rows.height == 0:
+        return _annotate_empty(fig, "weeks")
+    colours = {"Power user": "#005a8c", "Habitual user": "#0072B2", "Novice user": "#56B4E9",
+               "Low user": "#b9dcef", "Non-user": "#e3e3e3"}
+    for i, seg in enumerate(rows["segment"].unique(maintain_order=True).to_list()):
+        part = rows.filter(pl.col("segment") == seg)
+        fig.add_trace(go.Scatter(x=part["week_start"].to_list(), y=_pct(part["share"]), mode="lines", name=str(seg),
+                                 stackgroup="segments", line={"width": 0.5},
+                                 fillcolor=colours.get(seg, PALETTE[i % len(PALETTE)]),
+                                 marker_color=colours.get(seg, PALETTE[i % len(PALETTE)]),
+                                 hovertemplate=f"{seg}: %{{y:.1f}}%<extra></extra>"))
+    fig.update_yaxes(range=[0, 100], ticksuffix="%")
+    return fig
+
+
+def plot_lifecycle(shares: pl.DataFrame, *, population_type: str = "organisation",
+                   population: str = "organisation", min_group_size: int = DEFAULT_MIN_GROUP_SIZE) -> go.Figure:
+    """Growth accounting (``marts.lifecycle``): new, returning and resurrecting people above zero,
+    dormant below, as shares of eligible headcount, week by week.
+
+    Grain: week x state. Denominator: the population's eligible headcount that week.
+    """
+    table = "marts.lifecycle"
+    require_columns(shares, ["week_start", "population_type", "population", "state", "share", "eligible"],
+                    table=table)
+    _check_table_kind(shares, MetricKind.ACTIVITY, table)
+    rows = publishable(
+        shares.filter((pl.col("population_type") == population_type) & (pl.col("population") == population)),
+        size_columns=["eligible"], min_group_size=min_group_size,
+    ).sort("week_start")
+    fig = new_figure(kind=MetricKind.ACTIVITY, metrics=["lifecycle_share"],
+                     title="Who is active each week: new, returning, resurrecting; who went dormant",
+                     y_title="% of eligible employees")
+    if rows.height == 0:
+        return _annotate_empty(fig, "weeks")
+    spec = (("returning", 1, "#0072B2"), ("new", 1, "#009E73"), ("resurrecting", 1, "#56B4E9"),
+            ("dormant", -1, "#D55E00"))
+    for state, sign, colour in spec:
+        part = rows.filter(pl.col("state") == state)
+        if part.height == 0:
+            continue
+        fig.add_trace(go.Bar(x=part["week_start"].to_list(), y=[None if v is None else sign * v
+                                                                 for v in _pct(part["share"])],
+                             name=state, marker_color=colour,
+                             hovertemplate=f"{state}: %{{y:.1f}}%<extra></extra>"))
+    fig.update_layout(barmode="relative", bargap=0.15)
+    fig.update_yaxes(ticksuffix="%")
+    return fig
+
+
+def plot_retention(triangle: pl.DataFrame, *, population: str = "organisation", metric: str = "retention_on",
+                   max_cohorts: int = 12, max_weeks: int = 12,
+                   min_group_size: int = DEFAULT_MIN_GROUP_SIZE) -> go.Figure:
+    """Retention triangle (``marts.retention``) as a heat map: cohort x weeks since start.
+
+    Grain: cohort x weeks since the cohort's start. Denominator: the cohort's members eligible in
+    that week (``retention_on``) or in that week or later (``retention_on_or_after``). The latest
+    ``max_cohorts`` cohorts and the first ``max_weeks`` weeks are shown.
+    """
+    table = "marts.retention"
+    require_columns(triangle, ["population", "cohort_start", "weeks_since", "eligible", metric], table=table)
+    _check_table_kind(triangle, MetricKind.ACTIVITY, table)
+    rows = triangle.filter(pl.col("population") == population) if "population" in triangle.columns else triangle
+    if "cohort_type" in rows.columns and rows.height:
+        rows = rows.filter(pl.col("cohort_type") == rows["cohort_type"][0])
+    rows = publishable(rows, size_columns=["eligible"], min_group_size=min_group_size).filter(
+        pl.col("weeks_since") <= max_weeks)
+    cohorts = sorted(rows["cohort_start"].unique().to_list())[-max_cohorts:]
+    rows = rows.filter(pl.col("cohort_start").is_in(cohorts))
+    what = "in" if metric == "retention_on" else "in or after"
+    fig = new_figure(kind=MetricKind.ACTIVITY, metrics=[metric],
+                     title=f"Retention: share of each cohort active {what} week k after first activity",
+                     y_title="cohort (first active week)", x_title="weeks since first activity")
+    if rows.height == 0:
+        return _annotate_empty(fig, "cohorts")
+    wide = rows.pivot(on="weeks_since", index="cohort_start", values=metric, aggregate_function="first",
+                      sort_columns=True).sort("cohort_start")
+    ks = [c for c in wide.columns if c != "cohort_start"]
+    z = [[None if v is None else 100 * v for v in wide[c].to_list()] for c in ks]
+    z = [list(r) for r in zip(*z, strict=True)]
+    fig.add_trace(go.Heatmap(z=z, x=[int(k) for k in ks], y=[d.isoformat() for d in wide["cohort_start"].to_list()],
+                             colorscale="Blues", zmin=0, zmax=100, colorbar={"ticksuffix": "%", "thickness": 12},
+                             hovertemplate="cohort %{y}, week %{x}: %{z:.0f}%<extra></extra>"))
+    fig.update_yaxes(type="category", autorange="reversed")
+    return fig
+
+
+def plot_diffusion(diffusion: pl.DataFrame) -> go.Figure:
+    """Observed and Bass-projected cumulative adoption share (``marts.diffusion``), with the bootstrap band.
+
+    Grain: week. Denominator: the non-pilot eligible headcount at the fit's start week.
+    """
+    table = "marts.diffusion"
+    require_columns(diffusion, ["week_start"], table=table)
+    _check_table_kind(diffusion, MetricKind.ACTIVITY, table)
+    observed = _pick(diffusion, ["observed_share", "observed_adoption_share", "observed"], table=table,
+                     what="the observed cumulative adoption share")
+    projected = _pick(diffusion, ["projected_share", "projected_adoption_share", "fitted_share", "projected"],
+                      table=table, what="the projected cumulative adoption share")
+    low = next((c for c in ("projected_low", "projected_share_low", "low", "ci_low") if c in diffusion.columns), None)
+    high = next((c for c in ("projected_high", "projected_share_high", "high", "ci_high") if c in diffusion.columns),
+                None)
+    rows = diffusion.filter(pl.col("week_start").is_not_null()).sort("week_start")
+    fig = new_figure(kind=MetricKind.ACTIVITY, metrics=["projected_adoption_share"],
+                     title="Diffusion: cumulative adoption, observed and projected (Bass model)",
+                     y_title="% of eligible employees (non-pilot)")
+    if rows.height == 0:
+        return _annotate_empty(fig, "weeks")
+    x = rows["week_start"].to_list()
+    if low and high:
+        fig.add_trace(go.Scatter(x=x + x[::-1], y=_pct(rows[high]) + _pct(rows[low])[::-1], fill="toself",
+                                 fillcolor="rgba(0,114,178,0.15)", line={"width": 0}, name="90% band",
+                                 mode="lines", hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=x, y=_pct(rows[projected]), mode="lines", name="projected",
+                             line={"color": PALETTE[0], "dash": "dash", "width": 2}))
+    fig.add_trace(go.Scatter(x=x, y=_pct(rows[observed]), mode="lines", name="observed",
+                             line={"color": "#000000", "width": 2.5}))
+    fig.update_yaxes(range=[0, 100], ticksuffix="%")
+    return fig
+
+
+# ------------------------------------------------------------------------------------- left behind
+
+
+def plot_never_active(non_users: pl.DataFrame, *, population_type: str,
+                      min_group_size: int = DEFAULT_MIN_GROUP_SIZE, max_bars: int = 15) -> go.Figure:
+    """Share of eligible people never active so far (``marts.non_users``), by population, highest first.
+
+    Grain: population at the as-of week. Denominator: the population's eligible headcount that week.
+    """
+    table = "marts.non_users"
+    require_columns(non_users, ["population_type", "population", "eligible", "never_active_rate"], table=table)
+    _check_table_kind(non_users, MetricKind.ACTIVITY, table)
+    rows = publishable(non_users.filter(pl.col("population_type") == population_type), size_columns=["eligible"],
+                       min_group_size=min_group_size).filter(pl.col("never_active_rate").is_not_null())
+    rows = rows.sort("never_active_rate", descending=True).head(max_bars).sort("never_active_rate")
+    fig = new_figure(kind=MetricKind.ACTIVITY, metrics=["never_active_rate"],
+                     title=f"Never active so far, by {population_type.replace('_', ' ')}", y_title=None,
+                     x_title="% of eligible employees never active", height=max(CHART_HEIGHT - 80, 110 + 26 * rows.height),
+                     left_margin=150)
+    if rows.height == 0:
+        return _annotate_empty(fig, "populations")
+    vals = _pct(rows["never_active_rate"])
+    fig.add_trace(go.Bar(x=vals, y=[fmt.population_label(p) for p in rows["population"].to_list()], orientation="h",
+                         marker_color=PALETTE[3], text=[f"{v:.0f}%" for v in vals], textposition="outside",
+                         cliponaxis=False, showlegend=False, customdata=rows["eligible"].to_list(),
+                         hovertemplate="%{y}: %{x:.1f}% of %{customdata} eligible<extra></extra>"))
+    fig.update_xaxes(rangemode="tozero", ticksuffix="%")
+    return fig
+
+
+def plot_digital_divide(divide: pl.DataFrame, *, min_group_size: int = DEFAULT_MIN_GROUP_SIZE) -> go.Figure:
+    """Active rate of the two arms of the digital divide (``marts.digital_divide``), week by week.
+
+    Grain: week. Denominator of each line: that arm's eligible headcount that week. The gap in
+    points is the reading; it is not drawn on the same axis as the rates.
+    """
+    table = "marts.digital_divide"
+    cols = ["week_start", "reference", "focus", "reference_active_rate", "focus_active_rate"]
+    require_columns(divide, cols, table=table)
+    _check_table_kind(divide, MetricKind.ACTIVITY, table)
+    rows = divide.filter(pl.col("week_start").is_not_null())
+    if "scope" in rows.columns:
+        rows = rows.filter(pl.col("scope") == "week")
+    rows = publishable(rows, size_columns=["reference_people", "focus_people"], min_group_size=min_group_size)
+    rows = rows.sort("week_start")
+    ref = str(rows["reference"][0]) if rows.height else "reference"
+    foc = str(rows["focus"][0]) if rows.height else "focus"
+    fig = new_figure(kind=MetricKind.ACTIVITY, metrics=["active_rate"],
+                     title=f"Digital divide: weekly active share, {foc} vs {ref}", y_title="% of eligible employees")
+    if rows.height == 0:
+        return _annotate_empty(fig, "weeks")
+    for col, name in (("reference_active_rate", ref), ("focus_active_rate", foc)):
+        fig.add_trace(go.Scatter(x=rows["week_start"].to_list(), y=_pct(rows[col]), mode="lines", name=name,
+                                 line={"color": _colour(name, 0 if col.startswith("ref") else 3), "width": 2.5},
+                                 hovertemplate=f"{name}: %{{y:.1f}}%<extra></extra>"))
+    fig.update_yaxes(rangemode="tozero", ticksuffix="%")
+    return fig
+
+
+def plot_manager_relay(relay: pl.DataFrame, *, min_group_size: int = DEFAULT_MIN_GROUP_SIZE) -> go.Figure:
+    """Active rate of adopted team members whose manager was / was not active the week before
+    (``marts.manager_relay``), week by week.
+
+    Grain: week x manager arm. Denominator: adopted team members in the arm that week.
+    """
+    table = "marts.manager_relay"
+    require_columns(relay, ["week_start"], table=table)
+    _check_table_kind(relay, MetricKind.ACTIVITY, table)
+    arm = _pick(relay, ["manager_active_prev_week", "manager_active_prev", "manager_active", "arm"], table=table,
+                what="the manager arm (manager active the week before or not)")
+    rate = _pick(relay, ["team_active_rate", "active_rate", "team_active_rate_by_manager"], table=table,
+                 what="the team members' active rate")
+    size = [c for c in ("members", "eligible", "people", "team_members") if c in relay.columns]
+    rows = publishable(relay.filter(pl.col("week_start").is_not_null()), size_columns=size,
+                       min_group_size=min_group_size).sort("week_start")
+    fig = new_figure(kind=MetricKind.ACTIVITY, metrics=["team_active_rate_by_manager"],
+                     title="Managers as relays: team members' weekly active share, by manager's activity",
+                     y_title="% of adopted team members")
+    if rows.height == 0:
+        return _annotate_empty(fig, "weeks")
+    for i, value in enumerate(sorted(rows[arm].unique().drop_nulls().to_list(), reverse=True)):
+        part = rows.filter(pl.col(arm) == value)
+        name = _arm_label(value)
+        fig.add_trace(go.Scatter(x=part["week_start"].to_list(), y=_pct(part[rate]), mode="lines", name=name,
+                                 line={"color": (PALETTE[2], GREY)[i % 2], "width": 2.5},
+                                 hovertemplate=f"{name}: %{{y:.1f}}%<extra></extra>"))
+    fig.update_yaxes(rangemode="tozero", ticksuffix="%")
+    return fig
+
+
+def _arm_label(value: object) -> str:
+    if value is True or str(value).lower() in ("true", "active", "1"):
+        return "manager active the week before"
+    if value is False or str(value).lower() in ("false", "inactive", "0"):
+        return "manager not active the week before"
+    return str(value)
+
+
+# -------------------------------------------------------------------------------------------- pilot
+
+
+def plot_representativeness(rep: pl.DataFrame, *, threshold: float = 0.1, max_rows: int = 20,
+                            min_group_size: int = DEFAULT_MIN_GROUP_SIZE) -> go.Figure:
+    """Standardized mean differences, pilot vs eligible population (``marts.pilot_representativeness``).
+
+    Grain: attribute (level). A dot beyond +/- ``threshold`` marks an attribute where the pilot
+    differs noticeably from the organisation. The ``max_rows`` largest |SMD| are drawn. Kind:
+    activity for the comparison's pre-pilot activity rows; HR attributes are not metrics, so the
+    chart is declared on the registry's activity metric ``eligible`` (a headcount comparison).
+    """
+    table = "marts.pilot_representativeness"
+    smd = _pick(rep, ["smd", "standardized_mean_difference", "std_mean_diff"], table=table,
+                what="the standardized mean difference")
+    attr = _pick(rep, ["attribute", "variable", "covariate"], table=table, what="the attribute")
+    level = next((c for c in ("level", "value", "category") if c in rep.columns), None)
+    rows = publishable(rep, size_columns=[c for c in ("n_pilot", "pilot_n", "n_treated") if c in rep.columns],
+                       min_group_size=min_group_size)
+    rows = rows.filter(pl.col(smd).is_not_null() & pl.col(smd).is_finite())
+    label = pl.col(attr).cast(pl.Utf8)
+    if level:
+        label = pl.when(pl.col(level).is_null()).then(label).otherwise(
+            pl.concat_str([label, pl.lit(": "), pl.col(level).cast(pl.Utf8)]))
+    rows = rows.with_columns(label.alias("__label"), pl.col(smd).abs().alias("__abs")).sort(
+        "__abs", descending=True).head(max_rows).sort("__abs")
+    fig = new_figure(kind=MetricKind.ACTIVITY, metrics=["eligible"],
+                     title="Is the pilot like the organisation? Standardized differences", y_title=None,
+                     x_title="standardized mean difference (pilot minus organisation)",
+                     height=max(CHART_HEIGHT - 60, 120 + 24 * rows.height), left_margin=200)
+    if rows.height == 0:
+        return _annotate_empty(fig, "attributes")
+    flagged = [abs(v) > threshold for v in rows[smd].to_list()]
+    fig.add_vrect(x0=-threshold, x1=threshold, fillcolor="rgba(0,158,115,0.10)", line_width=0)
+    fig.add_trace(go.Scatter(x=rows[smd].to_list(), y=rows["__label"].to_list(), mode="markers",
+                             marker={"size": 10, "color": [PALETTE[3] if f else PALETTE[2] for f in flagged]},
+                             showlegend=False, hovertemplate="%{y}: SMD %{x:.2f}<extra></extra>"))
+    fig.add_vline(x=0, line_color=GREY)
+    return fig
+
+
+def plot_pilot_effects(effects: pl.DataFrame, *, kind: MetricKind | str, metrics: Sequence[str],
+                       title: str, unit_label: str, min_group_size: int = DEFAULT_MIN_GROUP_SIZE) -> go.Figure:
+    """Naive difference beside the adjusted estimates of the pilot's effect, with 95% intervals.
+
+    ``effects``: rows of ``marts.pilot_effects`` for outcomes of ONE kind (the caller splits by
+    kind), one row per outcome x method with ``estimate``, ``ci_low``, ``ci_high`` and
+    ``naive_difference``. Grain: outcome x method. Estimand: the effect on the pilot's members (ATT)
+    unless the table says otherwise. Arms below the minimum group size are dropped.
+    """
+    table = "marts.pilot_effects"
+    require_columns(effects, ["outcome", "method", "estimate", "ci_low", "ci_high"], table=table)
+    rows = publishable(effects, size_columns=["n_treated", "n_control"], min_group_size=min_group_size).filter(
+        pl.col("estimate").is_not_null())
+    if "naive" not in rows["method"].to_list() and "naive_difference" in rows.columns:
+        naive = (rows.group_by("outcome", maintain_order=True).agg(pl.col("naive_difference").first().alias("estimate"))
+                 .with_columns(pl.lit("naive").alias("method"), pl.lit(None, pl.Float64).alias("ci_low"),
+                               pl.lit(None, pl.Float64).alias("ci_high")))
+        rows = pl.concat([naive.select("outcome", "method", "estimate", "ci_low", "ci_high"),
+                          rows.select("outcome", "method", "estimate", "ci_low", "ci_high")])
+    outcomes = rows["outcome"].unique(maintain_order=True).to_list()
+    fig = new_figure(kind=kind, metrics=metrics, title=title, y_title=None,
+                     x_title=f"effect on the pilot's members ({unit_label})",
+                     height=max(CHART_HEIGHT - 100, 130 + 30 * rows.height), left_margin=200)
+    if rows.height == 0:
+        return _annotate_empty(fig, "effects")
+    # naive first, then the adjusted methods; one line per outcome x method, top to bottom
+    rows = rows.with_columns((pl.col("method") != "naive").cast(pl.Int8).alias("__adj"),
+                             pl.col("outcome").replace_strict({o: i for i, o in enumerate(outcomes)},
+                                                              return_dtype=pl.Int32).alias("__o"))
+    rows = rows.with_row_index("__r").sort("__o", "__adj", "__r", descending=[True, True, True])
+    labels = [(f"{o} · " if len(outcomes) > 1 else "") + ("naive: pilot minus the rest" if m == "naive" else
+                                                          f"adjusted: {m}")
+              for o, m in zip(rows["outcome"].to_list(), rows["method"].to_list(), strict=True)]
+    est = rows["estimate"].to_list()
+    is_naive = [m == "naive" for m in rows["method"].to_list()]
+    fig.add_trace(go.Scatter(
+        x=est, y=labels, mode="markers", showlegend=False,
+        marker={"size": 11, "symbol": ["x" if n else "circle" for n in is_naive],
+                "color": [GREY if n else PALETTE[0] for n in is_naive]},
+        error_x={"type": "data", "symmetric": False, "color": "#555555",
+                 "array": [None if h is None or e is None else h - e for h, e in zip(rows["ci_high"], est)],
+                 "arrayminus": [None if lo is None or e is None else e - lo for lo, e in zip(rows["ci_low"], est)]},
+        hovertemplate="%{y}: %{x:.3g}<extra></extra>"))
+    fig.add_vline(x=0, line_color=GREY)
+    values = [v for v in [*est, *rows["ci_low"].to_list(), *rows["ci_high"].to_list(), 0.0] if v is not None]
+    pad = 0.08 * ((max(values) - min(values)) or 1.0)
+    fig.update_xaxes(range=[min(values) - pad, max(values) + pad], zeroline=False)
+    fig.update_yaxes(type="category")
+    return fig
+
+
+def plot_event_study(es: pl.DataFrame, *, kind: MetricKind | str, metrics: Sequence[str], title: str,
+                     unit_label: str, min_group_size: int = DEFAULT_MIN_GROUP_SIZE) -> go.Figure:
+    """Effect by week relative to the pilot's start (``marts.pilot_event_study``), with 95% intervals.
+
+    Grain: weeks relative to each wave's start (negative = before). Estimates before zero test
+    the parallel-trends assumption: they should hover around zero.
+    """
+    table = "marts.pilot_event_study"
+    rel = _pick(es, ["relative_week", "event_time", "weeks_since_start", "e"], table=table,
+                what="the week relative to the pilot start")
+    est = _pick(es, ["estimate", "att", "effect"], table=table, what="the estimate")
+    require_columns(es, [rel, est, "ci_low", "ci_high"], table=table)
+    rows = publishable(es, size_columns=["n_treated", "n_control"], min_group_size=min_group_size).filter(
+        pl.col(est).is_not_null()).sort(rel)
+    fig = new_figure(kind=kind, metrics=metrics, title=title, y_title=f"effect ({unit_label})",
+                     x_title="weeks relative to the pilot start")
+    if rows.height == 0:
+        return _annotate_empty(fig, "weeks")
+    x = rows[rel].to_list()
+    fig.add_trace(go.Scatter(x=x + x[::-1], y=rows["ci_high"].to_list() + rows["ci_low"].to_list()[::-1],
+                             fill="toself", fillcolor="rgba(0,114,178,0.15)", line={"width": 0},
+                             mode="lines", name="95% interval", hoverinfo="skip"))
+    colours = [GREY if v < 0 else PALETTE[0] for v in x]
+    fig.add_trace(go.Scatter(x=x, y=rows[est].to_list(), mode="lines+markers", name="estimate",
+                             line={"color": PALETTE[0]}, marker={"color": colours, "size": 7},
+                             hovertemplate="week %{x}: %{y:.3g}<extra></extra>"))
+    fig.add_hline(y=0, line_color=GREY)
+    fig.add_vline(x=-0.5, line_dash="dot", line_color=GREY, annotation_text="pilot starts",
+                  annotation_position="top right")
+    fig.update_xaxes(zeroline=False, dtick=2)
+    return fig
+
+
+def plot_pilot_projection(proj: pl.DataFrame, *, kind: MetricKind | str, metrics: Sequence[str], title: str,
+                          unit_label: str, min_group_size: int = DEFAULT_MIN_GROUP_SIZE) -> go.Figure:
+    """The effect on the pilot's members beside the effect projected onto the whole eligible population.
+
+    ``proj``: rows of ``marts.pilot_projection`` (one kind), one row per outcome x scope
+    (``pilot`` / ``population``) with ``estimate``, ``ci_low``, ``ci_high``. Grain: outcome x scope.
+    """
+    table = "marts.pilot_projection"
+    require_columns(proj, ["outcome", "scope", "estimate", "ci_low", "ci_high"], table=table)
+    rows = publishable(proj, size_columns=["n_treated", "n_control"], min_group_size=min_group_size)
+    fig = new_figure(kind=kind, metrics=metrics, title=title, y_title=None, x_title=f"effect ({unit_label})",
+                     height=max(CHART_HEIGHT - 60, 150 + 60 * rows["outcome"].n_unique()), left_margin=170)
+    if rows.height == 0:
+        return _annotate_empty(fig, "projections")
+    for i, scope in enumerate(rows["scope"].unique(maintain_order=True).to_list()):
+        part = rows.filter(pl.col("scope") == scope)
+        est = part["estimate"].to_list()
+        fig.add_trace(go.Bar(
+            x=est, y=[str(o) for o in part["outcome"].to_list()], orientation="h", name=_scope_label(scope),
+            marker_color=(PALETTE[2], PALETTE[0])[i % 2],
+            error_x={"type": "data", "symmetric": False,
+                     "array": [None if h is None or e is None else h - e for h, e in zip(part["ci_high"], est)],
+                     "arrayminus": [None if lo is None or e is None else e - lo for lo, e in zip(part["ci_low"], est)]},
+        ))
+    fig.update_layout(barmode="group")
+    fig.add_vline(x=0, line_color=GREY)
+    return fig
+
+
+def _scope_label(scope: object) -> str:
+    return {"pilot": "pilot members (ATT)", "population": "whole eligible population (projected)"}.get(
+        str(scope), str(scope))
+
+
+def plot_pilot_power(power: pl.DataFrame, *, kind: MetricKind | str, metrics: Sequence[str],
+                     title: str) -> go.Figure:
+    """Minimum detectable effect as a share of each outcome's baseline, by pilot duration
+    (``marts.pilot_power``).
+
+    Grain: outcome x weeks of pilot. Lines fall as the pilot runs longer; where a line crosses the
+    effect size the sponsor hopes for is how long the pilot must run.
+    """
+    table = "marts.pilot_power"
+    weeks = _pick(power, ["weeks", "duration_weeks", "pilot_weeks"], table=table, what="the pilot duration")
+    mde = _pick(power, ["mde_relative", "mde_pct", "mde"], table=table, what="the minimum detectable effect")
+    require_columns(power, ["outcome", weeks, mde], table=table)
+    rows = power.filter(pl.col(mde).is_not_null()).sort("outcome", weeks)
+    relative = mde in ("mde_relative", "mde_pct")
+    fig = new_figure(kind=kind, metrics=metrics, title=title,
+                     y_title="detectable effect" + (", % of baseline" if relative else ""),
+                     x_title="weeks of pilot")
+    if rows.height == 0:
+        return _annotate_empty(fig, "outcomes")
+    for i, outcome in enumerate(rows["outcome"].unique(maintain_order=True).to_list()):
+        part = rows.filter(pl.col("outcome") == outcome)
+        y = _pct(part[mde]) if mde == "mde_relative" else part[mde].to_list()
+        fig.add_trace(go.Scatter(x=part[weeks].to_list(), y=y, mode="lines", name=str(outcome),
+                                 line={"color": PALETTE[i % len(PALETTE)], "width": 2.5}))
+    if relative:
+        fig.update_yaxes(ticksuffix="%", rangemode="tozero")
+    if "current_weeks" in rows.columns and rows["current_weeks"].drop_nulls().len():
+        fig.add_vline(x=float(rows["current_weeks"].drop_nulls()[0]), line_dash="dash", line_color=GREY,
+                      annotation_text="the pilot so far", annotation_position="top right")
+    return fig
+
+
+# ------------------------------------------------------------------------------------------ outputs
+
+
+def plot_community_outputs(outputs: pl.DataFrame, *, week_start: dt.date, weeks: int = 4) -> go.Figure:
+    """Outputs per week recognised by each community's charter, over the last ``weeks`` weeks,
+    beside the charter's weekly target (``marts.community_outputs``).
+
+    Grain: community (mean over the window). Denominator: none (a count per week). Kind: output;
+    the communities' activity is not on this chart.
+    """
+    table = "marts.community_outputs"
+    require_columns(outputs, ["community", "week_start", "outputs"], table=table)
+    start = week_start - dt.timedelta(weeks=weeks - 1)
+    window = outputs.filter(pl.col("week_start").is_between(start, week_start))
+    agg = [pl.col("outputs").sum().truediv(weeks).alias("per_week")]
+    if "target_per_week" in outputs.columns:
+        agg.append(pl.col("target_per_week").max().alias("target"))
+    rows = window.group_by("community").agg(agg).sort("per_week")
+    fig = new_figure(kind=MetricKind.OUTPUT, metrics=["community_outputs"],
+                     title=f"Community outputs per week (mean of the last {weeks} weeks) vs target",
+                     y_title=None, x_title="outputs per week (per the community's charter)",
+                     height=max(CHART_HEIGHT - 60, 140 + 30 * rows.height), left_margin=170)
+    if rows.height == 0:
+        return _annotate_empty(fig, "communities")
+    names = [str(c) for c in rows["community"].to_list()]
+    fig.add_trace(go.Bar(x=rows["per_week"].to_list(), y=names, orientation="h", name="outputs per week",
+                         marker_color=PALETTE[2], hovertemplate="%{y}: %{x:.1f} per week<extra></extra>"))
+    if "target" in rows.columns and rows["target"].drop_nulls().len():
+        fig.add_trace(go.Scatter(x=rows["target"].to_list(), y=names, mode="markers", name="target per week",
+                                 marker={"symbol": "line-ns-open", "size": 22, "line": {"width": 3},
+                                         "color": "#000000"}))
+    fig.update_xaxes(rangemode="tozero")
+    return fig
+
+
+# ------------------------------------------------------------------------------------------ outcomes
+
+
+def plot_kpi_trend(kpis: pl.DataFrame, *, kpi: str, unit: str = "", title: str | None = None,
+                   min_group_size: int = DEFAULT_MIN_GROUP_SIZE) -> go.Figure:
+    """One outcome KPI over time (``marts.outcome_kpis``): units in the pilot vs the others.
+
+    Grain: period x group. The value is the mean over the units of the group in the period
+    (weighted by headcount when the table has it). Kind: outcome, on its own axis in its own unit.
+    """
+    table = "marts.outcome_kpis"
+    period = _pick(kpis, ["period_start", "week_start"], table=table, what="the KPI's period")
+    require_columns(kpis, ["kpi", period, "value"], table=table)
+    _check_table_kind(kpis, MetricKind.OUTCOME, table)
+    rows = kpis.filter((pl.col("kpi") == kpi) & pl.col("value").is_not_null())
+    size = next((c for c in ("headcount", "eligible", "people") if c in rows.columns), None)
+    rows = publishable(rows, size_columns=[size] if size else [], min_group_size=min_group_size)
+    group = _kpi_group_expr(rows)
+    weight = pl.col(size).cast(pl.Float64) if size else pl.lit(1.0)
+    series = (rows.with_columns(group.alias("__group"), weight.alias("__w"))
+              .group_by("__group", period)
+              .agg(((pl.col("value") * pl.col("__w")).sum() / pl.col("__w").sum()).alias("value"),
+                   pl.len().alias("units"))
+              .sort(period))
+    fig = new_figure(kind=MetricKind.OUTCOME, metrics=["kpi_value"], title=title or f"{kpi}",
+                     y_title=unit or "value")
+    if series.height == 0:
+        return _annotate_empty(fig, "periods")
+    for i, g in enumerate(sorted(series["__group"].unique().to_list())):
+        part = series.filter(pl.col("__group") == g)
+        fig.add_trace(go.Scatter(x=part[period].to_list(), y=part["value"].to_list(), mode="lines", name=g,
+                                 line={"color": _colour("pilot" if g.startswith("pilot") else "non_pilot", i),
+                                       "width": 2.5},
+                                 customdata=part["units"].to_list(),
+                                 hovertemplate=f"{g}: %{{y:.3g}} (%{{customdata}} units)<extra></extra>"))
+    return fig
+
+
+def _kpi_group_expr(rows: pl.DataFrame) -> pl.Expr:
+    for c in ("pilot_share", "pilot_member_share"):
+        if c in rows.columns:
+            return pl.when(pl.col(c).fill_null(0) >= 0.5).then(pl.lit("pilot units")).otherwise(pl.lit("other units"))
+    for c in ("in_pilot", "is_pilot"):
+        if c in rows.columns:
+            return pl.when(pl.col(c).fill_null(False)).then(pl.lit("pilot units")).otherwise(pl.lit("other units"))
+    return pl.lit("all units")
+
+
+def plot_kpi_activity_link(link: pl.DataFrame, *, kpi: str | None = None) -> go.Figure:
+    """Association of activity now with an outcome KPI k weeks later (``marts.kpi_activity_link``).
+
+    Grain: KPI x lag. Correlation across team-weeks (teams of at least the minimum group size).
+    Kind: link, an association and not an effect.
+    """
+    table = "marts.kpi_activity_link"
+    lag = _pick(link, ["lag", "lag_weeks", "k"], table=table, what="the lag in weeks")
+    corr = _pick(link, ["correlation", "corr", "r"], table=table, what="the correlation")
+    require_columns(link, ["kpi", lag, corr], table=table)
+    _check_table_kind(link, MetricKind.LINK, table)
+    rows = link.filter(pl.col(corr).is_not_null())
+    if kpi is not None:
+        rows = rows.filter(pl.col("kpi") == kpi)
+    rows = rows.sort("kpi", lag)
+    fig = new_figure(kind=MetricKind.LINK, metrics=["kpi_activity_lead_lag"],
+                     title="Does activity run ahead of outcomes? Correlation by lag (association, not effect)",
+                     y_title="correlation", x_title="weeks between activity and the KPI")
+    if rows.height == 0:
+        return _annotate_empty(fig, "lags")
+    lo = next((c for c in ("corr_ci_low", "correlation_ci_low") if c in rows.columns), None)
+    hi = next((c for c in ("corr_ci_high", "correlation_ci_high") if c in rows.columns), None)
+    for i, name in enumerate(rows["kpi"].unique(maintain_order=True).to_list()):
+        part = rows.filter(pl.col("kpi") == name)
+        err = None
+        if lo and hi:
+            c = part[corr].to_list()
+            err = {"type": "data", "symmetric": False,
+                   "array": [None if h is None or v is None else h - v for h, v in zip(part[hi], c)],
+                   "arrayminus": [None if lw is None or v is None else v - lw for lw, v in zip(part[lo], c)]}
+        fig.add_trace(go.Scatter(x=part[lag].to_list(), y=part[corr].to_list(), mode="lines+markers", name=str(name),
+                                 error_y=err, line={"color": PALETTE[i % len(PALETTE)]}))
+    fig.add_hline(y=0, line_color=GREY)
+    fig.update_yaxes(range=[-1, 1])
+    return fig
+
+
+# ------------------------------------------------------------------------------------------ quality
+
+
+def plot_coverage(coverage: pl.DataFrame) -> go.Figure:
+    """Rows received per source, split into kept, filtered (bots, duplicates) and rejected
+    (``quality.coverage``). Grain: source. Denominator: rows received from the source.
+    """
+    table = "quality.coverage"
+    source = _pick(coverage, ["source", "connector"], table=table, what="the source")
+    kept = _pick(coverage, ["rows_kept", "kept"], table=table, what="rows kept")
+    rejected = _pick(coverage, ["rows_rejected", "rejected"], table=table, what="rows rejected")
+    filtered = next((c for c in ("rows_filtered", "filtered") if c in coverage.columns), None)
+    rows = coverage.group_by(source, maintain_order=True).agg(
+        pl.col(kept).sum(), pl.col(rejected).sum(), *([pl.col(filtered).sum()] if filtered else []))
+    fig = new_figure(kind=MetricKind.PREREQUISITE, metrics=[],
+                     title="Data received per source: kept, filtered, rejected", y_title=None, x_title="rows",
+                     height=max(CHART_HEIGHT - 80, 140 + 28 * rows.height), left_margin=130)
+    fig.update_layout(barmode="stack")
+    if rows.height == 0:
+        return _annotate_empty(fig, "sources")
+    names = [str(s) for s in rows[source].to_list()]
+    parts = [(kept, "kept", PALETTE[2]), *([(filtered, "filtered (bots, duplicates)", GREY)] if filtered else []),
+             (rejected, "rejected (quarantined)", PALETTE[3])]
+    for col, name, colour in parts:
+        fig.add_trace(go.Bar(x=rows[col].to_list(), y=names, orientation="h", name=name, marker_color=colour))
+    return fig
+
+
+def plot_match_rates(match: pl.DataFrame, *, threshold: float | None = None) -> go.Figure:
+    """Share of each platform's (non-automated) accounts resolved to an HR employee (``quality.match_rates``).
+
+    Grain: platform source. Denominator: the platform's non-automated accounts.
+    """
+    table = "quality.match_rates"
+    source = _pick(match, ["source", "connector"], table=table, what="the source")
+    rate = _pick(match, ["match_rate", "identity_match_rate"], table=table, what="the match rate")
+    rows = match.filter(pl.col(rate).is_not_null()).sort(rate)
+    fig = new_figure(kind=MetricKind.PREREQUISITE, metrics=["identity_match_rate"],
+                     title="Identity match rate: platform accounts resolved to an employee", y_title=None,
+                     x_title="% of accounts (bots excluded)", height=max(CHART_HEIGHT - 100, 130 + 28 * rows.height),
+                     left_margin=130)
+    if rows.height == 0:
+        return _annotate_empty(fig, "sources")
+    vals = _pct(rows[rate])
+    fig.add_trace(go.Bar(x=vals, y=[str(s) for s in rows[source].to_list()], orientation="h", showlegend=False,
+                         marker_color=[PALETTE[3] if threshold is not None and v < 100 * threshold else PALETTE[0]
+                                       for v in vals],
+                         text=[f"{v:.1f}%" for v in vals], textposition="inside"))
+    if threshold is not None:
+        fig.add_vline(x=100 * threshold, line_dash="dash", line_color=GREY, annotation_text="threshold",
+                      annotation_position="top")
+    fig.update_xaxes(range=[0, 100], ticksuffix="%")
+    return fig
