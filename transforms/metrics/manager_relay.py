@@ -141,7 +141,7 @@ def manager_relay_effect(
             dummies = panel.select(
                 [pl.col(c).cast(pl.Utf8).fill_null("(none)").alias(c) for c in categorical]
             ).to_dummies(drop_first=True)
-            design = pl.concat([design, dummies.cast(pl.Float64)], how="horizontal")
+            design = design.hstack(dummies.cast(pl.Float64))
         x = design.to_numpy()
         y = panel["is_active"].cast(pl.Float64).to_numpy()[:, None]
         weeks = panel["week_start"].to_physical().to_numpy()
@@ -205,7 +205,7 @@ def team_uptake_by_manager_activity(
 
     weekly = arm(panel, True, ["week_start"]).join(arm(panel, False, ["week_start"]), on="week_start",
                                                      how="full", coalesce=True)
-    pooled = pl.concat([arm(panel, True, []), arm(panel, False, [])], how="horizontal").with_columns(
+    pooled = arm(panel, True, []).hstack(arm(panel, False, [])).with_columns(
         pl.lit(None, dtype=pl.Date).alias("week_start")
     )
     table = pl.concat(

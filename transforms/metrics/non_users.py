@@ -105,7 +105,7 @@ def digital_divide(
             out.append(agg)
         if keys:
             return out[0].join(out[1], on=keys, how="full", coalesce=True)
-        return pl.concat(out, how="horizontal")
+        return out[0].hstack(out[1])
 
     weekly = arm_stats(arms, ["week_start"]).with_columns(pl.lit("week").alias("scope"))
     pooled = arm_stats(arms, []).with_columns(
