@@ -1,0 +1,104 @@
+"""The simulator: a deterministic simulated organisation with a planted truth, written as a raw drop
+zone in the platforms' real export formats (``uptake simulate``).
+
+- :func:`simulate` writes the drop zone and ``ground_truth.json``;
+- :func:`simulate_truth_panel` returns the same world's person x week panel and truth, fast, for
+  statistical tests over many seeds (no files, no connectors).
+
+Same seed and arguments -> byte-identical files. The model is documented in ``docs/simulator.md``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from pipelines.simulator.world import build_ground_truth, build_world, truth_panel
+
+log = logging.getLogger(__name__)
+
+__all__ = ["SimulationSummary", "simulate", "simulate_truth_panel"]
+
+
+@dataclass(frozen=True)
+class SimulationSummary:
+    """What :func:`simulate` wrote."""
+
+    out_dir: Path
+    employees: int
+    weeks: int
+    seed: int
+    start: dt.date
+    people_total: int
+    files: tuple[str, ...]  # relative paths, sorted
+    events_by_source: dict[str, int] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        events = ", ".join(f"{k}={v}" for k, v in sorted(self.events_by_source.items()))
+        return (f"simulated {self.employees} employees x {self.weeks} weeks (seed {self.seed}) into {self.out_dir}: "
+                f"{len(self.files)} files; events {events}")
+
+
+def simulate(out_dir: Path, *, employees: int = 2000, weeks: int = 40, seed: int = 0,
+             start: dt.date = dt.date(2026, 1, 5),
+             progress: Callable[[str, float], None] | None = None) -> SimulationSummary:
+    """Write a simulated drop zone into ``out_dir`` (created if missing) and return what was written.
+
+    ``start`` must be a Monday. ``progress(step, fraction)`` is called as the stages advance.
+    """
+    from pipelines.simulator.drop_zone_files import write_config_files, write_kpi_feed
+    from pipelines.simulator.ground_truth import write_ground_truth
+    from pipelines.simulator.hr_extract import write_hr_extracts, write_scim
+    from pipelines.simulator.m365_usage_report import write_m365_reports
+    from pipelines.simulator.mattermost_export import write_mattermost_export
+    from pipelines.simulator.slack_export import write_slack_export
+    from pipelines.simulator.viva_engage_export import write_viva_engage_export
+
+    say = progress or (lambda step, fraction: None)
+    out_dir = Path(out_dir)
+    world = build_world(employees, weeks, seed, start, progress=say)
+    say("ground truth", 0.35)
+    truth, weekly = build_ground_truth(world)
+    written: list[Path] = []
+    say("configuration and KPI files", 0.4)
+    written += write_config_files(world, out_dir)
+    written += write_kpi_feed(world, out_dir)
+    say("HR extracts", 0.45)
+    written += write_hr_extracts(world, out_dir)
+    written.append(write_scim(world, out_dir))
+    say("Slack export", 0.55)
+    written.append(write_slack_export(world, out_dir))
+    say("Mattermost export", 0.75)
+    written.append(write_mattermost_export(world, out_dir))
+    say("Viva Engage export", 0.8)
+    written.append(write_viva_engage_export(world, out_dir))
+    say("Microsoft 365 usage reports", 0.9)
+    written += write_m365_reports(world, out_dir)
+    written += write_ground_truth(world, truth, weekly, out_dir)
+    say("done", 1.0)
+    counts = world.events.events.group_by("source").len()
+    summary = SimulationSummary(
+        out_dir=out_dir, employees=employees, weeks=weeks, seed=seed, start=start,
+        people_total=world.org.n_people,
+        files=tuple(sorted(str(p.relative_to(out_dir)) for p in written)),
+        events_by_source=dict(zip(counts["source"].to_list(), counts["len"].to_list(), strict=True)),
+    )
+    log.info("%s", summary)
+    return summary
+
+
+def simulate_truth_panel(employees: int, weeks: int, seed: int,
+                         start: dt.date = dt.date(2026, 1, 5)) -> tuple[pl.DataFrame, dict[str, object]]:
+    """The simulator's person x week panel (observables only) and its ground-truth dict.
+
+    Same code path as :func:`simulate` (which adds the file writers), so the truth is identical to
+    the ``ground_truth.json`` that ``simulate`` would write for the same arguments.
+    """
+    world = build_world(employees, weeks, seed, start)
+    truth, _ = build_ground_truth(world)
+    return truth_panel(world), truth
