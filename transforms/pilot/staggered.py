@@ -333,6 +333,13 @@ def _pre_trend_test(es: pl.DataFrame, vcov: pl.DataFrame | None, anticipation: i
         return PreTrendTest(float("nan"), 0, float("nan"), ())
     b = pre["estimate"].to_numpy()
     v = _sub_vcov(vcov, list(times), pre["se"].to_numpy())
-    stat = float(b @ np.linalg.pinv(v) @ b)
-    df = int(np.linalg.matrix_rank(v))
-    return PreTrendTest(stat, df, float(stats.chi2.sf(stat, df)), times)
+    # Wald statistic on the well-determined directions of v only: with few treated units the
+    # estimated covariance can be near-singular, and inverting noise would inflate the statistic
+    eigval, eigvec = np.linalg.eigh((v + v.T) / 2)
+    keep = eigval > 1e-8 * max(float(eigval.max()), 1e-300)
+    proj = eigvec[:, keep].T @ b
+    stat = float((proj**2 / eigval[keep]).sum())
+    df = int(keep.sum())
+    if df < len(times):
+        log.info("%s: pre-trend covariance has rank %d < %d pre-periods", FRAME, df, len(times))
+    return PreTrendTest(stat, df, float(stats.chi2.sf(stat, df)) if df else float("nan"), times)
