@@ -39,6 +39,12 @@ def load_rows(con: duckdb.DuckDBPyConnection, table: str, contract: Contract, ro
     con.unregister("__rows")
 
 
+@pytest.fixture(scope="session")
+def rows_loader() -> Callable[[duckdb.DuckDBPyConnection, str, Contract, Sequence[dict[str, Any]]], None]:
+    """``load_rows`` itself, for module-scoped fixtures that open their own connection."""
+    return load_rows
+
+
 @pytest.fixture
 def load(con: duckdb.DuckDBPyConnection) -> Loader:
     def _load(table: str, contract: Contract, rows: Sequence[dict[str, Any]]) -> None:
@@ -58,7 +64,7 @@ def _make_settings(**overrides: Any) -> Settings:
     return Settings(**base)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def make_settings() -> Callable[..., Settings]:
     """Settings for a Paris organisation launched 2026-01-05; keyword arguments override fields."""
     return _make_settings

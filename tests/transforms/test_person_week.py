@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+import duckdb
 import pytest
 
-from transforms.clean_events import build_clean_events
+from transforms.clean_events import build_clean_events, ensure_warehouse_schemas
 from transforms.contracts import ACCOUNTS, ACTIVITY_COUNTS, EVENTS, HR_SNAPSHOTS, PERSON_WEEK
 from transforms.contracts.config import Pilots
 from transforms.hr_history import build_hr_directory
@@ -111,16 +112,20 @@ def refresh(con, settings) -> None:
     resolve_identities(con, SOURCES, settings)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def settings(make_settings):
     return make_settings(site_launch={"PLANT-LYON": d("2026-01-21")})
 
 
-@pytest.fixture
-def built(con, load, settings):
-    prepare(con, load, settings)
+@pytest.fixture(scope="module")
+def built(settings, rows_loader):
+    """Built once for the read-only tests of this module."""
+    con = duckdb.connect(":memory:")
+    ensure_warehouse_schemas(con)
+    prepare(con, lambda table, contract, rows: rows_loader(con, table, contract, rows), settings)
     build_person_week(con, settings, PILOTS, SECRET)
-    return con
+    yield con
+    con.close()
 
 
 def rows_of(con, emp: str, *cols: str) -> list[tuple]:
