@@ -162,14 +162,19 @@ def community_activity(
 
     Grain: one row per community x week from ``start`` to ``end`` (default: the events' span).
     Denominator: none (counts). ``active_people`` counts distinct resolved people, or accounts when
-    unresolved. Weeks with fewer than ``min_group_size`` active people have their counts suppressed.
+    unresolved. Weeks with 1 to ``min_group_size`` - 1 active people have their counts suppressed
+    (a week with nobody active describes nobody and shows its zeros).
     """
-    cells = _activity_cells(events, charters, start, end)
+    cells = _activity_cells(events, charters, start, end).with_columns(
+        # a week where nobody acted describes nobody: its zeros are published
+        pl.when(pl.col("active_people") == 0).then(pl.lit(min_group_size, dtype=pl.Int64))
+        .otherwise(pl.col("active_people")).alias("__size")
+    )
     published = suppress_small_arms(
-        cells, size_columns=["active_people"],
+        cells, size_columns=["__size"],
         value_columns=["actions", "posts", "replies", "reactions", "reads", "active_people"],
         min_group_size=min_group_size,
-    )
+    ).drop("__size")
     return with_kind(published.sort("community", "week_start"), MetricKind.ACTIVITY)
 
 
