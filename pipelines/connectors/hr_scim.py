@@ -15,15 +15,19 @@ Mapping (``E`` = the enterprise extension ``urn:ietf:params:scim:schemas:extensi
 - ``upn`` = ``userName``; ``email`` = the ``emails`` entry with ``primary: true``, else the one of
   ``type: work``, else the first; ``aliases`` = the other ``emails`` values.
 - ``display_name`` = ``displayName``, else ``name.formatted``, else ``name.givenName name.familyName``.
-- ``department`` = ``E.department``; ``org_unit`` = ``E.costCenter``, else ``E.division``.
+- ``department`` = ``E.department``; ``org_unit`` = ``E.costCenter``.
 - ``manager_id``: ``E.manager.value`` (or ``managerId``, or a plain string) is the SCIM ``id`` of the
   manager's resource; it is translated to that resource's ``employee_id`` when the manager is in
   the same extract, and kept as given otherwise.
-- ``site`` / ``country`` = ``locality`` / ``country`` of the primary (else work, else first) entry of
-  ``addresses``; ``job_family`` = ``title`` (SCIM has no job family; the title is the nearest).
-- ``active: false`` -> ``termination_date`` = the resource's ``meta.lastModified`` date (the
-  deactivation is its most likely last change), not after the snapshot date; SCIM carries no
-  termination date. ``level``, ``hire_date`` and ``worker_type`` are not in SCIM (null).
+- ``site`` = ``locality`` of the primary (else work, else first) entry of ``addresses``, else
+  ``E.division`` (some directories keep the site there); ``country`` = that address's ``country``;
+  ``job_family`` = ``title`` (SCIM has no job family; the title is the nearest).
+- ``active: false``: the user is not employed at the snapshot, and SCIM carries no termination date.
+  Such users are left out of the snapshot (counted in the log as filtered, not quarantined: nothing
+  is wrong with them), so the HR history ends their employment at the last extract that listed them
+  as active; inventing a termination date (e.g. ``meta.lastModified``, often the export time) would
+  overwrite the real one given by another HR source. ``level``, ``hire_date``, ``termination_date``
+  and ``worker_type`` are not in SCIM (null).
 
 ``snapshot_date``: the ``YYYY-MM-DD`` date in the file name when there is one (deterministic and
 chosen by whoever dropped the file), else the latest ``meta.lastModified`` of the file's resources.
@@ -121,7 +125,8 @@ fields AS (
         CASE WHEN is_object THEN lower(json_extract_string(r, '$.active')) END AS active,
         CASE WHEN is_object THEN json_extract_string(r, '$.title') END AS title,
         CASE WHEN is_object THEN {_enterprise('department')} END AS department,
-        CASE WHEN is_object THEN coalesce({_enterprise('costCenter')}, {_enterprise('division')}) END AS org_unit,
+        CASE WHEN is_object THEN {_enterprise('costCenter')} END AS org_unit,
+        CASE WHEN is_object THEN {_enterprise('division')} END AS division,
         CASE WHEN is_object THEN coalesce(
             {_enterprise('manager.value')}, {_enterprise('manager.managerId')},
             CASE WHEN json_type(r, '$."{ENTERPRISE}".manager') = 'VARCHAR' THEN {_enterprise('manager')} END
@@ -146,7 +151,7 @@ SELECT
     CAST(timezone('UTC', last_modified) AS DATE) AS last_modified_date,
     email,
     list_filter(list_transform(emails, e -> e.value), v -> v IS DISTINCT FROM email) AS aliases,
-    address.locality AS site,
+    coalesce(address.locality, division) AS site,
     address.country AS country
 FROM picked
 ORDER BY i
@@ -196,6 +201,9 @@ class HrScimConnector(Connector):
         locator = join_text(f"{path.name} Resources[", pl.col("i").cast(pl.Utf8), "]")
         broken = frame.filter(pl.col("problems").is_not_null())
         frame = frame.filter(pl.col("problems").is_null())
+        inactive = frame.filter(pl.col("active") == "false").height
+        if inactive:
+            log.info("%s: %d inactive user(s) (active: false) left out of the snapshot", label, inactive)
         ids = frame.select(pl.col("scim_id").alias("manager_ref"), pl.col("employee_id").alias("__manager_employee_id"))
         ids = ids.filter(pl.col("manager_ref").is_not_null()).unique("manager_ref", keep="first", maintain_order=True)
         rows = frame.join(ids, on="manager_ref", how="left", maintain_order="left").select(
@@ -211,12 +219,12 @@ class HrScimConnector(Connector):
             "site",
             "country",
             pl.col("title").alias("job_family"),
-            pl.when(pl.col("active") == "false")
-            .then(pl.min_horizontal(pl.coalesce("last_modified_date", pl.lit(snapshot)), pl.lit(snapshot)))
-            .alias("termination_date"),
             pl.lit(path.name).alias("source_file"),
             locator.alias("__locator"),
+            pl.col("active"),
         )
+        # the manager map above still includes inactive users: a report may name a manager who left
+        rows = rows.filter(pl.col("active").ne_missing("false")).drop("active")
         good, rejects = normalise_hr_rows(rows, file=label, source=SOURCE, tracker=tracker, locator=pl.col("__locator"))
         structural = rejects_frame(broken, contract=HR_SNAPSHOTS.name, file=label, source=SOURCE,
                                    reason=pl.col("problems"), locator=locator,

@@ -5,9 +5,9 @@ What it reads
 -------------
 - ``Messages.csv`` (required) -> one event per message. Columns used: ``id``, ``thread_id``,
   ``group_id``, ``sender_id``, ``sender_type``, ``sender_email``, ``body``, ``created_at``,
-  ``deleted_at``. ``replied_to_id``, ``conversation_id``, ``participants`` (``user:1,user:2``),
-  ``in_private_group``, ``in_private_conversation``, ``api_url``, ``attachments`` are not needed
-  and not read into the output.
+  ``deleted_at``, ``attachments``. ``replied_to_id``, ``conversation_id``, ``participants``
+  (``user:1,user:2``), ``in_private_group``, ``in_private_conversation`` and ``api_url`` are not
+  needed and not read into the output.
 - ``Users.csv`` -> ``accounts`` (one per user id) and one ``join`` event per user with a
   ``joined_at`` (joining the network; ``space_id`` null).
 - ``Groups.csv`` -> validated (ids unique, booleans readable) and used to warn about messages whose
@@ -20,8 +20,11 @@ multi-line bodies, a Windows-1252 fallback with a warning for non-UTF-8 files).
 
 Mapping
 -------
-- ``action``: a thread starter (``thread_id`` equal to ``id``, or empty) -> ``post``; any other
-  message -> ``reply``. ``content_id`` = ``id``; ``thread_id`` = the starter's id.
+- ``action``: a message with an uploaded file (``attachments`` holding ``uploadedfile:<id>``) ->
+  ``upload`` (as the Slack connector does for messages carrying a file); otherwise a thread starter
+  (``thread_id`` equal to ``id``, or empty) -> ``post`` and any other message -> ``reply``.
+  Link previews (``opengraphobject:``) do not change the action. ``content_id`` = ``id``;
+  ``thread_id`` = the starter's id.
 - ``space_id`` = ``group_id`` (null for private conversations, which have no group).
 - ``is_automated``: ``sender_type`` ``bot`` or ``system`` (any case).
 - ``account_id`` = ``sender_id``; ``account_email`` = ``sender_email`` lower-cased.
@@ -97,6 +100,8 @@ INACTIVE_USER_STATES: tuple[str, ...] = ("suspended", "soft_delete", "deleted")
 EARLIEST_PLAUSIBLE = dt.datetime(2008, 1, 1, tzinfo=dt.UTC)
 #: Timestamp layouts seen in exports.
 TIME_FORMATS: tuple[str, ...] = ("%Y-%m-%d %H:%M:%S UTC", "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S%.fZ")
+#: An uploaded file among a message's ``attachments``.
+UPLOAD_PATTERN = r"(?:^|[,\s])uploadedfile:\d+"
 #: Viva Engage's own mention markup in bodies.
 REFERENCE_MENTION_PATTERN = r"\[\[user:\d+\]\]"
 
@@ -177,7 +182,7 @@ class VivaEngageConnector(Connector):
     title: ClassVar[str] = "Viva Engage (Yammer) network data export"
     kind = "platform"
     yields: ClassVar[tuple[TableName, ...]] = ("events", "accounts")
-    cannot_see: ClassVar[tuple[str, ...]] = ("visit", "read", "react", "share", "upload")
+    cannot_see: ClassVar[tuple[str, ...]] = ("visit", "read", "react", "share")
     reads: ClassVar[str] = "Viva Engage network export .zip or directory: Messages.csv, Users.csv, Groups.csv"
 
     def __init__(self, *, batch_rows: int = DEFAULT_BATCH_ROWS, now: dt.datetime | None = None) -> None:
@@ -322,7 +327,7 @@ class VivaEngageConnector(Connector):
                                       batch_rows=self.batch_rows, what="a Viva Engage Messages.csv"):
             tally["rows"] += batch.height
             staged = batch.with_columns(
-                *[pl.lit(None, dtype=pl.Utf8).alias(c) for c in ("sender_email", "deleted_at")
+                *[pl.lit(None, dtype=pl.Utf8).alias(c) for c in ("sender_email", "deleted_at", "attachments")
                   if c not in batch.columns],
             ).with_columns(
                 _blank_to_null("id").alias("id"),
@@ -356,7 +361,9 @@ class VivaEngageConnector(Connector):
                 parse_time("created_at").alias("occurred_at"),
                 pl.col("sender_id").alias("account_id"),
                 pl.col("sender_email").str.strip_chars().str.to_lowercase().replace("", None).alias("account_email"),
-                pl.when(pl.col("thread_id").is_null() | (pl.col("thread_id") == pl.col("id")))
+                pl.when(pl.col("attachments").str.contains(UPLOAD_PATTERN).fill_null(False))
+                .then(pl.lit("upload"))
+                .when(pl.col("thread_id").is_null() | (pl.col("thread_id") == pl.col("id")))
                 .then(pl.lit("post"))
                 .otherwise(pl.lit("reply"))
                 .alias("action"),

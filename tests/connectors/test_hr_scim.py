@@ -1,12 +1,12 @@
 """SCIM 2.0 HR connector against a hand-written ListResponse.
 
-tests/fixtures/connectors/hr_scim/hr/scim_2026-01-05.json holds 8 resources (indexes 0-7):
+tests/fixtures/connectors/hr_scim/hr/scim_2026-01-05.json holds 9 resources (indexes 0-8):
 0 Ada (E001, primary email among three, work address, costCenter), 1 Bruno (E002, no primary flag,
-division only, manager = Ada's SCIM id, active "True"), 2 Chloé (E003, primary "true" as a string,
-home + work addresses, manager by managerId = Bruno's SCIM id), 3 Dan (E004, inactive, manager given
-as a plain string not in the file), 4 Gus (no enterprise extension: employee_id = SCIM id, no
-emails), 5 a bare string, 6 Eva with emails as a string, 7 a second E001.
--> 5 rows (0-4), 3 rejects (5, 6, 7).
+no address but a division, manager = Ada's SCIM id, active "True"), 2 Chloé (E003, primary "true"
+as a string, home + work addresses, manager by managerId = Bruno's SCIM id), 3 Dan (E004, manager
+given as a plain string not in the file), 4 Gus (no enterprise extension: employee_id = SCIM id, no
+emails), 5 a bare string, 6 Eva with emails as a string, 7 a second E001, 8 Hugo (E008, inactive).
+-> 5 rows (0-4), 3 rejects (5, 6, 7), 1 filtered (8: not employed at the snapshot).
 """
 
 from __future__ import annotations
@@ -49,14 +49,16 @@ def test_list_response_mapping() -> None:
     bruno = by_id["E002"]
     assert bruno["display_name"] == "Bruno Keller"  # from name.givenName + familyName
     assert bruno["email"] == "bruno.keller@northwind.example"  # the work entry, no primary flag
-    assert bruno["org_unit"] == "Sales"  # division when there is no costCenter
+    assert bruno["org_unit"] is None  # no costCenter
+    assert bruno["site"] == "HQ-PARIS"  # no address locality: the division
     assert bruno["manager_id"] == "E001"  # SCIM id of Ada translated to her employeeNumber
     assert bruno["termination_date"] is None  # active "True"
     chloe = by_id["E003"]
     assert chloe["manager_id"] == "E002" and chloe["site"] == "PLANT-LYON"  # managerId; work address
     dan = by_id["E004"]
     assert dan["manager_id"] == "E-OUTSIDE-9"  # not in the file: kept as given
-    assert dan["termination_date"] == dt.date(2026, 1, 3)  # inactive: its meta.lastModified
+    assert "E008" not in by_id  # inactive: left out of the snapshot, not quarantined
+    assert rows["termination_date"].null_count() == rows.height  # SCIM has no termination date
     gus = by_id["contractor-77"]
     assert gus["email"] is None and gus["aliases"] is None and gus["upn"] == "gus@partner.example"
 

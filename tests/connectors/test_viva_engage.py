@@ -3,7 +3,7 @@
 The fixture (tests/fixtures/connectors/viva_engage/export_dir/, zipped with a top folder into
 platforms/viva_engage/export.zip) has UTF-8 BOMs, CRLF line ends, multi-line quoted bodies and
 mixed-case booleans. Counts, established row by row when writing it:
-- Messages.csv, 13 rows: 9 kept (1001-1008, 1013), 4 quarantined: line 13 repeats id 1003,
+- Messages.csv, 13 rows: 9 kept (1001-1008, 1013; 1004 carries an uploaded file), 4 quarantined: line 13 repeats id 1003,
   line 14 has created_at 'yesterday at noon', line 15 no sender_id, line 16 is dated 2099.
   Lines: 1002 spans lines 3-4 and 1004 lines 6-8 (bodies with line breaks).
 - Users.csv, 9 rows: 7 accounts (11-17), line 9 repeats id 11, line 10 has no id; 6 of the 7 have
@@ -50,7 +50,9 @@ def test_counts_and_schemas(from_zip: dict[str, pl.DataFrame]) -> None:
     events, accounts, rejects = from_zip["events"], from_zip["accounts"], from_zip["rejects"]
     assert events.schema == EVENTS.schema and accounts.schema == ACCOUNTS.schema and rejects.schema == REJECTS.schema
     assert events.height == 15
-    assert events.group_by("action").len().sort("action").rows() == [("join", 6), ("post", 5), ("reply", 4)]
+    assert events.group_by("action").len().sort("action").rows() == [
+        ("join", 6), ("post", 4), ("reply", 4), ("upload", 1)
+    ]
     assert accounts["account_id"].to_list() == ["11", "12", "13", "14", "15", "16", "17"]
     assert rejects.height == 6
 
@@ -58,10 +60,11 @@ def test_counts_and_schemas(from_zip: dict[str, pl.DataFrame]) -> None:
 def test_message_mapping(from_zip: dict[str, pl.DataFrame]) -> None:
     msgs = {r["event_id"]: r for r in from_zip["events"].filter(pl.col("action") != "join").iter_rows(named=True)}
     assert sorted(msgs) == ["1001", "1002", "1003", "1004", "1005", "1006", "1007", "1008", "1013"]
-    # thread starters (thread_id == id) are posts, the rest replies in the starter's thread
+    # thread starters (thread_id == id) are posts, the rest replies in the starter's thread; a message
+    # with 'uploadedfile:' among its attachments is an upload (1004), a link preview changes nothing (1003)
     assert {k: (v["action"], v["thread_id"]) for k, v in msgs.items()} == {
         "1001": ("post", "1001"), "1002": ("reply", "1001"), "1003": ("reply", "1001"),
-        "1004": ("post", "1004"), "1005": ("post", "1005"), "1006": ("post", "1006"),
+        "1004": ("upload", "1004"), "1005": ("post", "1005"), "1006": ("post", "1006"),
         "1007": ("reply", "1004"), "1008": ("reply", "1001"), "1013": ("post", "1013"),
     }
     assert msgs["1001"]["occurred_at"] == dt.datetime(2026, 3, 2, 9, 15, tzinfo=dt.UTC)
