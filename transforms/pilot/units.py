@@ -124,7 +124,8 @@ def person_baseline(
     become ``"(missing)"``, numeric nulls the mean, both logged); ``pre_<column>`` = mean of each
     ``activity`` column over the person's baseline weeks (the denominator is the weeks the person
     was eligible, not the window's length); ``baseline_weeks`` present; and the person's pilot
-    assignment (``pilot_cohort``, ``pilot_start_week``, ``pilot_support_level``; null = none).
+    assignment (``pilot_cohort``, ``pilot_wave``, ``pilot_start_week``, ``pilot_support_level``;
+    null = none).
     """
     require_columns(person_week, ["person_key", "week_start", *attributes, *activity, *PILOT_COLUMNS], frame_name=FRAME)
     start = baseline_end - dt.timedelta(weeks=baseline_weeks)
@@ -138,6 +139,7 @@ def person_baseline(
         .group_by("person_key")
         .agg(
             pl.col("pilot_cohort").drop_nulls().last(),
+            pl.col("pilot_wave").drop_nulls().last(),
             pl.col("pilot_start_week").drop_nulls().last(),
             pl.col("pilot_support_level").drop_nulls().last(),
         )
