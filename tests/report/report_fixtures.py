@@ -16,7 +16,9 @@ import datetime as dt
 
 import polars as pl
 
+from transforms.contracts import conform
 from transforms.contracts.config import KpiDefinition
+from transforms.pilot.effects_mart import PILOT_EFFECTS
 
 W0 = dt.date(2026, 3, 2)
 WEEKS = [W0 + dt.timedelta(weeks=i) for i in range(6)]
@@ -111,12 +113,27 @@ def inequality() -> pl.DataFrame:
 
 
 def diffusion() -> pl.DataFrame:
+    """bass_projection: observed share to week 15, fitted and projected to 12 weeks."""
     weeks = [W0 + dt.timedelta(weeks=i) for i in range(12)]
-    obs = [0.40, 0.46, 0.52, 0.56, 0.60, 0.61] + [None] * 6
-    proj = [0.40 + 0.035 * i for i in range(12)]
-    return pl.DataFrame({"week_start": weeks, "observed_share": obs, "projected_share": proj,
-                         "projected_low": [p - 0.03 for p in proj], "projected_high": [p + 0.03 for p in proj],
-                         "weeks_to_50": [9.0] * 12, "weeks_to_80": [24.0] * 12, "kind": ["activity"] * 12})
+    obs = [*ORG_EVER, *([None] * 6)]
+    fitted = [0.40 + 0.035 * i for i in range(12)]
+    return pl.DataFrame({
+        "population_type": ["organisation"] * 12, "population": ["organisation"] * 12, "week_start": weeks,
+        "weeks_since_start": list(range(12)), "observed_new_adopters": [10.0] * 6 + [None] * 6,
+        "observed_share": obs, "fitted_share": fitted, "band_low": [f - 0.03 for f in fitted],
+        "band_high": [f + 0.03 for f in fitted], "is_projection": [i >= 6 for i in range(12)],
+        "status": ["ok"] * 12, "kind": ["activity"] * 12,
+    }, schema_overrides={"observed_share": pl.Float64, "observed_new_adopters": pl.Float64})
+
+
+def diffusion_parameters() -> pl.DataFrame:
+    """bass_parameters: weeks to 50% = 9 (7 to 12), weeks to 80% = 24 (open-ended interval)."""
+    rows = [("p", 0.01, 0.008, 0.012), ("q", 0.2, 0.15, 0.25), ("m", 150.0, 120.0, 180.0),
+            ("weeks_to_50", 9.0, 7.0, 12.0), ("weeks_to_80", 24.0, 18.0, None)]
+    return pl.DataFrame([{"population_type": "organisation", "population": "organisation", "headcount": 160,
+                          "adopted_before": 40, "bass_population": 120, "weeks_observed": 6, "parameter": n,
+                          "estimate": e, "low": lo, "high": hi, "status": "ok", "kind": "activity"}
+                         for n, e, lo, hi in rows])
 
 
 def non_users() -> pl.DataFrame:
@@ -141,13 +158,22 @@ def digital_divide() -> pl.DataFrame:
 
 
 def manager_relay() -> pl.DataFrame:
+    """team_uptake_by_manager_activity: 52% vs 43% every week, pooled row the same."""
     rows = []
-    for w in WEEKS:
-        rows.append({"week_start": w, "manager_active_prev_week": True, "members": 60, "team_active_rate": 0.52,
-                     "kind": "activity"})
-        rows.append({"week_start": w, "manager_active_prev_week": False, "members": 50, "team_active_rate": 0.43,
-                     "kind": "activity"})
-    return pl.DataFrame(rows)
+    for scope, w in [*(("week", w) for w in WEEKS), ("pooled", None)]:
+        rows.append({"scope": scope, "week_start": w, "members_manager_active": 60, "active_manager_active": 31,
+                     "rate_manager_active": 0.52, "members_manager_inactive": 50, "active_manager_inactive": 22,
+                     "rate_manager_inactive": 0.43, "difference_points": 9.0, "suppressed": False,
+                     "adopted_only": True, "kind": "activity"})
+    return pl.DataFrame(rows, schema_overrides={"week_start": pl.Date})
+
+
+def manager_relay_effect() -> pl.DataFrame:
+    return pl.DataFrame([{"estimand": "member active | manager active t-1", "method": "OLS LPM", "estimate_pp": 6.1,
+                          "std_error_pp": 1.6, "ci_low_pp": 3.0, "ci_high_pp": 9.2, "p_value": 0.001,
+                          "n_member_weeks": 660, "n_members": 110, "n_weeks": 6, "members_manager_active": 60,
+                          "members_manager_inactive": 50, "managers": 20, "interval_level": 0.95,
+                          "kind": "activity"}])
 
 
 def pilot_representativeness() -> pl.DataFrame:
@@ -160,78 +186,142 @@ def pilot_representativeness() -> pl.DataFrame:
     })
 
 
+def _effect_row(**kw) -> dict:
+    base = {c: None for c in PILOT_EFFECTS.names}
+    base.update(wave=1, support_level="high", metric_kind="activity", estimand="ATT", row_type="effect",
+                window_start=WEEKS[0], window_end=WEEKS[-1], suppressed=False, n_treated=40, n_control=160)
+    base.update(kw)
+    return base
+
+
 def pilot_effects() -> pl.DataFrame:
+    """Rows of the PILOT_EFFECTS contract: effects, a projection and an event study.
+
+    weekly_active_rate, cohort wave-1: naive +0.24; ipw +0.102, aipw +0.098 (0.061 to 0.135),
+    matching +0.092, did_cs +0.095 (0.060 to 0.130, pre-trend p = 0.41); projected onto the
+    population: +0.062 (0.030 to 0.094). resolution_hours (team KPI, outcome): naive -6.0,
+    aipw -1.5 (-4.0 to +1.0). A support-level row (restricted to 'low', 12 people) and a suppressed
+    row must not be drawn.
+    """
     rows = []
-    for outcome, naive, est, (lo, hi) in (("active_rate", 0.24, 0.098, (0.061, 0.135)),
-                                          ("resolution_hours", -6.0, -1.5, (-4.0, 1.0))):
-        rows.append({"outcome": outcome, "method": "naive", "estimand": "ATT", "estimate": naive, "se": 0.01,
-                     "ci_low": naive - 0.02, "ci_high": naive + 0.02, "naive_difference": naive,
-                     "n_treated": 40, "n_control": 160})
-        for m, shift in (("ipw", 0.004), ("aipw", 0.0), ("matching", -0.006)):
-            rows.append({"outcome": outcome, "method": m, "estimand": "ATT", "estimate": est + shift, "se": 0.02,
-                         "ci_low": lo + shift, "ci_high": hi + shift, "naive_difference": naive,
-                         "n_treated": 40, "n_control": 160})
-    # an arm below the minimum group size: must not be drawn
-    rows.append({"outcome": "active_rate", "method": "tiny_arm_method", "estimand": "ATT", "estimate": 0.9,
-                 "se": 0.1, "ci_low": 0.7, "ci_high": 1.1, "naive_difference": 0.24, "n_treated": 3, "n_control": 160})
-    return pl.DataFrame(rows)
-
-
-def pilot_event_study() -> pl.DataFrame:
-    rel = list(range(-4, 6))
+    act = {"naive": (0.24, 0.22, 0.26), "ipw": (0.102, 0.065, 0.139), "aipw": (0.098, 0.061, 0.135),
+           "matching": (0.092, 0.055, 0.129)}
+    for m, (e, lo, hi) in act.items():
+        rows.append(_effect_row(cohort="wave-1", metric="weekly_active_rate", estimator=m, estimate=e, ci_low=lo,
+                                ci_high=hi, se=0.019, naive_estimate=0.24))
+    rows.append(_effect_row(cohort="wave-1", metric="weekly_active_rate", estimator="did_cs", estimate=0.095,
+                            ci_low=0.060, ci_high=0.130, se=0.018, naive_estimate=0.24, pre_trend_p=0.41))
     est = [0.01, -0.01, 0.0, 0.01, 0.03, 0.05, 0.07, 0.08, 0.09, 0.091]
-    return pl.DataFrame({"outcome": ["active_rate"] * 10, "relative_week": rel, "estimate": est,
-                         "ci_low": [e - 0.03 for e in est], "ci_high": [e + 0.03 for e in est],
-                         "pretrend_p": [0.41] * 10})
-
-
-def pilot_projection() -> pl.DataFrame:
-    return pl.DataFrame({"outcome": ["active_rate", "active_rate"], "scope": ["pilot", "population"],
-                         "estimate": [0.098, 0.062], "ci_low": [0.061, 0.030], "ci_high": [0.135, 0.094]})
+    for e_time, e in zip(range(-4, 6), est, strict=True):
+        rows.append(_effect_row(cohort="wave-1", metric="weekly_active_rate", estimator="did_cs",
+                                row_type="event_study", event_time=e_time, estimate=e, ci_low=e - 0.03,
+                                ci_high=e + 0.03, se=0.015, naive_estimate=0.24, pre_trend_p=0.41))
+    rows.append(_effect_row(cohort="wave-1", metric="weekly_active_rate", estimator="aipw", estimand="population",
+                            estimate=0.062, ci_low=0.030, ci_high=0.094, se=0.016, naive_estimate=0.24,
+                            note="re-weighted by worker_type; covers 100% of the eligible population"))
+    # restricted to one support level inside the cohort: not a whole-cohort row, never drawn
+    rows.append(_effect_row(cohort="wave-1", support_level="low", metric="weekly_active_rate", estimator="aipw",
+                            estimate=0.5, ci_low=0.4, ci_high=0.6, n_treated=12))
+    for m, (e, lo, hi) in {"naive": (-6.0, -6.5, -5.5), "aipw": (-1.5, -4.0, 1.0),
+                            "matching": (-1.4, -4.2, 1.4)}.items():
+        rows.append(_effect_row(cohort="wave-1", metric="resolution_hours", metric_kind="outcome", estimator=m,
+                                estimate=e, ci_low=lo, ci_high=hi, se=1.2, naive_estimate=-6.0, n_treated=6,
+                                n_control=20))
+    # an arm below the minimum group size: suppressed, no numbers
+    rows.append(_effect_row(cohort="wave-1", metric="resolution_hours", metric_kind="outcome", estimator="ipw",
+                            n_treated=3, n_control=20, suppressed=True))
+    frame, rejects = conform(pl.DataFrame(rows, infer_schema_length=None), PILOT_EFFECTS)
+    assert rejects.height == 0, rejects
+    return frame
 
 
 def pilot_power() -> pl.DataFrame:
     rows = [{"outcome": o, "weeks": w, "mde_relative": base / (w ** 0.5)} for o, base in
-            (("active_rate", 0.4), ("resolution_hours", 0.8)) for w in range(2, 27, 2)]
+            (("weekly_active_rate", 0.4), ("resolution_hours", 0.8)) for w in range(2, 27, 2)]
     return pl.DataFrame(rows).with_columns(pl.lit(6).alias("current_weeks"))
 
 
 def community_outputs() -> pl.DataFrame:
+    """community_outputs: IT help 6/week (target 5), Ideas 1/week (target 3), Chatter 0 (target 2)."""
     rows = []
     for w in WEEKS:
-        rows.append({"community": "IT help", "week_start": w, "outputs": 6, "target_per_week": 5.0,
-                     "busy_without_outputs": False, "silent": False, "kind": "output"})
-        rows.append({"community": "Ideas", "week_start": w, "outputs": 1, "target_per_week": 3.0,
-                     "busy_without_outputs": False, "silent": False, "kind": "output"})
-        rows.append({"community": "Chatter", "week_start": w, "outputs": 0, "target_per_week": 2.0,
-                     "busy_without_outputs": True, "silent": False, "kind": "output"})
+        for c, n, target, otype in (("IT help", 6, 5.0, "answered question"), ("Ideas", 1, 3.0, "idea"),
+                                    ("Chatter", 0, 2.0, "shared practice")):
+            rows.append({"community": c, "week_start": w, "outputs": n, "output_type": otype,
+                         "rule": "hashtag", "target_per_week": target, "output_vs_target": n / target,
+                         "kind": "output"})
     return pl.DataFrame(rows)
+
+
+def community_flags() -> pl.DataFrame:
+    rows = [("Chatter", 240.0, 0.0, True, False), ("IT help", 80.0, 6.0, False, False),
+            ("Ideas", 20.0, 1.0, False, False)]
+    return pl.DataFrame([{"community": c, "weeks": 6, "period_start": WEEKS[0], "period_end": WEEKS[-1],
+                          "mean_weekly_actions": a, "mean_weekly_active_people": a / 4, "outputs": int(o * 6),
+                          "outputs_per_week": o, "median_weekly_actions": 80.0, "silent": si,
+                          "busy_without_outputs": b, "kind": "link"} for c, a, o, b, si in rows])
 
 
 def outcome_kpis() -> pl.DataFrame:
+    """outcome_kpis: team T1 (pilot, 20 people) 40.0 - 0.5 w; T2, T3 (not pilot) 44 / 46 - 0.5 w;
+    team T9 has 3 people and a planted value of 999: suppressed upstream AND too small."""
     rows = []
     for i, w in enumerate(WEEKS):
-        for team, pilot_share, base in (("T1", 0.9, 40.0), ("T2", 0.0, 44.0), ("T3", 0.0, 46.0)):
+        for team, share, base, head in (("T1", 0.9, 40.0, 20.0), ("T2", 0.0, 44.0, 20.0), ("T3", 0.0, 46.0, 20.0),
+                                        ("T9", 0.0, 999.0, 3.0)):
             rows.append({"kpi": "resolution_hours", "unit_type": "team", "unit_id": team, "period_start": w,
-                         "period_end": w + dt.timedelta(days=6), "value": base - 0.5 * i, "headcount": 20,
-                         "pilot_share": pilot_share, "kind": "outcome"})
-    return pl.DataFrame(rows)
+                         "period_end": w + dt.timedelta(days=6), "week_start": w, "value": base - 0.5 * i,
+                         "unit": "hours", "direction": "lower_is_better", "org_unit": team, "department": "Support",
+                         "site": "HQ", "headcount": head, "frontline_share": 0.0, "pilot_member_share": share,
+                         "pilot_during_share": share, "pilot_status": None, "suppressed": head < 5,
+                         "kind": "outcome"})
+    return pl.DataFrame(rows, infer_schema_length=None)
 
 
 def kpi_activity_link() -> pl.DataFrame:
-    corr = [0.05, 0.12, 0.21, 0.31, 0.18]
-    return pl.DataFrame({"kpi": ["resolution_hours"] * 5, "lag": list(range(5)), "correlation": corr,
-                         "slope": [c * 2 for c in corr], "n": [60] * 5, "kind": ["link"] * 5})
+    """kpi_activity_lead_lag: strongest |r| = 0.31 at lag 3 (slope -0.12 hours per point)."""
+    corr = [0.05, 0.12, 0.21, -0.31, 0.18]
+    return pl.DataFrame({"lag_weeks": list(range(5)), "n_pairs": [60] * 5, "n_teams": [12] * 5,
+                         "correlation": corr, "slope_per_point": [-0.12] * 5, "ci_low": [-0.20] * 5,
+                         "ci_high": [-0.04] * 5, "suppressed": [False] * 5, "kind": ["link"] * 5,
+                         "kpi": ["resolution_hours"] * 5, "unit": ["hours"] * 5,
+                         "direction": ["lower_is_better"] * 5, "within_team": [False] * 5,
+                         "label": ["association, not effect"] * 5, "interval_level": [0.95] * 5})
 
 
 def coverage() -> pl.DataFrame:
-    return pl.DataFrame({"source": ["slack", "viva_engage", "hr_csv"], "rows_in": [1000, 500, 200],
-                         "rows_kept": [950, 490, 198], "rows_filtered": [40, 5, 0], "rows_rejected": [10, 5, 2]})
+    """source_row_flow: 1,700 rows in; 1,638 kept, 45 filtered, 17 rejected."""
+    return pl.DataFrame({"source": ["slack", "slack", "viva_engage", "hr_csv"],
+                         "table": ["events", "accounts", "events", "hr_snapshots"],
+                         "rows_in": [900, 100, 500, 200], "kept": [852, 98, 490, 198], "rejected": [8, 2, 5, 2],
+                         "filtered_duplicate": [10, 0, 5, 0], "filtered_automated": [30, 0, 0, 0],
+                         "filtered": [40, 0, 5, 0], "balanced": [True] * 4})
 
 
 def match_rates() -> pl.DataFrame:
-    return pl.DataFrame({"source": ["slack", "viva_engage"], "accounts": [210, 190], "matched": [193, 188],
-                         "match_rate": [193 / 210, 188 / 190]})
+    """identity_match: slack 193/210 = 91.9%, viva_engage 188/190 = 98.9%; threshold 95%."""
+    return pl.DataFrame({"source": ["slack", "viva_engage"], "accounts": [215, 190], "automated": [5, 0],
+                         "human_accounts": [210, 190], "matched": [193, 188], "match_rate": [193 / 210, 188 / 190],
+                         "threshold": [0.95, 0.95], "below_threshold": [True, False]})
+
+
+def weeks_covered() -> pl.DataFrame:
+    return pl.DataFrame({"source": ["slack", "viva_engage"], "kind": ["events", "events"],
+                         "first_week": [WEEKS[0], WEEKS[0]], "last_week": [WEEKS[-1], WEEKS[-1]],
+                         "weeks_spanned": [6, 6], "weeks_with_data": [6, 5], "coverage": [1.0, 5 / 6],
+                         "missing_weeks": [[], [_iso(WEEKS[2])]]})
+
+
+def hr_completeness() -> pl.DataFrame:
+    return pl.DataFrame({"field": ["department", "email", "manager_id", "site"], "employees": [200] * 4,
+                         "filled": [200, 196, 180, 200], "share": [1.0, 0.98, 0.90, 1.0], "suppressed": [False] * 4})
+
+
+def kpi_freshness() -> pl.DataFrame:
+    return pl.DataFrame({"kpi": ["resolution_hours"], "latest_period_end": [WEEKS[-1] + dt.timedelta(days=6)],
+                         "rows": [24], "max_delay_days": [14], "grain": ["week"],
+                         "data_last_week_end": [WEEKS[-1] + dt.timedelta(days=6)], "delay_days": [0],
+                         "late": [False]})
 
 
 def rejects_summary() -> pl.DataFrame:
@@ -255,18 +345,22 @@ def all_tables() -> dict[str, pl.DataFrame]:
         "marts.retention": retention(),
         "marts.inequality": inequality(),
         "marts.diffusion": diffusion(),
+        "marts.diffusion_parameters": diffusion_parameters(),
         "marts.non_users": non_users(),
         "marts.digital_divide": digital_divide(),
         "marts.manager_relay": manager_relay(),
+        "marts.manager_relay_effect": manager_relay_effect(),
         "marts.pilot_representativeness": pilot_representativeness(),
         "marts.pilot_effects": pilot_effects(),
-        "marts.pilot_event_study": pilot_event_study(),
-        "marts.pilot_projection": pilot_projection(),
         "marts.pilot_power": pilot_power(),
         "marts.community_outputs": community_outputs(),
+        "marts.community_flags": community_flags(),
         "marts.outcome_kpis": outcome_kpis(),
         "marts.kpi_activity_link": kpi_activity_link(),
         "quality.coverage": coverage(),
         "quality.match_rates": match_rates(),
+        "quality.weeks_covered": weeks_covered(),
+        "quality.hr_completeness": hr_completeness(),
+        "quality.kpi_freshness": kpi_freshness(),
         "quality.rejects_summary": rejects_summary(),
     }

@@ -391,36 +391,36 @@ def plot_retention(triangle: pl.DataFrame, *, population: str = "organisation", 
     return fig
 
 
-def plot_diffusion(diffusion: pl.DataFrame) -> go.Figure:
-    """Observed and Bass-projected cumulative adoption share (``marts.diffusion``), with the bootstrap band.
+def plot_diffusion(projection: pl.DataFrame, *, population_type: str = "organisation",
+                   population: str = "organisation") -> go.Figure:
+    """Observed and Bass-fitted cumulative adoption share with the bootstrap band (``marts.diffusion``,
+    from :func:`transforms.metrics.diffusion.bass_projection`), projected past the last observed week.
 
     Grain: week. Denominator: the non-pilot eligible headcount at the fit's start week.
     """
     table = "marts.diffusion"
-    require_columns(diffusion, ["week_start"], table=table)
-    _check_table_kind(diffusion, MetricKind.ACTIVITY, table)
-    observed = _pick(diffusion, ["observed_share", "observed_adoption_share", "observed"], table=table,
-                     what="the observed cumulative adoption share")
-    projected = _pick(diffusion, ["projected_share", "projected_adoption_share", "fitted_share", "projected"],
-                      table=table, what="the projected cumulative adoption share")
-    low = next((c for c in ("projected_low", "projected_share_low", "low", "ci_low") if c in diffusion.columns), None)
-    high = next((c for c in ("projected_high", "projected_share_high", "high", "ci_high") if c in diffusion.columns),
-                None)
-    rows = diffusion.filter(pl.col("week_start").is_not_null()).sort("week_start")
+    require_columns(projection, ["week_start", "observed_share", "fitted_share"], table=table)
+    _check_table_kind(projection, MetricKind.ACTIVITY, table)
+    rows = projection.filter(pl.col("week_start").is_not_null())
+    if "population_type" in rows.columns:
+        rows = rows.filter((pl.col("population_type") == population_type) & (pl.col("population") == population))
+    rows = rows.sort("week_start")
     fig = new_figure(kind=MetricKind.ACTIVITY, metrics=["projected_adoption_share"],
-                     title="Diffusion: cumulative adoption, observed and projected (Bass model)",
-                     y_title="% of eligible employees (non-pilot)")
-    if rows.height == 0:
+                     title="Diffusion: share ever active, observed and projected (Bass model)",
+                     y_title="% of non-pilot eligible employees")
+    if rows.height == 0 or rows["fitted_share"].drop_nulls().len() == 0 and rows["observed_share"].drop_nulls().len() == 0:
         return _annotate_empty(fig, "weeks")
     x = rows["week_start"].to_list()
-    if low and high:
-        fig.add_trace(go.Scatter(x=x + x[::-1], y=_pct(rows[high]) + _pct(rows[low])[::-1], fill="toself",
-                                 fillcolor="rgba(0,114,178,0.15)", line={"width": 0}, name="90% band",
-                                 mode="lines", hoverinfo="skip"))
-    fig.add_trace(go.Scatter(x=x, y=_pct(rows[projected]), mode="lines", name="projected",
+    if {"band_low", "band_high"} <= set(rows.columns) and rows["band_low"].drop_nulls().len():
+        fig.add_trace(go.Scatter(x=x + x[::-1], y=_pct(rows["band_high"]) + _pct(rows["band_low"])[::-1],
+                                 fill="toself", fillcolor="rgba(0,114,178,0.15)", line={"width": 0}, mode="lines",
+                                 name="bootstrap band", hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=x, y=_pct(rows["fitted_share"]), mode="lines", name="Bass model (fitted, projected)",
                              line={"color": PALETTE[0], "dash": "dash", "width": 2}))
-    fig.add_trace(go.Scatter(x=x, y=_pct(rows[observed]), mode="lines", name="observed",
+    fig.add_trace(go.Scatter(x=x, y=_pct(rows["observed_share"]), mode="lines", name="observed",
                              line={"color": "#000000", "width": 2.5}))
+    for share in (50, 80):
+        fig.add_hline(y=share, line_dash="dot", line_color=GREY, line_width=1)
     fig.update_yaxes(range=[0, 100], ticksuffix="%")
     return fig
 
@@ -486,41 +486,32 @@ def plot_digital_divide(divide: pl.DataFrame, *, min_group_size: int = DEFAULT_M
 
 def plot_manager_relay(relay: pl.DataFrame, *, min_group_size: int = DEFAULT_MIN_GROUP_SIZE) -> go.Figure:
     """Active rate of adopted team members whose manager was / was not active the week before
-    (``marts.manager_relay``), week by week.
+    (``marts.manager_relay``, from :func:`transforms.metrics.manager_relay.team_uptake_by_manager_activity`),
+    week by week.
 
-    Grain: week x manager arm. Denominator: adopted team members in the arm that week.
+    Grain: week x manager arm. Denominator of each line: the arm's adopted team members that week.
+    Weeks where either arm is below the minimum group size are not drawn.
     """
     table = "marts.manager_relay"
-    require_columns(relay, ["week_start"], table=table)
+    require_columns(relay, ["week_start", "rate_manager_active", "rate_manager_inactive"], table=table)
     _check_table_kind(relay, MetricKind.ACTIVITY, table)
-    arm = _pick(relay, ["manager_active_prev_week", "manager_active_prev", "manager_active", "arm"], table=table,
-                what="the manager arm (manager active the week before or not)")
-    rate = _pick(relay, ["team_active_rate", "active_rate", "team_active_rate_by_manager"], table=table,
-                 what="the team members' active rate")
-    size = [c for c in ("members", "eligible", "people", "team_members") if c in relay.columns]
-    rows = publishable(relay.filter(pl.col("week_start").is_not_null()), size_columns=size,
+    rows = relay.filter(pl.col("week_start").is_not_null())
+    if "scope" in rows.columns:
+        rows = rows.filter(pl.col("scope") == "week")
+    rows = publishable(rows, size_columns=["members_manager_active", "members_manager_inactive"],
                        min_group_size=min_group_size).sort("week_start")
     fig = new_figure(kind=MetricKind.ACTIVITY, metrics=["team_active_rate_by_manager"],
-                     title="Managers as relays: team members' weekly active share, by manager's activity",
+                     title="Managers as relays: team members active, by their manager's activity the week before",
                      y_title="% of adopted team members")
     if rows.height == 0:
         return _annotate_empty(fig, "weeks")
-    for i, value in enumerate(sorted(rows[arm].unique().drop_nulls().to_list(), reverse=True)):
-        part = rows.filter(pl.col(arm) == value)
-        name = _arm_label(value)
-        fig.add_trace(go.Scatter(x=part["week_start"].to_list(), y=_pct(part[rate]), mode="lines", name=name,
-                                 line={"color": (PALETTE[2], GREY)[i % 2], "width": 2.5},
+    for col, name, colour in (("rate_manager_active", "manager active the week before", PALETTE[2]),
+                              ("rate_manager_inactive", "manager not active the week before", GREY)):
+        fig.add_trace(go.Scatter(x=rows["week_start"].to_list(), y=_pct(rows[col]), mode="lines", name=name,
+                                 line={"color": colour, "width": 2.5},
                                  hovertemplate=f"{name}: %{{y:.1f}}%<extra></extra>"))
     fig.update_yaxes(rangemode="tozero", ticksuffix="%")
     return fig
-
-
-def _arm_label(value: object) -> str:
-    if value is True or str(value).lower() in ("true", "active", "1"):
-        return "manager active the week before"
-    if value is False or str(value).lower() in ("false", "inactive", "0"):
-        return "manager not active the week before"
-    return str(value)
 
 
 # -------------------------------------------------------------------------------------------- pilot
@@ -568,50 +559,55 @@ def plot_pilot_effects(effects: pl.DataFrame, *, kind: MetricKind | str, metrics
                        title: str, unit_label: str, min_group_size: int = DEFAULT_MIN_GROUP_SIZE) -> go.Figure:
     """Naive difference beside the adjusted estimates of the pilot's effect, with 95% intervals.
 
-    ``effects``: rows of ``marts.pilot_effects`` for outcomes of ONE kind (the caller splits by
-    kind), one row per outcome x method with ``estimate``, ``ci_low``, ``ci_high`` and
-    ``naive_difference``. Grain: outcome x method. Estimand: the effect on the pilot's members (ATT)
-    unless the table says otherwise. Arms below the minimum group size are dropped.
+    ``effects``: the effects view of ``marts.pilot_effects`` (:func:`transforms.report.pilot_views.pilot_views`)
+    for outcomes of ONE kind, one row per outcome x cohort x method with ``estimate``, ``ci_low``,
+    ``ci_high``; the naive difference is the ``naive`` method's row. Grain: outcome x cohort x
+    method. Estimand: the effect on the pilot's members (ATT). Rows with an arm below the minimum
+    group size, or without an estimate, are not drawn.
     """
+    from transforms.report.pilot_views import method_label
+
     table = "marts.pilot_effects"
     require_columns(effects, ["outcome", "method", "estimate", "ci_low", "ci_high"], table=table)
     rows = publishable(effects, size_columns=["n_treated", "n_control"], min_group_size=min_group_size).filter(
-        pl.col("estimate").is_not_null())
-    if "naive" not in rows["method"].to_list() and "naive_difference" in rows.columns:
-        naive = (rows.group_by("outcome", maintain_order=True).agg(pl.col("naive_difference").first().alias("estimate"))
-                 .with_columns(pl.lit("naive").alias("method"), pl.lit(None, pl.Float64).alias("ci_low"),
-                               pl.lit(None, pl.Float64).alias("ci_high")))
-        rows = pl.concat([naive.select("outcome", "method", "estimate", "ci_low", "ci_high"),
-                          rows.select("outcome", "method", "estimate", "ci_low", "ci_high")])
+        pl.col("estimate").is_not_null() & pl.col("estimate").is_finite())
+    if "cohort" not in rows.columns:
+        rows = rows.with_columns(pl.lit("pilot").alias("cohort"))
     outcomes = rows["outcome"].unique(maintain_order=True).to_list()
+    cohorts = rows["cohort"].unique(maintain_order=True).to_list()
     fig = new_figure(kind=kind, metrics=metrics, title=title, y_title=None,
                      x_title=f"effect on the pilot's members ({unit_label})",
-                     height=max(CHART_HEIGHT - 100, 130 + 30 * rows.height), left_margin=200)
+                     height=max(CHART_HEIGHT - 100, 130 + 26 * rows.height), left_margin=250)
     if rows.height == 0:
         return _annotate_empty(fig, "effects")
-    # naive first, then the adjusted methods; one line per outcome x method, top to bottom
-    rows = rows.with_columns((pl.col("method") != "naive").cast(pl.Int8).alias("__adj"),
-                             pl.col("outcome").replace_strict({o: i for i, o in enumerate(outcomes)},
-                                                              return_dtype=pl.Int32).alias("__o"))
-    rows = rows.with_row_index("__r").sort("__o", "__adj", "__r", descending=[True, True, True])
-    labels = [(f"{o} · " if len(outcomes) > 1 else "") + ("naive: pilot minus the rest" if m == "naive" else
-                                                          f"adjusted: {m}")
-              for o, m in zip(rows["outcome"].to_list(), rows["method"].to_list(), strict=True)]
+    # top to bottom: outcome, cohort, naive first then the adjusted methods (a category axis draws
+    # its first category at the bottom, hence the descending sort)
+    order = {m: i for i, m in enumerate(["naive", "ipw", "aipw", "matching", "did_cs"])}
+    rows = rows.with_columns(
+        pl.col("outcome").replace_strict({o: i for i, o in enumerate(outcomes)}, return_dtype=pl.Int32).alias("__o"),
+        pl.col("cohort").replace_strict({c: i for i, c in enumerate(cohorts)}, return_dtype=pl.Int32).alias("__c"),
+        pl.col("method").replace_strict(order, default=len(order), return_dtype=pl.Int32).alias("__m"),
+    ).sort("__o", "__c", "__m", descending=True)
+    labels = [
+        (f"{o} · " if len(outcomes) > 1 else "") + (f"{c} · " if len(cohorts) > 1 else "") + method_label(m)
+        for o, c, m in rows.select("outcome", "cohort", "method").iter_rows()
+    ]
     est = rows["estimate"].to_list()
     is_naive = [m == "naive" for m in rows["method"].to_list()]
     fig.add_trace(go.Scatter(
         x=est, y=labels, mode="markers", showlegend=False,
-        marker={"size": 11, "symbol": ["x" if n else "circle" for n in is_naive],
+        marker={"size": 10, "symbol": ["x" if n else "circle" for n in is_naive],
                 "color": [GREY if n else PALETTE[0] for n in is_naive]},
         error_x={"type": "data", "symmetric": False, "color": "#555555",
                  "array": [None if h is None or e is None else h - e for h, e in zip(rows["ci_high"], est)],
                  "arrayminus": [None if lo is None or e is None else e - lo for lo, e in zip(rows["ci_low"], est)]},
         hovertemplate="%{y}: %{x:.3g}<extra></extra>"))
     fig.add_vline(x=0, line_color=GREY)
-    values = [v for v in [*est, *rows["ci_low"].to_list(), *rows["ci_high"].to_list(), 0.0] if v is not None]
+    values = [v for v in [*est, *rows["ci_low"].to_list(), *rows["ci_high"].to_list(), 0.0]
+              if v is not None and v == v]
     pad = 0.08 * ((max(values) - min(values)) or 1.0)
     fig.update_xaxes(range=[min(values) - pad, max(values) + pad], zeroline=False)
-    fig.update_yaxes(type="category")
+    fig.update_yaxes(type="category", categoryorder="array", categoryarray=labels)
     return fig
 
 
@@ -628,7 +624,7 @@ def plot_event_study(es: pl.DataFrame, *, kind: MetricKind | str, metrics: Seque
     est = _pick(es, ["estimate", "att", "effect"], table=table, what="the estimate")
     require_columns(es, [rel, est, "ci_low", "ci_high"], table=table)
     rows = publishable(es, size_columns=["n_treated", "n_control"], min_group_size=min_group_size).filter(
-        pl.col(est).is_not_null()).sort(rel)
+        pl.col(est).is_not_null() & pl.col(est).is_finite()).sort(rel)
     fig = new_figure(kind=kind, metrics=metrics, title=title, y_title=f"effect ({unit_label})",
                      x_title="weeks relative to the pilot start")
     if rows.height == 0:
@@ -657,7 +653,10 @@ def plot_pilot_projection(proj: pl.DataFrame, *, kind: MetricKind | str, metrics
     """
     table = "marts.pilot_projection"
     require_columns(proj, ["outcome", "scope", "estimate", "ci_low", "ci_high"], table=table)
-    rows = publishable(proj, size_columns=["n_treated", "n_control"], min_group_size=min_group_size)
+    rows = publishable(proj, size_columns=["n_treated", "n_control"], min_group_size=min_group_size).filter(
+        pl.col("estimate").is_not_null() & pl.col("estimate").is_finite())
+    if "cohort" in rows.columns and rows["cohort"].n_unique() > 1:
+        rows = rows.with_columns(pl.concat_str([pl.col("outcome"), pl.lit(" · "), pl.col("cohort")]).alias("outcome"))
     fig = new_figure(kind=kind, metrics=metrics, title=title, y_title=None, x_title=f"effect ({unit_label})",
                      height=max(CHART_HEIGHT - 60, 150 + 60 * rows["outcome"].n_unique()), left_margin=170)
     if rows.height == 0:
@@ -760,7 +759,7 @@ def plot_kpi_trend(kpis: pl.DataFrame, *, kpi: str, unit: str = "", title: str |
     (weighted by headcount when the table has it). Kind: outcome, on its own axis in its own unit.
     """
     table = "marts.outcome_kpis"
-    period = _pick(kpis, ["period_start", "week_start"], table=table, what="the KPI's period")
+    period = _pick(kpis, ["week_start", "period_start"], table=table, what="the KPI's period")
     require_columns(kpis, ["kpi", period, "value"], table=table)
     _check_table_kind(kpis, MetricKind.OUTCOME, table)
     rows = kpis.filter((pl.col("kpi") == kpi) & pl.col("value").is_not_null())
@@ -797,40 +796,33 @@ def _kpi_group_expr(rows: pl.DataFrame) -> pl.Expr:
     return pl.lit("all units")
 
 
-def plot_kpi_activity_link(link: pl.DataFrame, *, kpi: str | None = None) -> go.Figure:
-    """Association of activity now with an outcome KPI k weeks later (``marts.kpi_activity_link``).
+def plot_kpi_activity_link(link: pl.DataFrame, *, min_group_size: int = DEFAULT_MIN_GROUP_SIZE) -> go.Figure:
+    """Association of a team's active share now with an outcome KPI k weeks later
+    (``marts.kpi_activity_link``, from :func:`transforms.metrics.outcome_kpis.kpi_activity_lead_lag`).
 
-    Grain: KPI x lag. Correlation across team-weeks (teams of at least the minimum group size).
-    Kind: link, an association and not an effect.
+    Grain: KPI x lag. Correlation across team-weeks (teams of at least the minimum group size);
+    lags with fewer teams than the minimum group size are not drawn. Kind: link, an association,
+    not an effect.
     """
     table = "marts.kpi_activity_link"
-    lag = _pick(link, ["lag", "lag_weeks", "k"], table=table, what="the lag in weeks")
-    corr = _pick(link, ["correlation", "corr", "r"], table=table, what="the correlation")
-    require_columns(link, ["kpi", lag, corr], table=table)
+    lag = _pick(link, ["lag_weeks", "lag", "k"], table=table, what="the lag in weeks")
+    require_columns(link, ["kpi", lag, "correlation"], table=table)
     _check_table_kind(link, MetricKind.LINK, table)
-    rows = link.filter(pl.col(corr).is_not_null())
-    if kpi is not None:
-        rows = rows.filter(pl.col("kpi") == kpi)
-    rows = rows.sort("kpi", lag)
+    rows = publishable(link, size_columns=["n_teams"], min_group_size=min_group_size).filter(
+        pl.col("correlation").is_not_null()).sort("kpi", lag)
     fig = new_figure(kind=MetricKind.LINK, metrics=["kpi_activity_lead_lag"],
                      title="Does activity run ahead of outcomes? Correlation by lag (association, not effect)",
-                     y_title="correlation", x_title="weeks between activity and the KPI")
+                     y_title="correlation across teams", x_title="weeks between a team's activity and its KPI")
     if rows.height == 0:
         return _annotate_empty(fig, "lags")
-    lo = next((c for c in ("corr_ci_low", "correlation_ci_low") if c in rows.columns), None)
-    hi = next((c for c in ("corr_ci_high", "correlation_ci_high") if c in rows.columns), None)
     for i, name in enumerate(rows["kpi"].unique(maintain_order=True).to_list()):
         part = rows.filter(pl.col("kpi") == name)
-        err = None
-        if lo and hi:
-            c = part[corr].to_list()
-            err = {"type": "data", "symmetric": False,
-                   "array": [None if h is None or v is None else h - v for h, v in zip(part[hi], c)],
-                   "arrayminus": [None if lw is None or v is None else v - lw for lw, v in zip(part[lo], c)]}
-        fig.add_trace(go.Scatter(x=part[lag].to_list(), y=part[corr].to_list(), mode="lines+markers", name=str(name),
-                                 error_y=err, line={"color": PALETTE[i % len(PALETTE)]}))
+        fig.add_trace(go.Scatter(x=part[lag].to_list(), y=part["correlation"].to_list(), mode="lines+markers",
+                                 name=str(name), line={"color": PALETTE[i % len(PALETTE)], "width": 2.5},
+                                 hovertemplate=f"{name}, lag %{{x}}: r = %{{y:.2f}}<extra></extra>"))
     fig.add_hline(y=0, line_color=GREY)
     fig.update_yaxes(range=[-1, 1])
+    fig.update_xaxes(dtick=1)
     return fig
 
 
@@ -870,6 +862,8 @@ def plot_match_rates(match: pl.DataFrame, *, threshold: float | None = None) -> 
     table = "quality.match_rates"
     source = _pick(match, ["source", "connector"], table=table, what="the source")
     rate = _pick(match, ["match_rate", "identity_match_rate"], table=table, what="the match rate")
+    if threshold is None and "threshold" in match.columns and match["threshold"].drop_nulls().len():
+        threshold = float(match["threshold"].drop_nulls()[0])
     rows = match.filter(pl.col(rate).is_not_null()).sort(rate)
     fig = new_figure(kind=MetricKind.PREREQUISITE, metrics=["identity_match_rate"],
                      title="Identity match rate: platform accounts resolved to an employee", y_title=None,

@@ -238,25 +238,38 @@ def reading_never_active(non_users: pl.DataFrame, population_type: str, *,
     return "; ".join(parts)[0].upper() + "; ".join(parts)[1:] + "."
 
 
-def reading_manager_relay(relay: pl.DataFrame, arm: str, rate: str, week_start: dt.date, *, weeks: int = 4,
-                          size_columns: Sequence[str] = (), min_group_size: int = DEFAULT_MIN_GROUP_SIZE) -> str:
-    """"Over the last 4 weeks, team members were active 52% of weeks after their manager was active, vs 43% after not."
+def reading_manager_relay(relay: pl.DataFrame, week_start: dt.date, *, effect: pl.DataFrame | None = None,
+                          min_group_size: int = DEFAULT_MIN_GROUP_SIZE) -> str:
+    """"Team members were 9 points more likely to be active after a week in which their manager was active
+    (52% vs 43%, all weeks pooled); adjusted for team size, department, worker type and week: +6.1 points
+    (95% CI 3.0 to 9.2). An association, not proof that managers cause it."
 
-    Averages each arm's weekly rate over the last ``weeks`` weeks up to ``week_start``.
+    Reads the pooled row of ``marts.manager_relay`` (member-weeks of all weeks), else the mean of the
+    publishable weeks up to ``week_start``; ``effect`` is ``marts.manager_relay_effect`` (the
+    adjusted linear-probability estimate), when available.
     """
-    start = week_start - dt.timedelta(weeks=weeks - 1)
-    rows = publishable(relay.filter(pl.col("week_start").is_between(start, week_start)),
-                       size_columns=size_columns, min_group_size=min_group_size).filter(pl.col(rate).is_not_null())
-    means = {str(k).lower(): v for k, v in rows.group_by(arm).agg(pl.col(rate).mean()).iter_rows()}
-    on = next((means[k] for k in ("true", "active", "1") if k in means), None)
-    off = next((means[k] for k in ("false", "inactive", "0") if k in means), None)
-    if on is None or off is None:
-        return "Not enough teams in both arms (manager active / not active the week before) to compare."
+    rows = relay
+    if "scope" in rows.columns and rows.filter(pl.col("scope") == "pooled").height:
+        rows, when = rows.filter(pl.col("scope") == "pooled"), "all weeks pooled"
+    else:
+        rows = rows.filter(pl.col("week_start").is_not_null() & (pl.col("week_start") <= week_start))
+        when = "average of the weeks shown"
+    rows = publishable(rows, size_columns=["members_manager_active", "members_manager_inactive"],
+                       min_group_size=min_group_size).filter(
+        pl.col("rate_manager_active").is_not_null() & pl.col("rate_manager_inactive").is_not_null())
+    if rows.height == 0:
+        return "Not enough team members in both arms (manager active / not active the week before) to compare."
+    on, off = float(rows["rate_manager_active"].mean()), float(rows["rate_manager_inactive"].mean())
     d = 100 * (on - off)
     more = "more" if d >= 0 else "less"
-    return (f"Over the last {weeks} weeks, team members were {fmt.points(d)} {more} likely to be active after a "
-            f"week in which their manager was active ({fmt.pct(on)} vs {fmt.pct(off)}): an association, "
-            "not proof that managers cause it.")
+    text = (f"Team members were {fmt.points(d)} {more} likely to be active after a week in which their manager "
+            f"was active ({fmt.pct(on)} vs {fmt.pct(off)}, {when})")
+    if effect is not None and effect.height and "estimate_pp" in effect.columns:
+        e = effect.row(0, named=True)
+        if fmt.is_number(e.get("estimate_pp")):
+            text += (f"; adjusted for the week, team size, department, worker type and pilot status: "
+                     f"{e['estimate_pp']:+.1f} points (95% CI {e['ci_low_pp']:+.1f} to {e['ci_high_pp']:+.1f})")
+    return text + ". An association, not proof that managers cause it."
 
 
 def reading_representativeness(rep: pl.DataFrame, smd: str, label: str, *, threshold: float = 0.1) -> str:
@@ -275,34 +288,46 @@ def reading_representativeness(rep: pl.DataFrame, smd: str, label: str, *, thres
 
 def reading_pilot_effects(effects: pl.DataFrame, outcome: str, *, unit: str, scale: float = 1.0,
                           digits: int = 1, min_group_size: int = DEFAULT_MIN_GROUP_SIZE) -> str:
-    """"On weekly active share, the naive gap is +24.0 points; corrected for selection (aipw) it is +9.8
-    (95% CI 6.1 to 13.5): the pilot raised it."
+    """"On weekly_active_rate (all waves pooled), the naive gap is +24.0 points; corrected for selection
+    (staggered DiD) it is +9.8 points (95% CI +6.1 to +13.5): the pilot raised it. The other corrected
+    estimates range from +9.2 to +10.2."
 
-    ``scale`` converts the table's units to the reading's (100 for shares shown in points). The
-    adjusted estimate is the doubly robust one (aipw) when present, else the first non-naive method.
+    ``effects``: the effects view (outcome, cohort, method, estimate, ci_low, ci_high,
+    naive_difference). ``scale`` converts the table's units to the reading's (100 for rates shown
+    in points). The quoted estimate is the pooled staggered DiD when present, else the first
+    cohort's doubly robust (aipw), then ipw, then matching.
     """
+    from transforms.report.pilot_views import PREFERRED_METHODS, method_label
+
     rows = publishable(effects.filter(pl.col("outcome") == outcome), size_columns=["n_treated", "n_control"],
-                       min_group_size=min_group_size)
+                       min_group_size=min_group_size).filter(pl.col("estimate").is_not_null()
+                                                            & pl.col("estimate").is_finite())
+    if "cohort" not in rows.columns:
+        rows = rows.with_columns(pl.lit("pilot").alias("cohort"))
     if rows.height == 0:
-        return f"No publishable estimate for {outcome} (either arm is below the minimum group size)."
+        return f"No publishable estimate for {outcome} (an arm is below the minimum group size, or none could be made)."
     adjusted = rows.filter(pl.col("method") != "naive")
     if adjusted.height == 0:
         return f"Only the naive difference is available for {outcome}; it is biased by how the pilot was chosen."
-    methods = adjusted["method"].to_list()
-    pick = next((m for m in ("aipw", "did", "callaway_santanna", "ipw", "matching") if m in methods), methods[0])
-    a = adjusted.filter(pl.col("method") == pick).row(0, named=True)
-    if "naive" in rows["method"].to_list():
-        naive = rows.filter(pl.col("method") == "naive")["estimate"][0]
-    else:
-        naive = a.get("naive_difference")
+    rank = {m: i for i, m in enumerate(PREFERRED_METHODS)}
+    a = (adjusted.with_columns((pl.col("cohort") != "all").alias("__not_all"),
+                               pl.col("method").replace_strict(rank, default=len(rank), return_dtype=pl.Int32)
+                               .alias("__rank"))
+         .sort("__not_all", "__rank").row(0, named=True))
+    naive_rows = rows.filter((pl.col("method") == "naive") & (pl.col("cohort") == a["cohort"]))
+    naive = naive_rows["estimate"][0] if naive_rows.height else a.get("naive_difference")
     est, lo, hi = (None if v is None else scale * v for v in (a["estimate"], a["ci_low"], a["ci_high"]))
-    if est is None:
-        return f"The adjusted estimate for {outcome} is not available."
     verdict = ("the interval includes zero: no detectable effect" if lo is not None and hi is not None and lo <= 0 <= hi
                else "the pilot raised it" if est > 0 else "the pilot lowered it")
+    cohort = "all waves pooled" if a["cohort"] == "all" else f"cohort {a['cohort']}"
     naive_text = f"the naive gap is {scale * naive:+.{digits}f} {unit}; " if fmt.is_number(naive) else ""
-    return (f"On {outcome}, {naive_text}corrected for selection ({pick}) it is {est:+.{digits}f} {unit} "
-            f"(95% CI {lo:+.{digits}f} to {hi:+.{digits}f}): {verdict}.")
+    ci = f" (95% CI {lo:+.{digits}f} to {hi:+.{digits}f})" if lo is not None and hi is not None else ""
+    text = (f"On {outcome} ({cohort}), {naive_text}corrected for selection ({method_label(a['method'])}) it is "
+            f"{est:+.{digits}f} {unit}{ci}: {verdict}.")
+    others = [scale * v for v in adjusted["estimate"].to_list()]
+    if len(others) > 1:
+        text += f" The {len(others)} corrected estimates range from {min(others):+.{digits}f} to {max(others):+.{digits}f}."
+    return text
 
 
 def reading_event_study(es: pl.DataFrame, rel: str, est: str, *, unit: str, scale: float = 1.0,
@@ -359,7 +384,8 @@ def reading_pilot_power(power: pl.DataFrame, weeks_col: str, mde_col: str, curre
     return "Smallest effect the pilot could detect (80% power, 5% level) - " + "; ".join(parts) + "."
 
 
-def reading_community_outputs(outputs: pl.DataFrame, week_start: dt.date, *, weeks: int = 4) -> str:
+def reading_community_outputs(outputs: pl.DataFrame, week_start: dt.date, *, weeks: int = 4,
+                              flags: pl.DataFrame | None = None) -> str:
     """"2 of 5 communities met their weekly target over the last 4 weeks; busy without outputs: Help desk."."""
     start = week_start - dt.timedelta(weeks=weeks - 1)
     window = outputs.filter(pl.col("week_start").is_between(start, week_start))
@@ -378,9 +404,10 @@ def reading_community_outputs(outputs: pl.DataFrame, week_start: dt.date, *, wee
     else:
         top = per.sort("per_week", descending=True).row(0, named=True)
         parts.append(f"{top['community']} produced the most outputs ({top['per_week']:.1f} per week)")
+    source = flags if flags is not None else window
     for flag, words in (("busy_without_outputs", "busy without outputs"), ("silent", "silent")):
-        if flag in window.columns:
-            names = sorted(window.filter(pl.col(flag).fill_null(False))["community"].unique().to_list())
+        if flag in source.columns:
+            names = sorted(source.filter(pl.col(flag).fill_null(False))["community"].unique().to_list())
             if names:
                 parts.append(f"{words}: {', '.join(map(str, names))}")
     text = "; ".join(parts)
@@ -400,14 +427,23 @@ def reading_kpi_trend(series_by_group: dict[str, list[tuple[dt.date, float]]], k
     return f"{kpi}: {vals}, latest period starting {when.isoformat()}{better}. Outcome KPI: a business number, not activity."
 
 
-def reading_kpi_link(link: pl.DataFrame, lag: str, corr: str) -> str:
-    """"The strongest association is for X, 3 weeks after activity (r = 0.31): an association, not an effect."."""
-    rows = link.filter(pl.col(corr).is_not_null())
+def reading_kpi_link(link: pl.DataFrame, *, min_group_size: int = DEFAULT_MIN_GROUP_SIZE) -> str:
+    """"The strongest association is with resolution_hours 3 weeks later (r = +0.31; -0.12 hours per point of
+    active share, 95% CI -0.20 to -0.04): an association across teams, not an effect of the platform."."""
+    lag = next(c for c in ("lag_weeks", "lag", "k") if c in link.columns)
+    rows = publishable(link, size_columns=["n_teams"], min_group_size=min_group_size).filter(
+        pl.col("correlation").is_not_null())
     if rows.height == 0:
-        return "No KPI has enough team-weeks to relate it to activity yet."
-    top = rows.sort(pl.col(corr).abs(), descending=True).row(0, named=True)
-    return (f"The strongest association is between a team's active share and {top['kpi']} {top[lag]} weeks later "
-            f"(r = {top[corr]:+.2f}): an association across teams, not an effect of the platform.")
+        return "No KPI has enough teams with both numbers to relate it to activity yet."
+    top = rows.sort(pl.col("correlation").abs(), descending=True).row(0, named=True)
+    text = (f"The strongest association is between a team's active share and {top['kpi']} {top[lag]} weeks later "
+            f"(r = {top['correlation']:+.2f}")
+    if fmt.is_number(top.get("slope_per_point")):
+        unit = top.get("unit") or "units"
+        text += f"; {top['slope_per_point']:+.2f} {unit} per point of active share"
+        if fmt.is_number(top.get("ci_low")) and fmt.is_number(top.get("ci_high")):
+            text += f", 95% CI {top['ci_low']:+.2f} to {top['ci_high']:+.2f}"
+    return text + "): an association across teams, not an effect of the platform."
 
 
 def reading_coverage(coverage: pl.DataFrame, source: str, kept: str, rejected: str, filtered: str | None) -> str:
@@ -435,6 +471,8 @@ def reading_match_rates(match: pl.DataFrame, source: str, rate: str, *, threshol
     rows = match.filter(pl.col(rate).is_not_null()).sort(rate)
     if rows.height == 0:
         return "No identity match rate is available."
+    if threshold is None and "threshold" in rows.columns and rows["threshold"].drop_nulls().len():
+        threshold = float(rows["threshold"].drop_nulls()[0])
     lo, hi = rows.row(0, named=True), rows.row(-1, named=True)
     text = (f"Identity match rate: {fmt.pct(lo[rate], 1)} ({lo[source]})" if rows.height == 1 else
             f"Identity match rates range from {fmt.pct(lo[rate], 1)} ({lo[source]}) to "

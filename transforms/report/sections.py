@@ -23,6 +23,7 @@ from transforms.metrics.registry import KIND_COLUMN, MetricKind, get_metric
 from transforms.report import charts, readings
 from transforms.report import format as fmt
 from transforms.report.inputs import REPORT_TABLES, ReportInputs
+from transforms.report.pilot_views import PilotViews, pilot_views
 
 log = logging.getLogger(__name__)
 
@@ -173,11 +174,12 @@ def adoption_section(inputs: ReportInputs) -> Section:
         blocks += _guarded("marts.inequality", lambda: _inequality_blocks(ineq, k))
 
     diff = inputs.tables.get("marts.diffusion")  # the projection runs past the report's week
+    params = inputs.tables.get("marts.diffusion_parameters")
     if diff is None:
         blocks.append(_missing("marts.diffusion", "Diffusion projection (Bass model)"))
     else:
         blocks += _guarded("marts.diffusion", lambda: [_chart(
-            "marts.diffusion", charts.plot_diffusion(diff), _reading_diffusion(diff))])
+            "marts.diffusion", charts.plot_diffusion(diff), _reading_diffusion(diff, params))])
     return Section("adoption", "Adoption", "What people do on the platform, as a share of eligible employees from "
                    "the HR directory. Activity metrics only.", (MetricKind.ACTIVITY,), tuple(blocks))
 
@@ -196,14 +198,34 @@ def _inequality_blocks(ineq: pl.DataFrame, k: int) -> list[Block]:
     return [NoteBlock(text)]
 
 
-def _reading_diffusion(diff: pl.DataFrame) -> str:
+def _reading_diffusion(diff: pl.DataFrame, params: pl.DataFrame | None) -> str:
+    """"If the current pace holds (Bass model), 50% of eligible non-pilot employees will have used the
+    platform after about 9 weeks of roll-out (90% interval 7 to 12) and 80% after about 24."."""
+    status = diff["status"].drop_nulls().unique().to_list() if "status" in diff.columns else []
+    bad = [s for s in status if s != "ok"]
+    if params is None or "parameter" not in params.columns:
+        text = "The dashed line continues the fitted Bass curve past the last observed week; the band is its uncertainty."
+        return text + (f" Fit status: {bad[0]}." if bad else "")
+    org = params
+    if "population_type" in org.columns:
+        org = org.filter(pl.col("population_type") == "organisation")
     parts = []
-    for col, share in (("weeks_to_50", "50%"), ("weeks_to_80", "80%")):
-        if col in diff.columns and diff[col].drop_nulls().len():
-            parts.append(f"{share} of eligible employees in about {diff[col].drop_nulls()[0]:.0f} weeks")
+    for name, share in (("weeks_to_50", "50%"), ("weeks_to_80", "80%")):
+        row = org.filter(pl.col("parameter") == name)
+        if row.height == 0:
+            continue
+        r = row.row(0, named=True)
+        if not fmt.is_number(r.get("estimate")):
+            parts.append(f"{share} is not reached by the fitted ceiling")
+            continue
+        band = (f" (90% interval {r['low']:.0f} to {r['high']:.0f})"
+                if fmt.is_number(r.get("low")) and fmt.is_number(r.get("high")) else
+                f" (at least {r['low']:.0f})" if fmt.is_number(r.get("low")) else "")
+        parts.append(f"{share} after about {r['estimate']:.0f} weeks of roll-out{band}")
     if not parts:
-        return "The dashed line continues the fitted Bass curve; the band shows its uncertainty."
-    return "If the current pace holds (Bass model), adoption reaches " + " and ".join(parts) + "."
+        return "The Bass model could not be fitted on this data" + (f": {bad[0]}." if bad else ".")
+    return ("If the current pace holds (Bass model), the share of non-pilot eligible employees who have used the "
+            "platform reaches " + "; ".join(parts) + ".")
 
 
 # ------------------------------------------------------------------------------------- left behind
@@ -237,18 +259,16 @@ def left_behind_section(inputs: ReportInputs) -> Section:
     else:
         blocks.append(_missing("marts.digital_divide", "Digital divide (frontline vs office)"))
 
-    relay = inputs.table("marts.manager_relay")
+    relay = inputs.tables.get("marts.manager_relay")  # carries a pooled row (week_start null)
+    effect = inputs.tables.get("marts.manager_relay_effect")
     if relay is None:
         blocks.append(_missing("marts.manager_relay", "Managers as relays"))
     else:
-        def relay_blocks() -> list[Block]:
-            fig = charts.plot_manager_relay(relay, min_group_size=k)
-            arm = _first(relay, ["manager_active_prev_week", "manager_active_prev", "manager_active", "arm"])
-            rate = _first(relay, ["team_active_rate", "active_rate", "team_active_rate_by_manager"])
-            size = [c for c in ("members", "eligible", "people", "team_members") if c in relay.columns]
-            return [_chart("marts.manager_relay", fig, readings.reading_manager_relay(
-                relay, arm, rate, week, size_columns=size, min_group_size=k))]
-        blocks += _guarded("marts.manager_relay", relay_blocks)
+        relay = relay.filter(pl.col("week_start").is_null() | (pl.col("week_start") <= week)) \
+            if "week_start" in relay.columns else relay
+        blocks += _guarded("marts.manager_relay", lambda: [_chart(
+            "marts.manager_relay", charts.plot_manager_relay(relay, min_group_size=k),
+            readings.reading_manager_relay(relay, week, effect=effect, min_group_size=k))])
     return Section("left-behind", "Who is left behind",
                    "Employees who have never been active, the gap between frontline and office staff, and whether "
                    "teams follow their managers. Denominators are eligible employees from the HR directory.",
@@ -262,24 +282,38 @@ _ACTIVITY_COLUMNS = ("is_active", "is_engaged", "is_contributor", "actions_total
                      "engaged_rate", "contributor_rate")
 
 
-def outcome_kind(outcome: str, inputs: ReportInputs, row_kind: str | None = None) -> MetricKind | None:
-    """The metric kind of a pilot outcome: an outcome KPI of the registry, a registered metric, an
-    activity column of the person-week table, or the kind the table states; ``None`` if unknown."""
+def _registered_kind(outcome: str, inputs: ReportInputs) -> MetricKind | None:
     if inputs.kpi(outcome) is not None:
         return MetricKind.OUTCOME
-    try:
-        return get_metric(outcome).kind
-    except KeyError:
-        pass
-    base = outcome.split(":")[0].split("__")[0]
-    if base in _ACTIVITY_COLUMNS or base.startswith("actions_"):
+    for name in (outcome, outcome.removeprefix("weekly_")):
+        try:
+            return get_metric(name).kind
+        except KeyError:
+            pass
+    if outcome in _ACTIVITY_COLUMNS or outcome.startswith("actions_"):
         return MetricKind.ACTIVITY
+    return None
+
+
+def outcome_kind(outcome: str, inputs: ReportInputs, row_kind: str | None = None) -> MetricKind | None:
+    """The metric kind of a pilot outcome.
+
+    The kind the table states for the row (``metric_kind``), checked against what the name says:
+    an outcome KPI of the registry, a registered metric (``weekly_`` prefix ignored) or an
+    activity column of the person-week table. ``None`` (not shown) when they disagree or neither
+    says anything, so that nothing of unknown kind lands on a chart.
+    """
+    named = _registered_kind(outcome, inputs)
+    stated = None
     if row_kind:
         try:
-            return MetricKind(row_kind)
+            stated = MetricKind(row_kind)
         except ValueError:
             return None
-    return None
+    if stated is not None and named is not None and stated != named:
+        log.warning("report: %s is stated %s but its name says %s; not shown", outcome, stated.value, named.value)
+        return None
+    return stated or named
 
 
 def _with_outcome_kind(frame: pl.DataFrame, inputs: ReportInputs) -> pl.DataFrame:
@@ -300,33 +334,55 @@ def _unit(outcome: str, kind: MetricKind, inputs: ReportInputs) -> tuple[str, fl
         return (kpi.unit if kpi else "KPI units"), 1.0
     if outcome.startswith("actions_"):
         return "actions per week", 1.0
-    return "points", 100.0
+    return "percentage points", 100.0
 
 
 def _kind_metrics(kind: MetricKind, outcomes: Sequence[str]) -> list[str]:
     """The registered metrics a pilot chart of ``kind`` declares (registered outcomes, else the kind's usual one)."""
     declared = []
     for o in outcomes:
-        try:
-            if get_metric(o).kind == kind:
-                declared.append(o)
-        except KeyError:
-            pass
+        for name in (o, o.removeprefix("weekly_")):
+            try:
+                if get_metric(name).kind == kind:
+                    declared.append(name)
+                    break
+            except KeyError:
+                pass
     return declared or (["kpi_value"] if kind == MetricKind.OUTCOME else ["active_rate"])
 
 
 _KIND_TITLES = {MetricKind.ACTIVITY: "platform activity", MetricKind.OUTCOME: "business outcomes (KPIs)"}
+_MAIN_ACTIVITY = ("weekly_active_rate", "active_rate", "is_active")
+
+
+def _main_outcomes(frame: pl.DataFrame, kind: MetricKind, limit: int = 3) -> list[str]:
+    """The outcomes a chart shows: the active rate first for activity, the KPIs for outcomes."""
+    outcomes = [str(o) for o in frame["outcome"].unique(maintain_order=True).to_list()]
+    if kind == MetricKind.ACTIVITY:
+        main = [o for o in _MAIN_ACTIVITY if o in outcomes]
+        return main[:1] or outcomes[:1]
+    return outcomes[:limit]
+
+
+def _pick_cohort(frame: pl.DataFrame) -> str | None:
+    cohorts = [str(c) for c in frame["cohort"].unique(maintain_order=True).to_list()] if "cohort" in frame.columns else []
+    return "all" if "all" in cohorts else (cohorts[0] if cohorts else None)
+
+
+def _scaled(frame: pl.DataFrame, scale: float, columns: Sequence[str]) -> pl.DataFrame:
+    return frame.with_columns([pl.col(c) * scale for c in columns if c in frame.columns])
 
 
 def pilot_section(inputs: ReportInputs) -> Section:
     """Representativeness, naive beside adjusted effects, event study, projection and power."""
+    k = inputs.min_group_size
     blocks: list[Block] = []
     rep = inputs.tables.get("marts.pilot_representativeness")
     if rep is None:
         blocks.append(_missing("marts.pilot_representativeness", "Is the pilot representative?"))
     else:
         def rep_blocks() -> list[Block]:
-            fig = charts.plot_representativeness(rep, min_group_size=inputs.min_group_size)
+            fig = charts.plot_representativeness(rep, min_group_size=k)
             smd = _first(rep, ["smd", "standardized_mean_difference", "std_mean_diff"])
             attr = _first(rep, ["attribute", "variable", "covariate"])
             level = _first(rep, ["level", "value", "category"])
@@ -337,30 +393,42 @@ def pilot_section(inputs: ReportInputs) -> Section:
                 .alias("__label"))
             out: list[Block] = [_chart("marts.pilot_representativeness", fig,
                                        readings.reading_representativeness(labelled, smd, "__label"))]
-            if "plain_language" in rep.columns or "reading" in rep.columns:
-                col = _first(rep, ["plain_language", "reading"])
-                lines = [s for s in rep.filter(pl.col(smd).abs() > 0.1)[col].drop_nulls().to_list()][:5]
-                out += [NoteBlock(str(s)) for s in lines]
+            col = _first(rep, ["plain_language", "reading", "sentence"])
+            if col:
+                out += [NoteBlock(str(s)) for s in
+                        rep.filter(pl.col(smd).abs() > 0.1).sort(pl.col(smd).abs(), descending=True)[col]
+                        .drop_nulls().head(5).to_list()]
             return out
         blocks += _guarded("marts.pilot_representativeness", rep_blocks)
 
     eff = inputs.tables.get("marts.pilot_effects")
+    views: PilotViews | None = None
     if eff is None:
         blocks.append(_missing("marts.pilot_effects", "Pilot effects, naive beside adjusted"))
     else:
-        blocks += _guarded("marts.pilot_effects", lambda: _effect_blocks(eff, inputs))
+        def effect_blocks() -> list[Block]:
+            nonlocal views
+            views = pilot_views(eff)
+            return _effect_blocks(views.effects, inputs)
+        blocks += _guarded("marts.pilot_effects", effect_blocks)
 
-    es = inputs.tables.get("marts.pilot_event_study")
-    if es is None:
+    es_table = inputs.tables.get("marts.pilot_event_study")
+    if es_table is not None:
+        blocks += _guarded("marts.pilot_event_study", lambda: _event_study_blocks(
+            pilot_views(es_table.with_columns(pl.lit("event_study").alias("row_type")),
+                        table="marts.pilot_event_study").event_study, inputs))
+    elif views is not None and views.event_study.height:
+        blocks += _guarded("marts.pilot_effects", lambda: _event_study_blocks(views.event_study, inputs))
+    else:
         blocks.append(_missing("marts.pilot_event_study", "Event study (effect by week since the start)"))
-    else:
-        blocks += _guarded("marts.pilot_event_study", lambda: _event_study_blocks(es, inputs))
 
-    proj = inputs.tables.get("marts.pilot_projection")
-    if proj is None:
-        blocks.append(_missing("marts.pilot_projection", "Projection onto the whole population"))
+    proj_table = inputs.tables.get("marts.pilot_projection")
+    if proj_table is not None:
+        blocks += _guarded("marts.pilot_projection", lambda: _projection_blocks(proj_table, inputs))
+    elif views is not None and views.projection.height:
+        blocks += _guarded("marts.pilot_effects", lambda: _projection_blocks(views.projection, inputs))
     else:
-        blocks += _guarded("marts.pilot_projection", lambda: _projection_blocks(proj, inputs))
+        blocks.append(_missing("marts.pilot_projection", "Projection onto the whole population"))
 
     power = inputs.tables.get("marts.pilot_power")
     if power is None:
@@ -396,58 +464,71 @@ def _effect_blocks(eff: pl.DataFrame, inputs: ReportInputs) -> list[Block]:
     out: list[Block] = []
     parts, unknown = _split_by_kind(eff, inputs)
     for kind, part in parts.items():
-        outcomes = [str(o) for o in part["outcome"].unique(maintain_order=True).to_list()]
-        # draw each outcome in its own units: scale shares to points
-        unit, scale = _unit(outcomes[0], kind, inputs)
-        scaled = part.with_columns([pl.col(c) * scale for c in ("estimate", "ci_low", "ci_high", "naive_difference")
-                                    if c in part.columns])
-        fig = charts.plot_pilot_effects(scaled, kind=kind, metrics=_kind_metrics(kind, outcomes),
-                                        title=f"Did the pilot change {_KIND_TITLES[kind]}? Naive vs adjusted",
-                                        unit_label=unit, min_group_size=inputs.min_group_size)
-        lines = [readings.reading_pilot_effects(part, o, unit=_unit(o, kind, inputs)[0],
-                                                scale=_unit(o, kind, inputs)[1], min_group_size=inputs.min_group_size)
-                 for o in outcomes[:3]]
-        out.append(_chart("marts.pilot_effects", fig, " ".join(lines)))
+        for outcome in _main_outcomes(part, kind):
+            rows = part.filter(pl.col("outcome") == outcome)
+            unit, scale = _unit(outcome, kind, inputs)
+            fig = charts.plot_pilot_effects(
+                _scaled(rows, scale, ("estimate", "ci_low", "ci_high", "naive_difference")), kind=kind,
+                metrics=_kind_metrics(kind, [outcome]),
+                title=f"Did the pilot change {outcome}? Naive beside corrected estimates", unit_label=unit,
+                min_group_size=inputs.min_group_size)
+            out.append(_chart("marts.pilot_effects", fig, readings.reading_pilot_effects(
+                rows, outcome, unit=unit, scale=scale, min_group_size=inputs.min_group_size)))
         out.append(_effects_table(part, kind, inputs))
     return out + _unknown_note(unknown)
 
 
 def _effects_table(part: pl.DataFrame, kind: MetricKind, inputs: ReportInputs) -> TableBlock:
+    """One line per outcome and cohort: naive, the preferred corrected estimate with its interval, counts."""
+    from transforms.report.pilot_views import PREFERRED_METHODS, method_label
+
+    if "cohort" not in part.columns:
+        part = part.with_columns(pl.lit("pilot").alias("cohort"))
     rows = []
-    for r in charts.publishable(part, size_columns=["n_treated", "n_control"],
-                                min_group_size=inputs.min_group_size).iter_rows(named=True):
-        unit, scale = _unit(str(r["outcome"]), kind, inputs)
+    for (outcome, cohort), grp in part.group_by("outcome", "cohort", maintain_order=True):
+        unit, scale = _unit(str(outcome), kind, inputs)
+        ok = charts.publishable(grp, size_columns=["n_treated", "n_control"], min_group_size=inputs.min_group_size)
+        ok = ok.filter(pl.col("estimate").is_not_null())
 
         def v(x: float | None) -> str:
             return "n/a" if not fmt.is_number(x) else f"{scale * x:+.2f}"
 
-        rows.append((str(r["outcome"]), str(r["method"]), v(r["estimate"]),
-                     f"{v(r['ci_low'])} to {v(r['ci_high'])}", v(r.get("naive_difference")),
-                     fmt.count(r.get("n_treated")), fmt.count(r.get("n_control")), unit))
-    return TableBlock(f"Pilot effects on {_KIND_TITLES[kind]}: every estimate with its 95% interval and counts",
-                      ("outcome", "method", "estimate", "95% interval", "naive", "pilot n", "comparison n", "unit"),
-                      tuple(rows))
+        naive = ok.filter(pl.col("method") == "naive")
+        adjusted = [m for m in PREFERRED_METHODS if m in ok["method"].to_list()]
+        if not adjusted:
+            rows.append((str(outcome), str(cohort), v(naive["estimate"][0]) if naive.height else "n/a",
+                         "suppressed or not estimable", "", "", "", unit))
+            continue
+        a = ok.filter(pl.col("method") == adjusted[0]).row(0, named=True)
+        rows.append((str(outcome), str(cohort), v(naive["estimate"][0]) if naive.height else v(a.get("naive_difference")),
+                     method_label(a["method"]), v(a["estimate"]), f"{v(a['ci_low'])} to {v(a['ci_high'])}",
+                     f"{fmt.count(a.get('n_treated'))} / {fmt.count(a.get('n_control'))}", unit))
+    return TableBlock(f"Pilot effects on {_KIND_TITLES[kind]}: the naive gap and the corrected estimate, "
+                      "with its 95% interval and the units compared",
+                      ("outcome", "cohort", "naive", "corrected by", "estimate", "95% interval", "pilot / comparison",
+                       "unit"), tuple(rows))
 
 
 def _event_study_blocks(es: pl.DataFrame, inputs: ReportInputs) -> list[Block]:
     out: list[Block] = []
-    rel = _first(es, ["relative_week", "event_time", "weeks_since_start", "e"])
-    est = _first(es, ["estimate", "att", "effect"])
-    if "outcome" not in es.columns:
-        es = es.with_columns(pl.lit("active_rate").alias("outcome"))
     parts, unknown = _split_by_kind(es, inputs)
     for kind, part in parts.items():
-        for outcome in [str(o) for o in part["outcome"].unique(maintain_order=True).to_list()][:2]:
+        for outcome in _main_outcomes(part, kind, limit=2):
             rows = part.filter(pl.col("outcome") == outcome)
+            cohort = _pick_cohort(rows)
+            if cohort is not None:
+                rows = rows.filter(pl.col("cohort") == cohort)
             unit, scale = _unit(outcome, kind, inputs)
-            scaled = rows.with_columns([pl.col(c) * scale for c in (est, "ci_low", "ci_high") if c in rows.columns])
-            p = _first(rows, ["pretrend_p", "pre_trend_p", "pretrend_pvalue"])
-            pval = rows[p].drop_nulls()[0] if p and rows[p].drop_nulls().len() else None
-            fig = charts.plot_event_study(scaled, kind=kind, metrics=_kind_metrics(kind, [outcome]),
-                                          title=f"Effect on {outcome} by week since the pilot started", unit_label=unit,
-                                          min_group_size=inputs.min_group_size)
-            out.append(_chart("marts.pilot_event_study", fig,
-                              readings.reading_event_study(rows, rel, est, unit=unit, scale=scale, pretrend_p=pval)))
+            pvals = rows["pretrend_p"].drop_nulls() if "pretrend_p" in rows.columns else pl.Series([])
+            fig = charts.plot_event_study(
+                _scaled(rows, scale, ("estimate", "ci_low", "ci_high")), kind=kind,
+                metrics=_kind_metrics(kind, [outcome]),
+                title=f"Effect on {outcome} week by week since the start"
+                      + (" (all waves)" if cohort == "all" else f" ({cohort})" if cohort else ""),
+                unit_label=unit, min_group_size=inputs.min_group_size)
+            out.append(_chart("marts.pilot_event_study", fig, readings.reading_event_study(
+                rows, "relative_week", "estimate", unit=unit, scale=scale,
+                pretrend_p=float(pvals[0]) if pvals.len() else None)))
     return out + _unknown_note(unknown)
 
 
@@ -455,16 +536,19 @@ def _projection_blocks(proj: pl.DataFrame, inputs: ReportInputs) -> list[Block]:
     out: list[Block] = []
     parts, unknown = _split_by_kind(proj, inputs)
     for kind, part in parts.items():
-        outcomes = [str(o) for o in part["outcome"].unique(maintain_order=True).to_list()]
+        outcomes = _main_outcomes(part, kind)
+        part = part.filter(pl.col("outcome").is_in(outcomes))
         unit, scale = _unit(outcomes[0], kind, inputs)
-        scaled = part.with_columns([pl.col(c) * scale for c in ("estimate", "ci_low", "ci_high")])
-        fig = charts.plot_pilot_projection(scaled, kind=kind, metrics=_kind_metrics(kind, outcomes),
-                                           title=f"Pilot effect on {_KIND_TITLES[kind]}: pilot members vs "
-                                                 "the whole population", unit_label=unit,
+        fig = charts.plot_pilot_projection(_scaled(part, scale, ("estimate", "ci_low", "ci_high")), kind=kind,
+                                           metrics=_kind_metrics(kind, outcomes),
+                                           title=f"Effect on {_KIND_TITLES[kind]}: the pilot's members vs "
+                                                 "the whole eligible population", unit_label=unit,
                                            min_group_size=inputs.min_group_size)
         lines = [readings.reading_pilot_projection(part, o, unit=_unit(o, kind, inputs)[0],
                                                    scale=_unit(o, kind, inputs)[1]) for o in outcomes[:2]]
-        out.append(_chart("marts.pilot_projection", fig, " ".join(lines)))
+        notes = part.filter(pl.col("scope") == "population")["note"].drop_nulls().unique().head(1).to_list() \
+            if "note" in part.columns else []
+        out.append(_chart("marts.pilot_projection", fig, " ".join(lines + [f"({n})" for n in notes])))
     return out + _unknown_note(unknown)
 
 
@@ -472,6 +556,8 @@ def _power_blocks(power: pl.DataFrame, inputs: ReportInputs) -> list[Block]:
     out: list[Block] = []
     weeks = _first(power, ["weeks", "duration_weeks", "pilot_weeks"])
     mde = _first(power, ["mde_relative", "mde_pct", "mde"])
+    if "outcome" not in power.columns and "kpi" in power.columns:
+        power = power.rename({"kpi": "outcome"})
     parts, unknown = _split_by_kind(power, inputs)
     current = power["current_weeks"].drop_nulls()[0] if "current_weeks" in power.columns and \
         power["current_weeks"].drop_nulls().len() else None
@@ -490,28 +576,32 @@ def outputs_section(inputs: ReportInputs) -> Section:
     """What communities produce per their charter (kind output); busy-without-outputs and silent flags."""
     blocks: list[Block] = []
     outs = inputs.table("marts.community_outputs")
+    flags = inputs.tables.get("marts.community_flags")
     if outs is None:
         blocks.append(_missing("marts.community_outputs", "Community outputs"))
     else:
-        def output_blocks() -> list[Block]:
-            res: list[Block] = [_chart("marts.community_outputs",
-                                       charts.plot_community_outputs(outs, week_start=inputs.week_start),
-                                       readings.reading_community_outputs(outs, inputs.week_start))]
-            flags = [c for c in ("busy_without_outputs", "silent") if c in outs.columns]
-            if flags:
-                latest = outs.sort("week_start").group_by("community", maintain_order=True).last()
-                rows = tuple(
-                    (str(r["community"]), *("yes" if r[f] else "" for f in flags))
-                    for r in latest.iter_rows(named=True) if any(r[f] for f in flags))
-                if rows:
-                    res.append(TableBlock("Communities flagged (activity and outputs are compared, never added up)",
-                                          ("community", *(f.replace("_", " ") for f in flags)), rows))
-            return res
-        blocks += _guarded("marts.community_outputs", output_blocks)
+        blocks += _guarded("marts.community_outputs", lambda: [_chart(
+            "marts.community_outputs", charts.plot_community_outputs(outs, week_start=inputs.week_start),
+            readings.reading_community_outputs(outs, inputs.week_start, flags=flags))])
+    if flags is None:
+        blocks.append(_missing("marts.community_flags", "Busy without outputs, silent communities"))
+    else:
+        blocks += _guarded("marts.community_flags", lambda: [_flags_table(flags)])
     return Section("outputs", "Outputs by community",
                    "What each community produces according to its charter (answered questions, ideas, shared "
                    "practices). Output metrics only: busy is not the same as useful.", (MetricKind.OUTPUT,),
                    tuple(blocks))
+
+
+def _flags_table(flags: pl.DataFrame) -> TableBlock:
+    """Activity and outputs side by side per community, never added up; the two flags."""
+    rows = tuple(
+        (str(r["community"]), fmt.number(r.get("mean_weekly_actions"), 1), fmt.number(r.get("outputs_per_week"), 2),
+         "yes" if r.get("busy_without_outputs") else "", "yes" if r.get("silent") else "")
+        for r in flags.sort("community").iter_rows(named=True)
+    )
+    return TableBlock("Activity beside outputs per community over the period (compared, never blended)",
+                      ("community", "actions per week", "outputs per week", "busy without outputs", "silent"), rows)
 
 
 # ----------------------------------------------------------------------------------------- outcomes
@@ -543,10 +633,8 @@ def outcomes_section(inputs: ReportInputs) -> Section:
         blocks.append(_missing("marts.kpi_activity_link", "Activity ahead of outcomes (lead-lag association)"))
     else:
         def link_blocks() -> list[Block]:
-            lag = _first(link, ["lag", "lag_weeks", "k"])
-            corr = _first(link, ["correlation", "corr", "r"])
-            return [_chart("marts.kpi_activity_link", charts.plot_kpi_activity_link(link),
-                           readings.reading_kpi_link(link, lag, corr))]
+            return [_chart("marts.kpi_activity_link", charts.plot_kpi_activity_link(link, min_group_size=k),
+                           readings.reading_kpi_link(link, min_group_size=k))]
         blocks += _guarded("marts.kpi_activity_link", link_blocks)
     return Section("outcomes", "Outcome KPIs",
                    "Business numbers from business systems, each in its own unit and chart, never on an axis shared "
@@ -582,6 +670,15 @@ def quality_section(inputs: ReportInputs, *, match_threshold: float | None = Non
             return [_chart("quality.match_rates", charts.plot_match_rates(match, threshold=match_threshold),
                            readings.reading_match_rates(match, src, rate, threshold=match_threshold))]
         blocks += _guarded("quality.match_rates", match_blocks)
+    weeks = inputs.tables.get("quality.weeks_covered")
+    if weeks is not None and weeks.height:
+        blocks += _guarded("quality.weeks_covered", lambda: [_weeks_covered_table(weeks)])
+    profile = inputs.tables.get("quality.hr_completeness")
+    if profile is not None and profile.height:
+        blocks += _guarded("quality.hr_completeness", lambda: [_profile_table(profile, inputs.min_group_size)])
+    fresh = inputs.tables.get("quality.kpi_freshness")
+    if fresh is not None and fresh.height:
+        blocks += _guarded("quality.kpi_freshness", lambda: [_freshness_table(fresh)])
     rej = inputs.tables.get("quality.rejects_summary")
     if rej is not None and rej.height:
         def rej_blocks() -> list[Block]:
@@ -594,6 +691,36 @@ def quality_section(inputs: ReportInputs, *, match_threshold: float | None = Non
     return Section("quality", "Data quality and coverage",
                    "How much of what was received could be used, and how many platform accounts were matched to an "
                    "employee: every number above depends on these.", (MetricKind.PREREQUISITE,), tuple(blocks))
+
+
+def _weeks_covered_table(weeks: pl.DataFrame) -> TableBlock:
+    """Per source and kind of input: first and last week with data, and the weeks missing in between."""
+    rows = []
+    for r in weeks.sort("source", "kind").iter_rows(named=True):
+        missing = list(r.get("missing_weeks") or [])
+        rows.append((str(r["source"]), str(r["kind"]), str(r["first_week"]), str(r["last_week"]),
+                     fmt.pct(r.get("coverage")), ", ".join(missing[:6]) + (" ..." if len(missing) > 6 else "")))
+    return TableBlock("Weeks covered by each source (a gap means an export is missing)",
+                      ("source", "input", "first week", "last week", "weeks with data", "missing weeks"), tuple(rows))
+
+
+def _profile_table(profile: pl.DataFrame, min_group_size: int) -> TableBlock:
+    """Share of employees whose directory profile has each field (prerequisite: profile completeness)."""
+    ok = charts.publishable(profile, size_columns=["employees"], min_group_size=min_group_size)
+    keys = [c for c in ok.columns if c not in ("field", "employees", "filled", "share", "suppressed")]
+    rows = tuple((*(str(r[c]) for c in keys), str(r["field"]), fmt.count(r["employees"]), fmt.pct(r["share"], 1))
+                 for r in ok.iter_rows(named=True))
+    return TableBlock("Directory profile completeness (share of employees with the field filled)",
+                      (*keys, "field", "employees", "filled"), rows)
+
+
+def _freshness_table(fresh: pl.DataFrame) -> TableBlock:
+    """Per outcome KPI: its latest period against the activity data, and whether the feed is late."""
+    rows = tuple((str(r["kpi"]), str(r.get("latest_period_end")), fmt.count(r.get("delay_days")),
+                  fmt.count(r.get("max_delay_days")), "late" if r.get("late") else "on time")
+                 for r in fresh.sort("kpi").iter_rows(named=True))
+    return TableBlock("Outcome KPI feeds: how recent each is",
+                      ("KPI", "latest period end", "days behind activity", "allowed", "status"), rows)
 
 
 def build_sections(inputs: ReportInputs, *, match_threshold: float | None = None) -> list[Section]:
