@@ -11,6 +11,8 @@ it is right (docs/connectors.md).
 
 from __future__ import annotations
 
+import re
+import types
 from functools import cache
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -59,17 +61,100 @@ def _tables(batches: tuple[Batch, ...]) -> dict[str, pl.DataFrame]:
     return {t: pl.concat(f) for t, f in frames.items()}
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_declares_what_it_is(name: str) -> None:
-    connector = _load(name)
+# ----- the checks: each takes a connector and the batches it yielded on its fixture --------------
+
+
+def check_declaration(connector: Connector, batches: tuple[Batch, ...]) -> None:
     assert isinstance(connector, Connector)
-    assert connector.name == name
     assert connector.kind in ("platform", "hr")
     assert connector.title.strip() and connector.reads.strip()
     assert connector.yields and set(connector.yields) <= set(CANONICAL), connector.yields
-    assert set(connector.cannot_see) <= set(ACTIONS), f"cannot_see must use the action vocabulary: {connector.cannot_see}"
+    assert set(connector.cannot_see) <= set(ACTIONS), (
+        f"cannot_see must use the action vocabulary: {connector.cannot_see}"
+    )
     if connector.kind == "hr":
         assert connector.yields == ("hr_snapshots",)
+
+
+def check_schemas(connector: Connector, batches: tuple[Batch, ...]) -> None:
+    name = connector.name
+    for batch in batches:
+        assert batch.table in (*connector.yields, "rejects"), f"{name} yielded undeclared table {batch.table}"
+        contract = CONTRACTS[batch.table]
+        assert batch.frame.schema == contract.schema, (
+            f"{name} {batch.table}: schema {dict(batch.frame.schema)} != contract {dict(contract.schema)}"
+        )
+        not_null = [c.name for c in contract.columns if not c.nullable]
+        nulls = {c: batch.frame[c].null_count() for c in not_null if batch.frame[c].null_count()}
+        assert not nulls, f"{name} {batch.table}: nulls in required columns {nulls}"
+
+
+def check_declared_tables_have_rows(connector: Connector, batches: tuple[Batch, ...]) -> None:
+    tables = _tables(batches)
+    yielded = {t for t, f in tables.items() if t != "rejects" and f.height}
+    assert yielded == set(connector.yields), (
+        f"{connector.name} declares {connector.yields}, yielded {sorted(yielded)}"
+    )
+
+
+def check_keys_and_sources(connector: Connector, batches: tuple[Batch, ...]) -> None:
+    name = connector.name
+    for table, frame in _tables(batches).items():
+        contract = CONTRACTS[table]
+        if contract.key:
+            dupes = frame.filter(pl.struct(list(contract.key)).is_duplicated())
+            assert dupes.height == 0, f"{name} {table}: duplicate key {contract.key}:\n{dupes.head()}"
+        if "source" in frame.columns and table != "rejects":
+            assert set(frame["source"]) == {name}, f"{name} {table}: source values {set(frame['source'])}"
+
+
+def check_utc_and_vocabulary(connector: Connector, batches: tuple[Batch, ...]) -> None:
+    name = connector.name
+    for table, frame in _tables(batches).items():
+        for col, dtype in frame.schema.items():
+            if isinstance(dtype, pl.Datetime):
+                assert dtype.time_zone == "UTC", f"{name} {table}.{col} is {dtype}"
+        if "action" in frame.columns:
+            actions = set(frame["action"].drop_nulls())
+            assert actions <= set(ACTIONS), f"{name} {table}: unknown actions {actions - set(ACTIONS)}"
+            seen_blind = actions & set(connector.cannot_see)
+            assert not seen_blind, f"{name} says it cannot see {sorted(seen_blind)} but yields them"
+
+
+def check_no_message_text(connector: Connector, batches: tuple[Batch, ...]) -> None:
+    name = connector.name
+    for table, frame in _tables(batches).items():
+        text_cols = [c for c in frame.columns if c in TEXT_COLUMNS]
+        assert not text_cols, f"{name} {table} carries text-like column(s) {text_cols}"
+        if table not in ("events", "rejects") or frame.height == 0:
+            continue
+        columns = ["excerpt"] if table == "rejects" else [c for c, t in frame.schema.items() if t == pl.Utf8]
+        words = frame.select(pl.col(c).str.count_matches(r"\S+").max() for c in columns).row(0, named=True)
+        long = {c: n for c, n in words.items() if n is not None and n >= TEXT_LIKE_WORDS}
+        assert not long, f"{name} {table}: values with {TEXT_LIKE_WORDS}+ words look like message text: {long}"
+
+
+def check_rejects(connector: Connector, batches: tuple[Batch, ...]) -> None:
+    rejects = _tables(batches).get("rejects", pl.DataFrame(schema=REJECTS.schema))
+    assert rejects.schema == REJECTS.schema
+    if rejects.height:
+        assert rejects["reason"].null_count() == 0 and (rejects["reason"].str.len_chars() > 0).all()
+        assert rejects["file"].null_count() == 0, f"{connector.name}: rejects without a file"
+        assert rejects["locator"].null_count() == 0, f"{connector.name}: rejects without a locator"
+
+
+CHECKS = (
+    check_declaration, check_schemas, check_declared_tables_have_rows, check_keys_and_sources,
+    check_utc_and_vocabulary, check_no_message_text, check_rejects,
+)
+
+
+@pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__.removeprefix("check_"))
+@pytest.mark.parametrize("name", NAMES)
+def test_connector_honours_the_contract(name: str, check) -> None:  # noqa: ANN001 - a check function
+    connector = _load(name)
+    assert connector.name == name, f"entry point {name!r} builds a connector named {connector.name!r}"
+    check(connector, _read(name))
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -82,73 +167,6 @@ def test_recognises_its_fixture(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_batches_have_exactly_the_contract_schema(name: str) -> None:
-    connector = _load(name)
-    batches = _read(name)
-    for batch in batches:
-        assert batch.table in (*connector.yields, "rejects"), f"{name} yielded undeclared table {batch.table}"
-        contract = CONTRACTS[batch.table]
-        assert batch.frame.schema == contract.schema, (
-            f"{name} {batch.table}: schema {dict(batch.frame.schema)} != contract {dict(contract.schema)}"
-        )
-        not_null = [c.name for c in contract.columns if not c.nullable]
-        nulls = {c: batch.frame[c].null_count() for c in not_null if batch.frame[c].null_count()}
-        assert not nulls, f"{name} {batch.table}: nulls in required columns {nulls}"
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_yields_exactly_its_declared_tables_with_rows(name: str) -> None:
-    connector = _load(name)
-    tables = _tables(_read(name))
-    yielded = {t for t, f in tables.items() if t != "rejects" and f.height}
-    assert yielded == set(connector.yields), f"{name} declares {connector.yields}, yielded {sorted(yielded)}"
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_keys_are_unique_and_sources_named(name: str) -> None:
-    connector = _load(name)
-    tables = _tables(_read(name))
-    for table, frame in tables.items():
-        contract = CONTRACTS[table]
-        if contract.key:
-            dupes = frame.filter(pl.struct(list(contract.key)).is_duplicated())
-            assert dupes.height == 0, f"{name} {table}: duplicate key {contract.key}:\n{dupes.head()}"
-        if "source" in frame.columns and table != "rejects":
-            assert set(frame["source"]) == {name}, f"{name} {table}: source values {set(frame['source'])}"
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_timestamps_are_utc_and_actions_canonical(name: str) -> None:
-    connector = _load(name)
-    for table, frame in _tables(_read(name)).items():
-        for col, dtype in frame.schema.items():
-            if isinstance(dtype, pl.Datetime):
-                assert dtype.time_zone == "UTC", f"{name} {table}.{col} is {dtype}"
-        if "action" in frame.columns:
-            actions = set(frame["action"].drop_nulls())
-            assert actions <= set(ACTIONS), f"{name} {table}: unknown actions {actions - set(ACTIONS)}"
-            seen_blind = actions & set(connector.cannot_see)
-            assert not seen_blind, f"{name} says it cannot see {sorted(seen_blind)} but yields them"
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_no_message_text(name: str) -> None:
-    for table, frame in _tables(_read(name)).items():
-        text_cols = [c for c in frame.columns if c in TEXT_COLUMNS]
-        assert not text_cols, f"{name} {table} carries text-like column(s) {text_cols}"
-        if table not in ("events", "rejects"):
-            continue
-        columns = [c for c, t in frame.schema.items() if t == pl.Utf8]
-        wordy = frame.select(
-            pl.col(c).str.count_matches(r"\S+").max().alias(c) for c in columns if c not in ("reason",)
-        ).row(0, named=True) if frame.height else {}
-        if table == "rejects":
-            wordy = {"excerpt": wordy.get("excerpt")}
-        long = {c: n for c, n in wordy.items() if n is not None and n >= TEXT_LIKE_WORDS}
-        assert not long, f"{name} {table}: values with {TEXT_LIKE_WORDS}+ words look like message text: {long}"
-
-
-@pytest.mark.parametrize("name", NAMES)
 def test_same_input_twice_gives_identical_output(name: str) -> None:
     connector = _load(name)
     root = _fixture(name)
@@ -157,17 +175,6 @@ def test_same_input_twice_gives_identical_output(name: str) -> None:
     assert first.keys() == second.keys()
     for table in first:
         assert first[table].equals(second[table]), f"{name} {table} differs between two reads"
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_rejects_say_where_and_why(name: str) -> None:
-    tables = _tables(_read(name))
-    rejects = tables.get("rejects", pl.DataFrame(schema=REJECTS.schema))
-    assert rejects.schema == REJECTS.schema
-    if rejects.height:
-        assert rejects["reason"].null_count() == 0 and (rejects["reason"].str.len_chars() > 0).all()
-        assert rejects["file"].null_count() == 0, f"{name}: rejects without a file"
-        assert rejects["locator"].null_count() == 0, f"{name}: rejects without a locator"
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -184,3 +191,59 @@ def test_registry_loads_every_entry_point() -> None:
     except ModuleNotFoundError as exc:
         pytest.skip(f"a registered connector's module is not written yet: {exc}")
     assert sorted(connectors) == NAMES
+
+
+# ----- the worked example of docs/connectors.md ---------------------------------------------------
+
+GUIDE = Path(__file__).parents[2] / "docs" / "connectors.md"
+
+
+def _guide_block(label: str) -> str:
+    match = re.search(rf"<!-- example: {re.escape(label)} -->\s*```\w+\n(.*?)```", GUIDE.read_text(), re.DOTALL)
+    assert match, f"docs/connectors.md has no example block {label!r}"
+    return match.group(1)
+
+
+def test_the_guide_example_connector_works(tmp_path: Path) -> None:
+    module = types.ModuleType("guide_chatlog")
+    exec(compile(_guide_block("chatlog.py"), str(GUIDE), "exec"), module.__dict__)  # noqa: S102 - our own docs
+    connector = module.ChatLogConnector()
+    folder = tmp_path / "platforms" / "chatlog"
+    folder.mkdir(parents=True)
+    (folder / "log.csv").write_text(_guide_block("log.csv"))
+    batches = tuple(connector.read_drop_zone(tmp_path))
+    for check in CHECKS:
+        check(connector, batches)
+    tables = _tables(batches)
+    assert tables["events"].select("event_id", "action", "thread_id", "account_email", "hashtags").rows() == [
+        ("m1", "post", "m1", "ana@example.com", ["roadmap"]),
+        ("m2", "reply", "m1", "bo@example.com", []),
+    ]
+    assert tables["rejects"].select("locator", "reason").rows() == [
+        ("log.csv line 4", "occurred_at: required, found empty")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("original", "broken", "failing_check"),
+    [
+        ('pl.col("message_id").alias("event_id")', 'pl.lit("m").alias("event_id")', check_keys_and_sources),
+        ('pl.col("channel").alias("space_id")', 'pl.col("text").alias("space_id")', check_no_message_text),
+        ('("visit", "read", "react", "share", "upload", "join")', '("reply",)', check_utc_and_vocabulary),
+        ('yields: ClassVar[tuple[TableName, ...]] = ("events",)',
+         'yields: ClassVar[tuple[TableName, ...]] = ("events", "accounts")', check_declared_tables_have_rows),
+    ],
+    ids=["duplicate-ids", "text-in-a-column", "yields-what-it-cannot-see", "declares-a-table-it-never-yields"],
+)
+def test_the_kit_catches_a_broken_connector(tmp_path: Path, original: str, broken: str, failing_check) -> None:  # noqa: ANN001
+    code = _guide_block("chatlog.py")
+    assert original in code
+    module = types.ModuleType("broken_chatlog")
+    exec(compile(code.replace(original, broken), "broken_chatlog", "exec"), module.__dict__)  # noqa: S102
+    connector = module.ChatLogConnector()
+    folder = tmp_path / "platforms" / "chatlog"
+    folder.mkdir(parents=True)
+    (folder / "log.csv").write_text(_guide_block("log.csv"))
+    batches = tuple(connector.read_drop_zone(tmp_path))
+    with pytest.raises(AssertionError):
+        failing_check(connector, batches)
