@@ -1,0 +1,95 @@
+"""Every table function of transforms.metrics produces a table of exactly the kind it declares."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+
+import polars as pl
+import pytest
+from metric_fixtures import make_events, make_person_week, week
+
+from transforms.contracts.config import Charters, KpiRegistry
+from transforms.metrics.registry import TABLES, assert_single_kind
+
+
+def _person_week() -> pl.DataFrame:
+    rows = []
+    for i in range(12):
+        for w in range(6):
+            rows.append({
+                "person_key": f"p{i}", "w": w, "passive": int((i + w) % 3 == 0), "contribution": int(i % 4 == 0 and w > 1),
+                "manager_key": None if i < 2 else f"p{i % 2}", "level": 1 if i < 2 else 3, "org_unit": f"T{i % 2}",
+                "worker_type": "frontline" if i % 3 == 0 else "office", "eligible_from": week(0),
+                "pilot_cohort": "w1" if i < 6 else None, "pilot_wave": 1 if i < 6 else None,
+                "pilot_start_week": week(1) if i < 6 else None, "pilot_status": "during" if i < 6 else None,
+            })
+    return make_person_week(rows)
+
+
+def _events() -> pl.DataFrame:
+    t = dt.datetime(2026, 1, 6, 9)
+    return make_events([
+        {"event_id": "1", "account_id": "a0", "person_key": "p0", "action": "post", "space_id": "Q", "content_id": "c",
+         "thread_id": "c", "is_question": True, "at": t},
+        {"event_id": "2", "account_id": "a3", "person_key": "p3", "action": "reply", "space_id": "Q",
+         "content_id": "r", "thread_id": "c", "at": t + dt.timedelta(hours=1)},
+    ])
+
+
+CHARTERS = Charters.model_validate({"communities": [
+    {"name": "QA", "spaces": [{"source": "slack", "space_id": "Q"}], "purpose": "p", "output_type": "answer",
+     "rule": {"kind": "answered_question"}}]})
+REGISTRY = KpiRegistry.model_validate({"kpis": [
+    {"name": "k", "description": "d", "unit": "h", "unit_type": "team", "direction": "lower_is_better", "source": "s"}]})
+
+
+def _kpis() -> pl.DataFrame:
+    return pl.DataFrame([{"kpi": "k", "unit_type": "team", "unit_id": f"T{t}", "period_start": week(w),
+                          "period_end": week(w) + dt.timedelta(days=6), "value": float(w + t)}
+                         for t in range(2) for w in range(6)])
+
+
+@functools.cache
+def _calls() -> dict[str, object]:
+    from transforms import metrics as m
+
+    pw, ev, kv = _person_week(), _events(), _kpis()
+    return {
+        "adoption_curve": lambda: m.adoption_curve.adoption_curve(pw),
+        "usage_segments": lambda: m.usage_segments.usage_segments(pw),
+        "usage_segment_shares": lambda: m.usage_segments.usage_segment_shares(pw),
+        "lifecycle_states": lambda: m.lifecycle.lifecycle_states(pw),
+        "lifecycle_shares": lambda: m.lifecycle.lifecycle_shares(pw),
+        "retention_triangle": lambda: m.retention.retention_triangle(pw),
+        "stickiness": lambda: m.stickiness.stickiness(pw),
+        "participation_inequality": lambda: m.inequality.participation_inequality(pw),
+        "never_active": lambda: m.non_users.never_active(pw),
+        "digital_divide": lambda: m.non_users.digital_divide(pw),
+        "time_to_first_activity": lambda: m.non_users.time_to_first_activity(pw),
+        "manager_relay_effect": lambda: m.manager_relay.manager_relay_effect(pw),
+        "team_uptake_by_manager_activity": lambda: m.manager_relay.team_uptake_by_manager_activity(pw),
+        "leader_activity": lambda: m.manager_relay.leader_activity(pw),
+        "leader_content_reach": lambda: m.manager_relay.leader_content_reach(ev, pw),
+        "identity_prerequisites": lambda: m.manager_relay.identity_prerequisites(
+            pl.DataFrame({"source": ["slack"], "match_rate": [0.9]}),
+            pl.DataFrame({"field": ["site"], "completeness": [1.0]})),
+        "community_activity": lambda: m.community_outputs.community_activity(ev, CHARTERS),
+        "community_outputs": lambda: m.community_outputs.community_outputs(ev, CHARTERS),
+        "community_flags": lambda: m.community_outputs.community_flags(ev, CHARTERS),
+        "outcome_kpis": lambda: m.outcome_kpis.outcome_kpis(kv, REGISTRY, pw),
+        "kpi_activity_lead_lag": lambda: m.outcome_kpis.kpi_activity_lead_lag(kv, REGISTRY, pw, kpi="k", max_lag=2),
+        "bass_parameters": lambda: m.diffusion.bass_parameters(pw, start_week=week(1), bootstrap_reps=3),
+        "bass_projection": lambda: m.diffusion.bass_projection(pw, start_week=week(1), bootstrap_reps=3),
+    }
+
+
+def test_the_kind_test_covers_every_declared_table_function():
+    assert {spec.name for spec in TABLES.values()} == set(_calls())
+
+
+@pytest.mark.parametrize("spec", sorted(TABLES.values(), key=lambda s: s.function), ids=lambda s: s.name)
+def test_each_table_has_exactly_its_declared_kind(spec):
+    table = _calls()[spec.name]()
+    assert isinstance(table, pl.DataFrame) and table.height > 0
+    assert assert_single_kind(table, expected=spec.kind) == spec.kind
