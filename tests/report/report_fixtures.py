@@ -19,6 +19,7 @@ import polars as pl
 from transforms.contracts import conform
 from transforms.contracts.config import KpiDefinition
 from transforms.pilot.effects_mart import PILOT_EFFECTS
+from transforms.pilot.representativeness import SCHEMA as REPRESENTATIVENESS_SCHEMA
 
 W0 = dt.date(2026, 3, 2)
 WEEKS = [W0 + dt.timedelta(weeks=i) for i in range(6)]
@@ -177,13 +178,25 @@ def manager_relay_effect() -> pl.DataFrame:
 
 
 def pilot_representativeness() -> pl.DataFrame:
-    return pl.DataFrame({
-        "attribute": ["worker_type", "department", "department", "tenure_band", "pre_active_rate"],
-        "level": ["frontline", "Sales", "Logistics", "1-3y", None],
-        "pilot_value": [0.10, 0.70, 0.20, 0.30, 0.55],
-        "population_value": [0.40, 0.50, 0.48, 0.32, 0.30],
-        "smd": [-0.72, 0.41, -0.60, -0.04, 0.52],
-    })
+    """pilot_representativeness rows (SCHEMA): 4 of 5 comparisons beyond |SMD| 0.1, the largest
+    worker_type = frontline (-0.72); a suppressed level ('Tiny') must not be drawn."""
+    rows = [("level", "worker_type", "frontline", 0.10, 0.40, -0.72), ("level", "department", "Sales", 0.70, 0.50, 0.41),
+            ("level", "department", "Logistics", 0.20, 0.48, -0.60), ("level", "tenure_band", "1-3y", 0.30, 0.32, -0.04),
+            ("mean", "pre_is_active", None, 0.55, 0.30, 0.52)]
+    out = [{"cohort": "wave-1", "wave": 1, "row_type": t, "variable": v, "variable_kind": "text" if lv else "activity",
+            "level": lv, "pilot_n": 40, "population_n": 200, "pilot_value": pv, "population_value": qv,
+            "ratio": pv / qv, "smd": d, "imbalanced": abs(d) > 0.1, "suppressed": False,
+            "statement": f"pilot wave-1: {v} {lv} {pv:.0%} vs {qv:.0%}"} for t, v, lv, pv, qv, d in rows]
+    out.append({"cohort": "wave-1", "wave": 1, "row_type": "level", "variable": "department", "variable_kind": "text",
+                "level": TINY_DEPARTMENT, "pilot_n": 2, "population_n": 3, "pilot_value": None,
+                "population_value": None, "ratio": None, "smd": None, "imbalanced": False, "suppressed": True,
+                "statement": "pilot wave-1: department suppressed (fewer than the minimum group size)"})
+    out.append({"cohort": "wave-1", "wave": 1, "row_type": "summary", "variable": "mean_abs_smd",
+                "variable_kind": "summary", "level": None, "pilot_n": 40, "population_n": 200, "pilot_value": 0.46,
+                "population_value": None, "ratio": None, "smd": None, "imbalanced": True, "suppressed": False,
+                "statement": "wave-1: mean |SMD| over 5 comparisons is 0.46 (4 above 0.1): the pilot is not "
+                             "representative of the eligible population"})
+    return pl.DataFrame(out, schema=REPRESENTATIVENESS_SCHEMA)
 
 
 def _effect_row(**kw) -> dict:
@@ -236,9 +249,12 @@ def pilot_effects() -> pl.DataFrame:
 
 
 def pilot_power() -> pl.DataFrame:
-    rows = [{"outcome": o, "weeks": w, "mde_relative": base / (w ** 0.5)} for o, base in
-            (("weekly_active_rate", 0.4), ("resolution_hours", 0.8)) for w in range(2, 27, 2)]
-    return pl.DataFrame(rows).with_columns(pl.lit(6).alias("current_weeks"))
+    """kpi_power: 6 pilot teams vs 20, 6 weeks: MDE 4.9 hours = 11.7% of a 42-hour mean; a 10% change
+    (4.2 hours) needs 9 weeks."""
+    return pl.DataFrame([{"kpi": "resolution_hours", "mean": 42.0, "sigma_between": 3.0, "sigma_within": 4.0,
+                          "rho": 0.3, "n_treated": 6, "n_control": 20, "weeks": 6, "pre_weeks": 8, "design": "did",
+                          "mde": 4.9, "mde_relative": 4.9 / 42.0, "target_effect": 4.2,
+                          "weeks_to_detect_target": 9}])
 
 
 def community_outputs() -> pl.DataFrame:

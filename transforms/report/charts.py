@@ -519,40 +519,47 @@ def plot_manager_relay(relay: pl.DataFrame, *, min_group_size: int = DEFAULT_MIN
 
 def plot_representativeness(rep: pl.DataFrame, *, threshold: float = 0.1, max_rows: int = 20,
                             min_group_size: int = DEFAULT_MIN_GROUP_SIZE) -> go.Figure:
-    """Standardized mean differences, pilot vs eligible population (``marts.pilot_representativeness``).
+    """Standardized mean differences, pilot vs the eligible population (``marts.pilot_representativeness``,
+    from :func:`transforms.pilot.representativeness.pilot_representativeness`), for one cohort.
 
-    Grain: attribute (level). A dot beyond +/- ``threshold`` marks an attribute where the pilot
-    differs noticeably from the organisation. The ``max_rows`` largest |SMD| are drawn. Kind:
-    activity for the comparison's pre-pilot activity rows; HR attributes are not metrics, so the
-    chart is declared on the registry's activity metric ``eligible`` (a headcount comparison).
+    Grain: HR attribute level or pre-pilot activity mean. A dot outside +/- ``threshold`` marks a
+    difference large enough to bias a naive comparison. The ``max_rows`` largest |SMD| are drawn;
+    suppressed levels (fewer than the minimum group size in the pilot or the population) are not.
+    The comparison describes who is in the pilot (HR attributes, pre-pilot activity): it is
+    declared on the activity kind with the headcount metric ``eligible``.
     """
     table = "marts.pilot_representativeness"
-    smd = _pick(rep, ["smd", "standardized_mean_difference", "std_mean_diff"], table=table,
-                what="the standardized mean difference")
-    attr = _pick(rep, ["attribute", "variable", "covariate"], table=table, what="the attribute")
-    level = next((c for c in ("level", "value", "category") if c in rep.columns), None)
-    rows = publishable(rep, size_columns=[c for c in ("n_pilot", "pilot_n", "n_treated") if c in rep.columns],
-                       min_group_size=min_group_size)
-    rows = rows.filter(pl.col(smd).is_not_null() & pl.col(smd).is_finite())
-    label = pl.col(attr).cast(pl.Utf8)
-    if level:
-        label = pl.when(pl.col(level).is_null()).then(label).otherwise(
-            pl.concat_str([label, pl.lit(": "), pl.col(level).cast(pl.Utf8)]))
-    rows = rows.with_columns(label.alias("__label"), pl.col(smd).abs().alias("__abs")).sort(
+    require_columns(rep, ["variable", "smd"], table=table)
+    rows = rep
+    if "row_type" in rows.columns:
+        rows = rows.filter(pl.col("row_type") != "summary")
+    rows = publishable(rows, size_columns=["pilot_n", "population_n"], min_group_size=min_group_size)
+    rows = rows.filter(pl.col("smd").is_not_null() & pl.col("smd").is_finite())
+    label = pl.col("variable").cast(pl.Utf8)
+    if "level" in rows.columns:
+        label = pl.when(pl.col("level").is_null()).then(label).otherwise(
+            pl.concat_str([label, pl.lit(" = "), pl.col("level").cast(pl.Utf8)]))
+    rows = rows.with_columns(label.alias("__label"), pl.col("smd").abs().alias("__abs")).sort(
         "__abs", descending=True).head(max_rows).sort("__abs")
-    fig = new_figure(kind=MetricKind.ACTIVITY, metrics=["eligible"],
-                     title="Is the pilot like the organisation? Standardized differences", y_title=None,
-                     x_title="standardized mean difference (pilot minus organisation)",
-                     height=max(CHART_HEIGHT - 60, 120 + 24 * rows.height), left_margin=200)
+    fig = new_figure(kind=MetricKind.ACTIVITY, metrics=["eligible"], title=title_for_representativeness(rep),
+                     y_title=None, x_title="standardized difference (pilot minus eligible population)",
+                     height=max(CHART_HEIGHT - 60, 120 + 22 * rows.height), left_margin=210)
     if rows.height == 0:
         return _annotate_empty(fig, "attributes")
-    flagged = [abs(v) > threshold for v in rows[smd].to_list()]
+    flagged = [abs(v) > threshold for v in rows["smd"].to_list()]
     fig.add_vrect(x0=-threshold, x1=threshold, fillcolor="rgba(0,158,115,0.10)", line_width=0)
-    fig.add_trace(go.Scatter(x=rows[smd].to_list(), y=rows["__label"].to_list(), mode="markers",
+    fig.add_trace(go.Scatter(x=rows["smd"].to_list(), y=rows["__label"].to_list(), mode="markers",
                              marker={"size": 10, "color": [PALETTE[3] if f else PALETTE[2] for f in flagged]},
                              showlegend=False, hovertemplate="%{y}: SMD %{x:.2f}<extra></extra>"))
     fig.add_vline(x=0, line_color=GREY)
+    fig.update_yaxes(type="category")
     return fig
+
+
+def title_for_representativeness(rep: pl.DataFrame) -> str:
+    cohorts = rep["cohort"].unique().to_list() if "cohort" in rep.columns else []
+    who = f"pilot {cohorts[0]}" if len(cohorts) == 1 and cohorts[0] != "all pilots" else "the pilots"
+    return f"Is {who} like the organisation? Differences beyond the band bias a naive comparison"
 
 
 def plot_pilot_effects(effects: pl.DataFrame, *, kind: MetricKind | str, metrics: Sequence[str],
@@ -683,33 +690,39 @@ def _scope_label(scope: object) -> str:
 
 def plot_pilot_power(power: pl.DataFrame, *, kind: MetricKind | str, metrics: Sequence[str],
                      title: str) -> go.Figure:
-    """Minimum detectable effect as a share of each outcome's baseline, by pilot duration
-    (``marts.pilot_power``).
+    """The smallest effect the pilot can detect, as a share of each outcome's mean (``marts.pilot_power``,
+    from :func:`transforms.pilot.power.kpi_power`).
 
-    Grain: outcome x weeks of pilot. Lines fall as the pilot runs longer; where a line crosses the
-    effect size the sponsor hopes for is how long the pilot must run.
+    Grain: outcome (one bar each, for the pilot's size and duration), or outcome x pilot duration
+    (one line each, falling as the pilot runs longer) when the table holds several durations. The
+    dashed line is the effect the sponsor hopes to see (``target_effect`` relative to the mean).
     """
     table = "marts.pilot_power"
     weeks = _pick(power, ["weeks", "duration_weeks", "pilot_weeks"], table=table, what="the pilot duration")
-    mde = _pick(power, ["mde_relative", "mde_pct", "mde"], table=table, what="the minimum detectable effect")
-    require_columns(power, ["outcome", weeks, mde], table=table)
-    rows = power.filter(pl.col(mde).is_not_null()).sort("outcome", weeks)
-    relative = mde in ("mde_relative", "mde_pct")
-    fig = new_figure(kind=kind, metrics=metrics, title=title,
-                     y_title="detectable effect" + (", % of baseline" if relative else ""),
-                     x_title="weeks of pilot")
+    require_columns(power, ["outcome", weeks, "mde_relative"], table=table)
+    rows = power.filter(pl.col("mde_relative").is_not_null() & pl.col("mde_relative").is_finite()).sort("outcome", weeks)
+    curves = rows.height > 0 and rows.group_by("outcome").agg(pl.col(weeks).n_unique().alias("n"))["n"].max() > 1
+    fig = new_figure(kind=kind, metrics=metrics, title=title, y_title="detectable effect, % of the mean",
+                     x_title="weeks of pilot" if curves else None)
     if rows.height == 0:
         return _annotate_empty(fig, "outcomes")
-    for i, outcome in enumerate(rows["outcome"].unique(maintain_order=True).to_list()):
-        part = rows.filter(pl.col("outcome") == outcome)
-        y = _pct(part[mde]) if mde == "mde_relative" else part[mde].to_list()
-        fig.add_trace(go.Scatter(x=part[weeks].to_list(), y=y, mode="lines", name=str(outcome),
-                                 line={"color": PALETTE[i % len(PALETTE)], "width": 2.5}))
-    if relative:
-        fig.update_yaxes(ticksuffix="%", rangemode="tozero")
-    if "current_weeks" in rows.columns and rows["current_weeks"].drop_nulls().len():
-        fig.add_vline(x=float(rows["current_weeks"].drop_nulls()[0]), line_dash="dash", line_color=GREY,
-                      annotation_text="the pilot so far", annotation_position="top right")
+    if curves:
+        for i, outcome in enumerate(rows["outcome"].unique(maintain_order=True).to_list()):
+            part = rows.filter(pl.col("outcome") == outcome)
+            fig.add_trace(go.Scatter(x=part[weeks].to_list(), y=_pct(part["mde_relative"]), mode="lines",
+                                     name=str(outcome), line={"color": PALETTE[i % len(PALETTE)], "width": 2.5}))
+    else:
+        fig.add_trace(go.Bar(x=[str(o) for o in rows["outcome"].to_list()], y=_pct(rows["mde_relative"]),
+                             marker_color=PALETTE[0], showlegend=False,
+                             text=[f"{v:.0f}%" for v in _pct(rows["mde_relative"])], textposition="outside",
+                             cliponaxis=False,
+                             hovertemplate="%{x}: %{y:.1f}% of its mean<extra></extra>"))
+    if {"target_effect", "mean"} <= set(rows.columns):
+        rel = (rows["target_effect"] / rows["mean"].abs()).drop_nulls()
+        if rel.len():
+            fig.add_hline(y=100 * float(rel[0]), line_dash="dash", line_color=GREY,
+                          annotation_text="effect hoped for", annotation_position="top left")
+    fig.update_yaxes(ticksuffix="%", rangemode="tozero")
     return fig
 
 

@@ -368,20 +368,32 @@ def reading_pilot_projection(proj: pl.DataFrame, outcome: str, *, unit: str, sca
     return text + "."
 
 
-def reading_pilot_power(power: pl.DataFrame, weeks_col: str, mde_col: str, current_weeks: int | None) -> str:
-    """"With the pilot as it is (12 weeks), the smallest detectable change in X is 8% of its baseline; ..."."""
-    rows = power.filter(pl.col(mde_col).is_not_null())
-    if rows.height == 0:
-        return _NOTHING
-    parts = []
-    relative = mde_col in ("mde_relative", "mde_pct")
-    for outcome in rows["outcome"].unique(maintain_order=True).to_list()[:3]:
-        part = rows.filter(pl.col("outcome") == outcome).sort(weeks_col)
-        at = part.filter(pl.col(weeks_col) <= current_weeks) if current_weeks is not None else part
-        r = (at if at.height else part).row(-1 if at.height else 0, named=True)
-        v = f"{fmt.pct(r[mde_col])} of its baseline" if relative else fmt.number(r[mde_col])
-        parts.append(f"{outcome}: {v} after {r[weeks_col]} weeks")
-    return "Smallest effect the pilot could detect (80% power, 5% level) - " + "; ".join(parts) + "."
+def reading_pilot_power(power: pl.DataFrame, outcome: str, *, unit: str = "") -> str:
+    """"With 12 pilot teams and 30 others over 8 weeks, the smallest change in resolution_hours the pilot
+    could detect is 4.9 hours (12% of its mean); a 10% change needs 11 weeks to be detectable."
+
+    Reads the row of ``outcome`` (the longest duration when the table holds several). Power 80%,
+    5% two-sided level unless the table says otherwise.
+    """
+    weeks = next((c for c in ("weeks", "duration_weeks", "pilot_weeks") if c in power.columns), None)
+    rows = power.filter(pl.col("outcome") == outcome)
+    if weeks:
+        rows = rows.sort(weeks)
+    if rows.height == 0 or not fmt.is_number(rows["mde"][-1] if "mde" in rows.columns else None):
+        return f"No power calculation for {outcome}."
+    r = rows.row(-1, named=True)
+    who = (f"With {fmt.count(r.get('n_treated'))} pilot units and {fmt.count(r.get('n_control'))} others"
+           if fmt.is_number(r.get("n_treated")) else "With the pilot as it is")
+    text = (f"{who} over {r[weeks]} weeks, the smallest change in {outcome} the pilot could detect is "
+            f"{r['mde']:,.3g}{' ' + unit if unit else ''}")
+    if fmt.is_number(r.get("mde_relative")):
+        text += f" ({fmt.pct(r['mde_relative'])} of its mean)"
+    if fmt.is_number(r.get("target_effect")) and fmt.is_number(r.get("mean")) and r["mean"]:
+        rel = fmt.pct(r["target_effect"] / abs(r["mean"]))
+        need = r.get("weeks_to_detect_target")
+        text += (f"; a {rel} change needs {need:.0f} weeks to be detectable" if fmt.is_number(need) else
+                 f"; a {rel} change cannot be detected within any reasonable duration at this size")
+    return text + "."
 
 
 def reading_community_outputs(outputs: pl.DataFrame, week_start: dt.date, *, weeks: int = 4,

@@ -381,25 +381,7 @@ def pilot_section(inputs: ReportInputs) -> Section:
     if rep is None:
         blocks.append(_missing("marts.pilot_representativeness", "Is the pilot representative?"))
     else:
-        def rep_blocks() -> list[Block]:
-            fig = charts.plot_representativeness(rep, min_group_size=k)
-            smd = _first(rep, ["smd", "standardized_mean_difference", "std_mean_diff"])
-            attr = _first(rep, ["attribute", "variable", "covariate"])
-            level = _first(rep, ["level", "value", "category"])
-            labelled = rep.with_columns(
-                (pl.col(attr).cast(pl.Utf8) if level is None else
-                 pl.when(pl.col(level).is_null()).then(pl.col(attr).cast(pl.Utf8))
-                 .otherwise(pl.concat_str([pl.col(attr).cast(pl.Utf8), pl.lit(": "), pl.col(level).cast(pl.Utf8)])))
-                .alias("__label"))
-            out: list[Block] = [_chart("marts.pilot_representativeness", fig,
-                                       readings.reading_representativeness(labelled, smd, "__label"))]
-            col = _first(rep, ["plain_language", "reading", "sentence"])
-            if col:
-                out += [NoteBlock(str(s)) for s in
-                        rep.filter(pl.col(smd).abs() > 0.1).sort(pl.col(smd).abs(), descending=True)[col]
-                        .drop_nulls().head(5).to_list()]
-            return out
-        blocks += _guarded("marts.pilot_representativeness", rep_blocks)
+        blocks += _guarded("marts.pilot_representativeness", lambda: _representativeness_blocks(rep, k))
 
     eff = inputs.tables.get("marts.pilot_effects")
     views: PilotViews | None = None
@@ -440,6 +422,31 @@ def pilot_section(inputs: ReportInputs) -> Section:
                    "is shown beside estimates corrected for selection (weighting, doubly robust, matching, staggered "
                    "difference-in-differences). Effects on activity and on business outcomes are in separate charts.",
                    (MetricKind.ACTIVITY, MetricKind.OUTCOME), tuple(blocks))
+
+
+def _representativeness_blocks(rep: pl.DataFrame, k: int) -> list[Block]:
+    """One cohort (all pilots together when there are several): the chart, its reading, the summary lines."""
+    cohort = None
+    if "cohort" in rep.columns:
+        cohorts = rep["cohort"].unique(maintain_order=True).to_list()
+        cohort = "all pilots" if "all pilots" in cohorts else cohorts[0]
+        rep = rep.filter(pl.col("cohort") == cohort)
+    detail = rep.filter(pl.col("row_type") != "summary") if "row_type" in rep.columns else rep
+    shown = charts.publishable(detail, size_columns=["pilot_n", "population_n"], min_group_size=k)
+    label = pl.col("variable").cast(pl.Utf8)
+    if "level" in shown.columns:
+        label = pl.when(pl.col("level").is_null()).then(label).otherwise(
+            pl.concat_str([label, pl.lit(" = "), pl.col("level").cast(pl.Utf8)]))
+    out: list[Block] = [_chart("marts.pilot_representativeness", charts.plot_representativeness(rep, min_group_size=k),
+                               readings.reading_representativeness(shown.with_columns(label.alias("__label")), "smd",
+                                                                   "__label"))]
+    if "statement" in rep.columns:
+        summary = rep.filter(pl.col("row_type") == "summary") if "row_type" in rep.columns else rep.clear()
+        lines = summary["statement"].drop_nulls().to_list()
+        lines += (shown.filter(pl.col("smd").abs() > 0.1).sort(pl.col("smd").abs(), descending=True)["statement"]
+                  .drop_nulls().head(3).to_list())
+        out += [NoteBlock(str(line)) for line in lines]
+    return out
 
 
 def _split_by_kind(frame: pl.DataFrame, inputs: ReportInputs) -> tuple[dict[MetricKind, pl.DataFrame], list[str]]:
@@ -554,18 +561,16 @@ def _projection_blocks(proj: pl.DataFrame, inputs: ReportInputs) -> list[Block]:
 
 def _power_blocks(power: pl.DataFrame, inputs: ReportInputs) -> list[Block]:
     out: list[Block] = []
-    weeks = _first(power, ["weeks", "duration_weeks", "pilot_weeks"])
-    mde = _first(power, ["mde_relative", "mde_pct", "mde"])
     if "outcome" not in power.columns and "kpi" in power.columns:
         power = power.rename({"kpi": "outcome"})
     parts, unknown = _split_by_kind(power, inputs)
-    current = power["current_weeks"].drop_nulls()[0] if "current_weeks" in power.columns and \
-        power["current_weeks"].drop_nulls().len() else None
     for kind, part in parts.items():
         outcomes = [str(o) for o in part["outcome"].unique(maintain_order=True).to_list()]
         fig = charts.plot_pilot_power(part, kind=kind, metrics=_kind_metrics(kind, outcomes),
                                       title=f"How small an effect on {_KIND_TITLES[kind]} could the pilot detect?")
-        out.append(_chart("marts.pilot_power", fig, readings.reading_pilot_power(part, weeks, mde, current)))
+        lines = [readings.reading_pilot_power(part, o, unit=_unit(o, kind, inputs)[0] if kind == MetricKind.OUTCOME
+                                              else "") for o in outcomes[:3]]
+        out.append(_chart("marts.pilot_power", fig, " ".join(lines)))
     return out + _unknown_note(unknown)
 
 
