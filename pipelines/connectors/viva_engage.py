@@ -9,7 +9,10 @@ What it reads
   (``user:1,user:2``), ``in_private_group``, ``in_private_conversation`` and ``api_url`` are not
   needed and not read into the output.
 - ``Users.csv`` -> ``accounts`` (one per user id) and one ``join`` event per user with a
-  ``joined_at`` (joining the network; ``space_id`` null).
+  ``joined_at`` (joining the network; ``space_id`` null). A sender of ``Messages.csv`` missing from
+  ``Users.csv`` (bots are never listed there; all senders when ``Users.csv`` is missing) gets an
+  account from the message columns: ``sender_email``, ``sender_name``, ``is_automated`` from
+  ``sender_type``, ``is_deleted`` false (unknown).
 - ``Groups.csv`` -> validated (ids unique, booleans readable) and used to warn about messages whose
   ``group_id`` is not a known group; it feeds no canonical table (spaces have none).
   Other files of the export (Topics, Files, Admins, Networks...) are not read.
@@ -213,9 +216,10 @@ class VivaEngageConnector(Connector):
                         export, member, f"file missing: {'no accounts or join events' if member == USERS_FILE else 'group ids not checked'}"
                     ))
             groups = self._read_groups(export, files[GROUPS_FILE]) if GROUPS_FILE in files else None
+            accounts = _SeenIds()
             if USERS_FILE in files:
-                yield from self._read_users(export, files[USERS_FILE], latest)
-            yield from self._read_messages(export, files[MESSAGES_FILE], latest, groups)
+                yield from self._read_users(export, files[USERS_FILE], latest, accounts)
+            yield from self._read_messages(export, files[MESSAGES_FILE], latest, groups, accounts)
 
     # ----- Groups.csv ---------------------------------------------------------------------------
 
@@ -238,8 +242,7 @@ class VivaEngageConnector(Connector):
 
     # ----- Users.csv ----------------------------------------------------------------------------
 
-    def _read_users(self, export: Path, path: Path, latest: dt.datetime) -> Iterator[Batch]:
-        seen = _SeenIds()
+    def _read_users(self, export: Path, path: Path, latest: dt.datetime, seen: _SeenIds) -> Iterator[Batch]:
         label = str(export)
         excerpt = join_text("user id=", pl.col("id"))
         kept = rejected = joins = 0
@@ -317,12 +320,12 @@ class VivaEngageConnector(Connector):
     # ----- Messages.csv -------------------------------------------------------------------------
 
     def _read_messages(
-        self, export: Path, path: Path, latest: dt.datetime, groups: pl.Series | None
+        self, export: Path, path: Path, latest: dt.datetime, groups: pl.Series | None, accounts: _SeenIds
     ) -> Iterator[Batch]:
         seen = _SeenIds()
         label = str(export)
         excerpt = join_text("id=", pl.col("id"), " sender_id=", pl.col("sender_id"))
-        tally = {"rows": 0, "events": 0, "rejected": 0, "deleted": 0, "unknown_group": 0}
+        tally = {"rows": 0, "events": 0, "rejected": 0, "deleted": 0, "unknown_group": 0, "senders": 0}
         for batch in iter_csv_batches(path, label=f"{export}:{MESSAGES_FILE}", required=MESSAGE_COLUMNS,
                                       batch_rows=self.batch_rows, what="a Viva Engage Messages.csv"):
             tally["rows"] += batch.height
@@ -388,8 +391,28 @@ class VivaEngageConnector(Connector):
                   for frame in (bad, repeats)),
                 bad_events,
             ])
+            senders = good.filter(~pl.col("sender_id").is_in(accounts.ids.implode())).unique(
+                "sender_id", keep="first", maintain_order=True
+            )
+            senders = senders.filter(accounts.fresh(senders["sender_id"])).select(
+                pl.lit(SOURCE).alias("source"),
+                pl.col("sender_id").alias("account_id"),
+                pl.col("sender_email").str.strip_chars().str.to_lowercase().replace("", None).alias("account_email"),
+                pl.lit(None, dtype=pl.Utf8).alias("account_upn"),
+                pl.lit(None, dtype=pl.Utf8).alias("employee_number"),
+                pl.lit(None, dtype=pl.Utf8).alias("username"),
+                _blank_to_null("sender_name").alias("display_name") if "sender_name" in good.columns
+                else pl.lit(None, dtype=pl.Utf8).alias("display_name"),
+                pl.col("sender_type").str.strip_chars().str.to_lowercase().is_in(AUTOMATED_SENDER_TYPES)
+                .fill_null(False).alias("is_automated"),
+                pl.lit(False).alias("is_deleted"),
+                pl.lit(None, dtype=pl.Boolean).alias("is_guest"),
+            )
+            tally["senders"] += senders.height
             tally["events"] += events.height
             tally["rejected"] += rejects.height
+            if senders.height:
+                yield Batch("accounts", senders.cast(ACCOUNTS.schema))  # type: ignore[arg-type]
             if events.height:
                 yield Batch("events", events.select(EVENTS.names))
             if rejects.height:
@@ -398,8 +421,10 @@ class VivaEngageConnector(Connector):
             log.warning("%s: %d message(s) name a group_id missing from %s", export, tally["unknown_group"],
                         GROUPS_FILE)
         log.info(
-            "%s: %s: %d row(s) = %d event(s) + %d quarantined; %d deleted message(s) kept as events",
+            "%s: %s: %d row(s) = %d event(s) + %d quarantined; %d deleted message(s) kept as events; "
+            "%d sender(s) missing from %s added as accounts",
             export, MESSAGES_FILE, tally["rows"], tally["events"], tally["rejected"], tally["deleted"],
+            tally["senders"], USERS_FILE,
         )
 
 

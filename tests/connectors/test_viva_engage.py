@@ -7,7 +7,7 @@ mixed-case booleans. Counts, established row by row when writing it:
   line 14 has created_at 'yesterday at noon', line 15 no sender_id, line 16 is dated 2099.
   Lines: 1002 spans lines 3-4 and 1004 lines 6-8 (bodies with line breaks).
 - Users.csv, 9 rows: 7 accounts (11-17), line 9 repeats id 11, line 10 has no id; 6 of the 7 have
-  a joined_at (17 is pending) -> 6 join events.
+  a joined_at (17 is pending) -> 6 join events. The bot sender 9001 is not in Users.csv: +1 account.
 - events = 9 messages + 6 joins = 15.
 """
 
@@ -53,7 +53,8 @@ def test_counts_and_schemas(from_zip: dict[str, pl.DataFrame]) -> None:
     assert events.group_by("action").len().sort("action").rows() == [
         ("join", 6), ("post", 4), ("reply", 4), ("upload", 1)
     ]
-    assert accounts["account_id"].to_list() == ["11", "12", "13", "14", "15", "16", "17"]
+    # Users.csv's 7, then the bot sender 9001 (never listed in Users.csv) from Messages.csv
+    assert accounts["account_id"].to_list() == ["11", "12", "13", "14", "15", "16", "17", "9001"]
     assert rejects.height == 6
 
 
@@ -98,7 +99,8 @@ def test_accounts_and_joins(from_zip: dict[str, pl.DataFrame]) -> None:
     assert accounts["11"]["account_email"] == "alice.admin@northwind.example"
     assert [k for k, v in accounts.items() if v["is_deleted"]] == ["14", "15"]  # suspended, soft_delete
     assert [k for k, v in accounts.items() if v["is_guest"]] == ["16"]  # guest 'TRUE'
-    assert not any(v["is_automated"] for v in accounts.values())
+    assert [k for k, v in accounts.items() if v["is_automated"]] == ["9001"]
+    assert (accounts["9001"]["display_name"], accounts["9001"]["account_email"]) == ("Name 9001", None)
     joins = from_zip["events"].filter(pl.col("action") == "join")
     assert joins["event_id"].to_list() == ["join:11", "join:12", "join:13", "join:14", "join:15", "join:16"]
     assert joins["occurred_at"][0] == dt.datetime(2025, 11, 3, 10, 0, tzinfo=dt.UTC)
@@ -146,7 +148,10 @@ def test_missing_users_and_groups_are_recorded_and_messages_go_on(tmp_path: Path
     export.mkdir()
     shutil.copy(DIR / "Messages.csv", export / "messages.CSV")  # base name matched case-insensitively
     out = _read(export)
-    assert out["events"].height == 9 and out["accounts"].height == 0
+    assert out["events"].height == 9
+    # no Users.csv: the senders of the kept messages become the accounts, in order of appearance
+    assert out["accounts"]["account_id"].to_list() == ["11", "12", "13", "9001", "14", "15"]
+    assert out["accounts"].filter(pl.col("account_id") == "12")["account_email"].item() == "user12@northwind.example"
     files = out["rejects"].filter(pl.col("locator").str.ends_with(".csv") & pl.col("locator").str.contains("^[UG]"))
     assert files.select("locator", "reason").sort("locator").rows() == [
         ("Groups.csv", "file missing: group ids not checked"),
