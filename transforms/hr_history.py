@@ -253,23 +253,32 @@ def build_events_hr(con: duckdb.DuckDBPyConnection) -> None:
     ):
         if not relation_exists(con, name):
             raise MissingInputError(f"{name} does not exist; build it first with {builder}")
+    attrs = ("manager_id", "department", "org_unit", "site", "country", "job_family", "worker_type", "level",
+             "hire_date")
+    covered = ", ".join(
+        f"CASE WHEN valid_to IS NULL OR occurred_on < valid_to THEN {a} END AS {a}" for a in attrs
+    )
+    # ASOF: the latest interval starting on or before the event's date, kept only if it has not
+    # ended by then (intervals of an employee never overlap)
     con.execute(
-        """
+        f"""
         CREATE OR REPLACE TABLE clean.events_hr AS
         WITH resolved AS (
             SELECT e.*, coalesce(m.status, 'unmatched') AS identity_status,
                 CASE WHEN m.status = 'matched' THEN m.employee_id END AS employee_id
             FROM clean.events e
             LEFT JOIN clean.identity_map m ON m.source = e.source AND m.account_id = e.account_id
+        ),
+        latest_start AS (
+            SELECT e.source, e.event_id, e.occurred_at, e.occurred_on, e.week_start, e.iso_week,
+                e.account_id, e.action, e.space_id, e.thread_id, e.content_id, e.body_chars,
+                e.is_question, e.mention_count, e.identity_status, e.employee_id,
+                h.valid_to, {", ".join(f"h.{a}" for a in attrs)}
+            FROM resolved e
+            ASOF LEFT JOIN clean.hr_directory h ON h.employee_id = e.employee_id AND e.occurred_on >= h.valid_from
         )
-        SELECT e.source, e.event_id, e.occurred_at, e.occurred_on, e.week_start, e.iso_week,
-            e.account_id, e.action, e.space_id, e.thread_id, e.content_id, e.body_chars,
-            e.is_question, e.mention_count, e.identity_status, e.employee_id,
-            h.manager_id, h.department, h.org_unit, h.site, h.country, h.job_family, h.worker_type,
-            h.level, h.hire_date
-        FROM resolved e
-        LEFT JOIN clean.hr_directory h ON h.employee_id = e.employee_id
-            AND e.occurred_on >= h.valid_from AND (h.valid_to IS NULL OR e.occurred_on < h.valid_to)
-        ORDER BY e.source, e.occurred_at, e.event_id
+        SELECT * EXCLUDE (valid_to, {", ".join(attrs)}), {covered}
+        FROM latest_start
+        ORDER BY source, occurred_at, event_id
         """
     )

@@ -251,3 +251,15 @@ def test_rolling_daily_d7_reports_tile_into_weeks(con, load, make_settings):
         "SELECT rows_in, kept, filtered_overlap, balanced FROM quality.event_conservation"
     ).fetchone()
     assert row == (16, 3, 13, True)
+
+
+def test_week_helpers():
+    from transforms.weeks import as_week_starts, iso_week_label, week_start_of
+
+    assert week_start_of(d("2026-01-11")) == d("2026-01-05") and week_start_of(d("2026-01-12")) == d("2026-01-12")
+    assert iso_week_label(d("2027-01-01")) == "2026-W53" and iso_week_label(d("2026-01-01")) == "2026-W01"
+    assert as_week_starts(["2026-W03", d("2026-01-05"), "2026-W02"]) == [d("2026-01-05"), d("2026-01-12")]
+    with pytest.raises(ValueError, match="no such ISO week"):
+        as_week_starts(["2025-W53"])
+    with pytest.raises(ValueError, match="expected a Monday date"):
+        as_week_starts(["2026-01-05"])
