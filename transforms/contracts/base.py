@@ -152,7 +152,7 @@ def conform(
     locator = (
         pl.col(locator_column).cast(pl.Utf8)
         if locator_column and locator_column in frame.columns
-        else pl.format("row {}", pl.int_range(1, pl.len() + 1))
+        else pl.concat_str([pl.lit("row "), pl.int_range(1, pl.len() + 1).cast(pl.Utf8)])
     )
     staged = frame.with_columns(
         reason.alias("__reason"),
