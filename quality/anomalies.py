@@ -370,7 +370,7 @@ def kpi_scale_report(
             f"""
             WITH per_period AS (
                 SELECT v.kpi, v.period_start, median(v.value) AS period_median, count(*) AS values_,
-                       count_if(v.value < r.range_low OR v.value > r.range_high) AS out_of_range,
+                       count_if(v.value < r.range_low OR v.value > r.range_high)::BIGINT AS out_of_range,
                        any_value(r.range_low) AS range_low, any_value(r.range_high) AS range_high
                 FROM raw.kpi_values v LEFT JOIN __kpi_ranges r USING (kpi)
                 GROUP BY ALL

@@ -112,7 +112,7 @@ def weeks_covered(con: duckdb.DuckDBPyConnection, context: CheckContext | None =
     calendar = spans.select(
         "source", "kind",
         pl.date_ranges("first_week", "last_week", interval="1w").alias("week_start"),
-    ).explode("week_start")
+    ).explode("week_start", empty_as_null=True)
     missing = (
         calendar.join(weeks, on=["source", "kind", "week_start"], how="anti")
         .group_by("source", "kind")
@@ -172,7 +172,7 @@ def hr_completeness(
         return pl.DataFrame(schema=columns)
     group = f"{quote(by)}::VARCHAR AS {quote(by)}, " if by else ""
     filled = ", ".join(
-        f"count_if({quote(f)} IS NOT NULL AND trim({quote(f)}::VARCHAR) <> '') AS {quote(f)}" for f in wanted
+        f"count_if({quote(f)} IS NOT NULL AND trim({quote(f)}::VARCHAR) <> '')::BIGINT AS {quote(f)}" for f in wanted
     )
     wide = con.execute(
         f"""

@@ -495,8 +495,8 @@ def source_rejects(con: duckdb.DuckDBPyConnection, ctx: CheckContext, *, source:
     by_file = con.execute(
         f"""
         SELECT coalesce(file, '(no file)') AS file, reason, count(*) AS rows,
-               count_if(file IS NULL OR locator IS NULL OR reason IS NULL) AS without_provenance,
-               count_if(length(excerpt) > {MAX_EXCERPT_CHARS}) AS long_excerpts
+               count_if(file IS NULL OR locator IS NULL OR reason IS NULL)::BIGINT AS without_provenance,
+               count_if(length(excerpt) > {MAX_EXCERPT_CHARS})::BIGINT AS long_excerpts
         FROM {table} WHERE source = ?
         GROUP BY ALL ORDER BY rows DESC, file, reason
         """,

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import duckdb
 
+from quality.outcome import CheckOutcome
+from quality.runner import run_checks
 from transforms.contracts import ACCOUNTS, ACTIVITY_COUNTS, EVENTS, HR_DIRECTORY, HR_SNAPSHOTS, KPI_VALUES, REJECTS
 from transforms.contracts.actions import action_tier_sql_case
 from transforms.contracts.config import Charters, KpiDefinition, KpiRegistry, PilotCohort, Pilots, Settings
@@ -169,7 +171,7 @@ def build_warehouse(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection
     """)
     con.execute("""
         CREATE TABLE quality.identity_match_report AS
-        SELECT * FROM (VALUES ('mattermost', 20, 20, 20, 1.0), ('slack', 31, 30, 30, 1.0))
+        SELECT * FROM (VALUES ('mattermost', 20, 20, 20, 1.0::DOUBLE), ('slack', 31, 30, 30, 1.0::DOUBLE))
             t(source, accounts, human_accounts, matched, match_rate)
     """)
 
@@ -267,3 +269,10 @@ def warehouse_file(path: Path) -> Path:
     finally:
         con.close()
     return path
+
+
+def outcome_of(con: duckdb.DuckDBPyConnection, name: str) -> CheckOutcome:
+    """The outcome of the one check named ``name``."""
+    outcomes = run_checks(con, only=[name])
+    assert [o.check for o in outcomes] == [name], [o.check for o in outcomes]
+    return outcomes[0]
