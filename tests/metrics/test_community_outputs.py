@@ -100,7 +100,8 @@ def test_community_activity_counts_and_suppression():
 
 
 def _flag_events() -> tuple[pl.DataFrame, Charters]:
-    per_week = {"Busy": (40, 0), "B": (10, 1), "C": (10, 1), "D": (12, 1), "Quiet": (0.25, 0), "Lively": (30, 2)}
+    per_week = {"Busy": (40, 0), "B": (10, 1), "C": (10, 1), "D": (12, 1), "Quiet": (0.25, 0), "Lively": (30, 2),
+                "Middling": (8, 0)}
     rows, communities = [], []
     for name, (actions, outputs) in per_week.items():
         communities.append({"name": name, "spaces": [{"source": "slack", "space_id": name}], "purpose": "p",
@@ -120,17 +121,22 @@ def test_busy_without_outputs_and_silent_are_flagged_exactly():
     events, charters = _flag_events()
     flags = community_flags(events, charters)
     got = {r["community"]: (r["busy_without_outputs"], r["silent"]) for r in flags.iter_rows(named=True)}
+    # mean weekly actions (reads + tagged posts): Busy 40, B 11, C 11, D 13, Quiet 0.25, Lively 32, Middling 8;
+    # the median is 11: Busy is busy and makes nothing;
+    # Lively and D are busy but productive; Middling makes nothing but is below the median; Quiet is silent
     assert got == {"Busy": (True, False), "B": (False, False), "C": (False, False), "D": (False, False),
-                   "Quiet": (False, True), "Lively": (False, False)}
+                   "Quiet": (False, True), "Lively": (False, False), "Middling": (False, False)}
     busy = flags.filter(pl.col("community") == "Busy").row(0, named=True)
     assert busy["mean_weekly_actions"] == 40 and busy["outputs"] == 0 and busy["weeks"] == 4
+    assert busy["median_weekly_actions"] == 11
     assert set(flags["kind"]) == {"link"}
 
 
 def test_flag_thresholds_are_configurable():
     events, charters = _flag_events()
-    strict = community_flags(events, charters, rules=CommunityFlagRules(busy_multiple=5.0))
+    strict = community_flags(events, charters, rules=CommunityFlagRules(busy_multiple=5.0))  # 40 < 50
     assert not strict["busy_without_outputs"].any()
-    lenient = community_flags(events, charters, rules=CommunityFlagRules(near_zero_outputs_per_week=2.0))
+    lenient = community_flags(events, charters, rules=CommunityFlagRules(near_zero_outputs_per_week=1.5,
+                                                                           busy_multiple=0.5))
     flagged = set(lenient.filter(pl.col("busy_without_outputs"))["community"])
-    assert flagged == {"Busy"}  # Lively makes 2 outputs a week: not below 2
+    assert flagged == {"Busy", "Middling", "B", "C", "D"}  # 1 output a week is now "near zero"; Lively makes 2

@@ -208,9 +208,9 @@ METRICS: tuple[Metric, ...] = (
     Metric("community_output_vs_target", _O, "share", _UP, "community x week", "the charter's target_per_week",
            "Outputs in the week divided by the charter's target (null when the charter sets none)."),
     Metric("busy_without_outputs", _L, "flag", _DOWN, "community x period", "none (a flag)",
-           "Mean weekly actions at least busy_multiple (2x) the median community's and outputs per week "
-           "below near_zero_outputs_per_week (0.25, under one a month). Association of two kinds: a flag, "
-           "never a blended score."),
+           "Busy: mean weekly actions at least busy_multiple (default 1.0) x the median chartered community's "
+           "and not silent; without outputs: outputs per week below near_zero_outputs_per_week (0.25, under "
+           "one a month). Relates two kinds: a flag, never a blended score."),
     Metric("silent_community", _L, "flag", _DOWN, "community x period", "none (a flag)",
            "Mean weekly actions at most silent_share_of_median (10%) of the median community's, or fewer "
            "than silent_actions_per_week (1) in absolute terms."),
