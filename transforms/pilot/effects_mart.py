@@ -23,7 +23,8 @@ by support level: per level pooled over cohorts (``did_cs``), and per cohort and
 cohort mixes levels. Windows and controls: :mod:`transforms.pilot.units`.
 
 Privacy: a row whose treated or control arm has fewer than ``min_group_size`` units is kept with
-``suppressed = true`` and no numbers.
+``suppressed = true`` and no numbers (counts included: a count below the floor is itself a small
+cell).
 """
 
 from __future__ import annotations
@@ -480,7 +481,7 @@ def _suppress(rows: pl.DataFrame, min_group_size: int) -> pl.DataFrame:
     small = (pl.col("n_treated") < min_group_size) | (pl.col("n_control") < min_group_size)
     small = small.fill_null(False)
     return rows.with_columns(
-        *[pl.when(small).then(None).otherwise(pl.col(c)).alias(c) for c in _NUMBERS],
+        *[pl.when(small).then(None).otherwise(pl.col(c)).alias(c) for c in (*_NUMBERS, "n_treated", "n_control")],
         small.alias("suppressed"),
         pl.when(small)
         .then(pl.lit(f"suppressed: an arm has fewer than {min_group_size} units"))
