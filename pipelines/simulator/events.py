@@ -27,7 +27,7 @@ from pipelines.simulator.communities import Space
 from pipelines.simulator.identity import EVENT_PLATFORMS, IdentityPlan
 from pipelines.simulator.organisation import Organisation
 from pipelines.simulator.parameters import TIME_ZONE, Timeline
-from pipelines.simulator.text import FILE_NAMES, compose
+from pipelines.simulator.text import CATEGORIES, FILE_NAMES, compose
 
 KINDS: tuple[str, ...] = ("post", "reply", "react", "upload", "join", "bot")
 #: Probabilities of post, reply, react, upload by the role of the space.
@@ -198,8 +198,9 @@ def _contractor_actions(accounts: pl.DataFrame, spaces: tuple[Space, ...], timel
     acc = np.repeat(con["account"].to_numpy(), W)
     src = np.repeat(con["source"].to_numpy(), W)
     created = np.repeat(con["created_week"].to_numpy(), W)
+    ended = np.repeat(con["deleted"].to_numpy(), W)
     week = np.tile(np.arange(W), con.height)
-    active = (week >= created) & (rng.random(len(week)) < 0.5)
+    active = (week >= created) & ~(ended & (week >= W // 2)) & (rng.random(len(week)) < 0.5)
     n = np.where(active, 1 + rng.poisson(2.0, size=len(week)), 0)
     acc, src, week = np.repeat(acc, n), np.repeat(src, n), np.repeat(week, n)
     names = {"slack": ("general", "team-it", "team-rnd", "it-helpdesk"), "mattermost": ("town-square", "platform", "firmware")}
@@ -314,45 +315,51 @@ def _texts(frame: pl.DataFrame, accounts: pl.DataFrame, spaces: tuple[Space, ...
     roles = np.asarray([s.role for s in spaces])[frame["space"].to_numpy()]
     kind = frame["kind"].to_numpy()
     u = rng.random(n)
-    cat = np.full(n, "", dtype=object)
+    c = {name: i for i, name in enumerate(CATEGORIES)}
+    none = -1
+    cat = np.full(n, none, dtype=np.int64)
     post, reply, upload = kind == 0, kind == 1, kind == 3
-    cat[post & (roles == "general")] = np.where(u[post & (roles == "general")] < 0.2, "question", "statement")
-    cat[post & (roles == "qa")] = "question"
-    cat[post & (roles == "ideas")] = np.where(u[post & (roles == "ideas")] < 0.65, "idea", "plain")
-    cat[post & (roles == "busy")] = "busy"
-    cat[post & (roles == "silent")] = "plain"
-    cat[reply] = np.where(u[reply] < 0.5, "ack", "answer")
-    cat[reply & (roles == "qa")] = "answer"
-    cat[reply & (roles == "busy")] = np.where(u[reply & (roles == "busy")] < 0.5, "ack", "busy")
-    cat[upload] = "file"
+    cat[post & (roles == "general")] = np.where(u[post & (roles == "general")] < 0.2, c["question"], c["statement"])
+    cat[post & (roles == "qa")] = c["question"]
+    cat[post & (roles == "ideas")] = np.where(u[post & (roles == "ideas")] < 0.65, c["idea"], c["plain"])
+    cat[post & (roles == "busy")] = c["busy"]
+    cat[post & (roles == "silent")] = c["plain"]
+    cat[reply] = np.where(u[reply] < 0.5, c["ack"], c["answer"])
+    cat[reply & (roles == "qa")] = c["answer"]
+    cat[reply & (roles == "busy")] = np.where(u[reply & (roles == "busy")] < 0.5, c["ack"], c["busy"])
+    cat[upload] = c["file"]
     # mentions of a random human account on the same platform
     human = accounts.filter(pl.col("kind") != "bot")
-    mention = np.full(n, "", dtype=object)
-    wants = (cat != "") & (rng.random(n) < 0.10)
+    wants = (cat != none) & (rng.random(n) < 0.10)
     src = frame["source"].to_numpy()
+    mention_rows, mention_text = [], []
     for source in EVENT_PLATFORMS:
         rows = np.flatnonzero(wants & (src == source))
-        ids = human.filter(pl.col("source") == source)["account_id"].to_numpy()
+        ids = human.filter(pl.col("source") == source)["account_id"]
         if not len(rows) or not len(ids):
             continue
-        pick = ids[rng.integers(len(ids), size=len(rows))].astype(str)
-        fmt = {"slack": ("<@", ">"), "mattermost": ("@", ""), "viva_engage": ("[[user:", "]]")}[source]
-        mention[rows] = np.char.add(np.char.add(fmt[0], pick), fmt[1])
-    text = np.full(n, None, dtype=object)
-    has = cat != ""
-    text[has] = compose(cat[has], mention[has], rng)
+        pick = ids.gather(rng.integers(len(ids), size=len(rows)))
+        left, right = {"slack": ("<@", ">"), "mattermost": ("@", ""), "viva_engage": ("[[user:", "]]")}[source]
+        mention_rows.append(rows)
+        mention_text.append(left + pick + right)
+    mention = pl.Series([""] * n, dtype=pl.Utf8)
+    if mention_rows:
+        mention = mention.scatter(np.concatenate(mention_rows), pl.concat(mention_text))
+    has = np.flatnonzero(cat != none)
+    text = pl.Series([None] * n, dtype=pl.Utf8).scatter(has, compose(cat[has], mention.gather(has), rng))
     # bot texts
-    bots = kind == KINDS.index("bot")
-    if bots.any():
+    bots = np.flatnonzero(kind == KINDS.index("bot"))
+    if len(bots):
         usernames = accounts["username"].to_numpy()[frame["account"].to_numpy()[bots]]
-        numbers = rng.integers(100, 9999, size=int(bots.sum()))
-        choice = rng.random(int(bots.sum()))
-        text[bots] = [BOT_TEXTS[b][int(c * len(BOT_TEXTS[b]))].format(n=int(k))
-                      for b, c, k in zip(usernames, choice, numbers, strict=True)]
+        numbers = rng.integers(100, 9999, size=len(bots))
+        choice = rng.random(len(bots))
+        text = text.scatter(bots, [BOT_TEXTS[b][int(x * len(BOT_TEXTS[b]))].format(n=int(k))
+                                   for b, x, k in zip(usernames, choice, numbers, strict=True)])
+    category = pl.Series(np.where(cat == none, "", np.asarray(CATEGORIES)[np.maximum(cat, 0)]))
     file_idx = rng.integers(len(FILE_NAMES), size=n)
     return frame.with_columns(
-        text=pl.Series(text, dtype=pl.Utf8),
-        category=pl.Series(cat.astype(str)),
+        text=text,
+        category=category,
         file_index=pl.when(pl.col("kind") == 3).then(pl.Series(file_idx)).otherwise(None),
         broadcast=(pl.col("source") == "slack") & (pl.col("kind") == 1) & pl.Series(rng.random(n) < 0.05),
         edited=(pl.col("source") == "slack") & (pl.col("kind") == 0) & pl.Series(rng.random(n) < 0.03),

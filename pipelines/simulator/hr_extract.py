@@ -16,6 +16,7 @@ import polars as pl
 
 from pipelines.simulator.identity import _uuid_like
 from pipelines.simulator.organisation import DEPARTMENTS, SITE_CODES
+from pipelines.simulator.output_files import csv_bytes
 from pipelines.simulator.parameters import ORGANISATION
 from pipelines.simulator.world import SimulatedWorld
 
@@ -68,7 +69,7 @@ def write_hr_extracts(world: SimulatedWorld, out_dir: Path) -> list[Path]:
     paths = []
     for (week,), part in state.partition_by("week", as_dict=True, maintain_order=True).items():
         path = folder / f"hr_{world.timeline.monday(int(week)).isoformat()}.csv"
-        part.sort("employee_id").select(HR_COLUMNS).write_csv(path)
+        path.write_bytes(csv_bytes(part.sort("employee_id").select(HR_COLUMNS)))
         paths.append(path)
     return paths
 

@@ -201,7 +201,8 @@ def _contractors(org: Organisation, timeline: Timeline, params: SimulationParame
         matchable=pl.lit(False),
         reason=pl.lit("contractor"),
         display_name=pl.col("first_name") + " " + pl.col("last_name") + " (ext)",
-        deleted=pl.lit(False),
+        # the first Slack contractor's contract ended half-way: a deactivated account with history
+        deleted=(pl.col("source") == "slack") & (pl.int_range(pl.len()) == pl.arg_where(pl.col("source") == "slack").first()),
         is_bot=pl.lit(False),
     ).select(_ACCOUNT_COLUMNS)
 

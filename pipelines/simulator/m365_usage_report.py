@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from pipelines.simulator.output_files import csv_bytes
 from pipelines.simulator.parameters import ORGANISATION
 from pipelines.simulator.world import SimulatedWorld
 
-BOM = b"\xef\xbb\xbf"
 OLD_COLUMNS: tuple[str, ...] = (
     "Report Refresh Date", "User Principal Name", "Last Activity Date", "Is Deleted", "Deleted Date",
     "Assigned Products", "Team Chat Message Count", "Private Chat Message Count", "Call Count", "Meeting Count",
@@ -157,6 +157,6 @@ def write_m365_reports(world: SimulatedWorld, out_dir: Path) -> list[Path]:
         layout = OLD_COLUMNS if week < W // 2 else NEW_COLUMNS
         refresh = world.timeline.sunday(int(week)).isoformat()
         path = folder / f"TeamsUserActivityUserDetail_{refresh}.csv"
-        path.write_bytes(BOM + part.select(layout).write_csv().encode("utf-8"))
+        path.write_bytes(csv_bytes(part.select(layout), bom=True))
         paths.append(path)
     return paths

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines.simulator.archive import write_zip
+from pipelines.simulator.output_files import write_zip
 from pipelines.simulator.events import utc_us_to_local_date
 from pipelines.simulator.identity import _random_ids, _uuid_like
 from pipelines.simulator.parameters import ORGANISATION, TIME_ZONE

@@ -117,29 +117,29 @@ _POOLS: dict[str, tuple[str, ...]] = {
 }
 
 
-def compose(category: np.ndarray, mention: np.ndarray, rng: np.random.Generator,
-            multiline_share: float = 0.08) -> np.ndarray:
-    """Texts for ``category`` (one of CATEGORIES per row); ``mention`` is '' or a mention token.
+def compose(category: np.ndarray, mention: pl.Series, rng: np.random.Generator,
+            multiline_share: float = 0.08) -> pl.Series:
+    """Texts for ``category`` (index into CATEGORIES per row); ``mention`` is '' or a mention token.
 
-    A share of statements, answers and busy posts get a second line (a statement without hashtag),
-    so bodies can be multi-line.
+    A share of statements, plain posts, answers and busy posts get a second line (a statement
+    without hashtag), so bodies can be multi-line.
     """
     n = len(category)
-    base = np.empty(n, dtype=object)
-    for cat, pool in _POOLS.items():
-        idx = np.flatnonzero(category == cat)
-        base[idx] = np.asarray(pool, dtype=object)[rng.integers(len(pool), size=len(idx))]
+    pools = [_POOLS[c] for c in CATEGORIES]
+    sizes = np.asarray([len(p) for p in pools])
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    every = pl.Series([s for p in pools for s in p], dtype=pl.Utf8)
+    base = every.gather(offsets[category] + (rng.random(n) * sizes[category]).astype(np.int64))
     u = rng.random((n, 3))
-    tag = np.asarray(TOPIC_TAGS, dtype=object)[rng.integers(len(TOPIC_TAGS), size=n)]
-    second = np.asarray(STATEMENTS, dtype=object)[rng.integers(len(STATEMENTS), size=n)]
-    frame = pl.DataFrame({
-        "cat": category.astype(str), "base": base.astype(str), "mention": mention.astype(str),
-        "tag": tag.astype(str), "second": second.astype(str), "u0": u[:, 0], "u1": u[:, 1], "u2": u[:, 2],
-    })
+    tags = pl.Series(TOPIC_TAGS, dtype=pl.Utf8).gather(rng.integers(len(TOPIC_TAGS), size=n))
+    second = pl.Series(STATEMENTS, dtype=pl.Utf8).gather(rng.integers(len(STATEMENTS), size=n))
+    cat = pl.col("cat")
+    frame = pl.DataFrame({"cat": category, "base": base, "mention": mention, "tag": tags, "second": second,
+                          "u0": u[:, 0], "u1": u[:, 1], "u2": u[:, 2]})
     text = (
-        pl.when(pl.col("cat") == "statement").then(
+        pl.when(cat == CATEGORIES.index("statement")).then(
             pl.when(pl.col("u0") < 0.25).then(pl.col("base") + " " + pl.col("tag")).otherwise(pl.col("base")))
-        .when(pl.col("cat") == "idea").then(
+        .when(cat == CATEGORIES.index("idea")).then(
             pl.when(pl.col("u0") < 0.5).then("#idea " + pl.col("base"))
             .when(pl.col("u0") < 0.75).then(pl.col("base") + " #Idea")
             .otherwise("Small #idea: " + pl.col("base")))
@@ -148,6 +148,7 @@ def compose(category: np.ndarray, mention: np.ndarray, rng: np.random.Generator,
     with_mention = pl.when(pl.col("mention") != "").then(
         pl.when(pl.col("u1") < 0.5).then(pl.col("mention") + " " + text).otherwise(text + " cc " + pl.col("mention"))
     ).otherwise(text)
-    multiline = pl.col("cat").is_in(["statement", "plain", "answer", "busy"]) & (pl.col("u2") < multiline_share)
+    two_lines = [CATEGORIES.index(c) for c in ("statement", "plain", "answer", "busy")]
+    multiline = cat.is_in(two_lines) & (pl.col("u2") < multiline_share)
     final = pl.when(multiline).then(with_mention + "\n" + pl.col("second")).otherwise(with_mention)
-    return frame.select(final.alias("text"))["text"].to_numpy().astype(object)
+    return frame.select(final.alias("text"))["text"]

@@ -14,12 +14,11 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from pipelines.simulator.archive import write_zip
+from pipelines.simulator.output_files import csv_bytes, write_zip
 from pipelines.simulator.organisation import DEPARTMENTS
 from pipelines.simulator.text import FILE_NAMES
 from pipelines.simulator.world import SimulatedWorld
 
-BOM = b"\xef\xbb\xbf"
 MESSAGE_COLUMNS: tuple[str, ...] = (
     "id", "replied_to_id", "thread_id", "group_id", "group_name", "participants", "in_private_group",
     "in_private_conversation", "sender_id", "sender_type", "sender_name", "sender_email", "body", "api_url",
@@ -29,7 +28,7 @@ API = "https://www.yammer.com/api/v1"
 
 
 def _csv(frame: pl.DataFrame) -> bytes:
-    return BOM + frame.write_csv(line_terminator="\r\n").encode("utf-8")
+    return csv_bytes(frame, bom=True, line_terminator="\r\n")
 
 
 def _utc_text(t_us: pl.Expr) -> pl.Expr:
@@ -135,7 +134,7 @@ def write_viva_engage_export(world: SimulatedWorld, out_dir: Path) -> Path:
         "updated_at": [f"{tl.start} 10:00:00 UTC"] * len(groups),
         "api_url": [f"{API}/groups/{world.space_ids[j]}" for j, _ in groups],
     }))
-    tags = (msgs.select(pl.col("body").str.extract_all(r"#\w+").alias("tag")).explode("tag").drop_nulls()
+    tags = (msgs.select(pl.col("body").str.extract_all(r"#\w+").alias("tag")).explode("tag", empty_as_null=True).drop_nulls()
             .select(pl.col("tag").str.to_lowercase().str.strip_chars("#")).unique().sort("tag"))
     files["Topics.csv"] = _csv(tags.with_row_index("n").select(
         (pl.lit(30_000_000) + pl.col("n")).cast(pl.Utf8).alias("id"), pl.col("tag").alias("name"),
