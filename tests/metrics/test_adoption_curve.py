@@ -109,3 +109,9 @@ def test_missing_column_raises_a_contract_error_naming_it():
         adoption_curve(_org().drop("is_engaged"))
     with pytest.raises(ContractError, match="site"):
         adoption_curve(_org().drop("site"), populations=["site"])
+
+
+def test_duplicated_person_weeks_are_refused_with_the_key():
+    pw = _org()
+    with pytest.raises(ContractError, match="person_key='p1'"):
+        adoption_curve(pl.concat([pw, pw.filter(pl.col("person_key") == "p1").head(1)]))

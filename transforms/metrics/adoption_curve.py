@@ -13,7 +13,12 @@ from collections.abc import Sequence
 import polars as pl
 
 from transforms.metrics.history import PERSON_WEEK_CORE, with_first_active
-from transforms.metrics.populations import DEFAULT_POPULATIONS, require_columns, with_populations
+from transforms.metrics.populations import (
+    DEFAULT_POPULATIONS,
+    require_columns,
+    require_unique_person_weeks,
+    with_population,
+)
 from transforms.metrics.registry import MetricKind, table_function, with_kind
 from transforms.privacy import DEFAULT_MIN_GROUP_SIZE, suppress_cells
 
@@ -49,22 +54,27 @@ def adoption_curve(
     and week so that no suppressed cell can be recovered from the organisation total.
     """
     require_columns(person_week, [*PERSON_WEEK_CORE, "iso_week"], table="person_week")
+    require_unique_person_weeks(person_week)
+    if isinstance(populations, str):
+        populations = (populations,)
     base = with_first_active(person_week).with_columns(
         (pl.col("first_active") <= pl.col("week_start")).fill_null(False).alias("ever")
-    )
-    long = with_populations(base, populations)
-    counts = (
-        long.group_by("week_start", "population_type", "population")
+    ).lazy()
+    # one aggregate per population type (rows are unique person-weeks, so sums are head counts)
+    per_type = [
+        with_population(base, ptype)
+        .group_by("week_start", "population_type", "population")
         .agg(
             pl.col("iso_week").first(),
-            pl.col("person_key").n_unique().alias("eligible"),
-            pl.col("person_key").filter(pl.col("is_active")).n_unique().alias("active"),
-            pl.col("person_key").filter(pl.col("is_engaged")).n_unique().alias("engaged"),
-            pl.col("person_key").filter(pl.col("is_contributor")).n_unique().alias("contributors"),
-            pl.col("person_key").filter(pl.col("ever")).n_unique().alias("ever_active"),
+            pl.len().alias("eligible"),
+            pl.col("is_active").sum().alias("active"),
+            pl.col("is_engaged").sum().alias("engaged"),
+            pl.col("is_contributor").sum().alias("contributors"),
+            pl.col("ever").sum().alias("ever_active"),
         )
-        .with_columns(pl.col(c).cast(pl.Int64) for c in COUNTS)
-    )
+        for ptype in populations
+    ]
+    counts = pl.concat(per_type, how="vertical").collect().with_columns(pl.col(c).cast(pl.Int64) for c in COUNTS)
     rated = counts.with_columns(
         (pl.col("active") / pl.col("eligible")).alias("active_rate"),
         (pl.col("engaged") / pl.col("eligible")).alias("engaged_rate"),
@@ -80,7 +90,7 @@ def adoption_curve(
         order_by=["population"],
     )
     log.debug("adoption_curve: %d cells, %d suppressed", published.height, published["suppressed"].sum())
-    order = {p: i for i, p in enumerate(populations if not isinstance(populations, str) else [populations])}
+    order = {p: i for i, p in enumerate(populations)}
     return (
         with_kind(published, MetricKind.ACTIVITY)
         .with_columns(pl.col("population_type").replace_strict(order, return_dtype=pl.Int32).alias("__o"))

@@ -11,6 +11,7 @@ what lets complementary suppression protect small cells against subtraction from
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 
 import polars as pl
 
@@ -23,9 +24,12 @@ __all__ = [
     "UNKNOWN",
     "population_expr",
     "require_columns",
+    "require_unique_person_weeks",
     "with_population",
     "with_populations",
 ]
+
+FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
 
 ORGANISATION = "organisation"
 NON_PILOT = "non_pilot"
@@ -76,9 +80,25 @@ def population_expr(population_type: str) -> pl.Expr:
     return pl.col(population_type).cast(pl.Utf8).fill_null(UNKNOWN)
 
 
-def with_population(frame: pl.DataFrame, population_type: str, *, table: str = "person_week") -> pl.DataFrame:
+def require_unique_person_weeks(frame: pl.DataFrame, *, table: str = "person_week") -> None:
+    """Raise :class:`ContractError` naming a duplicated (person_key, week_start), if any."""
+    dupes = frame.group_by("person_key", "week_start").len().filter(pl.col("len") > 1)
+    if dupes.height:
+        first = dupes.row(0, named=True)
+        raise ContractError(
+            f"{dupes.height} duplicated person-week(s), e.g. person_key={first['person_key']!r} "
+            f"week_start={first['week_start']}; expected one row per person and week",
+            file=table, locator="person_key, week_start",
+        )
+
+
+def with_population(frame: FrameT, population_type: str, *, table: str = "person_week") -> FrameT:
     """``frame`` with ``population_type`` and ``population`` columns for one type (a new frame)."""
-    require_columns(frame, _source_columns(population_type), table=table)
+    names = frame.collect_schema().names() if isinstance(frame, pl.LazyFrame) else frame.columns
+    missing = [c for c in _source_columns(population_type) if c not in names]
+    if missing:
+        raise ContractError(f"missing column(s) {', '.join(missing)} for population type {population_type!r}",
+                            file=table)
     return frame.with_columns(
         pl.lit(population_type).alias("population_type"),
         population_expr(population_type).alias("population"),
