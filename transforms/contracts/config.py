@@ -48,6 +48,11 @@ class Settings(_Strict):
     min_group_size: int = Field(5, ge=2)
     platform_launch: dt.date = Field(description="general roll-out date for every site")
     site_launch: dict[str, dt.date] = Field(default_factory=dict, description="per-site overrides")
+    general_rollout: dt.date | None = Field(
+        None,
+        description="when the platform was rolled out to everyone after the pilots (start of organic "
+        "diffusion; the Bass model starts here). Default: platform_launch.",
+    )
     scope: Scope = Field(default_factory=Scope)
     worker_type: WorkerTypeMapping = Field(default_factory=WorkerTypeMapping)
     identity_rules: list[IdentityRule] = Field(
