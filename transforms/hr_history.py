@@ -7,8 +7,12 @@ intervals) and ``clean.hr_extracts`` (one row per source and extract date with i
 
 How intervals are cut, per employee:
 
-- An *employment spell* is a run of consecutive extracts (of the same HR source) listing the
-  employee while employed. Rows listed after their ``termination_date`` (HR keeps leavers for a
+- The extracts of every HR source are taken as one sequence of extracts of the same directory
+  (a CSV extract on Monday, a SCIM export on Sunday...). When two sources carry the same employee
+  on the same date, the source listed first wins. A column a source never fills (a SCIM export
+  without ``level`` or ``hire_date``) is not taken as erased: the employee's latest earlier value
+  is carried forward; a column the source does fill is taken as delivered, nulls included.
+- An *employment spell* is a run of consecutive extracts listing the employee while employed. Rows listed after their ``termination_date`` (HR keeps leavers for a
   while) do not extend the spell; a gap (absent from an extract) or a termination starts a new
   spell if the employee comes back.
 - Inside a spell, a new interval starts at the first extract whose attributes differ from the
@@ -19,7 +23,7 @@ How intervals are cut, per employee:
   was true from their first day). Before the very first extract nothing is known.
 - A spell ends at the earlier of ``termination_date + 1 day`` (exclusive end) and the first later
   extract that does not list the employee ("absent from later extracts ends there"); a spell
-  still listed in its source's latest extract stays open (``valid_to`` null).
+  still listed in the latest extract stays open (``valid_to`` null).
 - An employee listed only after their termination (a leaver still carried by the first extract)
   gets a single one-day interval, their last day: ``[termination_date, termination_date + 1)``.
   Their accounts can then be recognised as a former employee's.
@@ -29,8 +33,7 @@ How intervals are cut, per employee:
 - ``worker_type``: HR's value when it is ``office`` or ``frontline`` (any case), else derived from
   ``settings.worker_type`` (the mapped field's value, else the default).
 - Identifiers are normalised lightly: e-mails, UPNs and aliases lower-cased and trimmed, aliases
-  sorted and de-duplicated; ``country`` upper-cased. When two HR sources carry the same employee on
-  the same date, the source listed first wins.
+  sorted and de-duplicated; ``country`` upper-cased.
 """
 
 from __future__ import annotations
@@ -53,6 +56,17 @@ __all__ = ["HR_ATTRIBUTE_COLUMNS", "build_events_hr", "build_hr_directory"]
 HR_ATTRIBUTE_COLUMNS: tuple[str, ...] = (
     "email", "upn", "aliases", "display_name", "manager_id", "department", "org_unit", "site",
     "country", "job_family", "worker_type", "level",
+)
+
+
+#: Columns an HR source may not carry at all (e.g. a SCIM directory without level or hire date).
+_FILLABLE: tuple[str, ...] = (
+    "email", "upn", "aliases", "display_name", "manager_id", "department", "org_unit", "site", "country",
+    "job_family", "hr_worker_type", "level", "hire_date", "termination_date",
+)
+_CARRIED = ", ".join(f"bool_or({c} IS NOT NULL) AS {c}" for c in _FILLABLE)
+_FILLED = ", ".join(
+    f"CASE WHEN c.{c} THEN r.{c} ELSE last_value(r.{c} IGNORE NULLS) OVER earlier END AS {c}" for c in _FILLABLE
 )
 
 
@@ -105,19 +119,33 @@ def build_hr_directory(con: duckdb.DuckDBPyConnection, sources: Sequence[str], s
                     END AS aliases,
                     display_name, nullif(trim(manager_id), '') AS manager_id, department, org_unit, site,
                     upper(trim(country)) AS country, job_family,
-                    coalesce(
-                        CASE WHEN lower(trim(worker_type)) IN ('office', 'frontline') THEN lower(trim(worker_type)) END,
-                        ($wt_values)[list_position($wt_keys, {mapped_field})],
-                        $wt_default
-                    ) AS worker_type,
+                    CASE WHEN lower(trim(worker_type)) IN ('office', 'frontline') THEN lower(trim(worker_type)) END
+                        AS hr_worker_type,
                     worker_type IS NOT NULL AND trim(worker_type) <> ''
                         AND lower(trim(worker_type)) NOT IN ('office', 'frontline') AS worker_type_unknown,
                     level, hire_date, termination_date, source_file
                 FROM delivered
+            ),
+            one_per_day AS (
+                SELECT * FROM normalised
+                QUALIFY row_number() OVER (
+                    PARTITION BY snapshot_date, employee_id ORDER BY __ord, source_file DESC NULLS LAST) = 1
+            ),
+            carried AS (
+                SELECT __source, {_CARRIED}
+                FROM one_per_day GROUP BY ALL
+            ),
+            filled AS (
+                SELECT r.__source, r.__ord, r.snapshot_date, r.employee_id, r.worker_type_unknown, r.source_file,
+                    {_FILLED}
+                FROM one_per_day r JOIN carried c USING (__source)
+                WINDOW earlier AS (PARTITION BY r.employee_id ORDER BY r.snapshot_date
+                                   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
             )
-            SELECT * FROM normalised
-            QUALIFY row_number() OVER (
-                PARTITION BY snapshot_date, employee_id ORDER BY __ord, source_file DESC NULLS LAST) = 1
+            SELECT * EXCLUDE (hr_worker_type),
+                coalesce(hr_worker_type, ($wt_values)[list_position($wt_keys, {mapped_field})], $wt_default)
+                    AS worker_type
+            FROM filled
             """,
             params,
         )
@@ -135,11 +163,10 @@ def build_hr_directory(con: duckdb.DuckDBPyConnection, sources: Sequence[str], s
             f"""
             CREATE OR REPLACE TABLE clean.hr_directory AS
             WITH extracts AS (
-                SELECT source AS __source, snapshot_date,
-                    lag(snapshot_date) OVER w AS prev_extract,
-                    lead(snapshot_date) OVER w AS next_extract
-                FROM clean.hr_extracts
-                WINDOW w AS (PARTITION BY source ORDER BY snapshot_date)
+                SELECT snapshot_date,
+                    lag(snapshot_date) OVER (ORDER BY snapshot_date) AS prev_extract,
+                    lead(snapshot_date) OVER (ORDER BY snapshot_date) AS next_extract
+                FROM (SELECT DISTINCT snapshot_date FROM clean.hr_extracts)
             ),
             listed AS (
                 SELECT r.*, e.prev_extract, e.next_extract,
@@ -147,7 +174,7 @@ def build_hr_directory(con: duckdb.DuckDBPyConnection, sources: Sequence[str], s
                     lead(r.snapshot_date) OVER emp AS next_row_date,
                     lead(r.termination_date) OVER emp AS next_row_termination,
                     coalesce(lead(r.termination_date < r.snapshot_date) OVER emp, false) AS next_row_after_termination
-                FROM __hr_rows r JOIN extracts e USING (__source, snapshot_date)
+                FROM __hr_rows r JOIN extracts e USING (snapshot_date)
                 WINDOW emp AS (PARTITION BY r.employee_id ORDER BY r.snapshot_date)
             ),
             employed AS (

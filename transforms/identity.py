@@ -5,7 +5,8 @@
 
 Accounts of a source are those of ``raw.<source>_accounts`` plus every account id seen in
 ``raw.<source>_events`` or ``raw.<source>_activity_counts`` (their ``account_email`` is used when
-the accounts table has none). An account is *automated* when the accounts table says so or, for
+the accounts table has none; a counter account id that is an address is the account's UPN, as in
+Microsoft 365 usage reports). Microsoft's external-guest UPNs (``...#EXT#@tenant``) mark guests. An account is *automated* when the accounts table says so or, for
 an account known only from events, when every one of its events is automated.
 
 Matching: identifiers on both sides are normalised (Unicode NFKC, lower case, all whitespace
@@ -116,11 +117,12 @@ def _accounts_sql(con: duckdb.DuckDBPyConnection, sources: list[str]) -> str:
     ]
     seen = [
         f"SELECT '{s}' AS source, account_id, min(account_email) AS account_email, "
-        f"bool_and(is_automated) AS all_automated FROM raw.{s}_events GROUP BY ALL"
+        f"bool_and(is_automated) AS all_automated, NULL::VARCHAR AS counter_upn FROM raw.{s}_events GROUP BY ALL"
         for s in existing_sources(con, sources, "events")
     ] + [
         f"SELECT '{s}' AS source, account_id, min(account_email) AS account_email, "
-        f"false AS all_automated FROM raw.{s}_activity_counts GROUP BY ALL"
+        f"false AS all_automated, CASE WHEN account_id LIKE '%@%' THEN account_id END AS counter_upn "
+        f"FROM raw.{s}_activity_counts GROUP BY ALL"
         for s in existing_sources(con, sources, "activity_counts")
     ]
     none = "SELECT NULL::VARCHAR AS source, NULL::VARCHAR AS account_id WHERE false"
@@ -130,7 +132,8 @@ def _accounts_sql(con: duckdb.DuckDBPyConnection, sources: list[str]) -> str:
         "NULL::BOOLEAN AS is_automated, NULL::BOOLEAN AS is_deleted, NULL::BOOLEAN AS is_guest WHERE false"
     )
     seen_sql = " UNION ALL ".join(seen) if seen else (
-        none.replace(" WHERE false", ", NULL::VARCHAR AS account_email, NULL::BOOLEAN AS all_automated WHERE false")
+        none.replace(" WHERE false", ", NULL::VARCHAR AS account_email, NULL::BOOLEAN AS all_automated, "
+                     "NULL::VARCHAR AS counter_upn WHERE false")
     )
     return f"""
         WITH listed AS (
@@ -143,15 +146,17 @@ def _accounts_sql(con: duckdb.DuckDBPyConnection, sources: list[str]) -> str:
         ),
         seen AS (
             SELECT source, account_id, min(account_email) AS account_email,
-                bool_and(all_automated) AS all_automated
+                bool_and(all_automated) AS all_automated, min(counter_upn) AS counter_upn
             FROM ({seen_sql}) GROUP BY ALL
         )
         SELECT source, account_id,
             coalesce(l.account_email, s.account_email) AS account_email,
-            l.account_upn, l.employee_number, l.username,
+            coalesce(l.account_upn, s.counter_upn) AS account_upn, l.employee_number, l.username,
             coalesce(l.is_automated, s.all_automated, false) AS is_automated,
             coalesce(l.is_deleted, false) AS is_deleted,
-            coalesce(l.is_guest, false) AS is_guest,
+            coalesce(l.is_guest, false)
+                OR contains(lower(concat_ws(' ', account_id, l.account_email, s.account_email, l.account_upn)),
+                            '#ext#') AS is_guest,
             l.account_id IS NOT NULL AS in_account_list
         FROM listed l FULL OUTER JOIN seen s USING (source, account_id)
         WHERE trim(account_id) <> ''

@@ -172,3 +172,26 @@ def test_leaver_only_listed_after_leaving_gets_their_last_day(con, load, make_se
     assert intervals(con, "E_OLD") == [
         ("S1", "HQ-PARIS", "office", d("2019-03-01"), d("2025-11-30"), d("2025-11-30"), d("2025-12-01"))
     ]
+
+
+def test_sources_form_one_sequence_and_missing_columns_carry_forward(con, load, make_settings):
+    # weekly CSV extracts with level and hire date, then a SCIM export on a Sunday that has neither
+    load("raw.hr_csv_hr_snapshots", HR_SNAPSHOTS, [
+        snap(x, e) for x in ("2026-01-05", "2026-01-12") for e in ("E1", "E2", "E3")
+    ])
+    load("raw.hr_scim_hr_snapshots", HR_SNAPSHOTS, [
+        snap("2026-01-18", "E1", level=None, hire_date=None),
+        # the SCIM export does carry manager_id: an explicit null is a change
+        snap("2026-01-18", "E2", level=None, hire_date=None, manager_id=None),
+        # E3 is not in the SCIM export: gone since 18 January
+    ])
+    build_hr_directory(con, ["hr_csv", "hr_scim"], make_settings())
+    rows = con.execute(
+        "SELECT employee_id, manager_id, level, hire_date, valid_from, valid_to FROM clean.hr_directory ORDER BY employee_id, valid_from"
+    ).fetchall()
+    assert rows == [
+        ("E1", "M1", 4, d("2019-03-01"), d("2026-01-05"), None),
+        ("E2", "M1", 4, d("2019-03-01"), d("2026-01-05"), d("2026-01-18")),
+        ("E2", None, 4, d("2019-03-01"), d("2026-01-18"), None),
+        ("E3", "M1", 4, d("2019-03-01"), d("2026-01-05"), d("2026-01-18")),
+    ]

@@ -165,18 +165,33 @@ def test_username_matches_email_local_part(con, load, make_settings):
     assert row == ("E9", "username=email")
 
 
-def test_counter_only_source_and_threshold(con, load, make_settings):
-    load("raw.hr_csv_hr_snapshots", HR_SNAPSHOTS, [hr("E1"), hr("E2")])
+def test_counter_accounts_use_their_upn_and_ext_guests(con, load, make_settings):
+    load("raw.hr_csv_hr_snapshots", HR_SNAPSHOTS, [hr("E1", upn="e1@northwind.onmicrosoft.com"), hr("E2")])
+    ids = [
+        "E1@northwind.onmicrosoft.com",                       # a UPN: matched by account_upn=upn
+        "e2@northwind.example",                               # matched by account_email=email
+        "x@northwind.example",                                # org domain, no HR record
+        "bob_partner.example#EXT#@northwind.onmicrosoft.com",  # Entra external guest
+    ]
     load("raw.m365_usage_activity_counts", ACTIVITY_COUNTS, [
-        {"source": "m365_usage", "account_id": f"id{i}", "account_email": e, "period_start": d("2026-01-05"),
+        {"source": "m365_usage", "account_id": a, "account_email": a.lower(), "period_start": d("2026-01-05"),
          "period_end": d("2026-01-11"), "action": "post", "count": 1}
-        for i, e in enumerate(["e1@northwind.example", "E2@northwind.example", "x@northwind.example"])
+        for a in ids
     ])
     settings = make_settings(identity_match_threshold=0.6)
     build_hr_directory(con, ["hr_csv"], settings)
     resolve_identities(con, ["m365_usage"], settings)
+    got = con.execute(
+        "SELECT account_id, employee_id, matched_rule, reason, is_guest FROM clean.identity_map ORDER BY account_id"
+    ).fetchall()
+    assert got == [
+        ("E1@northwind.onmicrosoft.com", "E1", "account_upn=upn", None, False),
+        ("bob_partner.example#EXT#@northwind.onmicrosoft.com", None, None, "contractor", True),
+        ("e2@northwind.example", "E2", "account_email=email", None, False),
+        ("x@northwind.example", None, None, "contractor", False),
+    ]
     rate, ok = con.execute("SELECT match_rate, meets_threshold FROM quality.identity_match_report").fetchone()
-    assert rate == pytest.approx(2 / 3) and ok is True
+    assert rate == pytest.approx(2 / 4) and ok is False
 
 
 def test_needs_the_hr_directory(con, make_settings):
