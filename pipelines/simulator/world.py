@@ -178,7 +178,7 @@ def build_ground_truth(world: SimulatedWorld) -> tuple[dict[str, object], pl.Dat
     leavers = world.accounts.filter(pl.col("deleted") & (pl.col("kind") == "employee"))
     for source, d in identity.items():
         d["deactivated_leaver_accounts"] = int(leavers.filter(pl.col("source") == source).height)
-    weekly_json = weekly.with_columns(pl.col("week_start").cast(pl.Utf8)).to_dicts()
+    weekly_json = weekly.with_columns(pl.col("week_start").cast(pl.Utf8), pl.col(pl.Float64).fill_nan(None)).to_dicts()
     truth: dict[str, object] = {
         "organisation": ORGANISATION,
         "time_zone": TIME_ZONE,
