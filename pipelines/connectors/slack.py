@@ -77,9 +77,8 @@ log = logging.getLogger(__name__)
 
 SOURCE = "slack"
 
-#: Message subtypes written by Slack itself or by integrations: flagged ``is_automated``.
+#: Message subtypes written by Slack itself: flagged ``is_automated``, no text features.
 SYSTEM_SUBTYPES: tuple[str, ...] = (
-    "bot_message",
     "bot_add",
     "bot_remove",
     "bot_enable",
@@ -107,6 +106,8 @@ SYSTEM_SUBTYPES: tuple[str, ...] = (
     "huddle_thread",
     "channel_canvas_updated",
 )
+#: Subtypes of messages posted by integrations: ``is_automated``, text features kept.
+BOT_SUBTYPES: tuple[str, ...] = ("bot_message",)
 #: Subtypes that are a person joining a conversation.
 JOIN_SUBTYPES: tuple[str, ...] = ("channel_join", "group_join")
 #: Subtypes that are not actions (edits, deletions, tombstones): filtered, like any ``hidden`` message.
@@ -574,6 +575,7 @@ def _map_messages(
             .alias("thread_id"),
             (
                 is_system
+                | subtype.is_in(BOT_SUBTYPES).fill_null(False)
                 | pl.col("bot_id").is_not_null()
                 | pl.col("app_id").is_not_null()
                 | (pl.col("account_id") == SLACKBOT_ID).fill_null(False)
@@ -651,7 +653,7 @@ def _reject_duplicates(msgs: pl.DataFrame, seen: pl.Series, split_spaces: set[st
     candidates = pl.col("__reject").is_null()
     dup_mask = msgs["event_id"].is_duplicated() & msgs["__reject"].is_null()
     if split_spaces and seen.len():
-        earlier = msgs["event_id"].is_in(seen) & msgs["__reject"].is_null()
+        earlier = msgs["event_id"].is_in(seen.implode()) & msgs["__reject"].is_null()
         msgs = msgs.with_columns(
             pl.when(earlier)
             .then(pl.lit("ts: duplicate ") + pl.col("ts") + pl.lit(" in this conversation, first seen in an earlier batch"))
@@ -690,12 +692,12 @@ def _reaction_events(kept: pl.DataFrame, users: pl.DataFrame) -> pl.DataFrame:
         kept.lazy()
         .filter(pl.col("reactions").list.len() > 0)
         .select("event_id", "occurred_at", "space_id", "thread_id", "member", "ts", "reactions")
-        .explode("reactions")
+        .explode("reactions", empty_as_null=True)
         .with_columns(
             pl.col("reactions").struct.field("name").alias("__emoji"),
             pl.col("reactions").struct.field("users").alias("account_id"),
         )
-        .explode("account_id")
+        .explode("account_id", empty_as_null=True)
         .filter(pl.col("account_id").is_not_null() & pl.col("__emoji").is_not_null())
         .with_columns(
             (pl.col("event_id") + ":react:" + pl.col("__emoji") + ":" + pl.col("account_id")).alias("__reaction_id"),
