@@ -16,10 +16,24 @@ import datetime as dt
 
 import polars as pl
 
-from transforms.contracts import conform
 from transforms.contracts.config import KpiDefinition
-from transforms.pilot.effects_mart import PILOT_EFFECTS
-from transforms.pilot.representativeness import SCHEMA as REPRESENTATIVENESS_SCHEMA
+
+#: Columns of transforms.pilot.effects_mart.PILOT_EFFECTS and of
+#: transforms.pilot.representativeness.SCHEMA, written out so that these fixtures do not import
+#: the estimators (scikit-learn takes seconds to import); test_report_schemas checks they agree.
+PILOT_EFFECTS_SCHEMA = pl.Schema({
+    "cohort": pl.Utf8, "wave": pl.Int16, "support_level": pl.Utf8, "metric": pl.Utf8, "metric_kind": pl.Utf8,
+    "estimator": pl.Utf8, "estimand": pl.Utf8, "row_type": pl.Utf8, "event_time": pl.Int32, "estimate": pl.Float64,
+    "ci_low": pl.Float64, "ci_high": pl.Float64, "se": pl.Float64, "naive_estimate": pl.Float64,
+    "n_treated": pl.Int64, "n_control": pl.Int64, "pre_trend_p": pl.Float64, "window_start": pl.Date,
+    "window_end": pl.Date, "suppressed": pl.Boolean, "note": pl.Utf8,
+})
+REPRESENTATIVENESS_SCHEMA = pl.Schema({
+    "cohort": pl.Utf8, "wave": pl.Int16, "row_type": pl.Utf8, "variable": pl.Utf8, "variable_kind": pl.Utf8,
+    "level": pl.Utf8, "pilot_n": pl.Int64, "population_n": pl.Int64, "pilot_value": pl.Float64,
+    "population_value": pl.Float64, "ratio": pl.Float64, "smd": pl.Float64, "imbalanced": pl.Boolean,
+    "suppressed": pl.Boolean, "statement": pl.Utf8,
+})
 
 W0 = dt.date(2026, 3, 2)
 WEEKS = [W0 + dt.timedelta(weeks=i) for i in range(6)]
@@ -200,7 +214,7 @@ def pilot_representativeness() -> pl.DataFrame:
 
 
 def _effect_row(**kw) -> dict:
-    base = {c: None for c in PILOT_EFFECTS.names}
+    base = {c: None for c in PILOT_EFFECTS_SCHEMA.names()}
     base.update(wave=1, support_level="high", metric_kind="activity", estimand="ATT", row_type="effect",
                 window_start=WEEKS[0], window_end=WEEKS[-1], suppressed=False, n_treated=40, n_control=160)
     base.update(kw)
@@ -243,9 +257,7 @@ def pilot_effects() -> pl.DataFrame:
     # an arm below the minimum group size: suppressed, no numbers
     rows.append(_effect_row(cohort="wave-1", metric="resolution_hours", metric_kind="outcome", estimator="ipw",
                             n_treated=3, n_control=20, suppressed=True))
-    frame, rejects = conform(pl.DataFrame(rows, infer_schema_length=None), PILOT_EFFECTS)
-    assert rejects.height == 0, rejects
-    return frame
+    return pl.DataFrame(rows, schema=PILOT_EFFECTS_SCHEMA, orient="row")
 
 
 def pilot_power() -> pl.DataFrame:

@@ -153,7 +153,8 @@ def publishable(frame: pl.DataFrame, *, size_columns: Sequence[str] = (),
 
 
 def _pct(values: pl.Series) -> list[float | None]:
-    return (values.cast(pl.Float64) * 100).to_list()
+    """Shares as percentages, rounded to 3 decimals (plenty for a chart; keeps the page small)."""
+    return (values.cast(pl.Float64) * 100).round(3).to_list()
 
 
 def _annotate_empty(fig: go.Figure, what: str) -> go.Figure:

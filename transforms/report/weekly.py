@@ -73,9 +73,17 @@ def build_report(inputs: ReportInputs, *, match_threshold: float | None = None) 
                   sections=tuple(build_sections(inputs, match_threshold=match_threshold)))
 
 
+#: plotly.js's default topojson location (for geographic maps, which the report never draws): the
+#: only CDN address in the library; pointed at a relative path so the page names no CDN at all.
+_TOPOJSON_DEFAULT = 'dflt:"https://cdn.plot.ly/un/"'
+
+
 @lru_cache(maxsize=1)
 def _plotly_js() -> str:
-    return get_plotlyjs()
+    js = get_plotlyjs()
+    if _TOPOJSON_DEFAULT in js:
+        js = js.replace(_TOPOJSON_DEFAULT, 'dflt:"./topojson/"')
+    return js
 
 
 _CSS = """
