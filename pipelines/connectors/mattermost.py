@@ -39,7 +39,8 @@ Mapping
 event_id scheme (the export has no post ids; these keys are what identifies a post in it, stable
 across re-exports)
 -------------------------------------------------------------------------------------------------
-- post or reply: ``<space_id>:<create_at>:<username>`` (also its ``content_id``)
+- post or reply: ``<space_id>:<create_at>:<username>`` (also its ``content_id``; ``thread_id`` is
+  the post's own id for a post, join and system posts included, as replies can hang on any post)
 - reaction: ``<content_id>:react:<emoji_name>:<username>``
 
 Quarantined (``rejects``, ``file`` = the export file, ``locator`` = ``line N``,
@@ -512,8 +513,6 @@ def _events(
     ).with_columns(
         *text_features_exprs("__text"),
         pl.col("content_id").alias("event_id"),
-        pl.when(pl.col("action") == "join").then(None).otherwise(pl.col("thread_id")).alias("thread_id"),
-        pl.when(pl.col("action") == "join").then(None).otherwise(pl.col("content_id")).alias("content_id"),
     )
     reactions = (
         msgs.filter(pl.col("reactions").list.len() > 0)

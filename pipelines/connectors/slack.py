@@ -39,9 +39,10 @@ Mapping (one event per message, plus one per reacting person)
 
 event_id scheme (stable across re-exports: ids and ``ts`` are Slack's own)
 ---------------------------------------------------------------------------
-- message: ``<space_id>:<ts>`` (also its ``content_id``; joins have no ``content_id``)
+- message: ``<space_id>:<ts>`` (also its ``content_id``)
 - reaction: ``<space_id>:<ts>:react:<emoji>:<user>`` (``content_id`` = the message's id)
-- ``thread_id``: ``<space_id>:<thread_ts>`` for replies, the post's own id for a post.
+- ``thread_id``: ``<space_id>:<thread_ts>`` for messages in a thread, the post's own id for any
+  other post; null for joins outside threads and for file comments (their thread is the file).
 
 Quarantined rows (``rejects``, ``file`` = the export, ``locator`` = ``<folder>/<day>.json[ts=...]``):
 missing or malformed ``ts``, a time more than one day after the export's newest day file or after
@@ -567,10 +568,12 @@ def _map_messages(
             .then(pl.lit("reply"))
             .otherwise(pl.lit("post"))
             .alias("action"),
-            pl.when((subtype == "file_comment") | is_join)
+            pl.when(subtype == "file_comment")
             .then(None)
             .when(pl.col("thread_ts").is_not_null())
             .then(pl.col("space_id") + ":" + pl.col("thread_ts"))
+            .when(is_join)
+            .then(None)
             .otherwise(pl.col("event_id"))
             .alias("thread_id"),
             (
@@ -619,7 +622,7 @@ def _map_messages(
 
     message_events = kept.with_columns(
         pl.lit(SOURCE).alias("source"),
-        pl.when(pl.col("action") == "join").then(None).otherwise(pl.col("event_id")).alias("content_id"),
+        pl.col("event_id").alias("content_id"),
         pl.col("member").alias("source_file"),
     ).select(_EVENT_COLUMNS)
     reaction_events = _reaction_events(kept, users)
