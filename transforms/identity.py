@@ -26,7 +26,9 @@ Status and reason (``status`` / ``reason``):
 - ``unmatched`` / ``former_employee``: the only candidate's employment ended before the activity
   data starts (earliest plausible event or counter date of the sources);
 - ``unmatched`` / ``contractor``: no HR record, and the account is a guest, or its e-mail/UPN is
-  in one of ``settings.email_domains`` (org account without HR record: contractor, service);
+  in one of ``settings.email_domains`` (org account without HR record: contractor, service), or
+  in a partner domain, i.e. the domain of an account flagged guest in any source (a partner's
+  staff on a platform that has no guest flag);
 - ``unmatched`` / ``unknown``: anything else.
 
 Match rate = matched human accounts / human accounts (human = not automated), per source.
@@ -260,12 +262,22 @@ def resolve_identities(con: duckdb.DuckDBPyConnection, sources: Sequence[str], s
                 SELECT employee_id, max(coalesce(valid_to, DATE '9999-12-31')) AS ended
                 FROM clean.hr_directory GROUP BY ALL
             ),
+            account_domains AS (
+                SELECT DISTINCT source, account_id, split_part(value, '@', 2) AS domain
+                FROM __account_ids WHERE field IN ('account_email', 'account_upn') AND value LIKE '%@%'
+            ),
+            partner_domains AS (
+                SELECT DISTINCT d.domain FROM account_domains d
+                JOIN __accounts a USING (source, account_id)
+                WHERE a.is_guest AND NOT contains(d.domain, 'onmicrosoft.')
+            ),
             org_domain AS (
                 SELECT source, account_id, bool_or(
-                    list_contains($domains, split_part(value, '@', 2))
-                    OR len(list_filter($domains, d -> ends_with(split_part(value, '@', 2), '.' || d))) > 0
+                    list_contains($domains, domain)
+                    OR len(list_filter($domains, x -> ends_with(domain, '.' || x))) > 0
+                    OR domain IN (SELECT domain FROM partner_domains)
                 ) AS is_org
-                FROM __account_ids WHERE field IN ('account_email', 'account_upn') GROUP BY ALL
+                FROM account_domains GROUP BY ALL
             ),
             decided AS (
                 SELECT a.source, a.account_id, a.is_guest, a.is_deleted, a.in_account_list,

@@ -76,6 +76,7 @@ ACCOUNT_ROWS = [
     acct("U8", account_email="temp.worker@northwind.example"),             # org domain, no HR: contractor
     acct("U9", account_email="guest@partner.example", is_guest=True),      # guest: contractor
     acct("U10", account_email="someone@gmail.example"),                    # unknown
+    acct("U12", account_email="other@partner.example"),                    # no guest flag, partner domain
     acct("B1", account_email="e5@northwind.example", is_automated=True),   # a bot is never matched
 ]
 
@@ -124,6 +125,8 @@ def test_unmatched_reasons(resolved):
     assert identity(resolved, "U8") == (None, None, "unmatched", "contractor", None)
     assert identity(resolved, "U9") == (None, None, "unmatched", "contractor", None)
     assert identity(resolved, "U10") == (None, None, "unmatched", "unknown", None)
+    # the domain of a flagged guest (U9) is a partner's: its other accounts are contractors too
+    assert identity(resolved, "U12") == (None, None, "unmatched", "contractor", None)
     assert identity(resolved, "B1") == (None, None, "automated", "automated", None)
     assert identity(resolved, "B2") == (None, None, "automated", "automated", None)
 
@@ -134,9 +137,9 @@ def test_match_report(resolved, make_settings):
         "unmatched_former_employee, unmatched_unknown, match_rate, meets_threshold "
         "FROM quality.identity_match_report WHERE source = 'slack'"
     ).fetchone()
-    # 13 accounts: 2 automated; 11 human of which U1 U2 U4 U5 U7 U11 matched -> 6 / 11
-    assert row[:9] == (13, 2, 11, 6, 1, 4, 2, 1, 1)
-    assert row[9] == pytest.approx(6 / 11)
+    # 14 accounts: 2 automated; 12 human of which U1 U2 U4 U5 U7 U11 matched -> 6 / 12
+    assert row[:9] == (14, 2, 12, 6, 1, 5, 3, 1, 1)
+    assert row[9] == pytest.approx(6 / 12)
     assert row[10] is False
 
 
