@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
-from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
+from dagster import AssetKey, MaterializeResult, MetadataValue, asset
 
 from pipelines.assets.marts import ADOPTION_CURVE
 from pipelines.config_tables import read_config
@@ -170,7 +170,7 @@ def _headline_metadata(summary: dict[str, object]) -> dict[str, MetadataValue]:
     "and Parquet snapshots of every mart in the published folder for notebooks.",
     kinds={"html", "plotly", "parquet"},
 )
-def weekly_adoption_report(context: AssetExecutionContext, warehouse: WarehouseResource,
+def weekly_adoption_report(context, warehouse: WarehouseResource,  # noqa: ANN001 - Dagster context
                            drop_zone: DropZoneResource) -> MaterializeResult:
     with warehouse.get_connection() as con:
         week = latest_complete_week(con)
