@@ -403,7 +403,7 @@ def build_organisation(employees: int, timeline: Timeline, params: SimulationPar
 
     width = max(5, len(str(5 * P)))
     numbers = rng.choice(10 ** width - 1, size=P, replace=False) + 1
-    employee_id = np.asarray([f"E{n:0{width}d}" for n in numbers], dtype=object)
+    employee_id = ("E" + pl.Series(numbers).cast(pl.Utf8).str.zfill(width)).to_numpy().astype(object)
 
     log.debug("organisation: %d people (%d at start), %d teams", P, n0, n_teams)
     return Organisation(
