@@ -24,7 +24,7 @@ from pipelines.simulator.identity import (
     plan_identity,
 )
 from pipelines.simulator.kpis import KpiData, build_kpis
-from pipelines.simulator.organisation import DEPARTMENT_CODES, LATE_SITE, SITE_CODES, Organisation, build_organisation
+from pipelines.simulator.organisation import DEPARTMENTS, LATE_SITE, SITE_CODES, Organisation, build_organisation
 from pipelines.simulator.parameters import (
     EMAIL_DOMAIN,
     ORGANISATION,
@@ -131,7 +131,7 @@ def truth_panel(world: SimulatedWorld) -> pl.DataFrame:
         "employed": org.employed[pp, tt],
         "eligible": org.eligible[pp, tt],
         "worker_type": org.worker_type[pp],
-        "department": np.asarray(DEPARTMENT_CODES)[org.department[pp]],
+        "department": np.asarray([d.name for d in DEPARTMENTS])[org.department[pp]],
         "org_unit": org.team_code[team].astype(str),
         "site": np.asarray(SITE_CODES)[org.site[pp]],
         "country": org.country_codes()[pp],

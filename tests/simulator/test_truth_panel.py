@@ -10,6 +10,7 @@ import polars as pl
 
 from pipelines.simulator import simulate_truth_panel
 from tests.simulator.conftest import SMALL, DropZone
+from tests.simulator.reference_reader import hr_frame
 
 COLUMNS = {
     "employee_id", "week", "week_start", "employed", "eligible", "worker_type", "department", "org_unit", "site",
@@ -44,3 +45,14 @@ def test_panel_is_fast_and_deterministic() -> None:
     c, tc = simulate_truth_panel(500, 20, 10)
     assert tc != ta
     assert elapsed < 10, elapsed  # a few tenths of a second on an idle core
+
+
+def test_panel_attributes_are_the_hr_extract_values(drop_zone: DropZone) -> None:
+    panel, _ = simulate_truth_panel(SMALL["employees"], SMALL["weeks"], SMALL["seed"])
+    hr = hr_frame(drop_zone.path).select(
+        "employee_id", pl.col("snapshot_date").alias("week_start"), "department", "org_unit", "site", "country",
+        "job_family", "manager_id", pl.col("level").cast(pl.Int16))
+    cols = ["employee_id", "week_start", "department", "org_unit", "site", "country", "job_family", "manager_id",
+            "level"]
+    mine = panel.select(cols).sort("employee_id", "week_start")
+    assert mine.equals(hr.select(cols).sort("employee_id", "week_start"))
