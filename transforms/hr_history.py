@@ -3,7 +3,7 @@ record valid at their time.
 
 ``build_hr_directory`` reads ``raw.<source>_hr_snapshots`` (one row per employee per extract) and
 writes ``clean.hr_directory`` (the ``HR_DIRECTORY`` contract: ``[valid_from, valid_to)``
-intervals) and ``clean.hr_extracts`` (one row per source and extract date with its headcount).
+intervals) and ``clean.hr_extracts`` (one row per source and extract date, with the rows it listed).
 
 How intervals are cut, per employee:
 
@@ -12,9 +12,10 @@ How intervals are cut, per employee:
   on the same date, the source listed first wins. A column a source never fills (a SCIM export
   without ``level`` or ``hire_date``) is not taken as erased: the employee's latest earlier value
   is carried forward; a column the source does fill is taken as delivered, nulls included.
-- An *employment spell* is a run of consecutive extracts listing the employee while employed. Rows listed after their ``termination_date`` (HR keeps leavers for a
-  while) do not extend the spell; a gap (absent from an extract) or a termination starts a new
-  spell if the employee comes back.
+- An *employment spell* is a run of consecutive extracts listing the employee while employed.
+  Rows listed after their ``termination_date`` (HR keeps leavers for a while) do not extend the
+  spell; a gap (absent from an extract) or a termination starts a new spell if the employee
+  comes back.
 - Inside a spell, a new interval starts at the first extract whose attributes differ from the
   previous one (a transfer, a new manager...). The change is dated to that extract: what happened
   between two extracts is not known.
