@@ -182,7 +182,7 @@ def build_events(org: Organisation, plan: IdentityPlan, behaviour: Behaviour, ac
                        for r in (emp_rows, contractor_rows, bot_rows)])
     frame = frame.with_columns(pl.col("kind").cast(pl.Int64), order=pl.int_range(pl.len()))
     frame = _unique_times(frame).with_columns(event=pl.int_range(pl.len()).cast(pl.Int64))
-    frame = _link_threads(frame, accounts, rng)
+    frame = _link_threads(frame, rng)
     frame = _add_joins(frame, spaces, rng)
     frame = _deletions(frame, rng)
     frame = _texts(frame, accounts, spaces, rng)
@@ -233,7 +233,7 @@ def _bot_posts(accounts: pl.DataFrame, spaces: tuple[Space, ...], timeline: Time
     )
 
 
-def _link_threads(frame: pl.DataFrame, accounts: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
+def _link_threads(frame: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
     """Parents for replies and targets for reactions; orphans become posts. ``frame`` sorted by space, time."""
     post, reply, react, upload = 0, 1, 2, 3
     is_root = pl.col("kind").is_in([post, upload])

@@ -57,7 +57,7 @@ def build_kpis(org: Organisation, plan: PilotPlan, timeline: Timeline, params: S
     weeks = np.arange(W)
     cohort_truth: dict[str, dict[str, object]] = {}
     for c in plan.cohorts:
-        teams = np.asarray([u for u in c.teams if u in set(units.tolist())], dtype=np.int64)
+        teams = np.intersect1d(np.asarray(c.teams, dtype=np.int64), units)
         on = weeks >= c.start_week + lag
         treated_effect[teams[:, None], weeks[None, :]] = np.where(on, effect, 0.0)[None, :]
         window = np.arange(c.start_week, G)
