@@ -14,7 +14,6 @@ department, site and level.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from dataclasses import dataclass
 
@@ -418,9 +417,3 @@ def build_organisation(employees: int, timeline: Timeline, params: SimulationPar
         eligible=eligible, manager=manager, direct_reports=direct_reports, in_hr=in_hr,
     )
 
-
-def date_of(d: np.datetime64) -> dt.date | None:
-    """A numpy day as a ``datetime.date`` (``None`` for NaT)."""
-    if np.isnat(d):
-        return None
-    return d.astype("datetime64[D]").item()
