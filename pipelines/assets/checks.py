@@ -8,7 +8,6 @@ anomalies are ``WARN`` and never block. The check bodies live in ``quality/``: t
 opens the warehouse and translates outcomes into ``AssetCheckResult``.
 """
 
-from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence

@@ -2,7 +2,6 @@
 and the HR directory history. The conservation check (rows in = kept + rejected + filtered, per
 source) sits beside the events asset and blocks everything downstream when it fails."""
 
-from __future__ import annotations
 
 from dagster import (
     AssetCheckResult,

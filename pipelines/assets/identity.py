@@ -1,7 +1,6 @@
 """Identity layer: platform accounts resolved to employees by the configured rules, the match
 report, and events carrying the HR attributes valid at their time."""
 
-from __future__ import annotations
 
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetKey, MaterializeResult, asset, asset_check
 
@@ -10,6 +9,7 @@ from pipelines.assets.ingest import ingest_asset_key
 from pipelines.config_tables import read_config
 from pipelines.metadata import markdown_table
 from pipelines.resources import WarehouseResource
+from transforms import hr_history
 from transforms import identity as identity_sql
 
 GROUP = "identity"
@@ -29,6 +29,7 @@ def identity_map(warehouse: WarehouseResource) -> MaterializeResult:
     with warehouse.get_connection() as con:
         config = read_config(con)
         identity_sql.resolve_identities(con, platform_sources(), config.settings)
+        hr_history.build_events_hr(con)
         report = con.execute("SELECT * FROM quality.identity_match_report ORDER BY source").pl()
     return MaterializeResult(metadata={"match_report": markdown_table(report)})
 

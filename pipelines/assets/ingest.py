@@ -1,7 +1,6 @@
 """Ingest layer: one asset per registered connector (generated from the registry) and one for the
 drop zone's configuration files. Adding a connector touches no code here."""
 
-from __future__ import annotations
 
 import logging
 

@@ -1,7 +1,6 @@
 """Marts layer: the person-week table on HR denominators and the adoption analytics built on it.
 Marts hold pseudonymous person keys only."""
 
-from __future__ import annotations
 
 from dagster import AssetCheckResult, AssetKey, MaterializeResult, asset, asset_check
 
@@ -11,6 +10,7 @@ from pipelines.assets.ingest import CONFIG_KEY
 from pipelines.config_tables import read_config
 from pipelines.resources import PseudonymSecretResource, WarehouseResource
 from pipelines.warehouse import read_table, replace_table
+from transforms import eligibility
 from transforms import person_week as person_week_sql
 from transforms.metrics.adoption_curve import adoption_curve as adoption_curve_table
 
@@ -30,11 +30,16 @@ ADOPTION_CURVE = AssetKey(["marts", "adoption_curve"])
 def person_week(warehouse: WarehouseResource, pseudonym: PseudonymSecretResource) -> MaterializeResult:
     with warehouse.get_connection() as con:
         config = read_config(con)
-        person_week_sql.build_person_week(con, config.settings, config.pilots, pseudonym.key())
-        rows, people, weeks = con.execute(
+        key = pseudonym.key()
+        eligibility.build_employee_weeks(con, config.settings)
+        weeks = person_week_sql.weeks_to_rebuild(con, config.settings, config.pilots, key)
+        person_week_sql.build_person_week(con, config.settings, config.pilots, key, weeks=weeks)
+        rows, people, n_weeks = con.execute(
             "SELECT count(*), count(DISTINCT person_key), count(DISTINCT week_start) FROM marts.person_week"
         ).fetchone()
-    return MaterializeResult(metadata={"rows": int(rows), "people": int(people), "weeks": int(weeks)})
+    return MaterializeResult(
+        metadata={"rows": int(rows), "people": int(people), "weeks": int(n_weeks), "weeks_rebuilt": len(weeks)}
+    )
 
 
 @asset_check(asset=PERSON_WEEK, blocking=True, description="One row per person and week.")

@@ -6,7 +6,6 @@ exist in the warehouse; a section whose mart is not built says so in one line. D
 frames come from ``quality.coverage`` (read-only functions of the warehouse).
 """
 
-from __future__ import annotations
 
 import datetime as dt
 import logging
