@@ -105,7 +105,7 @@ def test_starts_outside_the_panel_are_dropped_or_counted_as_never_treated() -> N
     ("mutate", "match"),
     [
         (lambda p: p.drop("y"), "missing column.*y"),
-        (lambda p: pl.concat([p, p.head(1)]), "duplicate \\(unit, period\\)"),
+        (lambda p: pl.concat([p, p.head(1)]), "duplicate \\(unit, period\\) rows"),
         (lambda p: p.with_columns(pl.when(pl.col("week_start") == pl.col("week_start").max())
                                   .then(pl.lit(dt.date(2026, 3, 2))).otherwise(pl.col("first_treat"))
                                   .alias("first_treat")), "varies within"),

@@ -124,19 +124,19 @@ def staggered_did(
             column=first_treat,
         )
     frame, from_index = _index_periods(panel.select(cols), time=time, first_treat=first_treat)
-    _check_panel(frame, unit=unit, first_treat=first_treat)
+    per_unit = _check_panel(frame, unit=unit, first_treat=first_treat)
 
-    first_period, last_period = int(frame["_t"].min()), int(frame["_t"].max())
-    early = frame.filter(pl.col("_g").is_not_null() & (pl.col("_g") <= first_period))
+    first_period, last_period = int(frame["_t"].min()), int(frame["_t"].max())  # type: ignore[arg-type]
+    early = per_unit.filter(pl.col("g").is_not_null() & (pl.col("g") <= first_period))
     if early.height:
-        n_early = early.get_column(unit).n_unique()
-        log.warning("%s: dropping %d unit(s) treated from the first period on (no pre-period)", FRAME, n_early)
-        frame = frame.join(early.select(unit).unique(), on=unit, how="anti")
+        log.warning("%s: dropping %d unit(s) treated from the first period on (no pre-period)", FRAME, early.height)
+        frame = frame.join(early.select(unit), on=unit, how="anti")
+        per_unit = per_unit.join(early.select(unit), on=unit, how="anti")
     frame = frame.with_columns(
         pl.when(pl.col("_g").is_null() | (pl.col("_g") > last_period)).then(0).otherwise(pl.col("_g")).alias("_g")
     )
-    units = frame.group_by(unit).agg(pl.col("_g").first())
-    n_treated = int((units["_g"] > 0).sum())
+    n_units = per_unit.height
+    n_treated = int((per_unit["g"].is_not_null() & (per_unit["g"] <= last_period)).sum())
     if n_treated == 0:
         raise PilotInputError(
             "no unit is treated within the panel's periods", frame=FRAME, column=first_treat
@@ -220,9 +220,9 @@ def staggered_did(
         event_study=es.sort("event_time"),
         group_time=group_time,
         pre_trend=pre_trend,
-        n_units=units.height,
+        n_units=n_units,
         n_treated_units=n_treated,
-        n_control_units=units.height - n_treated,
+        n_control_units=n_units - n_treated,
         n_periods=frame["_t"].n_unique(),
         control_group=control_group,
         alpha=alpha,
@@ -275,16 +275,27 @@ def _index_periods(
     return out, back_int
 
 
-def _check_panel(frame: pl.DataFrame, *, unit: str, first_treat: str) -> None:
-    dupes = frame.group_by(unit, "_t").len().filter(pl.col("len") > 1)
+def _check_panel(frame: pl.DataFrame, *, unit: str, first_treat: str) -> pl.DataFrame:
+    """One pass over the panel: one row per unit with its first treated period ``g``; typed errors
+    for duplicate (unit, period) rows and for a first treated period that varies within a unit."""
+    per_unit = frame.group_by(unit).agg(
+        pl.len().alias("rows"),
+        pl.col("_t").n_unique().alias("periods"),
+        pl.col("_g").min().alias("g"),
+        pl.col("_g").max().alias("g_max"),
+        pl.col("_g").null_count().alias("g_nulls"),
+    )
+    dupes = per_unit.filter(pl.col("rows") > pl.col("periods"))
     if dupes.height:
         raise PilotInputError(
-            f"{dupes.height} duplicate (unit, period) pair(s), e.g. unit {dupes[unit][0]!r}; expected one row "
-            "per unit and period",
+            f"duplicate (unit, period) rows in {dupes.height} unit(s), e.g. unit {dupes[unit][0]!r}; expected one "
+            "row per unit and period",
             frame=FRAME,
             column=unit,
         )
-    varying = frame.group_by(unit).agg(pl.col("_g").n_unique().alias("k")).filter(pl.col("k") > 1)
+    varying = per_unit.filter(
+        (pl.col("g") != pl.col("g_max")) | ((pl.col("g_nulls") > 0) & (pl.col("g_nulls") < pl.col("rows")))
+    )
     if varying.height:
         raise PilotInputError(
             f"first treated period varies within {varying.height} unit(s), e.g. {varying[unit][0]!r}; "
@@ -292,6 +303,7 @@ def _check_panel(frame: pl.DataFrame, *, unit: str, first_treat: str) -> None:
             frame=FRAME,
             column=first_treat,
         )
+    return per_unit.select(unit, "g")
 
 
 def _event_vcov(event) -> pl.DataFrame | None:  # noqa: ANN001 - diff_diff EventStudyResults
