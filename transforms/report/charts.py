@@ -393,7 +393,7 @@ def plot_retention(triangle: pl.DataFrame, *, population: str = "organisation", 
 
 
 def plot_diffusion(projection: pl.DataFrame, *, population_type: str = "organisation",
-                   population: str = "organisation") -> go.Figure:
+                   population: str = "organisation", horizon_weeks: int = 26) -> go.Figure:
     """Observed and Bass-fitted cumulative adoption share with the bootstrap band (``marts.diffusion``,
     from :func:`transforms.metrics.diffusion.bass_projection`), projected past the last observed week.
 
@@ -406,6 +406,9 @@ def plot_diffusion(projection: pl.DataFrame, *, population_type: str = "organisa
     if "population_type" in rows.columns:
         rows = rows.filter((pl.col("population_type") == population_type) & (pl.col("population") == population))
     rows = rows.sort("week_start")
+    observed_weeks = rows.filter(pl.col("observed_share").is_not_null())["week_start"]
+    if observed_weeks.len():  # draw the projection for half a year past the last observed week
+        rows = rows.filter(pl.col("week_start") <= observed_weeks.max() + dt.timedelta(weeks=horizon_weeks))
     fig = new_figure(kind=MetricKind.ACTIVITY, metrics=["projected_adoption_share"],
                      title="Diffusion: share ever active, observed and projected (Bass model)",
                      y_title="% of non-pilot eligible employees")
@@ -559,8 +562,9 @@ def plot_representativeness(rep: pl.DataFrame, *, threshold: float = 0.1, max_ro
 
 def title_for_representativeness(rep: pl.DataFrame) -> str:
     cohorts = rep["cohort"].unique().to_list() if "cohort" in rep.columns else []
-    who = f"pilot {cohorts[0]}" if len(cohorts) == 1 and cohorts[0] != "all pilots" else "the pilots"
-    return f"Is {who} like the organisation? Differences beyond the band bias a naive comparison"
+    if len(cohorts) == 1 and cohorts[0] != "all pilots":
+        return f"Is pilot {cohorts[0]} like the organisation? Differences beyond the band bias a naive comparison"
+    return "Are the pilots like the organisation? Differences beyond the band bias a naive comparison"
 
 
 def plot_pilot_effects(effects: pl.DataFrame, *, kind: MetricKind | str, metrics: Sequence[str],
@@ -663,8 +667,9 @@ def plot_pilot_projection(proj: pl.DataFrame, *, kind: MetricKind | str, metrics
     require_columns(proj, ["outcome", "scope", "estimate", "ci_low", "ci_high"], table=table)
     rows = publishable(proj, size_columns=["n_treated", "n_control"], min_group_size=min_group_size).filter(
         pl.col("estimate").is_not_null() & pl.col("estimate").is_finite())
-    if "cohort" in rows.columns and rows["cohort"].n_unique() > 1:
-        rows = rows.with_columns(pl.concat_str([pl.col("outcome"), pl.lit(" · "), pl.col("cohort")]).alias("outcome"))
+    if "cohort" in rows.columns:
+        rows = rows.with_columns(pl.concat_str([pl.col("outcome"), pl.lit(" · "),
+                                                pl.col("cohort").replace("all", "all waves")]).alias("outcome"))
     fig = new_figure(kind=kind, metrics=metrics, title=title, y_title=None, x_title=f"effect ({unit_label})",
                      height=max(CHART_HEIGHT - 60, 150 + 60 * rows["outcome"].n_unique()), left_margin=170)
     if rows.height == 0:
@@ -714,7 +719,7 @@ def plot_pilot_power(power: pl.DataFrame, *, kind: MetricKind | str, metrics: Se
                                      name=str(outcome), line={"color": PALETTE[i % len(PALETTE)], "width": 2.5}))
     else:
         fig.add_trace(go.Bar(x=[str(o) for o in rows["outcome"].to_list()], y=_pct(rows["mde_relative"]),
-                             marker_color=PALETTE[0], showlegend=False,
+                             marker_color=PALETTE[0], showlegend=False, width=0.35,
                              text=[f"{v:.0f}%" for v in _pct(rows["mde_relative"])], textposition="outside",
                              cliponaxis=False,
                              hovertemplate="%{x}: %{y:.1f}% of its mean<extra></extra>"))

@@ -190,9 +190,13 @@ def reading_lifecycle(shares: pl.DataFrame, week_start: dt.date, *,
     if rows.height == 0:
         return _NOTHING
     people = dict(zip(rows["state"].to_list(), rows["people"].to_list(), strict=True))
-    return (f"In {fmt.week_label(week_start)}, {fmt.count(people.get('new'))} people were active for the first time, "
-            f"{fmt.count(people.get('resurrecting'))} came back after a pause and "
-            f"{fmt.count(people.get('dormant'))} went dormant (active the week before, not this week).")
+    def n(state: str) -> str:
+        v = people.get(state)
+        return f"{fmt.count(v)} {'person' if v == 1 else 'people'}"
+
+    return (f"In {fmt.week_label(week_start)}, {n('new')} used the platform for the first time, "
+            f"{n('resurrecting')} came back after a pause and {n('dormant')} went dormant "
+            "(active the week before, not this week).")
 
 
 def reading_retention(triangle: pl.DataFrame, *, weeks_since: int = 4, metric: str = "retention_on",
@@ -326,7 +330,8 @@ def reading_pilot_effects(effects: pl.DataFrame, outcome: str, *, unit: str, sca
             f"{est:+.{digits}f} {unit}{ci}: {verdict}.")
     others = [scale * v for v in adjusted["estimate"].to_list()]
     if len(others) > 1:
-        text += f" The {len(others)} corrected estimates range from {min(others):+.{digits}f} to {max(others):+.{digits}f}."
+        text += (f" Across cohorts and methods, the {len(others)} corrected estimates range from "
+                 f"{min(others):+.{digits}f} to {max(others):+.{digits}f}.")
     return text
 
 
@@ -340,8 +345,12 @@ def reading_event_study(es: pl.DataFrame, rel: str, est: str, *, unit: str, scal
     pre = rows.filter(pl.col(rel) < 0)
     parts = []
     if pretrend_p is not None:
-        together = "moved together" if pretrend_p >= 0.05 else "did NOT move together (be careful)"
-        parts.append(f"Before the start, pilot and comparison groups {together} (pre-trend test p = {pretrend_p:.2f})")
+        p_text = "p < 0.01" if pretrend_p < 0.01 else f"p = {pretrend_p:.2f}"
+        if pretrend_p >= 0.05:
+            parts.append(f"Before the start, pilot and comparison groups moved together (pre-trend test {p_text})")
+        else:
+            parts.append(f"Careful: before the start, pilot and comparison groups already moved apart (pre-trend "
+                         f"test {p_text}), so the difference-in-differences assumption is doubtful")
     elif pre.height:
         outside = pre.filter((pl.col("ci_low") > 0) | (pl.col("ci_high") < 0)).height
         parts.append(f"Before the start, {outside} of {pre.height} weekly estimates differ from zero")
@@ -353,19 +362,36 @@ def reading_event_study(es: pl.DataFrame, rel: str, est: str, *, unit: str, scal
 
 
 def reading_pilot_projection(proj: pl.DataFrame, outcome: str, *, unit: str, scale: float = 1.0) -> str:
-    """"Projected onto the whole eligible population, the effect on X would be +6.2 points (vs +9.8 in the pilot)."."""
+    """"Projected onto the whole eligible population, the effect of wave-1 on X would be +6.2 points (95% CI
+    +3.0 to +9.4), against +9.8 among its own members."; cohorts that could not be projected say why."""
     rows = proj.filter(pl.col("outcome") == outcome)
-    val = {str(s): (e, lo, hi) for s, e, lo, hi in rows.select("scope", "estimate", "ci_low", "ci_high").iter_rows()}
-    pop, pilot = val.get("population"), val.get("pilot")
-    if pop is None or pop[0] is None:
-        return f"No projection of {outcome} onto the whole population is available."
-    text = (f"Projected onto the whole eligible population, the effect on {outcome} would be "
-            f"{scale * pop[0]:+.1f} {unit}")
-    if pop[1] is not None and pop[2] is not None:
-        text += f" (95% CI {scale * pop[1]:+.1f} to {scale * pop[2]:+.1f})"
-    if pilot is not None and pilot[0] is not None:
-        text += f", against {scale * pilot[0]:+.1f} among the pilot's own members"
-    return text + "."
+    if "cohort" not in rows.columns:
+        rows = rows.with_columns(pl.lit("the pilot").alias("cohort"))
+    parts, reasons = [], []
+    for cohort in rows["cohort"].unique(maintain_order=True).to_list():
+        part = rows.filter(pl.col("cohort") == cohort)
+        pop = part.filter(pl.col("scope") == "population")
+        pilot = part.filter(pl.col("scope") == "pilot")
+        if pop.height == 0 or not fmt.is_number(pop["estimate"][0]):
+            note = pop["note"][0] if pop.height and "note" in pop.columns and pop["note"][0] else "no projection"
+            reasons.append(f"{cohort}: {note}")
+            continue
+        p = pop.row(0, named=True)
+        who = "all waves" if cohort == "all" else cohort
+        text = f"the effect of {who} on {outcome} would be {scale * p['estimate']:+.1f} {unit}"
+        if fmt.is_number(p.get("ci_low")) and fmt.is_number(p.get("ci_high")):
+            text += f" (95% CI {scale * p['ci_low']:+.1f} to {scale * p['ci_high']:+.1f})"
+        if pilot.height and fmt.is_number(pilot["estimate"][0]):
+            text += f", against {scale * pilot['estimate'][0]:+.1f} among its own members"
+        if p.get("note"):
+            text += f" ({p['note']})"
+        parts.append(text)
+    if not parts:
+        return f"No projection of {outcome} onto the whole population could be made ({'; '.join(reasons)})."
+    text = "Projected onto the whole eligible population, " + "; ".join(parts) + "."
+    if reasons:
+        text += f" Not projected: {'; '.join(reasons)}."
+    return text
 
 
 def reading_pilot_power(power: pl.DataFrame, outcome: str, *, unit: str = "") -> str:
@@ -391,7 +417,8 @@ def reading_pilot_power(power: pl.DataFrame, outcome: str, *, unit: str = "") ->
     if fmt.is_number(r.get("target_effect")) and fmt.is_number(r.get("mean")) and r["mean"]:
         rel = fmt.pct(r["target_effect"] / abs(r["mean"]))
         need = r.get("weeks_to_detect_target")
-        text += (f"; a {rel} change needs {need:.0f} weeks to be detectable" if fmt.is_number(need) else
+        text += (f"; a {rel} change needs {need:.0f} week{'s' if round(need) != 1 else ''} to be detectable"
+                 if fmt.is_number(need) else
                  f"; a {rel} change cannot be detected within any reasonable duration at this size")
     return text + "."
 
@@ -448,7 +475,9 @@ def reading_kpi_link(link: pl.DataFrame, *, min_group_size: int = DEFAULT_MIN_GR
     if rows.height == 0:
         return "No KPI has enough teams with both numbers to relate it to activity yet."
     top = rows.sort(pl.col("correlation").abs(), descending=True).row(0, named=True)
-    text = (f"The strongest association is between a team's active share and {top['kpi']} {top[lag]} weeks later "
+    when = ("in the same week" if top[lag] == 0 else
+            f"{top[lag]} week{'s' if top[lag] != 1 else ''} later")
+    text = (f"The strongest association is between a team's active share and {top['kpi']} {when} "
             f"(r = {top['correlation']:+.2f}")
     if fmt.is_number(top.get("slope_per_point")):
         unit = top.get("unit") or "units"

@@ -107,6 +107,14 @@ def _population_types(frame: pl.DataFrame) -> list[str]:
     return frame["population_type"].unique(maintain_order=True).to_list() if "population_type" in frame.columns else []
 
 
+def _comparable(curve: pl.DataFrame, population_type: str, week: dt.date, k: int) -> bool:
+    """Whether a population type has at least two publishable populations in the week (else no chart)."""
+    cells = charts.publishable(curve.filter((pl.col("population_type") == population_type)
+                                            & (pl.col("week_start") == week)), size_columns=["eligible"],
+                               min_group_size=k)
+    return cells.height >= 2
+
+
 def _first(frame: pl.DataFrame, candidates: Sequence[str]) -> str | None:
     return next((c for c in candidates if c in frame.columns), None)
 
@@ -126,7 +134,7 @@ def adoption_section(inputs: ReportInputs) -> Section:
             out: list[Block] = [_chart("marts.adoption_curve",
                                        charts.plot_adoption_rates(curve, min_group_size=k),
                                        readings.reading_adoption(curve, week, min_group_size=k))]
-            types = _population_types(curve)
+            types = [t for t in _population_types(curve) if _comparable(curve, t, week, k)]
             for ptype, title in (("worker_type", "Weekly active share: office and frontline staff"),
                                  ("pilot_wave", "Weekly active share: pilot waves and the rest")):
                 if ptype in types:
@@ -553,9 +561,7 @@ def _projection_blocks(proj: pl.DataFrame, inputs: ReportInputs) -> list[Block]:
                                            min_group_size=inputs.min_group_size)
         lines = [readings.reading_pilot_projection(part, o, unit=_unit(o, kind, inputs)[0],
                                                    scale=_unit(o, kind, inputs)[1]) for o in outcomes[:2]]
-        notes = part.filter(pl.col("scope") == "population")["note"].drop_nulls().unique().head(1).to_list() \
-            if "note" in part.columns else []
-        out.append(_chart("marts.pilot_projection", fig, " ".join(lines + [f"({n})" for n in notes])))
+        out.append(_chart("marts.pilot_projection", fig, " ".join(lines)))
     return out + _unknown_note(unknown)
 
 
