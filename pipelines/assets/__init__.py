@@ -4,7 +4,7 @@ from dagster import AssetChecksDefinition, AssetsDefinition
 
 
 def all_assets() -> list[AssetsDefinition]:
-    from pipelines.assets import clean, identity, ingest, marts, report
+    from pipelines.assets import analytics, clean, identity, ingest, marts, report
 
     return [
         *ingest.ingest_assets(),
@@ -13,6 +13,7 @@ def all_assets() -> list[AssetsDefinition]:
         identity.identity_map,
         marts.person_week,
         marts.adoption_curve,
+        *analytics.analytics_assets(),
         report.weekly_adoption_report,
     ]
 

@@ -29,6 +29,7 @@ def settings_document(world: SimulatedWorld) -> dict[str, object]:
         "min_group_size": 5,
         "platform_launch": tl.start,
         "site_launch": {LATE_SITE: tl.monday(tl.late_site_launch)},
+        "general_rollout": tl.monday(tl.general_rollout),
         "scope": {"countries": None, "sites": None, "worker_types": None},
         "worker_type": {
             "field": "site",
