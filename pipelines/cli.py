@@ -81,8 +81,12 @@ def simulate(
         log.info("%s", summary)
 
 
-def materialise(raw: Path, warehouse: Path, reports: Path) -> dict[str, object]:
-    """Materialise every asset for a drop zone, layer by layer, stopping at a failed blocking check."""
+LAYERS: tuple[str, ...] = ("ingest", "clean", "identity", "marts", "report")
+
+
+def materialise(raw: Path, warehouse: Path, reports: Path, *, until: str = "report") -> dict[str, object]:
+    """Materialise every asset for a drop zone, layer by layer up to ``until``, stopping at a
+    failed blocking check (downstream layers are then not run)."""
     from dagster import DagsterInstance, materialize
 
     from pipelines.assets import all_asset_checks, all_assets
@@ -90,7 +94,9 @@ def materialise(raw: Path, warehouse: Path, reports: Path) -> dict[str, object]:
 
     assets = all_assets()
     checks = all_asset_checks()
-    layers = ["ingest", "clean", "identity", "marts", "report"]
+    if until not in LAYERS:
+        raise UptakeCliError(f"--until {until!r}: expected one of {', '.join(LAYERS)}")
+    layers = LAYERS[: LAYERS.index(until) + 1]
     instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
     resources = build_resources(raw, warehouse, reports)
     metadata: dict[str, object] = {}
@@ -129,6 +135,7 @@ def run(
     raw: Annotated[Path, typer.Option("--raw", help="The raw drop zone (see docs/drop_zone.md).")],
     warehouse: Annotated[Path, typer.Option("--warehouse", help="The DuckDB warehouse file (created if missing).")],
     reports: Annotated[Path, typer.Option("--reports", help="Where to write the weekly report.")] = Path("data/reports"),
+    until: Annotated[str, typer.Option("--until", help="Stop after this layer: ingest, clean, identity, marts, report.")] = "report",
 ) -> None:
     """Materialise every asset (ingest, clean, identity, marts, report) for a drop zone."""
     if not raw.is_dir():
@@ -137,7 +144,7 @@ def run(
         _fail(f"{raw / 'settings.yaml'} is missing: every drop zone needs the organisation's settings")
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     try:
-        metadata = materialise(raw, warehouse, reports)
+        metadata = materialise(raw, warehouse, reports, until=until)
     except UptakeCliError as exc:
         _fail(str(exc))
         return
