@@ -119,7 +119,7 @@ def design_matrix(
             rare = counts.filter(pl.col("count") < rare_level_min).get_column(col)
             if rare.len():
                 text = pl.select(
-                    pl.when(text.is_in(rare)).then(pl.lit(OTHER_LEVEL)).otherwise(text).alias(col)
+                    pl.when(text.is_in(rare.to_list())).then(pl.lit(OTHER_LEVEL)).otherwise(text).alias(col)
                 ).to_series()
                 counts = text.value_counts(sort=True)
             levels = counts.get_column(col).to_list()
