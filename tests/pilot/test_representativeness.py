@@ -92,6 +92,7 @@ def test_small_levels_are_suppressed_with_a_complementary_cell() -> None:
     rows2 = out2.filter(pl.col("cohort") == "A", pl.col("row_type") == "level")
     assert rows2["suppressed"].all()  # PLANT small, HQ hidden too: 1 - share(HQ) would reveal it
     assert rows2["pilot_value"].null_count() == rows2.height
+    assert rows2["population_n"].null_count() == rows2.height and rows2["pilot_n"].null_count() == rows2.height
 
 
 def test_a_cohort_below_the_minimum_group_size_is_suppressed_entirely() -> None:
@@ -100,6 +101,7 @@ def test_a_cohort_below_the_minimum_group_size_is_suppressed_entirely() -> None:
     assert out["suppressed"].all()
     assert out["pilot_value"].null_count() == out.height
     assert out["smd"].null_count() == out.height
+    assert out["pilot_n"].null_count() == out.height  # the cohort's size is itself a small cell
 
 
 @pytest.mark.parametrize(

@@ -21,9 +21,9 @@ Rows of the output, per cohort (plus ``"all pilots"`` when there are several coh
 
 ``imbalanced`` flags ``|SMD| > 0.1``. ``statement`` is a plain-language line. Privacy: a level
 held by fewer than ``min_group_size`` people in the cohort or in the population is suppressed
-(no numbers); when that leaves a single suppressed level of an attribute, the next smallest level
-is suppressed too, so the hidden share cannot be recovered as one minus the others. A cohort
-smaller than ``min_group_size`` is suppressed entirely.
+(no numbers, counts included); when that leaves a single suppressed level of an attribute, the
+next smallest level is suppressed too, so the hidden share cannot be recovered as one minus the
+others. A cohort smaller than ``min_group_size`` is suppressed entirely.
 """
 
 from __future__ import annotations
@@ -205,7 +205,7 @@ def _suppress(rows: pl.DataFrame, k: int) -> pl.DataFrame:
             | ((pl.col("row_type") == "level") & (per_var == 1) & (rank_open == 1))
         ).alias("suppressed")
     )
-    hide = [c for c in ("pilot_n", "pilot_value", "population_value", "ratio", "smd") if c in rows.columns]
+    hide = [c for c in ("pilot_n", "population_n", "pilot_value", "population_value", "ratio", "smd") if c in rows.columns]
     return rows.with_columns(pl.when(pl.col("suppressed")).then(None).otherwise(pl.col(c)).alias(c) for c in hide)
 
 
@@ -286,6 +286,7 @@ def _summary_rows(
     out = pl.concat([smd_rows, auc], how="diagonal_relaxed")
     return out.with_columns(
         pl.when(pl.col("suppressed")).then(None).otherwise(pl.col("pilot_value")).alias("pilot_value"),
+        pl.when(pl.col("cohort_n") < k).then(None).otherwise(pl.col("pilot_n")).alias("pilot_n"),
         pl.when(pl.col("suppressed"))
         .then(pl.format("{}: suppressed (fewer than the minimum group size)", pl.col("cohort")))
         .otherwise(pl.col("statement"))

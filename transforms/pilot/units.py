@@ -93,6 +93,12 @@ def pilot_windows(
         if window_end is not None:
             ends.append(window_end - dt.timedelta(days=window_end.weekday()))
         end = min(ends)
+        if end == panel_end and window_end is None:
+            log.warning(
+                "cohort %s: no declared end, no 'after' week and no general roll-out given; its window runs "
+                "to the end of the panel (pass window_end if everybody got the platform earlier)",
+                row["pilot_cohort"],
+            )
         if end <= row["start"]:
             log.warning("cohort %s: window is empty (start %s, end %s); skipped", row["pilot_cohort"], row["start"], end)
             continue
@@ -203,6 +209,10 @@ def unit_frame(
     is_member = pl.col("pilot_cohort") == window.cohort
     if support_level is not None:
         is_member = is_member & (pl.col("pilot_support_level") == support_level)
+    no_baseline = outcome.join(baseline.select("person_key"), on="person_key", how="anti").height
+    if no_baseline:
+        log.info("cohort %s: %d person(s) in the window have no baseline week (hired later); left out",
+                 window.cohort, no_baseline)
     return (
         baseline.filter(is_member | control_filter(window))
         .with_columns(is_member.fill_null(False).cast(pl.Int8).alias("treated"))
