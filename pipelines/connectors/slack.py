@@ -61,9 +61,11 @@ import re
 import shutil
 import tempfile
 import zipfile
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import ClassVar
 
@@ -187,6 +189,20 @@ class _Tally:
     bad_files: int = 0
 
 
+@dataclass
+class _BatchState:
+    """What the batch worker carries from one batch to the next."""
+
+    con: duckdb.DuckDBPyConnection
+    export: str
+    users: pl.DataFrame
+    cutoff: dt.datetime
+    split_spaces: set[str]
+    #: message ids of conversations split over batches, to find duplicates across batches
+    seen: pl.Series = field(default_factory=lambda: pl.Series("event_id", [], dtype=pl.Utf8))
+    tally: _Tally = field(default_factory=lambda: _Tally())
+
+
 class SlackConnector(Connector):
     """Slack workspace exports (official JSON export, zip or directory) -> events and accounts."""
 
@@ -214,6 +230,8 @@ class SlackConnector(Connector):
         """Yield ``accounts``, then ``events`` per batch of day files, with ``rejects`` alongside."""
         with _export_root(path) as root:
             con = duckdb.connect()
+            # every file is read once: DuckDB's cache of file contents would only hold memory
+            con.execute("SET enable_external_file_cache = false")
             try:
                 yield from self._read_root(con, root, path.name)
             finally:
@@ -236,29 +254,30 @@ class SlackConnector(Connector):
             yield Batch("rejects", pl.concat(rejects))
 
         users = accounts.select("account_id", "account_email", pl.col("is_automated").alias("__user_is_bot"))
-        cutoff = self._cutoff(day_files)
         batches = [day_files[i : i + self.files_per_batch] for i in range(0, len(day_files), self.files_per_batch)]
-        split_spaces = _spaces_in_several_batches(batches)
-        seen = pl.Series("event_id", [], dtype=pl.Utf8)  # message ids of conversations split over batches
-        tally = _Tally()
-        for batch in batches:
-            raw, file_rejects = self._read_messages(con, batch, export)
-            tally.bad_files += file_rejects.height
-            if file_rejects.height:
-                yield Batch("rejects", file_rejects)
-            events, row_rejects, kept_ids = _map_messages(raw, users, export, cutoff, seen, split_spaces, tally)
-            if split_spaces:
-                seen = pl.concat([seen, kept_ids])
-            good, bad = conform(events, EVENTS, file=export, locator_column="__locator")
-            if bad.height:
-                tally.rejected += bad.height
-                row_rejects = pl.concat([row_rejects, bad.with_columns(pl.lit(SOURCE).alias("source"))])
-            n_react = int((good["action"] == "react").sum())
-            tally.reaction_events += n_react
-            tally.message_events += good.height - n_react
-            yield Batch("events", good)
-            if row_rejects.height:
-                yield Batch("rejects", row_rejects)
+        state = _BatchState(
+            con=con.cursor(),
+            export=export,
+            users=users,
+            cutoff=self._cutoff(day_files),
+            split_spaces=_spaces_in_several_batches(batches),
+        )
+        # One worker thread reads and maps batch i+1 while the caller consumes (writes) batch i:
+        # DuckDB and Polars release the GIL, so parsing overlaps the warehouse insert. At most two
+        # batches are in memory; batches are processed in order (duplicates across batches need it).
+        tally = state.tally
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="slack-batches")
+        try:
+            pending: deque[Future[list[Batch]]] = deque()
+            for batch in batches:
+                pending.append(pool.submit(self._process_batch, state, batch))
+                if len(pending) > 1:
+                    yield from pending.popleft().result()
+            while pending:
+                yield from pending.popleft().result()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            state.con.close()
         log.info(
             "slack %s: %d messages in %d day files -> %d message events + %d reaction events; "
             "%d rejected, %d filtered (tombstones, edits, hidden); %d unreadable file(s)",
@@ -271,6 +290,31 @@ class SlackConnector(Connector):
             tally.filtered,
             tally.bad_files,
         )
+
+    def _process_batch(self, state: _BatchState, batch: list[_DayFile]) -> list[Batch]:
+        """Read, map and conform one batch of day files (runs on the worker thread, in order)."""
+        tally = state.tally
+        out: list[Batch] = []
+        raw, file_rejects = self._read_messages(state.con, batch, state.export)
+        tally.bad_files += file_rejects.height
+        if file_rejects.height:
+            out.append(Batch("rejects", file_rejects))
+        events, row_rejects, kept_ids = _map_messages(
+            raw, state.users, state.export, state.cutoff, state.seen, state.split_spaces, tally
+        )
+        if state.split_spaces:
+            state.seen = pl.concat([state.seen, kept_ids])
+        good, bad = conform(events, EVENTS, file=state.export, locator_column="__locator")
+        if bad.height:
+            tally.rejected += bad.height
+            row_rejects = pl.concat([row_rejects, bad.with_columns(pl.lit(SOURCE).alias("source"))])
+        n_react = int((good["action"] == "react").sum())
+        tally.reaction_events += n_react
+        tally.message_events += good.height - n_react
+        out.append(Batch("events", good))
+        if row_rejects.height:
+            out.append(Batch("rejects", row_rejects))
+        return out
 
     def _cutoff(self, day_files: list[_DayFile]) -> dt.datetime:
         """Latest acceptable time: one day after the newest day file's day, and now + 1 day (UTC)."""
@@ -356,6 +400,13 @@ class SlackConnector(Connector):
         bad rows are then quarantined one by one), quarantined whole when it is not UTF-8 JSON.
         """
         by_path = {str(f.path): f for f in batch}
+        # rows carry a 64-bit hash of their file's path rather than the path: far cheaper to hand over
+        files = con.execute("SELECT p AS filename, hash(p) AS file_key FROM unnest($p) t(p)", {"p": list(by_path)}).pl()
+        key = "file_key" if files["file_key"].is_unique().all() else "filename"
+        files = files.with_columns(
+            pl.col("filename").replace_strict({p: f.member for p, f in by_path.items()}).alias("member"),
+            pl.col("filename").replace_strict({p: f.space_id for p, f in by_path.items()}).alias("space_id"),
+        ).select(key, "member", "space_id")
         fast = list(by_path)
         slow: list[str] = []
         bad: list[tuple[str, str]] = []
@@ -363,7 +414,7 @@ class SlackConnector(Connector):
             parts = ([_typed_read_sql("fast")] if fast else []) + ([_raw_read_sql("slow")] if slow else [])
             params = ({"fast": fast} if fast else {}) | ({"slow": slow} if slow else {})
             try:
-                raw = con.execute(_project_sql(" UNION ALL BY NAME ".join(parts)), params).pl()
+                raw = con.execute(_project_sql(" UNION ALL BY NAME ".join(parts), key), params).pl()
                 break
             except duckdb.Error as exc:
                 culprit = _file_named_in(exc, fast + slow) or self._find_unreadable(con, fast + slow)
@@ -380,11 +431,8 @@ class SlackConnector(Connector):
                     bad.append((by_path[culprit].member, message))
                     log.warning("slack %s: %s unreadable: %s", export, by_path[culprit].member, message)
         else:
-            raw = pl.DataFrame(schema=_RAW_SCHEMA)
-        files = pl.DataFrame(
-            {"filename": list(by_path), "member": [f.member for f in batch], "space_id": [f.space_id for f in batch]}
-        )
-        raw = raw.join(files, on="filename", how="left", maintain_order="left").drop("filename")
+            raw = pl.DataFrame(schema=_RAW_SCHEMA).rename({"filename": key}).cast({key: files.schema[key]})
+        raw = raw.join(files, on=key, how="left", maintain_order="left").drop(key)
         file_rejects = _rejects_frame(
             EVENTS.name,
             export,
@@ -444,10 +492,12 @@ def _raw_read_sql(param: str) -> str:
     )
 
 
-def _project_sql(raw: str) -> str:
-    """The flat columns the mapping needs; nested fields are reduced here."""
+def _project_sql(raw: str, file_key: str = "file_key") -> str:
+    """The flat columns the mapping needs; nested fields are reduced here. ``file_key`` names the
+    file of each row: ``file_key`` (a hash of its path) or ``filename`` (the path)."""
+    file_col = "hash(filename) AS file_key" if file_key == "file_key" else "filename"
     return f"""
-        SELECT filename, ts, "user", bot_id, app_id, username, subtype, text, thread_ts, hidden, upload,
+        SELECT {file_col}, ts, "user", bot_id, app_id, username, subtype, text, thread_ts, hidden, upload,
                reactions,
                ("file" IS NOT NULL OR len(files) > 0) AS has_file,
                "comment"."user" AS comment_user,
@@ -705,7 +755,6 @@ def _reaction_events(kept: pl.DataFrame, users: pl.DataFrame) -> pl.DataFrame:
         .with_columns(
             (pl.col("event_id") + ":react:" + pl.col("__emoji") + ":" + pl.col("account_id")).alias("__reaction_id"),
         )
-        .unique("__reaction_id", keep="first", maintain_order=True)
         .join(users.lazy(), on="account_id", how="left", maintain_order="left")
         .select(
             pl.lit(SOURCE).alias("source"),
@@ -726,7 +775,10 @@ def _reaction_events(kept: pl.DataFrame, users: pl.DataFrame) -> pl.DataFrame:
             (pl.col("member") + "[ts=" + pl.col("ts") + "].reactions[" + pl.col("__emoji") + "]").alias("__locator"),
         )
     )
-    return reactions.collect()
+    frame = reactions.collect()
+    if frame["event_id"].n_unique() < frame.height:  # a user listed twice under one emoji: one reaction
+        frame = frame.unique("event_id", keep="first", maintain_order=True)
+    return frame
 
 
 # -- files -----------------------------------------------------------------------------------------

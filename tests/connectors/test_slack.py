@@ -361,6 +361,15 @@ def test_field_of_wrong_type_quarantines_the_row_only(export: Path) -> None:
     assert ev.filter(pl.col("source_file") == "general/2024-03-05.json").height == 2
 
 
+def test_reaction_listing_a_user_twice_counts_once(export: Path) -> None:
+    day = export / "ideas" / "2024-03-05.json"
+    msgs = json.loads(day.read_text())
+    msgs[0]["reactions"] = [{"name": "+1", "users": ["U01ALICE", "U01ALICE", "U03CAROL"], "count": 3}]
+    day.write_text(json.dumps(msgs))
+    reacts = read(export)["events"].filter(pl.col("content_id") == "C02IDEAS:1709632000.000100")
+    assert sorted(reacts.filter(pl.col("action") == "react")["account_id"].to_list()) == ["U01ALICE", "U03CAROL"]
+
+
 def test_not_an_export_and_broken_zip_raise(tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
