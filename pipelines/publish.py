@@ -29,6 +29,7 @@ import os
 import re
 import shutil
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,6 +50,7 @@ __all__ = [
     "published_config",
     "published_dir",
     "published_tables",
+    "load_mart",
     "read_published",
     "read_published_table",
     "read_warehouse_table",
@@ -173,6 +175,23 @@ def read_published_table(name: str, directory: str | Path | None = None) -> pl.D
             f"Run `uptake run` (it publishes after the report) or set ${PUBLISHED_ENV}."
         )
     return pl.read_parquet(path)
+
+
+def load_mart(name: str, compute: Callable[[], pl.DataFrame] | None = None,
+              directory: str | Path | None = None) -> pl.DataFrame:
+    """A published mart, or, while it is not published yet, ``compute()`` (the same transforms
+    function the pipeline uses). The notebooks' way to read a mart: they never open the warehouse.
+
+    Logs which of the two it did; without ``compute``, a missing mart raises
+    :class:`PublishedTableMissingError`.
+    """
+    try:
+        return read_published_table(name, directory)
+    except PublishedTableMissingError:
+        if compute is None:
+            raise
+        log.warning("%s is not published yet: computed from the published person-week table instead", name)
+        return compute()
 
 
 def read_published(directory: str | Path | None = None) -> dict[str, pl.DataFrame]:
