@@ -16,6 +16,7 @@
 - At ``rollout_week`` everybody gets the platform: non-members also gain ``tau`` from then on, so an
   estimation window that overran the roll-out would be biased toward zero.
 - No trend difference between groups before the pilot (parallel trends hold by construction).
+- ``team_week_sd`` adds a weekly shock shared by each team (outcomes correlated within teams).
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ def simulate_pilot_panel(
     pilot_base: float = -2.4,
     delta: float = 0.002,
     select_teams: bool = False,
+    team_week_sd: float = 0.0,
     seed: int = 0,
 ) -> tuple[pl.DataFrame, Truth]:
     """Return ``(person_week, truth)``; ``person_week`` follows the PERSON_WEEK contract."""
@@ -83,6 +85,8 @@ def simulate_pilot_panel(
     weeks = np.arange(n_weeks)
     trend = delta * weeks
     base_prob = p[:, None] + trend[None, :]
+    if team_week_sd:  # a shock shared by a team each week: outcomes correlate within teams
+        base_prob = base_prob + rng.normal(0, team_week_sd, (n_teams, n_weeks))[team]
     uniform = rng.random((n, n_weeks))
     active_untreated = uniform < base_prob
 

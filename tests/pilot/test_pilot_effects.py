@@ -186,3 +186,16 @@ def test_control_filter_keeps_people_whose_wave_starts_after_the_window(world) -
     w = pilot_windows(pw, cohort_end={"wave-1": week(12)})[0]  # wave-1 ends before wave-2/3 start
     controls = pw.filter(control_filter(w))["pilot_cohort"].unique().to_list()
     assert sorted(controls, key=str) == sorted([None, "wave-2", "wave-3"], key=str)
+
+
+def test_cluster_reaches_every_estimator_but_matching() -> None:
+    pw, truth = simulate_pilot_panel(n_people=1500, seed=2, select_teams=True, team_week_sd=0.1)
+    kw = dict(activity_metrics=ACTIVE, estimators=("naive", "aipw", "matching", "did_cs"),
+              window_end=truth.rollout_week, baseline_end=week(8), pre_weeks=2, projection_strata=(),
+              by_support_level=False)
+    plain = pilot_effects(pw, **kw).filter(pl.col("row_type") == "effect")
+    clustered = pilot_effects(pw, cluster="org_unit", **kw).filter(pl.col("row_type") == "effect")
+    both = plain.join(clustered, on=["cohort", "estimator"], suffix="_cl")
+    assert (both["estimate"] - both["estimate_cl"]).abs().max() < 1e-12  # point estimates unchanged
+    changed = both.filter((pl.col("se") - pl.col("se_cl")).abs() > 1e-9)["estimator"].unique().sort().to_list()
+    assert changed == ["aipw", "did_cs", "naive"]  # matching keeps its Abadie-Imbens variance

@@ -120,3 +120,23 @@ def test_bad_panels_raise_typed_errors(mutate, match: str) -> None:  # noqa: ANN
     panel = mutate(_weekly_panel(n=60, weeks=12))
     with pytest.raises(PilotInputError, match=match):
         staggered_did(panel, unit="unit", time="week_start", first_treat="first_treat", outcome="y")
+
+
+def test_cluster_robust_errors_widen_with_shocks_shared_by_a_cluster() -> None:
+    """200 teams of 4 units; each team-week shares a shock: unit-level SEs are too small."""
+    rng = np.random.default_rng(3)
+    teams, size, weeks = 200, 4, 10
+    n = teams * size
+    team = np.repeat(np.arange(teams), size)
+    group = np.repeat(rng.choice([0, 5, 7], size=teams, p=[0.5, 0.25, 0.25]), size)
+    w = np.arange(weeks)
+    y = (rng.normal(size=n)[:, None] + rng.normal(0, 1.0, (teams, weeks))[team]
+         + 0.3 * ((group[:, None] > 0) & (w[None, :] >= group[:, None])) + rng.normal(0, 0.5, (n, weeks)))
+    panel = pl.DataFrame({"unit": np.repeat(np.arange(n), weeks), "t": np.tile(w + 1, n),
+                          "g": np.repeat(np.where(group > 0, group + 1, 0), weeks),
+                          "team": np.repeat(team, weeks), "y": y.ravel()})
+    plain = staggered_did(panel, unit="unit", time="t", first_treat="g", outcome="y")
+    clustered = staggered_did(panel, unit="unit", time="t", first_treat="g", outcome="y", cluster="team")
+    assert clustered.overall.estimate == pytest.approx(plain.overall.estimate)
+    assert clustered.overall.se > 1.5 * plain.overall.se
+    assert clustered.overall.ci_low <= 0.3 <= clustered.overall.ci_high

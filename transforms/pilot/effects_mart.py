@@ -116,6 +116,7 @@ def pilot_effects(
     by_support_level: bool = True,
     min_group_size: int = 5,
     alpha: float = 0.05,
+    cluster: str | None = None,
 ) -> pl.DataFrame:
     """Build the rows of ``marts.pilot_effects`` (see module docstring).
 
@@ -127,8 +128,11 @@ def pilot_effects(
     roll-out date; ``cohort_end``: declared last day per cohort. ``baseline_end``: end of the
     pre-pilot window the covariates are measured on (default: the first cohort's start; set it to
     the date pilot members were picked when that came earlier). ``pre_weeks``: weeks before each
-    start that the DiD panels and the KPI baseline use. Estimation failures (e.g. no overlap) give
-    a row with a ``note`` and no numbers, never a silent gap.
+    start that the DiD panels and the KPI baseline use. ``cluster`` (e.g. ``"org_unit"``, as of the
+    baseline) makes person-level standard errors cluster-robust, for pilots that picked whole teams
+    (naive, ipw, aipw, did_cs; matching keeps its Abadie-Imbens variance and says so in its note).
+    Estimation failures (e.g. no overlap) give a row with a ``note`` and no numbers, never a silent
+    gap.
     """
     unknown = [e for e in estimators if e not in ESTIMATORS]
     if unknown:
@@ -137,7 +141,7 @@ def pilot_effects(
         return _pilot_effects(
             person_week, kpi_panel, activity_metrics, attributes, estimators, window_end, cohort_end,
             baseline_end, baseline_weeks, pre_weeks, projection_strata, projection_method, by_support_level,
-            min_group_size, alpha,
+            min_group_size, alpha, cluster,
         )  # fmt: skip
 
 
@@ -157,6 +161,7 @@ def _pilot_effects(
     by_support_level: bool,
     min_group_size: int,
     alpha: float,
+    cluster: str | None,
 ) -> pl.DataFrame:
     windows = pilot_windows(person_week, window_end=window_end, cohort_end=cohort_end)
     if not windows:
@@ -164,7 +169,7 @@ def _pilot_effects(
     activity_cols = list(dict.fromkeys(activity_metrics.values()))
     baseline = person_baseline(
         person_week,
-        attributes=attributes,
+        attributes=list(dict.fromkeys([*attributes, *([cluster] if cluster else [])])),
         activity=activity_cols,
         baseline_end=baseline_end or min(w.start for w in windows),
         baseline_weeks=baseline_weeks,
@@ -174,15 +179,18 @@ def _pilot_effects(
         "person_key", "week_start", "pilot_cohort", "pilot_start_week", "pilot_support_level",
         *[pl.col(c).cast(pl.Float64) for c in activity_cols],
     )  # fmt: skip
+    if cluster:  # one cluster per person (as of the baseline), as the cluster-robust variance needs
+        panel = panel.join(baseline.select("person_key", pl.col(cluster).alias("_cluster")), on="person_key", how="inner")
     unit_methods = [e for e in estimators if e in METHODS]
     rows: list[dict[str, object]] = []
+    cl_did = "_cluster" if cluster else None
 
     for metric, col in activity_metrics.items():
         naive_by_cohort: dict[str, tuple[float, int]] = {}
         for w in windows:
             frame = unit_frame(person_week, w, metric=col, baseline=baseline)
             base = _base(w, metric, "activity")
-            ests = _unit_estimates(frame, covariates, unit_methods, alpha)
+            ests = _unit_estimates(frame, covariates, unit_methods, alpha, cluster)
             naive = _naive_value(ests)
             naive_by_cohort[w.cohort] = (naive, int(frame["treated"].sum()))
             rows += _effect_rows(base, ests, naive)
@@ -190,7 +198,7 @@ def _pilot_effects(
                 rows += _did_rows(
                     base, panel, w, unit="person_key", outcome=col, first_treat="pilot_start_week",
                     treated=pl.col("pilot_cohort") == w.cohort, control=control_filter(w),
-                    pre_weeks=pre_weeks, naive=naive, alpha=alpha,
+                    pre_weeks=pre_weeks, naive=naive, alpha=alpha, cluster=cl_did,
                 )  # fmt: skip
             if projection_strata:
                 rows += _projection_rows(
@@ -198,7 +206,8 @@ def _pilot_effects(
                 )
             if by_support_level:
                 rows += _within_cohort_support_rows(
-                    base, person_week, panel, w, col, baseline, covariates, unit_methods, estimators, pre_weeks, alpha
+                    base, person_week, panel, w, col, baseline, covariates, unit_methods, estimators, pre_weeks, alpha,
+                    cluster,
                 )
         if "did_cs" in estimators and len(windows) > 1:
             pooled = _pooled_window(windows)
@@ -206,10 +215,10 @@ def _pilot_effects(
             rows += _did_rows(
                 _base(pooled, metric, "activity"), panel, pooled, unit="person_key", outcome=col,
                 first_treat="pilot_start_week", treated=pl.col("pilot_cohort").is_in([w.cohort for w in windows]),
-                control=control_filter(pooled), pre_weeks=pre_weeks, naive=naive, alpha=alpha,
+                control=control_filter(pooled), pre_weeks=pre_weeks, naive=naive, alpha=alpha, cluster=cl_did,
             )  # fmt: skip
         if "did_cs" in estimators and by_support_level:
-            rows += _support_level_did_rows(metric, panel, windows, col, pre_weeks, naive_by_cohort, alpha)
+            rows += _support_level_did_rows(metric, panel, windows, col, pre_weeks, naive_by_cohort, alpha, cl_did)
 
     if kpi_panel is not None:
         rows += _kpi_rows(kpi_panel, windows, unit_methods, estimators, pre_weeks, alpha)
@@ -231,14 +240,15 @@ def _base(w: PilotWindow, metric: str, kind: str) -> dict[str, object]:
 
 
 def _unit_estimates(
-    frame: pl.DataFrame, covariates: Sequence[str], methods: Sequence[str], alpha: float
+    frame: pl.DataFrame, covariates: Sequence[str], methods: Sequence[str], alpha: float, cluster: str | None = None
 ) -> dict[str, EffectEstimate | str]:
     """Each method's estimate, or the reason it could not be computed."""
     out: dict[str, EffectEstimate | str] = {}
     for m in dict.fromkeys(["naive", *methods]):
         try:
             out[m] = estimate_effect(
-                frame, treatment="treated", outcome="outcome", covariates=covariates, method=m, alpha=alpha  # type: ignore[arg-type]
+                frame, treatment="treated", outcome="outcome", covariates=covariates, method=m, alpha=alpha,  # type: ignore[arg-type]
+                cluster=None if m == "matching" else cluster,
             )
         except (PilotInputError, np.linalg.LinAlgError) as exc:
             out[m] = f"not estimable: {exc}"
@@ -287,11 +297,14 @@ def _did_rows(
     pre_weeks: int,
     naive: float | None,
     alpha: float,
+    cluster: str | None = None,
 ) -> list[dict]:
     rows = did_panel(panel, w, unit=unit, first_treat=first_treat, treated=treated, control=control, pre_weeks=pre_weeks)
     row = dict(base, estimator="did_cs", naive_estimate=naive)
     try:
-        res = staggered_did(rows, unit=unit, time="week_start", first_treat=first_treat, outcome=outcome, alpha=alpha)
+        res = staggered_did(
+            rows, unit=unit, time="week_start", first_treat=first_treat, outcome=outcome, alpha=alpha, cluster=cluster
+        )
     except (PilotInputError, np.linalg.LinAlgError) as exc:
         row["note"] = f"not estimable: {exc}"
         return [row]
@@ -353,6 +366,7 @@ def _within_cohort_support_rows(
     estimators: Sequence[str],
     pre_weeks: int,
     alpha: float,
+    cluster: str | None = None,
 ) -> list[dict]:
     levels = (
         baseline.filter(pl.col("pilot_cohort") == w.cohort)["pilot_support_level"].drop_nulls().unique().sort().to_list()
@@ -363,7 +377,7 @@ def _within_cohort_support_rows(
     for level in levels:
         frame = unit_frame(person_week, w, metric=col, baseline=baseline, support_level=level)
         b = dict(base, support_level=level)
-        ests = _unit_estimates(frame, covariates, methods, alpha)
+        ests = _unit_estimates(frame, covariates, methods, alpha, cluster)
         naive = _naive_value(ests)
         rows += _effect_rows(b, ests, naive)
         if "did_cs" in estimators:
@@ -371,7 +385,7 @@ def _within_cohort_support_rows(
             rows += _did_rows(
                 b, panel.filter(is_member | control_filter(w)), w, unit="person_key", outcome=col,
                 first_treat="pilot_start_week", treated=is_member, control=control_filter(w),
-                pre_weeks=pre_weeks, naive=naive, alpha=alpha,
+                pre_weeks=pre_weeks, naive=naive, alpha=alpha, cluster="_cluster" if cluster else None,
             )  # fmt: skip
     return rows
 
@@ -384,6 +398,7 @@ def _support_level_did_rows(
     pre_weeks: int,
     naive_by_cohort: Mapping[str, tuple[float, int]],
     alpha: float,
+    cluster: str | None = None,
 ) -> list[dict]:
     levels = panel["pilot_support_level"].drop_nulls().unique().sort().to_list()
     if len(levels) < 2:
@@ -398,7 +413,7 @@ def _support_level_did_rows(
         rows += _did_rows(
             base, panel, pooled, unit="person_key", outcome=col, first_treat="pilot_start_week",
             treated=is_member.fill_null(False), control=control_filter(pooled), pre_weeks=pre_weeks,
-            naive=naive if all(w.support_level == level for w in cohorts) else None, alpha=alpha,
+            naive=naive if all(w.support_level == level for w in cohorts) else None, alpha=alpha, cluster=cluster,
         )  # fmt: skip
     return rows
 

@@ -99,6 +99,7 @@ def staggered_did(
     alpha: float = 0.05,
     estimation_method: Literal["dr", "ipw", "reg"] = "dr",
     anticipation: int = 0,
+    cluster: str | None = None,
 ) -> StaggeredResult:
     """Fit Callaway & Sant'Anna on ``panel`` and aggregate it (see module docstring).
 
@@ -106,14 +107,16 @@ def staggered_did(
     integer period. ``first_treat``: the unit's first treated period in the same type; null (or 0
     for integer periods) = never treated. Units first treated at or before the first period have
     no pre-period and are dropped (logged); a start after the last period counts as never treated
-    within this panel. The caller's frame is not modified.
+    within this panel. ``cluster`` (e.g. the team, constant within a unit) makes the standard errors
+    cluster-robust. The caller's frame is not modified.
     """
     if control_group not in ("not_yet_treated", "never_treated"):
         raise ValueError(f"control_group must be 'not_yet_treated' or 'never_treated'; got {control_group!r}")
     covariates = list(covariates or [])
-    cols = [unit, time, first_treat, outcome, *covariates]
+    extra = [cluster] if cluster else []
+    cols = [unit, time, first_treat, outcome, *covariates, *extra]
     require_columns(panel, cols, frame_name=FRAME)
-    require_no_nulls(panel, [unit, time, outcome, *covariates], frame_name=FRAME)
+    require_no_nulls(panel, [unit, time, outcome, *covariates, *extra], frame_name=FRAME)
     time_dtype = panel.schema[time]
     if panel.schema[first_treat] != time_dtype and not (
         time_dtype.is_integer() and panel.schema[first_treat].is_integer()
@@ -145,13 +148,15 @@ def staggered_did(
     from diff_diff import CallawaySantAnna  # heavy import, only when estimating
 
     data = frame.select(
-        pl.col(unit).alias("_unit"), "_t", "_g", pl.col(outcome).cast(pl.Float64).alias("_y"), *covariates
+        pl.col(unit).alias("_unit"), "_t", "_g", pl.col(outcome).cast(pl.Float64).alias("_y"), *covariates,
+        *[pl.col(c).alias("_cluster") for c in extra],
     ).to_pandas()
     estimator = CallawaySantAnna(
         control_group=control_group,
         alpha=alpha,
         estimation_method=estimation_method,
         anticipation=anticipation,
+        cluster="_cluster" if cluster else None,
     )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
