@@ -59,12 +59,12 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, ClassVar
+from typing import IO, ClassVar, Literal
 
 import duckdb
 import polars as pl
 
-from pipelines.connectors.base import Batch, Connector, ConnectorError
+from pipelines.connectors.base import Batch, Connector, ConnectorError, TableName
 from pipelines.connectors.text_features import text_features_exprs
 from transforms.contracts import ACCOUNTS, EVENTS, REJECTS, conform
 
@@ -108,8 +108,8 @@ class MattermostConnector(Connector):
 
     name: ClassVar[str] = "mattermost"
     title: ClassVar[str] = "Mattermost bulk export"
-    kind: ClassVar = "platform"
-    yields: ClassVar = ("events", "accounts")
+    kind: ClassVar[Literal["platform", "hr"]] = "platform"
+    yields: ClassVar[tuple[TableName, ...]] = ("events", "accounts")
     cannot_see: ClassVar[tuple[str, ...]] = ("visit", "read")
     reads: ClassVar[str] = "Mattermost bulk export JSONL (*.jsonl, a .zip holding one, or a directory of them)"
 
@@ -148,8 +148,7 @@ class MattermostConnector(Connector):
             lookups = self._lookups(con, label, opener)
             seen_ids = pl.Series("event_id", [], dtype=pl.Utf8)
             seen_accounts = pl.Series("account_id", [], dtype=pl.Utf8)
-            objects = 0
-            lines_total = 0
+            objects = lines_total = n_events = n_accounts = n_rejects = 0
             for first_line, lines in _chunks(label, opener, self.chunk_bytes):
                 lines_total += len(lines)
                 parsed = _parse_chunk(con, lines, first_line)
@@ -164,11 +163,14 @@ class MattermostConnector(Connector):
                 good_ev, bad_ev = conform(events, EVENTS, file=label, locator_column="__locator")
                 rejects += [bad_acc.with_columns(pl.lit(SOURCE).alias("source")),
                             bad_ev.with_columns(pl.lit(SOURCE).alias("source"))]
+                all_rejects = pl.concat([r.cast(REJECTS.schema) for r in rejects])  # type: ignore[arg-type]
+                n_events, n_accounts, n_rejects = (
+                    n_events + good_ev.height, n_accounts + good_acc.height, n_rejects + all_rejects.height
+                )
                 if good_acc.height:
                     yield Batch("accounts", good_acc)
                 if good_ev.height:
                     yield Batch("events", good_ev)
-                all_rejects = pl.concat([r.cast(REJECTS.schema) for r in rejects])  # type: ignore[arg-type]
                 if all_rejects.height:
                     yield Batch("rejects", all_rejects)
             if lines_total and not objects:
@@ -177,7 +179,10 @@ class MattermostConnector(Connector):
                     '{"type": "version", ...} first)',
                     file=label,
                 )
-            log.info("mattermost %s: %d lines read", label, lines_total)
+            log.info(
+                "mattermost %s: %d lines -> %d events, %d accounts, %d rejected",
+                label, lines_total, n_events, n_accounts, n_rejects,
+            )
         finally:
             con.close()
 

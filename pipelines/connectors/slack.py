@@ -9,9 +9,11 @@ What it reads
 - ``<folder>/<YYYY-MM-DD>.json`` day files (JSON arrays of messages) -> ``events``.
   ``integration_logs.json``, ``lists.json``, canvases and other files are not read.
 
-Day files are parsed by DuckDB's JSON reader, a few thousand files per batch, reading only the
-fields below; message text is reduced to its features (``text_features``) inside the query and
-never leaves it. A zip is extracted (JSON members only) to a temporary directory first.
+Day files are parsed by DuckDB's JSON reader, ``files_per_batch`` files per query, reading only
+the fields of ``MESSAGE_FIELDS``; Polars maps each batch (message text is reduced to its features
+by ``text_features`` and dropped there: it never leaves this module). One worker thread prepares
+the next batch while the caller writes the current one, so at most two batches are in memory. A
+zip is extracted (JSON members only) to a temporary directory first.
 
 Mapping (one event per message, plus one per reacting person)
 -------------------------------------------------------------
@@ -50,7 +52,8 @@ now + 1 day, a duplicate ``ts`` in one conversation, a field of the wrong JSON t
 no author. A day file that is not valid UTF-8 JSON is quarantined whole (locator = the file) and the
 other files go on; a missing or broken ``users.json`` / ``channels.json`` is recorded the same way.
 A :class:`~pipelines.connectors.base.ConnectorError` is raised only when nothing can go on: the
-zip cannot be opened, or the input holds neither metadata nor day files.
+zip cannot be opened, the input holds neither metadata nor day files, or DuckDB fails on a batch
+for a reason no single file explains.
 """
 
 from __future__ import annotations
@@ -67,12 +70,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 import duckdb
 import polars as pl
 
-from pipelines.connectors.base import Batch, Connector, ConnectorError
+from pipelines.connectors.base import Batch, Connector, ConnectorError, TableName
 from pipelines.connectors.text_features import text_features_exprs
 from transforms.contracts import ACCOUNTS, EVENTS, REJECTS, conform
 
@@ -158,7 +161,6 @@ _DAY_FILE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.json$")
 _ERROR_FILE = re.compile(r'in file "([^"]+)"')
 
 
-
 def struct_literal(fields: dict[str, str]) -> str:
     """A DuckDB struct literal ``{'name': 'TYPE', ...}`` for ``read_json(columns=...)``."""
     return "{" + ", ".join(f"'{k}': '{v.replace(chr(39), chr(39) * 2)}'" for k, v in fields.items()) + "}"
@@ -208,8 +210,8 @@ class SlackConnector(Connector):
 
     name: ClassVar[str] = "slack"
     title: ClassVar[str] = "Slack workspace export"
-    kind: ClassVar = "platform"
-    yields: ClassVar = ("events", "accounts")
+    kind: ClassVar[Literal["platform", "hr"]] = "platform"
+    yields: ClassVar[tuple[TableName, ...]] = ("events", "accounts")
     cannot_see: ClassVar[tuple[str, ...]] = ("visit", "read")
     reads: ClassVar[str] = (
         "Slack export .zip or directory: users.json, channels/groups/dms/mpims.json, <channel>/<date>.json day files"
@@ -418,8 +420,8 @@ class SlackConnector(Connector):
                 break
             except duckdb.Error as exc:
                 culprit = _file_named_in(exc, fast + slow) or self._find_unreadable(con, fast + slow)
-                if culprit is None:
-                    raise
+                if culprit is None:  # not a file's fault (e.g. out of memory): nothing can go on
+                    raise ConnectorError(f"day files could not be read: {_short(exc)}", file=export) from exc
                 message = _short(exc)
                 if culprit in fast and "transform error" in message.lower():
                     fast.remove(culprit)
