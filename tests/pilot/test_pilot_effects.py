@@ -81,7 +81,7 @@ def test_projection_rows_sit_beside_the_att(world, effects) -> None:  # noqa: AN
 def test_intervals_cover_the_planted_effect_in_at_least_17_of_20_seeds() -> None:
     covered = {"ipw": 0, "aipw": 0, "matching": 0, "did_cs": 0}
     for seed in range(20):
-        pw, truth = simulate_pilot_panel(n_people=700, seed=100 + seed, wave_starts=(10, 14), support_levels=("a", "a"))
+        pw, truth = simulate_pilot_panel(n_people=500, seed=100 + seed, wave_starts=(10, 14), support_levels=("a", "a"))
         windows = pilot_windows(pw, window_end=truth.rollout_week)
         base = person_baseline(pw, attributes=COVARIATES[:-1], activity=["is_active"], baseline_end=week(8))
         w = windows[0]
@@ -189,7 +189,7 @@ def test_control_filter_keeps_people_whose_wave_starts_after_the_window(world) -
 
 
 def test_cluster_reaches_every_estimator_but_matching() -> None:
-    pw, truth = simulate_pilot_panel(n_people=1500, seed=2, select_teams=True, team_week_sd=0.1)
+    pw, truth = simulate_pilot_panel(n_people=800, seed=2, select_teams=True, team_week_sd=0.1)
     kw = dict(activity_metrics=ACTIVE, estimators=("naive", "aipw", "matching", "did_cs"),
               window_end=truth.rollout_week, baseline_end=week(8), pre_weeks=2, projection_strata=(),
               by_support_level=False)
