@@ -52,7 +52,7 @@ def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log pro
 
 
 def _fail(message: str) -> None:
-    console.print(f"[bold red]error:[/] {message}")
+    console.print(f"[bold red]error:[/] {message}", soft_wrap=True)
     raise typer.Exit(code=1)
 
 
@@ -211,7 +211,7 @@ def main() -> None:  # pragma: no cover - console script entry
     try:
         app()
     except UptakeCliError as exc:
-        console.print(f"[bold red]error:[/] {exc}")
+        console.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
         sys.exit(1)
 
 

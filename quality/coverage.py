@@ -69,7 +69,8 @@ def _source_weeks(con: duckdb.DuckDBPyConnection, time_zone: str) -> pl.DataFram
         parts.append("SELECT DISTINCT source, 'events' AS kind, week_start FROM clean.events")
     else:
         parts += [f"SELECT DISTINCT '{s}' AS source, 'events' AS kind, "
-                  f"date_trunc('week', timezone('{tz}', occurred_at))::DATE AS week_start FROM raw.{s}_events"
+                  f"date_trunc('week', timezone('{tz}', to_timestamp(quarter * 900)))::DATE AS week_start "
+                  f"FROM (SELECT DISTINCT epoch_us(occurred_at) // 900000000 AS quarter FROM raw.{s}_events)"
                   for s in sources["events"]]
     parts += [
         f"SELECT DISTINCT '{s}' AS source, 'activity_counts' AS kind, "

@@ -55,7 +55,7 @@ class CheckContext:
     settings: Settings | None = None
     kpi_registry: KpiRegistry | None = None
     source: str | None = None
-    gx_sample_rows: int = 200_000
+    gx_sample_rows: int = 50_000
 
     @property
     def time_zone(self) -> str:

@@ -2,8 +2,9 @@
 that built the warehouse, from whatever tables exist.
 
 Grain: one row per (source, table). ``rows_in = kept + rejected + filtered`` holds by construction
-except for platform events, whose figures come from ``quality.event_conservation`` (the clean
-layer's de-duplication and bot filter) and are checked (``balanced``). Other tables are counted from
+except for platform events and activity counters, whose figures come from
+``quality.event_conservation`` (the clean layer's de-duplication, bot and overlap filters) and are
+checked (``balanced``); ``filtered`` sums every ``filtered_*`` column of that table. Other tables are counted from
 their raw table and the source's rows of ``quality.rejects`` (matched on ``contract``); the KPI feed
 appears as source ``kpi_feed``.
 """
@@ -29,9 +30,10 @@ RUN_SUMMARY_SCHEMA = {
 def _rejects_by_contract(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     if not table_exists(con, "quality.rejects"):
         return pl.DataFrame(schema={"source": pl.Utf8, "table": pl.Utf8, "rejected": pl.Int64})
+    # rejects found by the clean layer carry contract 'clean.<table>': they belong to that input
     return con.execute(
-        "SELECT source, coalesce(contract, 'unknown') AS \"table\", count(*)::BIGINT AS rejected "
-        "FROM quality.rejects GROUP BY ALL"
+        "SELECT source, coalesce(regexp_replace(contract, '^clean\\.', ''), 'unknown') AS \"table\", "
+        "count(*)::BIGINT AS rejected FROM quality.rejects GROUP BY ALL"
     ).pl()
 
 
@@ -49,9 +51,10 @@ def _conservation(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
         return f"coalesce({quote(name)}, 0)::BIGINT" if name in cols else "0::BIGINT"
 
     total = " + ".join(f"coalesce({quote(c)}, 0)" for c in filtered) or "0"
+    table = "input" if "input" in cols else "'events'"
     return con.execute(
         f"""
-        SELECT source, 'events' AS "table", rows_in::BIGINT AS rows_in, kept::BIGINT AS kept,
+        SELECT source, {table} AS "table", rows_in::BIGINT AS rows_in, kept::BIGINT AS kept,
                rejected::BIGINT AS rejected, {col('filtered_duplicate')} AS filtered_duplicate,
                {col('filtered_automated')} AS filtered_automated, ({total})::BIGINT AS filtered,
                rows_in = kept + rejected + ({total}) AS balanced

@@ -176,8 +176,15 @@ def unique_key(
         return missing_table(table, required=False)
     cols = ", ".join(quote(k) for k in key)
     dupes = con.execute(
-        f"SELECT {cols}, count(*) AS copies FROM {table} GROUP BY ALL HAVING count(*) > 1 "
-        f"ORDER BY copies DESC, {cols}"
+        f"""
+        WITH repeated_hashes AS (  -- one integer per key: a narrow first pass over the whole table
+            SELECT hash({cols}) AS key_hash FROM {table} GROUP BY key_hash HAVING count(*) > 1
+        )
+        SELECT {cols}, count(*) AS copies
+        FROM {table} WHERE hash({cols}) IN (SELECT key_hash FROM repeated_hashes)
+        GROUP BY ALL HAVING count(*) > 1
+        ORDER BY copies DESC, {cols}
+        """
     ).pl()
     meta = {"table": table, "key": ", ".join(key), "duplicate_keys": dupes.height}
     if dupes.height == 0:
@@ -213,12 +220,12 @@ def conflicting_duplicates(
     kcols = ", ".join(quote(k) for k in key)
     conflicts = con.execute(
         f"""
-        WITH repeated_keys AS (
-            SELECT {kcols} FROM {table} GROUP BY ALL HAVING count(*) > 1
+        WITH repeated_hashes AS (  -- one integer per key: a narrow first pass over the whole table
+            SELECT hash({kcols}) AS key_hash FROM {table} GROUP BY key_hash HAVING count(*) > 1
         )
         SELECT {kcols}, count(DISTINCT hash({', '.join(quote(p) for p in payload)})) AS versions,
                count(*) AS copies
-        FROM {table} SEMI JOIN repeated_keys USING ({kcols})
+        FROM {table} WHERE hash({kcols}) IN (SELECT key_hash FROM repeated_hashes)
         GROUP BY ALL
         HAVING versions > 1
         ORDER BY versions DESC, {kcols}
@@ -262,9 +269,11 @@ def _differing_columns(
 
 
 def events_conserved(con: duckdb.DuckDBPyConnection, ctx: CheckContext) -> CheckOutcome:
-    """Per source: rows in = kept + rejected + every ``filtered_*`` column of
-    ``quality.event_conservation``; kept = rows of ``clean.events``; every connector with a raw
-    events table has a conservation row. Recomputed here, not read from the table's ``balanced``."""
+    """Per source and input (events, activity counters): rows in = kept + rejected + every
+    ``filtered_*`` column of ``quality.event_conservation``; kept = rows of the clean table (events:
+    rows of ``clean.events``; counters: distinct (account, period, action) of
+    ``clean.activity_counts``); every connector with a raw events or counters table has its row.
+    Recomputed here, not read from the table's ``balanced``."""
     table = "quality.event_conservation"
     if not table_exists(con, table):
         return missing_table(table, required=table_exists(con, "clean.events"))
@@ -274,31 +283,46 @@ def events_conserved(con: duckdb.DuckDBPyConnection, ctx: CheckContext) -> Check
         return CheckOutcome(False, f"{table} lacks column(s) {', '.join(sorted(needed - set(cols)))}", {})
     filtered = [c for c in cols if c.startswith("filtered_")]
     filtered_sum = " + ".join(f"coalesce({quote(c)}, 0)" for c in filtered) or "0"
-    clean_counts = (
-        "SELECT source, count(*) AS clean_rows FROM clean.events GROUP BY source"
-        if table_exists(con, "clean.events") else "SELECT NULL::VARCHAR AS source, 0::BIGINT AS clean_rows LIMIT 0"
-    )
+    input_col = "c.input" if "input" in cols else "'events'"
+    clean_counts = []
+    if table_exists(con, "clean.events"):
+        clean_counts.append("SELECT source, 'events' AS input, count(*) AS clean_rows FROM clean.events GROUP BY source")
+    if table_exists(con, "clean.activity_counts"):
+        clean_counts.append(
+            "SELECT source, 'activity_counts' AS input, "
+            "count(DISTINCT (account_id, period_start, period_end, action)) AS clean_rows "
+            "FROM clean.activity_counts GROUP BY source"
+        )
+    clean_sql = " UNION ALL ".join(clean_counts) or (
+        "SELECT NULL::VARCHAR AS source, NULL::VARCHAR AS input, 0::BIGINT AS clean_rows LIMIT 0")
     rows = con.execute(
         f"""
-        SELECT c.source, c.rows_in, c.kept, c.rejected, {filtered_sum} AS filtered,
+        SELECT c.source, {input_col} AS input, c.rows_in, c.kept, c.rejected, {filtered_sum} AS filtered,
                c.rows_in - (c.kept + c.rejected + {filtered_sum}) AS imbalance,
                coalesce(e.clean_rows, 0) AS clean_rows
-        FROM {table} c LEFT JOIN ({clean_counts}) e USING (source)
-        ORDER BY c.source
+        FROM {table} c LEFT JOIN ({clean_sql}) e ON e.source = c.source AND e.input = {input_col}
+        ORDER BY c.source, input
         """
     ).pl()
     broken = rows.filter((pl.col("imbalance") != 0) | (pl.col("kept") != pl.col("clean_rows")))
-    missing = sorted(set(discover_sources(con)["events"]) - set(rows["source"].to_list()))
-    meta = {"sources": rows.height, "rows_in": int(rows["rows_in"].sum()), "kept": int(rows["kept"].sum())}
+    found = discover_sources(con)
+    expected = {(s, "events") for s in found["events"]} | {(s, "activity_counts") for s in found["activity_counts"]}
+    missing = sorted(expected - set(rows.select("source", "input").iter_rows()))
+    meta = {"sources": rows["source"].n_unique(), "rows_in": int(rows["rows_in"].sum()),
+            "kept": int(rows["kept"].sum())}
     if broken.height == 0 and not missing:
-        return CheckOutcome(True, f"{rows.height} source(s) balance: rows in = kept + rejected + filtered", meta, rows)
+        return CheckOutcome(True, f"{rows.height} source input(s) balance: rows in = kept + rejected + filtered",
+                            meta, rows)
+    clean_name = {"events": "clean.events", "activity_counts": "clean.activity_counts"}
     parts = [
-        f"{r['source']}: {r['rows_in']} in vs {r['kept']} kept + {r['rejected']} rejected + {r['filtered']} filtered"
-        + (f", but clean.events holds {r['clean_rows']}" if r["kept"] != r["clean_rows"] else "")
+        f"{r['source']} {r['input']}: {r['rows_in']} in vs {r['kept']} kept + {r['rejected']} rejected + "
+        f"{r['filtered']} filtered"
+        + (f", but {clean_name.get(r['input'], r['input'])} holds {r['clean_rows']}"
+           if r["kept"] != r["clean_rows"] else "")
         for r in broken.iter_rows(named=True)
     ]
     if missing:
-        parts.append(f"no conservation row for {', '.join(missing)}")
+        parts.append("no conservation row for " + ", ".join(f"{s} {i}" for s, i in missing))
     return CheckOutcome(False, "rows not conserved: " + "; ".join(parts), meta, rows)
 
 
@@ -313,14 +337,31 @@ def clean_events_weeks(con: duckdb.DuckDBPyConnection, ctx: CheckContext) -> Che
     if missing:
         return CheckOutcome(False, f"{table} lacks column(s) {', '.join(missing)}", {"table": table})
     tz = sql_literal(ctx.time_zone)
-    rules = {
+    # Aggregate first: every real time zone offset is a multiple of 15 minutes, so all events of one
+    # UTC quarter-hour fall in the same local week; the time-zone conversion then runs once per
+    # quarter-hour instead of once per event.
+    checks = {
         "week_start: not a Monday": "isodow(week_start) <> 1",
         "week_start: not the week of occurred_at in the organisation's time zone":
-            f"date_trunc('week', timezone({tz}, occurred_at))::DATE <> week_start",
+            f"date_trunc('week', timezone({tz}, to_timestamp(quarter * 900)))::DATE <> week_start",
         "iso_week: not the YYYY-Www label of week_start": "iso_week <> strftime(week_start, '%G-W%V')",
-        "is_automated: automated event not filtered": "is_automated",
     }
-    return _rules_outcome(con, table, rules, _count_rules(con, table, rules), key=("source", "event_id"))
+    sums = ", ".join(f"coalesce(sum(n) FILTER ({cond}), 0)::BIGINT" for cond in checks.values())
+    row = con.execute(
+        f"""
+        WITH quarter_hours AS (
+            SELECT epoch_us(occurred_at) // 900000000 AS quarter, week_start, iso_week, count(*) AS n,
+                   count_if(is_automated) AS automated
+            FROM {table} GROUP BY ALL
+        )
+        SELECT coalesce(sum(n), 0)::BIGINT, {sums}, coalesce(sum(automated), 0)::BIGINT FROM quarter_hours
+        """
+    ).fetchone()
+    counts = {"__rows": int(row[0]), **{name: int(n) for name, n in zip(checks, row[1:-1], strict=True)},
+              "is_automated: automated event not filtered": int(row[-1])}
+    rules = {**{name: cond.replace("to_timestamp(quarter * 900)", "occurred_at") for name, cond in checks.items()},
+             "is_automated: automated event not filtered": "is_automated"}
+    return _rules_outcome(con, table, rules, counts, key=("source", "event_id"))
 
 
 def hr_intervals_disjoint(con: duckdb.DuckDBPyConnection, ctx: CheckContext) -> CheckOutcome:

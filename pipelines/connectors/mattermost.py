@@ -25,7 +25,8 @@ Mapping
 -------
 - time: ``create_at`` (epoch milliseconds, UTC); a reaction's own ``create_at``.
 - ``post`` / ``direct_post`` -> ``post``; a nested reply -> ``reply`` (``thread_id`` = its
-  post's ``content_id``); each reaction -> ``react``.
+  post's ``content_id``); a post or reply with ``attachments`` (files) -> ``upload``; each
+  reaction -> ``react``.
 - post ``type`` ``system_join_channel`` / ``system_join_team`` -> ``join``; any other
   ``system_*`` type -> ``post`` with ``is_automated``. Old exports (Mattermost 5) carry no post
   ``type``: there, a message that is exactly ``"<user> joined the channel."`` / ``"... team."``
@@ -77,12 +78,14 @@ JOIN_TYPES: tuple[str, ...] = ("system_join_channel", "system_join_team")
 CHUNK_BYTES = 32 * 1024 * 1024
 
 _REACTION = 'STRUCT("user" VARCHAR, create_at BIGINT, emoji_name VARCHAR)[]'
+_ATTACHMENTS = "STRUCT(path VARCHAR)[]"
 _REPLY = (
-    f'STRUCT("user" VARCHAR, "type" VARCHAR, message VARCHAR, create_at BIGINT, props JSON, reactions {_REACTION})[]'
+    f'STRUCT("user" VARCHAR, "type" VARCHAR, message VARCHAR, create_at BIGINT, props JSON, '
+    f"attachments {_ATTACHMENTS}, reactions {_REACTION})[]"
 )
 _POST_FIELDS = (
     f'"user" VARCHAR, "type" VARCHAR, message VARCHAR, create_at BIGINT, props JSON, '
-    f"reactions {_REACTION}, replies {_REPLY}"
+    f"attachments {_ATTACHMENTS}, reactions {_REACTION}, replies {_REPLY}"
 )
 #: What is read of a ``post`` and of a ``direct_post`` line (everything else is never parsed out).
 POST_STRUCT = f"STRUCT(team VARCHAR, channel VARCHAR, {_POST_FIELDS})"
@@ -510,7 +513,13 @@ def _events(
         "props"
     ).str.json_path_match("$.from_webhook").eq("true").fill_null(False)
     msgs = messages.with_columns(
-        pl.when(is_join).then(pl.lit("join")).when(pl.col("__is_reply")).then(pl.lit("reply")).otherwise(pl.lit("post"))
+        pl.when(is_join)
+        .then(pl.lit("join"))
+        .when(pl.col("attachments").list.len() > 0)
+        .then(pl.lit("upload"))
+        .when(pl.col("__is_reply"))
+        .then(pl.lit("reply"))
+        .otherwise(pl.lit("post"))
         .alias("action"),
         (is_system | user.is_in(lookups.bots["username"].implode()) | props_flag).alias("is_automated"),
         pl.when(is_join | is_system).then(None).otherwise(message).alias("__text"),

@@ -138,8 +138,10 @@ def fixture_out() -> dict[str, pl.DataFrame]:
 
 def test_fixture_counts(fixture_out) -> None:  # noqa: ANN001
     ev = fixture_out["events"]
-    # 8 post lines (1 direct), 4 replies (3 on alice's post, 1 on the DM), 3 reactions (2 on the post, 1 on a reply)
-    assert Counter(ev["action"].to_list()) == {"post": 7, "join": 1, "reply": 4, "react": 3}
+    # 8 post lines (1 direct, 1 with an attachment), 4 replies (3 on alice's post, 1 on the DM),
+    # 3 reactions (2 on the post, 1 on a reply)
+    assert Counter(ev["action"].to_list()) == {"post": 6, "upload": 1, "join": 1, "reply": 4, "react": 3}
+    assert ev.filter(pl.col("action") == "upload")["event_id"].to_list() == ["acme/leads:1709542807000:alice"]
     assert sorted(ev.filter("is_automated")["event_id"].to_list()) == [
         "acme/ideas:1709542802000:ci-bot",  # a bot's post (bot line, props.from_bot)
         "acme/ideas:1709542803000:bob",  # props.from_webhook

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SimulatedRun, uptake_cli
+from tests.conftest import E2E_EMPLOYEES, SimulatedRun, uptake_cli
 
 pytestmark = pytest.mark.xdist_group("e2e")
 
@@ -41,7 +41,7 @@ def test_run_builds_the_spine_tables_and_the_report(simulated_run: SimulatedRun)
         assert {"raw.slack_events", "clean.events", "marts.person_week", "marts.adoption_curve",
                 "quality.rejects"} <= tables
         n_events = con.execute("SELECT count(*) FROM clean.events").fetchone()[0]
-        assert n_events > 10_000
+        assert n_events > 5 * E2E_EMPLOYEES
         org = con.execute(
             "SELECT min(active_rate), max(active_rate) FROM marts.adoption_curve WHERE population_type = 'organisation'"
         ).fetchone()

@@ -54,6 +54,16 @@ def test_identity_match_rate_under_threshold(wh: duckdb.DuckDBPyConnection) -> N
     assert outcome_of(wh, "identity_match_rate").passed
 
 
+def test_match_rate_of_a_tiny_source_is_not_judged(wh: duckdb.DuckDBPyConnection) -> None:
+    # 2 of 3 human accounts matched: reported, not judged (under 20 human accounts)
+    wh.execute("UPDATE quality.identity_match_report SET human_accounts = 3, matched = 2, match_rate = 2 / 3 "
+               "WHERE source = 'mattermost'")
+    o = outcome_of(wh, "identity_match_rate")
+    assert o.passed
+    assert o.message == ("every source matches at least 90% of its accounts "
+                         "(mattermost: under 20 human accounts, not judged)")
+
+
 def test_missing_manager(wh: duckdb.DuckDBPyConnection) -> None:
     wh.execute("UPDATE clean.hr_directory SET manager_id = 'E999' WHERE employee_id IN ('E010', 'E014')")
     o = outcome_of(wh, "managers_missing")

@@ -81,7 +81,7 @@ def test_blocking_failure_stops_downstream_and_warning_does_not(tmp_path: Path) 
     # rows_in 1240 != 1202 + 8: the blocking check fails and marts/person_week does not run
     conserved = evaluations["events_conserved"]
     assert conserved.passed is False and conserved.blocking and conserved.severity.value == "ERROR"
-    assert "slack: 1240 in vs 1202 kept + 0 rejected + 8 filtered" in conserved.description
+    assert "slack events: 1240 in vs 1202 kept + 0 rejected + 8 filtered" in conserved.description
     assert "clean/events" in materialized and "marts/person_week" not in materialized
 
 

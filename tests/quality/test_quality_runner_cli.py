@@ -89,7 +89,7 @@ def test_check_command_on_clean_and_broken_warehouses(tmp_path: Path) -> None:
     console = Console(record=True, width=250)
     assert check_command(path, console=console) == 1
     text = console.export_text()
-    assert "FAIL" in text and "rows not conserved: slack: 1240 in vs 1000 kept" in text
+    assert "FAIL" in text and "rows not conserved: slack events: 1240 in vs 1000 kept" in text
     assert "warn" in text and "identity match rate below 90%: slack 50.0%" in text
     assert "43 passed, 1 failed (error), 1 warning(s)" in text
 

@@ -83,25 +83,30 @@ def test_strict_uniqueness_of_clean_and_marts(wh: duckdb.DuckDBPyConnection) -> 
 
 def test_conservation_recomputed(wh: duckdb.DuckDBPyConnection) -> None:
     o = outcome_of(wh, "events_conserved")
-    assert o.passed and o.metadata["rows_in"] == SLACK_RAW_ROWS + MATTERMOST_ROWS
-    assert o.metadata["kept"] == SLACK_CLEAN_ROWS + MATTERMOST_ROWS
+    assert o.passed and o.metadata["rows_in"] == SLACK_RAW_ROWS + MATTERMOST_ROWS + 80  # + m365 counters
+    assert o.metadata["kept"] == SLACK_CLEAN_ROWS + MATTERMOST_ROWS + 80
     # a row vanishes from clean.events without being counted anywhere
     wh.execute("DELETE FROM clean.events WHERE event_id = 's-2026-01-05-001'")
     o = outcome_of(wh, "events_conserved")
     assert not o.passed
-    assert "slack: 1240 in vs 1232 kept + 0 rejected + 8 filtered, but clean.events holds 1231" in o.message
+    assert "slack events: 1240 in vs 1232 kept + 0 rejected + 8 filtered, but clean.events holds 1231" in o.message
     # the counts themselves do not add up, even if the table says balanced
     wh.execute("UPDATE quality.event_conservation SET filtered_duplicate = 0 WHERE source = 'mattermost'")
     wh.execute("UPDATE quality.event_conservation SET rows_in = 801 WHERE source = 'mattermost'")
     o = outcome_of(wh, "events_conserved")
-    assert "mattermost: 801 in vs 800 kept + 0 rejected + 0 filtered" in o.message
+    assert "mattermost events: 801 in vs 800 kept + 0 rejected + 0 filtered" in o.message
+    # counters are compared with clean.activity_counts (distinct account, period, action)
+    wh.execute("DELETE FROM clean.activity_counts WHERE account_id = 'u001@northwind.example'")
+    o = outcome_of(wh, "events_conserved")
+    assert "m365_usage activity_counts: 80 in vs 80 kept + 0 rejected + 0 filtered, but " \
+           "clean.activity_counts holds 72" in o.message
 
 
 def test_conservation_row_missing_for_a_source(wh: duckdb.DuckDBPyConnection) -> None:
     wh.execute("DELETE FROM quality.event_conservation WHERE source = 'mattermost'")
     wh.execute("DELETE FROM clean.events WHERE source = 'mattermost'")
     o = outcome_of(wh, "events_conserved")
-    assert not o.passed and "no conservation row for mattermost" in o.message
+    assert not o.passed and "no conservation row for mattermost events" in o.message
 
 
 def test_clean_event_weeks(wh: duckdb.DuckDBPyConnection) -> None:

@@ -155,9 +155,19 @@ def build_warehouse(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection
         ORDER BY source, event_id
     """)
     con.execute("""
+        CREATE TABLE clean.activity_counts AS
+        SELECT source, account_id, account_email, action, period_start AS week_start,
+               strftime(period_start, '%G-W%V') AS iso_week, count, period_start, period_end, source_file
+        FROM raw.m365_usage_activity_counts
+    """)
+    con.execute("""
         CREATE TABLE quality.event_conservation AS
-        SELECT * FROM (VALUES ('mattermost', 800, 800, 0, 0, 0, true), ('slack', 1240, 1232, 0, 3, 5, true))
-            t(source, rows_in, kept, rejected, filtered_duplicate, filtered_automated, balanced)
+        SELECT * FROM (VALUES
+            ('m365_usage', 'activity_counts', 80, 80, 0, 80, 0, 0, 0, 0, true),
+            ('mattermost', 'events', 800, 800, 0, 800, 0, 0, 0, 0, true),
+            ('slack', 'events', 1240, 1240, 0, 1232, 0, 3, 5, 0, true))
+            t(source, input, rows_in, raw_rows, connector_rejects, kept, rejected, filtered_duplicate,
+              filtered_automated, filtered_overlap, balanced)
     """)
 
     # ---- identity ------------------------------------------------------------------------------

@@ -369,7 +369,8 @@ def plot_retention(triangle: pl.DataFrame, *, population: str = "organisation", 
     _check_table_kind(triangle, MetricKind.ACTIVITY, table)
     rows = triangle.filter(pl.col("population") == population) if "population" in triangle.columns else triangle
     if "cohort_type" in rows.columns and rows.height:
-        rows = rows.filter(pl.col("cohort_type") == rows["cohort_type"][0])
+        types = rows["cohort_type"].unique(maintain_order=True).to_list()
+        rows = rows.filter(pl.col("cohort_type") == ("first_active_week" if "first_active_week" in types else types[0]))
     rows = publishable(rows, size_columns=["eligible"], min_group_size=min_group_size).filter(
         pl.col("weeks_since") <= max_weeks)
     cohorts = sorted(rows["cohort_start"].unique().to_list())[-max_cohorts:]

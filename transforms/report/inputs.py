@@ -34,17 +34,17 @@ REPORT_TABLES: dict[str, str] = {
     "marts.lifecycle": "transforms.metrics.lifecycle.lifecycle_shares",
     "marts.retention": "transforms.metrics.retention.retention_triangle",
     "marts.inequality": "transforms.metrics.inequality.participation_inequality",
-    "marts.diffusion": "transforms.metrics.diffusion.bass_projection",
-    "marts.diffusion_parameters": "transforms.metrics.diffusion.bass_parameters",
+    "marts.diffusion": "transforms.metrics.diffusion.bass_parameters (or the projection)",
+    "marts.diffusion_projection": "transforms.metrics.diffusion.bass_projection",
     "marts.non_users": "transforms.metrics.non_users.never_active (populations incl. worker_type)",
     "marts.digital_divide": "transforms.metrics.non_users.digital_divide",
-    "marts.manager_relay": "transforms.metrics.manager_relay.team_uptake_by_manager_activity",
-    "marts.manager_relay_effect": "transforms.metrics.manager_relay.manager_relay_effect",
-    "marts.pilot_representativeness": "transforms.pilot (representativeness: attribute, level, smd)",
+    "marts.manager_relay": "transforms.metrics.manager_relay.manager_relay_effect (or the weekly arms)",
+    "marts.team_uptake_by_manager": "transforms.metrics.manager_relay.team_uptake_by_manager_activity",
+    "marts.pilot_representativeness": "transforms.pilot.representativeness.pilot_representativeness",
     "marts.pilot_effects": "transforms.pilot.effects_mart.pilot_effects",
     "marts.pilot_event_study": "optional: event-study rows apart (else read from marts.pilot_effects)",
     "marts.pilot_projection": "optional: projection rows apart (else read from marts.pilot_effects)",
-    "marts.pilot_power": "transforms.pilot (power: outcome, weeks, mde)",
+    "marts.pilot_power": "transforms.pilot.power.kpi_power",
     "marts.community_outputs": "transforms.metrics.community_outputs.community_outputs",
     "marts.community_flags": "transforms.metrics.community_outputs.community_flags",
     "marts.outcome_kpis": "transforms.metrics.outcome_kpis.outcome_kpis",
@@ -124,6 +124,18 @@ class ReportInputs:
         """Table ``name`` cut at the report's week, or ``None`` when it was not provided."""
         frame = self.tables.get(name)
         return None if frame is None else table_up_to_week(frame, self.week_start)
+
+    def table_with(self, names: Sequence[str], column: str, *, whole: bool = False) -> tuple[str, pl.DataFrame] | None:
+        """The first of ``names`` provided that has ``column``, as (name, table); ``None`` if none.
+
+        Marts whose names differ between installations (e.g. the Bass parameters and projection)
+        are recognised by a column only one of them has. ``whole`` skips the cut at the week.
+        """
+        for name in names:
+            frame = self.tables.get(name)
+            if frame is not None and column in frame.columns:
+                return name, (frame if whole else table_up_to_week(frame, self.week_start))
+        return None
 
     def kpi(self, name: str) -> KpiDefinition | None:
         """The registry entry of outcome KPI ``name``, if any."""

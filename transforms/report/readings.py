@@ -209,7 +209,8 @@ def reading_retention(triangle: pl.DataFrame, *, weeks_since: int = 4, metric: s
     if "population" in rows.columns:
         rows = rows.filter(pl.col("population") == "organisation")
     if "cohort_type" in rows.columns and rows.height:
-        rows = rows.filter(pl.col("cohort_type") == rows["cohort_type"][0])
+        types = rows["cohort_type"].unique(maintain_order=True).to_list()
+        rows = rows.filter(pl.col("cohort_type") == ("first_active_week" if "first_active_week" in types else types[0]))
     rows = publishable(rows.filter(pl.col("weeks_since") == weeks_since), size_columns=["eligible"],
                        min_group_size=min_group_size).filter(pl.col(metric).is_not_null())
     if rows.height == 0:

@@ -181,13 +181,14 @@ def adoption_section(inputs: ReportInputs) -> Section:
     else:
         blocks += _guarded("marts.inequality", lambda: _inequality_blocks(ineq, k))
 
-    diff = inputs.tables.get("marts.diffusion")  # the projection runs past the report's week
-    params = inputs.tables.get("marts.diffusion_parameters")
-    if diff is None:
-        blocks.append(_missing("marts.diffusion", "Diffusion projection (Bass model)"))
+    projection = inputs.table_with(("marts.diffusion_projection", "marts.diffusion"), "fitted_share", whole=True)
+    params = inputs.table_with(("marts.diffusion", "marts.diffusion_parameters"), "parameter", whole=True)
+    if projection is None:
+        blocks.append(_missing("marts.diffusion_projection", "Diffusion projection (Bass model)"))
     else:
-        blocks += _guarded("marts.diffusion", lambda: [_chart(
-            "marts.diffusion", charts.plot_diffusion(diff), _reading_diffusion(diff, params))])
+        name, diff = projection
+        blocks += _guarded(name, lambda: [_chart(
+            name, charts.plot_diffusion(diff), _reading_diffusion(diff, params[1] if params else None))])
     return Section("adoption", "Adoption", "What people do on the platform, as a share of eligible employees from "
                    "the HR directory. Activity metrics only.", (MetricKind.ACTIVITY,), tuple(blocks))
 
@@ -267,20 +268,32 @@ def left_behind_section(inputs: ReportInputs) -> Section:
     else:
         blocks.append(_missing("marts.digital_divide", "Digital divide (frontline vs office)"))
 
-    relay = inputs.tables.get("marts.manager_relay")  # carries a pooled row (week_start null)
-    effect = inputs.tables.get("marts.manager_relay_effect")
-    if relay is None:
-        blocks.append(_missing("marts.manager_relay", "Managers as relays"))
+    arms = inputs.table_with(("marts.team_uptake_by_manager", "marts.manager_relay"), "rate_manager_active",
+                             whole=True)  # carries a pooled row (week_start null)
+    effect = inputs.table_with(("marts.manager_relay", "marts.manager_relay_effect"), "estimate_pp", whole=True)
+    if arms is None:
+        blocks.append(_missing("marts.team_uptake_by_manager", "Managers as relays"))
+        if effect is not None:
+            blocks += _guarded(effect[0], lambda: [NoteBlock(_relay_effect_sentence(effect[1]))])
     else:
-        relay = relay.filter(pl.col("week_start").is_null() | (pl.col("week_start") <= week)) \
-            if "week_start" in relay.columns else relay
-        blocks += _guarded("marts.manager_relay", lambda: [_chart(
-            "marts.manager_relay", charts.plot_manager_relay(relay, min_group_size=k),
-            readings.reading_manager_relay(relay, week, effect=effect, min_group_size=k))])
+        name, relay = arms
+        relay = relay.filter(pl.col("week_start").is_null() | (pl.col("week_start") <= week))
+        blocks += _guarded(name, lambda: [_chart(
+            name, charts.plot_manager_relay(relay, min_group_size=k),
+            readings.reading_manager_relay(relay, week, effect=effect[1] if effect else None, min_group_size=k))])
     return Section("left-behind", "Who is left behind",
                    "Employees who have never been active, the gap between frontline and office staff, and whether "
                    "teams follow their managers. Denominators are eligible employees from the HR directory.",
                    (MetricKind.ACTIVITY,), tuple(blocks))
+
+
+def _relay_effect_sentence(effect: pl.DataFrame) -> str:
+    e = effect.row(0, named=True)
+    if not fmt.is_number(e.get("estimate_pp")):
+        return "Managers as relays: the adjusted estimate could not be made (too few managers or weeks)."
+    return (f"Managers as relays: a team member is {e['estimate_pp']:+.1f} points more likely to be active in a week "
+            f"after their manager was active (95% CI {e['ci_low_pp']:+.1f} to {e['ci_high_pp']:+.1f}), adjusted for "
+            "the week, team size, department, worker type and pilot status. An association, not proof of cause.")
 
 
 # -------------------------------------------------------------------------------------------- pilot
