@@ -1,0 +1,156 @@
+"""Quality-check benchmark: every event check of the registry on 10 million events.
+
+Acceptance (issue 7): the checks on 10 million events (raw and clean events tables in DuckDB) take
+under 30 s on 2 cores.
+
+The warehouse is synthetic and built in SQL (not measured): two platform sources (``slack`` 60 %,
+``mattermost`` 40 %) over 52 weeks and 10,000 accounts in a DuckDB file; raw tables carry 1 % exact
+re-exported copies and 1 % automated events; ``clean.events`` is raw de-duplicated and bot-free with
+``week_start``/``iso_week``; ``quality.event_conservation`` balances. Then the registry's checks of
+``raw/<source>`` and ``clean/events`` run through :func:`quality.runner.run_checks` (schema,
+required values and vocabulary, conflicting duplicates, the GX suite on a 50,000-row sample,
+rejects, conservation, uniqueness, ISO weeks, missing export days), and the figures are printed::
+
+    .venv/bin/python benchmarks/quality_checks.py                  # 10,000,000 events
+    .venv/bin/python benchmarks/quality_checks.py --events 500000  # a quick try
+
+Great Expectations' import (a one-off per process, about 4 s) is timed apart from the checks.
+Exit status 1 when the target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from quality.runner import run_checks, summary_table  # noqa: E402
+from transforms.contracts import EVENTS, REJECTS  # noqa: E402
+from transforms.contracts.config import Charters, KpiRegistry, Pilots, PilotCohort, Settings  # noqa: E402
+
+TARGET_SECONDS = 30.0
+ACCOUNTS = 10_000
+WEEKS = 52
+FIRST_DAY = "2025-01-06"
+
+
+def build_warehouse(con: duckdb.DuckDBPyConnection, events: int) -> None:
+    """The synthetic warehouse (see the module docstring)."""
+    for schema in ("raw", "clean", "marts", "quality"):
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    settings = Settings(organisation="Bench", time_zone="Europe/Paris", platform_launch=FIRST_DAY)
+    pilots = Pilots(cohorts=[PilotCohort(name="w1", wave=1, start=FIRST_DAY, employee_ids=["E1"])])
+    con.execute("CREATE OR REPLACE TABLE raw.settings (name VARCHAR PRIMARY KEY, body JSON)")
+    for name, model in (("settings", settings), ("pilots", pilots), ("kpi_registry", KpiRegistry(kpis=[])),
+                        ("charters", Charters(communities=[]))):
+        con.execute("INSERT INTO raw.settings VALUES (?, ?)", [name, model.model_dump_json()])
+    con.execute(REJECTS.duckdb_ddl("quality.rejects"))
+    seconds = WEEKS * 7 * 86400
+    columns = ", ".join(EVENTS.names)
+    for source, share, offset in (("slack", 0.6, 0), ("mattermost", 0.4, 1)):
+        n = int(events * share)
+        # deterministic pseudo-random columns from hashes of the row number
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE generated AS
+            WITH base AS (SELECT i, (hash(i * 2 + {offset}) >> 1)::BIGINT AS h FROM range({n}) t(i))
+            SELECT '{source}' AS source, '{source[0]}' || i::VARCHAR AS event_id,
+                   TIMESTAMPTZ '{FIRST_DAY} 00:00:00+00' + to_seconds(h % {seconds}) AS occurred_at,
+                   'A' || ((h >> 20) % {ACCOUNTS})::VARCHAR AS account_id,
+                   'a' || ((h >> 20) % {ACCOUNTS})::VARCHAR || '@bench.example' AS account_email,
+                   ['visit', 'read', 'react', 'post', 'reply', 'share', 'upload', 'join'][((h >> 40) % 8) + 1]
+                       AS action,
+                   'C' || ((h >> 8) % 200)::VARCHAR AS space_id,
+                   NULL::VARCHAR AS thread_id, NULL::VARCHAR AS content_id,
+                   (h >> 50) % 100 = 0 AS is_automated,
+                   ((h >> 12) % 500)::INTEGER AS body_chars, NULL::VARCHAR[] AS hashtags, NULL::BOOLEAN AS is_question,
+                   ((h >> 30) % 3)::SMALLINT AS mention_count,
+                   'export_' || ((h % {seconds}) // (7 * 86400))::VARCHAR || '.zip' AS source_file,
+                   (h >> 56) % 100 = 7 AS copied  -- re-exported twice
+            FROM base
+        """)
+        table = f"raw.{source}_events"
+        con.execute(EVENTS.duckdb_ddl(table))
+        con.execute(f"INSERT INTO {table} SELECT {columns} FROM generated")
+        con.execute(f"INSERT INTO {table} SELECT {columns} FROM generated WHERE copied")
+        # clean: the generated rows minus bots, weeks looked up once per UTC quarter-hour
+        con.execute(f"""
+            CREATE TABLE IF NOT EXISTS clean.events AS
+            SELECT {columns}, NULL::DATE AS week_start, NULL::VARCHAR AS iso_week FROM generated LIMIT 0
+        """)
+        con.execute(f"""
+            INSERT INTO clean.events
+            WITH weeks AS (
+                SELECT quarter, date_trunc('week', timezone('Europe/Paris', to_timestamp(quarter * 900)))::DATE
+                    AS week_start
+                FROM (SELECT DISTINCT epoch_us(occurred_at) // 900000000 AS quarter FROM generated)
+            )
+            SELECT {', '.join('g.' + c for c in EVENTS.names)}, w.week_start, strftime(w.week_start, '%G-W%V')
+            FROM generated g JOIN weeks w ON epoch_us(g.occurred_at) // 900000000 = w.quarter
+            WHERE NOT g.is_automated
+        """)
+        con.execute("CREATE TABLE IF NOT EXISTS quality.event_conservation (source VARCHAR, rows_in BIGINT, "
+                    "kept BIGINT, rejected BIGINT, filtered_duplicate BIGINT, filtered_automated BIGINT, "
+                    "balanced BOOLEAN)")
+        con.execute(f"""
+            INSERT INTO quality.event_conservation
+            SELECT '{source}', count(*) + count_if(copied), count_if(NOT is_automated), 0, count_if(copied),
+                   count_if(is_automated), true
+            FROM generated
+        """)
+    con.execute("DROP TABLE generated")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--dir", type=Path, default=None, help="where the DuckDB file goes (default: temp)")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+
+    with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
+        path = Path(tmp) / "bench.duckdb"
+        con = duckdb.connect(str(path), config={"threads": args.threads})
+        con.execute("SET enable_progress_bar = false")
+        started = time.perf_counter()
+        build_warehouse(con, args.events)
+        con.execute("CHECKPOINT")
+        built = time.perf_counter() - started
+        raw_rows = con.execute(
+            "SELECT (SELECT count(*) FROM raw.slack_events) + (SELECT count(*) FROM raw.mattermost_events)"
+        ).fetchone()[0]
+        clean_rows = con.execute("SELECT count(*) FROM clean.events").fetchone()[0]
+        print(f"warehouse: {raw_rows:,} raw events, {clean_rows:,} clean events, built in {built:.1f} s "
+              f"(not measured), {path.stat().st_size / 1024**2:.0f} MiB")
+
+        started = time.perf_counter()
+        import great_expectations  # noqa: F401  (the one-off import, timed apart)
+
+        print(f"great_expectations import: {time.perf_counter() - started:.1f} s (once per process)")
+
+        started = time.perf_counter()
+        outcomes = run_checks(con, only=["raw/slack", "raw/mattermost", "clean/events"])
+        elapsed = time.perf_counter() - started
+        con.close()
+
+    table = summary_table(outcomes)
+    width = max(len(c) for c in table["check"])
+    for row in table.iter_rows(named=True):
+        state = "pass" if row["passed"] else ("FAIL" if row["severity"] == "error" else "warn")
+        print(f"  {row['check']:<{width}}  {row['seconds']:6.2f} s  {state}  {row['message'][:90]}")
+    ok = elapsed < TARGET_SECONDS and all(o.passed for o in outcomes if not o.skipped)
+    print(f"{len(outcomes)} checks on {raw_rows:,} raw / {clean_rows:,} clean events with {args.threads} threads: "
+          f"{elapsed:.1f} s (target < {TARGET_SECONDS:.0f} s) -> {'OK' if ok else 'MISSED'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
