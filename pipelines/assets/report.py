@@ -34,9 +34,9 @@ WEEKLY_REPORT = AssetKey(["report", "weekly_adoption_report"])
 REPORT_MART_DEPS: tuple[AssetKey, ...] = tuple(
     AssetKey(name.split(".")) for name in (
         "marts.usage_segments", "marts.lifecycle", "marts.retention", "marts.inequality", "marts.non_users",
-        "marts.digital_divide", "marts.manager_relay", "marts.community_outputs", "marts.outcome_kpis",
-        "marts.kpi_activity_link", "marts.diffusion", "marts.pilot_representativeness", "marts.pilot_effects",
-        "marts.pilot_power",
+        "marts.digital_divide", "marts.manager_relay", "marts.team_uptake_by_manager", "marts.community_outputs",
+        "marts.community_flags", "marts.outcome_kpis", "marts.kpi_activity_link", "marts.diffusion",
+        "marts.diffusion_projection", "marts.pilot_representativeness", "marts.pilot_effects", "marts.pilot_power",
     )
 )
 

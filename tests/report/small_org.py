@@ -154,6 +154,7 @@ def marts(pw: pl.DataFrame, kpis: pl.DataFrame, *, min_group_size: int = 5) -> d
     baseline = person_baseline(pw, attributes=["worker_type", "site", "department", "tenure_band"],
                                activity=["is_active", "is_contributor"], baseline_end=W0 + dt.timedelta(weeks=6),
                                baseline_weeks=6)
+    fit = diffusion.fit_bass_diffusion(pw, start_week=W0, bootstrap_reps=20, min_group_size=k)
     out = {
         "marts.person_week": pw,
         "marts.adoption_curve": adoption_curve.adoption_curve(pw, min_group_size=k),
@@ -164,10 +165,10 @@ def marts(pw: pl.DataFrame, kpis: pl.DataFrame, *, min_group_size: int = 5) -> d
         "marts.non_users": non_users.never_active(pw, populations=("organisation", "worker_type", "site"),
                                                   min_group_size=k),
         "marts.digital_divide": non_users.digital_divide(pw, min_group_size=k),
-        "marts.manager_relay": manager_relay.team_uptake_by_manager_activity(pw, min_group_size=k),
-        "marts.manager_relay_effect": manager_relay.manager_relay_effect(pw, min_group_size=k),
-        "marts.diffusion": diffusion.bass_projection(pw, start_week=W0, bootstrap_reps=20),
-        "marts.diffusion_parameters": diffusion.bass_parameters(pw, start_week=W0, bootstrap_reps=20),
+        "marts.manager_relay": manager_relay.manager_relay_effect(pw, min_group_size=k),
+        "marts.team_uptake_by_manager": manager_relay.team_uptake_by_manager_activity(pw, min_group_size=k),
+        "marts.diffusion": fit.parameters,
+        "marts.diffusion_projection": fit.projection,
         "marts.outcome_kpis": outcome_kpis.outcome_kpis(kpis, registry, pw, min_group_size=k),
         "marts.kpi_activity_link": outcome_kpis.kpi_activity_lead_lag(kpis, registry, pw, kpi=KPI.name, max_lag=4,
                                                                        min_group_size=k),
