@@ -263,3 +263,27 @@ def test_recognises(tmp_path: Path) -> None:
     assert not connector.recognises(folder)
     shutil.copy(FIXTURE_JSONL, folder / "export.jsonl")
     assert connector.recognises(folder)
+
+
+# -- the simulator's export against its planted events ------------------------------------------------
+
+
+def test_simulated_export_matches_planted_events(tmp_path: Path) -> None:
+    """Every planted mattermost action (tombstoned ones excepted: a deleted post is gone from an export)
+    comes out once, with its kind and time; the export keeps milliseconds; bot actions as automated posts."""
+    from pipelines.simulator.mattermost_export import write_mattermost_export
+    from pipelines.simulator.world import build_world
+
+    world = build_world(150, 10, 1, dt.date(2026, 1, 5))
+    write_mattermost_export(world, tmp_path)
+    planted = world.events.events.filter((pl.col("source") == "mattermost") & ~pl.col("tombstone"))
+    out = collect(MattermostConnector().read_drop_zone(tmp_path))
+    assert out["rejects"].height == 0
+    got = out["events"].select(
+        pl.when(pl.col("is_automated") & (pl.col("action") == "post")).then(pl.lit("bot")).otherwise("action").alias("kind"),
+        "occurred_at",
+    )
+    want = planted.select("kind", pl.from_epoch("t_us", time_unit="us").dt.replace_time_zone("UTC").dt.truncate("1ms").alias("occurred_at"))
+    assert got.height == want.height > 0
+    assert want.filter(pl.col("kind") == "react").height > 0  # reactions keep their own time here
+    assert got.sort("kind", "occurred_at").equals(want.sort("kind", "occurred_at"))

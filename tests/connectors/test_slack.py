@@ -410,3 +410,29 @@ def test_text_features_polars_and_duckdb_agree_with_hand_counts() -> None:
     via_duckdb = duckdb.connect().execute(f"SELECT {text_features_sql('t')} FROM frame").pl()
     assert via_polars.equals(expected)
     assert via_duckdb.equals(expected)
+
+
+# -- the simulator's export against its planted events ------------------------------------------------
+
+
+def test_simulated_export_matches_planted_events(tmp_path: Path) -> None:
+    """Every planted slack action (tombstoned ones excepted: a deleted post is gone from an export)
+    comes out once, with its kind and time; bot actions as automated posts."""
+    from pipelines.simulator.slack_export import write_slack_export
+    from pipelines.simulator.world import build_world
+
+    world = build_world(150, 10, 1, dt.date(2026, 1, 5))
+    write_slack_export(world, tmp_path)
+    planted = world.events.events.filter((pl.col("source") == "slack") & ~pl.col("tombstone"))
+    out = collect(SlackConnector().read_drop_zone(tmp_path))
+    assert out["rejects"].height == 0
+    got = out["events"].select(
+        pl.when(pl.col("is_automated") & (pl.col("action") == "post")).then(pl.lit("bot")).otherwise("action").alias("kind"),
+        "occurred_at",
+    )
+    want = planted.select("kind", pl.from_epoch("t_us", time_unit="us").dt.replace_time_zone("UTC").alias("occurred_at"))
+    assert got.height == want.height > 0
+    # reactions: Slack exports carry no reaction time, so only their number is compared there
+    react = pl.col("kind") == "react"
+    assert got.filter(react).height == want.filter(react).height
+    assert got.filter(~react).sort("kind", "occurred_at").equals(want.filter(~react).sort("kind", "occurred_at"))
