@@ -4,7 +4,7 @@ from dagster import AssetChecksDefinition, AssetsDefinition
 
 
 def all_assets() -> list[AssetsDefinition]:
-    from pipelines.assets import analytics, clean, identity, ingest, marts, report
+    from pipelines.assets import analytics, clean, identity, ingest, marts, pilot, report
 
     return [
         *ingest.ingest_assets(),
@@ -14,6 +14,7 @@ def all_assets() -> list[AssetsDefinition]:
         marts.person_week,
         marts.adoption_curve,
         *analytics.analytics_assets(),
+        *pilot.pilot_assets(),
         report.weekly_adoption_report,
     ]
 
