@@ -398,9 +398,10 @@ def _accounts(
     accounts = pl.concat([users, bots], how="diagonal").sort("line_no").with_columns(
         pl.lit(SOURCE).alias("source"), pl.format("line {}", "line_no").alias("__locator")
     )
+    account = pl.col("account_id")
     duplicate = (
-        pl.col("account_id").is_in(seen.implode()) | pl.col("account_id").is_duplicated() & ~pl.col("account_id").is_first_distinct()
-    ) & pl.col("account_id").is_not_null()
+        account.is_in(seen.implode()) | (account.is_duplicated() & ~account.is_first_distinct())
+    ) & account.is_not_null()
     rejects = accounts.filter(duplicate).select(
         pl.lit(ACCOUNTS.name).alias("contract"),
         pl.lit(label).alias("file"),
