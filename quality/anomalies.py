@@ -2,7 +2,7 @@
 a week's figures, though no contract is broken.
 
 - a missing export day: a working day with no (or far fewer) events than the same weekday in the
-  neighbouring weeks;
+  neighbouring weeks, improbably so for that volume;
 - an identity match rate under ``settings.identity_match_threshold``;
 - managers missing from the directory, and cycles in the manager chain (recursive CTE);
 - a late KPI feed, an unregistered KPI, a KPI whose scale jumps (a unit slip) or leaves its range.
@@ -26,8 +26,10 @@ log = logging.getLogger(__name__)
 
 #: Defaults of the missing-export-day rule.
 NEIGHBOUR_WEEKS = 3
-MIN_TYPICAL_EVENTS = 20
 LOW_VOLUME_RATIO = 0.25
+#: A day is flagged only if a Poisson count at the typical rate would fall that low less often than
+#: this: with a typical volume of 12 events or more, a day with none is flagged; with 4, it is not.
+MAX_CHANCE = 1e-5
 #: A KPI period whose median is this many times above or below the KPI's usual level is a unit slip.
 SCALE_JUMP_FACTOR = 10.0
 
@@ -97,26 +99,35 @@ def daily_event_volumes(
 def export_day_gaps(
     volumes: pl.DataFrame,
     *,
-    min_typical: int = MIN_TYPICAL_EVENTS,
     ratio: float = LOW_VOLUME_RATIO,
+    max_chance: float = MAX_CHANCE,
 ) -> pl.DataFrame:
     """Working days (Monday-Friday, strictly inside the source's span) whose events fall under
-    ``ratio`` x the typical volume of that weekday, where that is at least ``min_typical`` events.
+    ``ratio`` x the typical volume of that weekday *and* so low that a Poisson count at the typical
+    rate would do so with probability under ``max_chance`` (so a quiet source's ordinary
+    fluctuations are not flagged; real activity is over-dispersed, which only makes the rule more
+    conservative in what it calls normal).
 
-    Grain: one row per suspicious source-day; ``kind`` is ``no events`` or ``low volume``.
+    Grain: one row per suspicious source-day; ``kind`` is ``no events`` or ``low volume``;
+    ``chance`` is the Poisson probability of a count that low.
     """
+    from scipy.stats import poisson
+
+    candidates = volumes.filter(
+        (pl.col("weekday") <= 5)
+        & (pl.col("day") > pl.col("first_day"))
+        & (pl.col("day") < pl.col("last_day"))
+        & (pl.col("typical") > 0)
+        & (pl.col("events") < ratio * pl.col("typical"))
+    )
+    chance = poisson.cdf(candidates["events"].to_numpy(), candidates["typical"].to_numpy())
     return (
-        volumes.filter(
-            (pl.col("weekday") <= 5)
-            & (pl.col("day") > pl.col("first_day"))
-            & (pl.col("day") < pl.col("last_day"))
-            & (pl.col("typical") >= min_typical)
-            & (pl.col("events") < ratio * pl.col("typical"))
-        )
+        candidates.with_columns(pl.Series("chance", chance, dtype=pl.Float64))
+        .filter(pl.col("chance") < max_chance)
         .with_columns(
             pl.when(pl.col("events") == 0).then(pl.lit("no events")).otherwise(pl.lit("low volume")).alias("kind")
         )
-        .select("source", "day", "weekday", "events", "typical", "kind")
+        .select("source", "day", "weekday", "events", "typical", "chance", "kind")
     )
 
 
@@ -125,7 +136,8 @@ _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 def missing_export_days(con: duckdb.DuckDBPyConnection, ctx: CheckContext) -> CheckOutcome:
     """A working day with no events, or under a quarter of the same weekday's median in the three
-    weeks either side, while those days are busy (>= 20 events): likely a missing export day."""
+    weeks either side and improbably low for that median (Poisson chance < 1e-5): likely a
+    missing export day."""
     if not table_exists(con, "clean.events"):
         return missing_table("clean.events", required=False)
     gaps = export_day_gaps(daily_event_volumes(con, time_zone=ctx.time_zone))

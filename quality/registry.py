@@ -183,8 +183,8 @@ def _declare() -> list[QualityCheck]:
           "week_start is a Monday and iso_week its YYYY-Www label; no automated event left in clean.events.",
           sql_checks.clean_events_weeks),
         c("missing_export_days", "clean/events", W, False,
-          "No working day with no or far fewer events than the same weekday in the neighbouring weeks "
-          "(a missing export day).",
+          "No working day with no or far fewer events than the same weekday in the neighbouring weeks, "
+          "improbably so for that volume (a missing export day).",
           anomalies.missing_export_days),
         # ---- clean: HR directory -------------------------------------------------------------
         c("hr_directory_schema", "clean/hr_directory", E, True,

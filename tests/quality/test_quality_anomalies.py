@@ -6,6 +6,7 @@ import datetime as dt
 
 import duckdb
 import polars as pl
+import pytest
 
 from quality.anomalies import daily_event_volumes, export_day_gaps, kpi_freshness, manager_chain_cycles
 from quality.outcome import Severity
@@ -28,13 +29,26 @@ def test_daily_volumes_fill_empty_days_and_use_the_weekday_median(wh: duckdb.Duc
 def test_missing_export_day_is_named(wh: duckdb.DuckDBPyConnection) -> None:
     wh.execute("DELETE FROM clean.events WHERE source = 'slack' AND occurred_at::DATE = DATE '2026-02-04'")
     wh.execute("""DELETE FROM clean.events WHERE source = 'mattermost' AND occurred_at::DATE = DATE '2026-01-21'
-                  AND account_id > 'M004'""")  # 4 of 20 left: low volume
+                  AND account_id > 'M002'""")  # 2 of 20 left: low volume (Poisson P(X <= 2 | 20) = 4e-7)
     o = outcome_of(wh, "missing_export_days")
     assert not o.passed and o.severity is Severity.WARN and not o.blocking
-    assert "mattermost 2026-01-21 (Wed): 4 events vs typically 20" in o.message
+    assert "mattermost 2026-01-21 (Wed): 2 events vs typically 20" in o.message
     assert "slack 2026-02-04 (Wed): 0 events vs typically 30" in o.message
     rows = o.failing_rows.select("source", "day", "kind").rows()
     assert rows == [("mattermost", dt.date(2026, 1, 21), "low volume"), ("slack", dt.date(2026, 2, 4), "no events")]
+
+
+def test_gap_rule_needs_a_quarter_and_an_improbable_count() -> None:
+    day = dt.date(2026, 1, 14)
+    vol = pl.DataFrame({
+        "source": ["busy", "busy", "quiet", "ok"], "day": [day] * 4, "weekday": [3] * 4,
+        "events": [4, 2, 0, 11], "typical": [20.0, 20.0, 4.0, 40.0],
+        "first_day": [dt.date(2026, 1, 5)] * 4, "last_day": [dt.date(2026, 3, 1)] * 4,
+    }).with_row_index().with_columns(pl.format("{}-{}", "source", "index").alias("source"))
+    gaps = export_day_gaps(vol)
+    # 4 of 20: P = 1.7e-5 (not improbable enough); 2 of 20: P = 4.5e-7; 0 of 4: P = 0.018; 11 of 40: improbable (P = 1e-7) but not under a quarter
+    assert gaps["source"].to_list() == ["busy-1"]
+    assert gaps["chance"].item() == pytest.approx(4.5e-7, rel=0.05)
 
 
 def test_quiet_weekends_and_edge_days_are_not_flagged(wh: duckdb.DuckDBPyConnection) -> None:
