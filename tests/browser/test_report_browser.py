@@ -9,7 +9,6 @@ root): ``playwright install`` cannot download browsers here.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from pathlib import Path
 
 import pytest
