@@ -162,3 +162,12 @@ def test_representativeness_draws_unsuppressed_comparisons():
     labels = list(fig.data[0].y)
     assert len(labels) == 5 and not any("Tiny" in lab for lab in labels)
     assert labels[-1] == "worker_type = frontline"  # the largest |SMD| at the top
+
+
+def test_a_cohort_without_a_naive_row_still_shows_its_naive_gap():
+    views = pilot_views(fx.pilot_effects())
+    did_only = views.effects.filter((pl.col("outcome") == "weekly_active_rate") & (pl.col("method") == "did_cs"))
+    fig = charts.plot_pilot_effects(did_only, kind="activity", metrics=["active_rate"], title="t", unit_label="share")
+    drawn = dict(zip(fig.data[0].y, fig.data[0].x, strict=True))
+    assert drawn == {"naive: pilot minus the rest": pytest.approx(0.24),
+                     "staggered DiD, Callaway-Sant'Anna": pytest.approx(0.095)}

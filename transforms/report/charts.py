@@ -586,6 +586,16 @@ def plot_pilot_effects(effects: pl.DataFrame, *, kind: MetricKind | str, metrics
         pl.col("estimate").is_not_null() & pl.col("estimate").is_finite())
     if "cohort" not in rows.columns:
         rows = rows.with_columns(pl.lit("pilot").alias("cohort"))
+    if "naive_difference" in rows.columns:  # a cohort without a naive row: its estimates carry the naive gap
+        cols = ["outcome", "cohort", "method", "estimate", "ci_low", "ci_high"]
+        has_naive = rows.filter(pl.col("method") == "naive").select("outcome", "cohort").unique()
+        naive = (rows.filter(pl.col("naive_difference").is_not_null() & pl.col("naive_difference").is_finite())
+                 .join(has_naive, on=["outcome", "cohort"], how="anti")
+                 .group_by("outcome", "cohort", maintain_order=True)
+                 .agg(pl.col("naive_difference").first().alias("estimate"))
+                 .with_columns(pl.lit("naive").alias("method"), pl.lit(None, pl.Float64).alias("ci_low"),
+                               pl.lit(None, pl.Float64).alias("ci_high")))
+        rows = pl.concat([naive.select(cols), rows.select(cols)], how="vertical_relaxed")
     outcomes = rows["outcome"].unique(maintain_order=True).to_list()
     cohorts = rows["cohort"].unique(maintain_order=True).to_list()
     fig = new_figure(kind=kind, metrics=metrics, title=title, y_title=None,

@@ -23,7 +23,7 @@ import polars as pl
 
 from transforms.report.inputs import require_columns
 
-__all__ = ["METHOD_LABELS", "PilotViews", "method_label", "pilot_views"]
+__all__ = ["METHOD_LABELS", "METHOD_SHORT", "PilotViews", "method_label", "pilot_views"]
 
 METHOD_LABELS: dict[str, str] = {
     "naive": "naive: pilot minus the rest",
@@ -37,6 +37,11 @@ PREFERRED_METHODS: tuple[str, ...] = ("did_cs", "aipw", "ipw", "matching")
 
 _RENAMES = {"metric": "outcome", "metric_kind": "outcome_kind", "estimator": "method",
             "naive_estimate": "naive_difference", "event_time": "relative_week", "pre_trend_p": "pretrend_p"}
+
+
+#: Short names for tables.
+METHOD_SHORT: dict[str, str] = {"naive": "naive", "ipw": "IPW", "aipw": "AIPW", "matching": "matching",
+                                "did_cs": "DiD (CS)"}
 
 
 def method_label(method: object) -> str:

@@ -508,7 +508,7 @@ def _effect_blocks(eff: pl.DataFrame, inputs: ReportInputs) -> list[Block]:
 
 def _effects_table(part: pl.DataFrame, kind: MetricKind, inputs: ReportInputs) -> TableBlock:
     """One line per outcome and cohort: naive, the preferred corrected estimate with its interval, counts."""
-    from transforms.report.pilot_views import PREFERRED_METHODS, method_label
+    from transforms.report.pilot_views import METHOD_SHORT, PREFERRED_METHODS
 
     if "cohort" not in part.columns:
         part = part.with_columns(pl.lit("pilot").alias("cohort"))
@@ -525,14 +525,16 @@ def _effects_table(part: pl.DataFrame, kind: MetricKind, inputs: ReportInputs) -
         adjusted = [m for m in PREFERRED_METHODS if m in ok["method"].to_list()]
         if not adjusted:
             rows.append((str(outcome), str(cohort), v(naive["estimate"][0]) if naive.height else "n/a",
-                         "suppressed or not estimable", "", "", "", unit))
+                         "not estimable", "", "", "", unit))
             continue
         a = ok.filter(pl.col("method") == adjusted[0]).row(0, named=True)
         rows.append((str(outcome), str(cohort), v(naive["estimate"][0]) if naive.height else v(a.get("naive_difference")),
-                     method_label(a["method"]), v(a["estimate"]), f"{v(a['ci_low'])} to {v(a['ci_high'])}",
+                     METHOD_SHORT.get(a["method"], a["method"]), v(a["estimate"]),
+                     f"{v(a['ci_low'])} to {v(a['ci_high'])}",
                      f"{fmt.count(a.get('n_treated'))} / {fmt.count(a.get('n_control'))}", unit))
     return TableBlock(f"Pilot effects on {_KIND_TITLES[kind]}: the naive gap and the corrected estimate, "
-                      "with its 95% interval and the units compared",
+                      "with its 95% interval and the units compared (DiD (CS): staggered difference-in-differences, "
+                      "Callaway-Sant'Anna; AIPW: doubly robust; IPW: inverse-probability weighting)",
                       ("outcome", "cohort", "naive", "corrected by", "estimate", "95% interval", "pilot / comparison",
                        "unit"), tuple(rows))
 
