@@ -491,6 +491,9 @@ def _messages(parsed: pl.DataFrame, lookups: _Lookups) -> pl.DataFrame:
     return pl.concat([posts.drop("replies"), replies.drop("__k")], how="diagonal_relaxed")
 
 
+_DUPLICATE = "duplicate: same channel, user and create_at as an earlier line"
+
+
 def _events(
     messages: pl.DataFrame, lookups: _Lookups, label: str, cutoff: dt.datetime, seen: pl.Series
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.Series]:
@@ -568,11 +571,8 @@ def _events(
             + pl.col("occurred_at").dt.strftime("%Y-%m-%dT%H:%M:%SZ")
             + pl.lit(f" is after now + 1 day ({cutoff:%Y-%m-%dT%H:%M:%SZ})")
         ),
-        pl.when(pl.col("event_id").is_in(seen.implode())).then(pl.lit("duplicate: same channel, user and create_at as an "
-                                                             "earlier line")),
-        pl.when(pl.col("event_id").is_duplicated() & ~pl.col("event_id").is_first_distinct()).then(
-            pl.lit("duplicate: same channel, user and create_at as an earlier line")
-        ),
+        pl.when(pl.col("event_id").is_in(seen.implode())).then(pl.lit(_DUPLICATE)),
+        pl.when(pl.col("event_id").is_duplicated() & ~pl.col("event_id").is_first_distinct()).then(pl.lit(_DUPLICATE)),
     )
     combined = combined.with_columns(reason.alias("__reject"))
     rejects = combined.filter(pl.col("__reject").is_not_null()).select(

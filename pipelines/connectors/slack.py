@@ -11,8 +11,8 @@ What it reads
 
 Day files are parsed by DuckDB's JSON reader, ``files_per_batch`` files per query, reading only
 the fields of ``MESSAGE_FIELDS``; Polars maps each batch (message text is reduced to its features
-by ``text_features`` and dropped there: it never leaves this module). One worker thread prepares
-the next batch while the caller writes the current one, so at most two batches are in memory. A
+by ``text_features`` and dropped there: it never leaves this module). One thread parses, another
+maps, while the caller writes: at most two batches wait ahead of the one being written. A
 zip is extracted (JSON members only) to a temporary directory first.
 
 Mapping (one event per message, plus one per reacting person)
@@ -193,7 +193,9 @@ class _Tally:
 
 @dataclass
 class _BatchState:
-    """What the batch worker carries from one batch to the next."""
+    """What the reading and mapping threads carry from one batch to the next (each field is touched
+    by one thread only: ``con`` by the reader, ``seen`` and the tally counts by the mapper, except
+    ``tally.bad_files`` by the reader)."""
 
     con: duckdb.DuckDBPyConnection
     export: str
@@ -264,21 +266,25 @@ class SlackConnector(Connector):
             cutoff=self._cutoff(day_files),
             split_spaces=_spaces_in_several_batches(batches),
         )
-        # One worker thread reads and maps batch i+1 while the caller consumes (writes) batch i:
-        # DuckDB and Polars release the GIL, so parsing overlaps the warehouse insert. At most two
-        # batches are in memory; batches are processed in order (duplicates across batches need it).
+        # A two-stage pipeline: one thread parses batch i+2 (DuckDB), another maps batch i+1
+        # (Polars) while the caller writes batch i. DuckDB and Polars release the GIL, so the three
+        # overlap. At most two batches wait ahead of the caller; each stage handles batches in order
+        # (duplicates across batches need it).
         tally = state.tally
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="slack-batches")
+        readers = ThreadPoolExecutor(max_workers=1, thread_name_prefix="slack-read")
+        mappers = ThreadPoolExecutor(max_workers=1, thread_name_prefix="slack-map")
         try:
             pending: deque[Future[list[Batch]]] = deque()
             for batch in batches:
-                pending.append(pool.submit(self._process_batch, state, batch))
-                if len(pending) > 1:
+                parsed = readers.submit(self._read_stage, state, batch)
+                pending.append(mappers.submit(self._map_stage, state, parsed))
+                if len(pending) > 2:
                     yield from pending.popleft().result()
             while pending:
                 yield from pending.popleft().result()
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            mappers.shutdown(wait=True, cancel_futures=True)
+            readers.shutdown(wait=True, cancel_futures=True)
             state.con.close()
         log.info(
             "slack %s: %d messages in %d day files -> %d message events + %d reaction events; "
@@ -293,17 +299,21 @@ class SlackConnector(Connector):
             tally.bad_files,
         )
 
-    def _process_batch(self, state: _BatchState, batch: list[_DayFile]) -> list[Batch]:
-        """Read, map and conform one batch of day files (runs on the worker thread, in order)."""
-        tally = state.tally
-        out: list[Batch] = []
+    def _read_stage(self, state: _BatchState, batch: list[_DayFile]) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """Parse one batch of day files (on the reading thread, in order)."""
         raw, file_rejects = self._read_messages(state.con, batch, state.export)
-        tally.bad_files += file_rejects.height
-        if file_rejects.height:
-            out.append(Batch("rejects", file_rejects))
+        state.tally.bad_files += file_rejects.height
+        return raw, file_rejects
+
+    def _map_stage(self, state: _BatchState, parsed: Future[tuple[pl.DataFrame, pl.DataFrame]]) -> list[Batch]:
+        """Map and conform one parsed batch (on the mapping thread, in order)."""
+        tally = state.tally
+        raw, file_rejects = parsed.result()
+        out: list[Batch] = [Batch("rejects", file_rejects)] if file_rejects.height else []
         events, row_rejects, kept_ids = _map_messages(
             raw, state.users, state.export, state.cutoff, state.seen, state.split_spaces, tally
         )
+        del raw
         if state.split_spaces:
             state.seen = pl.concat([state.seen, kept_ids])
         good, bad = conform(events, EVENTS, file=state.export, locator_column="__locator")
@@ -337,9 +347,8 @@ class SlackConnector(Connector):
             path = root / file_name
             if not path.is_file():
                 if file_name == "channels.json":
-                    rejects.append(
-                        _file_reject(export, file_name, "file missing: channel ids unknown, folder names used as space_id")
-                    )
+                    reason = "file missing: channel ids unknown, folder names used as space_id"
+                    rejects.append(_file_reject(export, file_name, reason))
                 continue
             try:
                 rows = con.execute(
@@ -348,11 +357,8 @@ class SlackConnector(Connector):
                     [str(path)],
                 ).fetchall()
             except duckdb.Error as exc:
-                rejects.append(
-                    _file_reject(
-                        export, file_name, f"unreadable, expected a JSON array of conversations with id and name: {_short(exc)}"
-                    )
-                )
+                reason = f"unreadable, expected a JSON array of conversations with id and name: {_short(exc)}"
+                rejects.append(_file_reject(export, file_name, reason))
                 continue
             for folder, conv_id in rows:
                 if folder is not None:
@@ -699,6 +705,9 @@ def _map_messages(
     return events, rejects, kept_ids
 
 
+_EARLIER_BATCH = " in this conversation, first seen in an earlier batch"
+
+
 def _reject_duplicates(msgs: pl.DataFrame, seen: pl.Series, split_spaces: set[str]) -> pl.DataFrame:
     """Quarantine the second and later messages with one ``ts`` in one conversation.
 
@@ -711,7 +720,7 @@ def _reject_duplicates(msgs: pl.DataFrame, seen: pl.Series, split_spaces: set[st
         earlier = msgs["event_id"].is_in(seen.implode()) & msgs["__reject"].is_null()
         msgs = msgs.with_columns(
             pl.when(earlier)
-            .then(pl.lit("ts: duplicate ") + pl.col("ts") + pl.lit(" in this conversation, first seen in an earlier batch"))
+            .then(pl.lit("ts: duplicate ") + pl.col("ts") + pl.lit(_EARLIER_BATCH))
             .otherwise(pl.col("__reject"))
             .alias("__reject")
         )
@@ -729,8 +738,12 @@ def _reject_duplicates(msgs: pl.DataFrame, seen: pl.Series, split_spaces: set[st
         .filter(pl.col("__rank") > 0)
         .select(
             "__row",
-            (pl.lit("ts: duplicate ") + pl.col("ts") + pl.lit(" in this conversation, first seen in ") + pl.col("__first"))
-            .alias("__dup_reason"),
+            (
+                pl.lit("ts: duplicate ")
+                + pl.col("ts")
+                + pl.lit(" in this conversation, first seen in ")
+                + pl.col("__first")
+            ).alias("__dup_reason"),
         )
     )
     return (
