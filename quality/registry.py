@@ -171,6 +171,10 @@ def _declare() -> list[QualityCheck]:
           "KPI values inside the registry's expected_range, and no period whose median jumps by a factor "
           ">= 10 from the KPI's usual level (a unit slip such as minutes for hours).",
           anomalies.kpi_scale_jumps),
+        c("rejects_provenance", "quality/run_summary", W, False,
+          "Every quarantined row in quality.rejects has its source, file, locator and reason, and no "
+          "excerpt long enough to hold message text.",
+          sql_checks.rejects_provenance),
         # ---- clean: events -------------------------------------------------------------------
         c("events_conserved", "clean/events", E, True,
           "Per source, rows in = kept + rejected + filtered (duplicates, automated), and kept = rows of "
@@ -248,7 +252,3 @@ def _declare() -> list[QualityCheck]:
 #: Every declared check (per-source ones unbound: see :func:`expand`).
 REGISTRY: tuple[QualityCheck, ...] = tuple(_declare())
 
-
-def registry() -> tuple[QualityCheck, ...]:
-    """The declared checks, names unique after expansion."""
-    return REGISTRY

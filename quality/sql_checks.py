@@ -128,7 +128,7 @@ def required_and_vocabulary(
 
 
 def _count_rules(con: duckdb.DuckDBPyConnection, table: str, rules: Mapping[str, str]) -> dict[str, int]:
-    selects = ", ".join(f"count_if({cond}) AS r{i}" for i, cond in enumerate(rules.values()))
+    selects = ", ".join(f"coalesce(count_if({cond}), 0) AS r{i}" for i, cond in enumerate(rules.values()))
     row = con.execute(f"SELECT count(*), {selects} FROM {table}").fetchone()
     return {"__rows": int(row[0]), **{name: int(n) for name, n in zip(rules, row[1:], strict=True)}}
 
@@ -563,3 +563,20 @@ def source_rejects(con: duckdb.DuckDBPyConnection, ctx: CheckContext, *, source:
         notes.append(f"{n} with an excerpt over {MAX_EXCERPT_CHARS} characters (may hold text)")
     note = f" [{'; '.join(notes)}]" if notes else ""
     return CheckOutcome(False, f"{source}: {total} row(s) quarantined: {shown}{more}{note}", meta, head(by_file))
+
+
+def rejects_provenance(con: duckdb.DuckDBPyConnection, ctx: CheckContext) -> CheckOutcome:
+    """Every row of quality.rejects says where it came from and why: ``source``, ``file``,
+    ``locator`` and ``reason`` filled, and an ``excerpt`` short enough not to carry message text."""
+    table = "quality.rejects"
+    if not table_exists(con, table):
+        return missing_table(table, required=False)
+    rules = {
+        "source: empty": "source IS NULL OR source = ''",
+        "file: empty": "file IS NULL OR file = ''",
+        "locator: empty": "locator IS NULL OR locator = ''",
+        "reason: empty": "reason IS NULL OR reason = ''",
+        f"excerpt: over {MAX_EXCERPT_CHARS} characters (may hold text)": f"length(excerpt) > {MAX_EXCERPT_CHARS}",
+    }
+    return _rules_outcome(con, table, rules, _count_rules(con, table, rules), key=("source", "file", "locator"),
+                          what="reject(s)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import duckdb
 import polars as pl
@@ -104,13 +104,6 @@ def discover_sources(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
     return found
 
 
-def raw_tables(con: duckdb.DuckDBPyConnection, kind: str, sources: Sequence[str] | None = None) -> list[str]:
-    """``raw.<connector>_<kind>`` tables that exist (for ``sources``, or every connector)."""
-    present = discover_sources(con).get(kind, [])
-    wanted = present if sources is None else [s for s in sources if s in present]
-    return [f"raw.{s}_{kind}" for s in wanted]
-
-
 def head(frame: pl.DataFrame | None, n: int = 20) -> pl.DataFrame | None:
     """At most ``n`` rows of ``frame`` (``None`` for an empty or absent frame)."""
     if frame is None or frame.height == 0:
@@ -123,7 +116,3 @@ def examples(frame: pl.DataFrame, columns: Sequence[str], n: int = 3) -> str:
     rows = frame.select(columns).head(n).iter_rows(named=True)
     return "; ".join(", ".join(f"{k}={v}" for k, v in row.items()) for row in rows)
 
-
-def as_metadata(values: Mapping[str, object]) -> dict[str, object]:
-    """Metadata values as plain JSON-friendly scalars."""
-    return {k: (v if isinstance(v, (int, float, str, bool)) or v is None else str(v)) for k, v in values.items()}

@@ -187,3 +187,30 @@ def test_rejects_name_file_and_reason(wh: duckdb.DuckDBPyConnection) -> None:
         "1 in export_2026-01.zip (action: expected one of visit)")
     assert "1 without file/locator/reason" in o.message and "1 with an excerpt over 200 characters" in o.message
     assert outcome_of(wh, "mattermost_rejects").passed
+
+
+def test_rejects_provenance_across_sources(wh: duckdb.DuckDBPyConnection) -> None:
+    assert outcome_of(wh, "rejects_provenance").passed
+    wh.execute("""INSERT INTO quality.rejects VALUES
+        ('events', 'a.zip', 'line 3', 'action: expected one of visit', NULL, NULL),
+        ('events', NULL, NULL, 'x', 'slack', NULL)""")
+    o = outcome_of(wh, "rejects_provenance")
+    assert not o.passed and o.target == "quality/run_summary"
+    assert o.message == ("quality.rejects: 1 reject(s) with source: empty; 1 reject(s) with file: empty; "
+                         "1 reject(s) with locator: empty (e.g. source=None, file=a.zip, locator=line 3)")
+
+
+def test_empty_tables_pass(wh: duckdb.DuckDBPyConnection) -> None:
+    # a connector with no input leaves empty, typed tables: every check passes on them
+    for table in ("raw.slack_events", "clean.events", "quality.event_conservation", "marts.person_week",
+                  "marts.adoption_curve", "raw.kpi_values", "clean.hr_directory", "clean.identity_map"):
+        wh.execute(f"DELETE FROM {table}")
+    outcomes = run_checks(wh)
+    failed = {o.check: o.message for o in outcomes if not o.passed}
+    assert set(failed) == {"events_conserved", "kpi_feed_late"}
+    # registered KPIs with no value while mattermost still has activity: late, rightly
+    assert failed["kpi_feed_late"] == ("late KPI feed: first_response_hours: no values at all; "
+                                       "resolution_rate: no values at all")
+    # conservation notices that slack and mattermost have raw tables but no conservation row
+    [conserved] = [o for o in outcomes if o.check == "events_conserved"]
+    assert "no conservation row for m365_usage activity_counts, mattermost events, slack events" in conserved.message
