@@ -81,6 +81,13 @@ def simulate(
         log.info("%s", summary)
 
 
+def _root_cause(error) -> str:
+    """The innermost exception message of a Dagster error (the connector's own words)."""
+    while getattr(error, "cause", None) is not None:
+        error = error.cause
+    return error.message.strip().splitlines()[-1] if error.message.strip() else error.cls_name
+
+
 LAYERS: tuple[str, ...] = ("ingest", "clean", "identity", "marts", "report")
 
 
@@ -113,16 +120,18 @@ def materialise(raw: Path, warehouse: Path, reports: Path, *, until: str = "repo
                 raise_on_error=False, tags={"uptake/layer": layer},
                 run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
             )
+            blocked = [
+                f"blocking check {ev.asset_check_key.name} on {ev.asset_key.to_user_string()} failed: "
+                f"{ev.description or ''}"
+                for ev in result.get_asset_check_evaluations()
+                if not ev.passed and ev.blocking and ev.severity.value == "ERROR"
+            ]
+            if blocked:
+                raise UptakeCliError("; ".join(blocked) + " (downstream assets were not run)")
             failures = [e for e in result.all_events if e.is_step_failure]
             if failures:
-                msgs = "; ".join(f"{e.step_key}: {e.event_specific_data.error.message.strip()}" for e in failures)
+                msgs = "; ".join(f"{e.step_key}: {_root_cause(e.event_specific_data.error)}" for e in failures)
                 raise UptakeCliError(f"{layer} layer failed: {msgs}")
-            for ev in result.get_asset_check_evaluations():
-                if not ev.passed and ev.blocking and ev.severity.value == "ERROR":
-                    raise UptakeCliError(
-                        f"blocking check {ev.asset_check_key.name} on {ev.asset_key.to_user_string()} failed: "
-                        f"{ev.description or ''} (downstream layers were not run)"
-                    )
             for event in result.get_asset_materialization_events():
                 mat = event.step_materialization_data.materialization
                 metadata[mat.asset_key.to_user_string()] = {k: v.value for k, v in mat.metadata.items()}
@@ -175,6 +184,14 @@ def report(
     with duckdb.connect(str(warehouse), read_only=True) as con:
         path, _ = write_report(con, out_file, week_start)
     out.print(str(path))
+
+
+@app.command()
+def check(warehouse: Annotated[Path, typer.Option("--warehouse", help="The DuckDB warehouse file.")]) -> None:
+    """Run every quality check on a warehouse; exit non-zero when an error-level check fails."""
+    from pipelines.check_cli import check_command
+
+    raise typer.Exit(code=check_command(warehouse))
 
 
 @app.command()

@@ -10,7 +10,11 @@ import logging
 import os
 import secrets
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+import duckdb
 
 from dagster import ConfigurableResource
 from dagster_duckdb import DuckDBResource
@@ -24,7 +28,19 @@ DEFAULT_REPORTS = "data/reports"
 
 
 class WarehouseResource(DuckDBResource):
-    """The embedded DuckDB warehouse (schemas raw, clean, marts, quality)."""
+    """The embedded DuckDB warehouse (schemas raw, clean, marts, quality).
+
+    Unlike the base resource, the connection is closed even when the asset raises, so a failed
+    step never keeps the file's write lock.
+    """
+
+    @contextmanager
+    def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        with super().get_connection() as con:
+            try:
+                yield con
+            finally:
+                con.close()
 
 
 class DropZoneResource(ConfigurableResource):

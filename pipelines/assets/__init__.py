@@ -4,12 +4,13 @@ from dagster import AssetChecksDefinition, AssetsDefinition
 
 
 def all_assets() -> list[AssetsDefinition]:
-    from pipelines.assets import analytics, clean, identity, ingest, marts, pilot, report
+    from pipelines.assets import analytics, checks, clean, identity, ingest, marts, pilot, report
 
     return [
         *ingest.ingest_assets(),
         clean.clean_events,
         clean.hr_directory,
+        checks.run_summary,
         identity.identity_map,
         marts.person_week,
         marts.adoption_curve,
@@ -20,6 +21,6 @@ def all_assets() -> list[AssetsDefinition]:
 
 
 def all_asset_checks() -> list[AssetChecksDefinition]:
-    from pipelines.assets import clean, identity, marts
+    from pipelines.assets import checks
 
-    return [clean.events_conserved, identity.identity_match_rate, marts.person_week_unique]
+    return checks.build_asset_checks([k for a in all_assets() for k in a.keys])

@@ -3,15 +3,7 @@ and the HR directory history. The conservation check (rows in = kept + rejected 
 source) sits beside the events asset and blocks everything downstream when it fails."""
 
 
-from dagster import (
-    AssetCheckResult,
-    AssetCheckSeverity,
-    AssetKey,
-    MaterializeResult,
-    MetadataValue,
-    asset,
-    asset_check,
-)
+from dagster import AssetKey, MaterializeResult, asset
 
 from pipelines.assets.ingest import CONFIG_KEY, ingest_asset_key
 from pipelines.config_tables import read_config
@@ -55,19 +47,6 @@ def clean_events(warehouse: WarehouseResource) -> MaterializeResult:
             "kept": int(rows["kept"].sum()),
             "conservation": markdown_table(rows),
         }
-    )
-
-
-@asset_check(asset=CLEAN_EVENTS, blocking=True, description="Rows in = kept + rejected + filtered, per source.")
-def events_conserved(warehouse: WarehouseResource) -> AssetCheckResult:
-    with warehouse.get_connection() as con:
-        rows = con.execute("SELECT * FROM quality.event_conservation ORDER BY source").pl()
-    broken = rows.filter(~rows["balanced"])
-    return AssetCheckResult(
-        passed=broken.height == 0,
-        severity=AssetCheckSeverity.ERROR,
-        description="every source balances" if broken.height == 0 else f"unbalanced: {', '.join(broken['source'])}",
-        metadata={"per_source": markdown_table(rows)},
     )
 
 

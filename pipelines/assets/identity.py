@@ -2,7 +2,7 @@
 report, and events carrying the HR attributes valid at their time."""
 
 
-from dagster import AssetCheckResult, AssetCheckSeverity, AssetKey, MaterializeResult, asset, asset_check
+from dagster import AssetKey, MaterializeResult, asset
 
 from pipelines.assets.clean import CLEAN_EVENTS, HR_DIRECTORY, platform_sources
 from pipelines.assets.ingest import ingest_asset_key
@@ -32,18 +32,3 @@ def identity_map(warehouse: WarehouseResource) -> MaterializeResult:
         hr_history.build_events_hr(con)
         report = con.execute("SELECT * FROM quality.identity_match_report ORDER BY source").pl()
     return MaterializeResult(metadata={"match_report": markdown_table(report)})
-
-
-@asset_check(asset=IDENTITY_MAP, blocking=False, description="Identity match rate at or above the settings' threshold.")
-def identity_match_rate(warehouse: WarehouseResource) -> AssetCheckResult:
-    with warehouse.get_connection() as con:
-        config = read_config(con)
-        report = con.execute("SELECT source, match_rate FROM quality.identity_match_report ORDER BY source").pl()
-    low = report.filter(report["match_rate"] < config.settings.identity_match_threshold)
-    return AssetCheckResult(
-        passed=low.height == 0,
-        severity=AssetCheckSeverity.WARN,
-        description="all sources above threshold" if low.height == 0 else
-        "below threshold: " + ", ".join(f"{s} {r:.1%}" for s, r in low.iter_rows()),
-        metadata={"rates": markdown_table(report)},
-    )

@@ -2,7 +2,7 @@
 Marts hold pseudonymous person keys only."""
 
 
-from dagster import AssetCheckResult, AssetKey, MaterializeResult, asset, asset_check
+from dagster import AssetKey, MaterializeResult, asset
 
 from pipelines.assets.clean import CLEAN_EVENTS, HR_DIRECTORY
 from pipelines.assets.identity import IDENTITY_MAP
@@ -42,15 +42,6 @@ def person_week(warehouse: WarehouseResource, pseudonym: PseudonymSecretResource
     )
 
 
-@asset_check(asset=PERSON_WEEK, blocking=True, description="One row per person and week.")
-def person_week_unique(warehouse: WarehouseResource) -> AssetCheckResult:
-    with warehouse.get_connection() as con:
-        dupes = con.execute(
-            "SELECT count(*) FROM (SELECT person_key, week_start FROM marts.person_week GROUP BY ALL HAVING count(*) > 1)"
-        ).fetchone()[0]
-    return AssetCheckResult(passed=dupes == 0, metadata={"duplicate_keys": int(dupes)})
-
-
 @asset(
     key=ADOPTION_CURVE,
     group_name=GROUP,
@@ -65,4 +56,3 @@ def adoption_curve(warehouse: WarehouseResource) -> MaterializeResult:
         curve = adoption_curve_table(read_table(con, "marts.person_week"), min_group_size=config.settings.min_group_size)
         n = replace_table(con, "marts.adoption_curve", curve)
     return MaterializeResult(metadata={"rows": n})
-
