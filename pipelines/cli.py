@@ -76,7 +76,7 @@ def simulate(
 
         summary = run_simulation(out_dir, employees=employees, weeks=weeks, seed=seed, progress=report)
         progress.update(task, completed=100)
-    out.print(f"drop zone written to {out_dir}")
+    out.print(f"drop zone written to {out_dir}", soft_wrap=True)
     if summary is not None:
         log.info("%s", summary)
 
@@ -159,7 +159,7 @@ def run(
         return
     path = (metadata.get("report/weekly_adoption_report") or {}).get("path")
     if path:
-        out.print(path)
+        out.print(str(path), soft_wrap=True)
 
 
 @app.command()
@@ -183,7 +183,7 @@ def report(
             _fail(f"--week {week!r}: expected an ISO week like 2026-W14")
     with duckdb.connect(str(warehouse), read_only=True) as con:
         path, _ = write_report(con, out_file, week_start)
-    out.print(str(path))
+    out.print(str(path), soft_wrap=True)
 
 
 @app.command()

@@ -36,8 +36,9 @@ Mapping
 - text features (``text_features``) from ``body``, then the body is dropped; ``mention_count`` also
   counts Viva Engage's own references ``[[user:123]]``.
 - deletions: a message with a non-empty ``deleted_at`` is kept as the event it was (it happened;
-  the deletion itself is not an action of the vocabulary and is not an event). Its features come
-  from whatever body the export still holds (often empty: ``body_chars`` 0). The number of deleted
+  the deletion itself is not an action of the vocabulary and is not an event). Its content is gone,
+  so it carries no text features (``body_chars`` 0, no hashtags, not a question) and can never count
+  as a community output. The number of deleted
   messages is logged. ``Users.csv``: ``state`` suspended / soft_delete / deleted, or a non-empty
   ``deleted_at`` / ``suspended_at``, -> ``is_deleted``; ``guest`` -> ``is_guest``.
 
@@ -337,7 +338,9 @@ class VivaEngageConnector(Connector):
                 _blank_to_null("sender_id").alias("sender_id"),
                 _blank_to_null("thread_id").alias("thread_id"),
                 _blank_to_null("group_id").alias("group_id"),
-                pl.col("body").fill_null(""),  # an empty body (e.g. deleted) is empty text, not unknown
+                # a deleted message's content is gone: no length, hashtags or question from it
+                pl.when(_blank_to_null("deleted_at").is_not_null()).then(pl.lit(""))
+                .otherwise(pl.col("body").fill_null("")).alias("body"),
             )
             staged = staged.with_columns(
                 _reasons(

@@ -105,7 +105,7 @@ def _planted_lead_lag(seed: int = 0) -> tuple[pl.DataFrame, pl.DataFrame]:
             rows += [{"person_key": f"T{t}p{i}", "w": w, "org_unit": f"T{t}", "passive": int(rng.random() < rate)}
                      for i in range(8)]
     pw = make_person_week(rows)
-    realised = pw.group_by("org_unit", "week_start").agg(pl.col("is_active").mean().alias("r"))
+    realised = pw.group_by("org_unit", "week_start").agg(pl.col("is_active").mean().alias("r")).sort("org_unit", "week_start")
     kv = realised.select(
         pl.lit("first_response_hours").alias("kpi"), pl.lit("team").alias("unit_type"),
         pl.col("org_unit").alias("unit_id"), (pl.col("week_start") + dt.timedelta(weeks=2)).alias("period_start"),
