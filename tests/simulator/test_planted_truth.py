@@ -141,8 +141,8 @@ def test_communities_busy_silent_and_productive(demo_panel: Panel) -> None:
         assert c[name]["outputs_total"] == 0 and c[name]["posts_total"] > 100
     assert c["Sales Excellence"]["reactions_total"] > 100
     assert c["Safety Champions"]["posts_total"] <= 10 and c["Safety Champions"]["outputs_total"] == 0
-    for name in com["productive"]:
-        assert c[name]["outputs_total"] > 20
+    for name in com["productive"]:  # a reader-dominated network: few contributors, but outputs every few weeks
+        assert c[name]["outputs_total"] > 10
         assert sum(c[name]["outputs_by_week"]) == c[name]["outputs_total"]
     busiest = max(c, key=lambda n: c[n]["posts_total"])
     assert busiest in com["busy_without_outputs"]
