@@ -99,6 +99,21 @@ def test_event_study_projection_and_power_readings():
                                       pretrend_p=0.41)
     assert es == ("Before the start, pilot and comparison groups moved together (pre-trend test p = 0.41); "
                   "5 weeks in, the effect is +9.1 points (95% CI +6.1 to +12.1).")
+    # a failed pre-trend test states the size of the drift next to its p-value: small next to the effect ...
+    small = readings.reading_event_study(views.event_study, "relative_week", "estimate", unit="points", scale=100,
+                                         pretrend_p=0.003, pretrend_gap=0.008, pretrend_weeks=7)
+    assert small.startswith("Careful: before the start, the gap between pilot and comparison groups already moved "
+                            "by +0.8 points over 7 weeks (pre-trend test p < 0.01): a real but small drift next to "
+                            "the effect of +9.1 points")
+    # ... or as large as the effect: the design is in doubt
+    large = readings.reading_event_study(views.event_study, "relative_week", "estimate", unit="points", scale=100,
+                                         pretrend_p=0.02, pretrend_gap=0.05, pretrend_weeks=7)
+    assert "moved by +5.0 points over 7 weeks (pre-trend test p = 0.02), so the difference-in-differences " \
+           "assumption is doubtful" in large
+    passed = readings.reading_event_study(views.event_study, "relative_week", "estimate", unit="points", scale=100,
+                                          pretrend_p=0.41, pretrend_gap=-0.004, pretrend_weeks=4)
+    assert passed.startswith("Before the start, pilot and comparison groups moved together (the gap moved -0.4 "
+                             "points over 4 weeks, pre-trend test p = 0.41)")
     proj = readings.reading_pilot_projection(views.projection, "weekly_active_rate", unit="points", scale=100)
     assert proj == ("Projected onto the whole eligible population, the effect of wave-1 on weekly_active_rate would be "
                     "+6.2 points (95% CI +3.0 to +9.4), against +9.8 among its own members (re-weighted by "

@@ -550,6 +550,8 @@ def _event_study_blocks(es: pl.DataFrame, inputs: ReportInputs) -> list[Block]:
                 rows = rows.filter(pl.col("cohort") == cohort)
             unit, scale = _unit(outcome, kind, inputs)
             pvals = rows["pretrend_p"].drop_nulls() if "pretrend_p" in rows.columns else pl.Series([])
+            gaps = rows["pretrend_gap"].drop_nulls() if "pretrend_gap" in rows.columns else pl.Series([])
+            spans = rows["pretrend_weeks"].drop_nulls() if "pretrend_weeks" in rows.columns else pl.Series([])
             fig = charts.plot_event_study(
                 _scaled(rows, scale, ("estimate", "ci_low", "ci_high")), kind=kind,
                 metrics=_kind_metrics(kind, [outcome]),
@@ -558,7 +560,9 @@ def _event_study_blocks(es: pl.DataFrame, inputs: ReportInputs) -> list[Block]:
                 unit_label=unit, min_group_size=inputs.min_group_size)
             out.append(_chart("marts.pilot_event_study", fig, readings.reading_event_study(
                 rows, "relative_week", "estimate", unit=unit, scale=scale,
-                pretrend_p=float(pvals[0]) if pvals.len() else None)))
+                pretrend_p=float(pvals[0]) if pvals.len() else None,
+                pretrend_gap=float(gaps[0]) if gaps.len() else None,
+                pretrend_weeks=int(spans[0]) if spans.len() else None)))
     return out + _unknown_note(unknown)
 
 
