@@ -15,7 +15,7 @@ import polars as pl
 from transforms.privacy import DEFAULT_MIN_GROUP_SIZE
 from transforms.report import format as fmt
 from transforms.report.charts import publishable
-from transforms.report.headline import population_value
+from transforms.report.headline import population_value, state_equivalence
 
 __all__ = [
     "comparison_week",
@@ -77,7 +77,21 @@ def reading_adoption(curve: pl.DataFrame, week_start: dt.date, *,
         text += f", {trend} {fmt.week_label(prev, relative_to=week_start)}"
     if ever is not None:
         text += f"; {fmt.pct(ever, 1)} have been active at least once"
-    return text + "."
+    text += "."
+    said_once = state_equivalence(org).sentence()
+    if said_once:
+        return f"{text} {said_once}"
+    engaged = population_value(org, week_start, "organisation", "organisation", "engaged_rate",
+                               min_group_size=min_group_size)
+    contrib = population_value(org, week_start, "organisation", "organisation", "contributor_rate",
+                               min_group_size=min_group_size)
+    if engaged is not None and contrib is not None:
+        text += (f" Most of the activity is reading: {fmt.pct(engaged, 1)} reacted or contributed and "
+                 f"{fmt.pct(contrib, 1)} contributed (posted, replied, shared or uploaded)."
+                 if active - engaged > engaged else
+                 f" {fmt.pct(engaged, 1)} reacted or contributed and {fmt.pct(contrib, 1)} contributed (posted, "
+                 "replied, shared or uploaded).")
+    return text
 
 
 def _week_cells(curve: pl.DataFrame, week_start: dt.date, population_type: str, metric: str,
