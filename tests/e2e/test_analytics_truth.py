@@ -20,7 +20,9 @@ def test_manager_relay_interval_covers_the_planted_effect(simulated_run: Simulat
     with simulated_run.connect() as con:
         low, high, estimate = con.execute(
             "SELECT ci_low_pp, ci_high_pp, estimate_pp FROM marts.manager_relay").fetchone()
-    planted_pp = 100 * simulated_run.truth["manager_relay"]["rho"]
+    # the relay acts on what the team sees; a pipeline sees rho x the member's chance that an active week is seen
+    planted_pp = simulated_run.truth["manager_relay"]["observable_effect_pp_expected"]
+    assert planted_pp < 100 * simulated_run.truth["manager_relay"]["rho"]
     assert low <= planted_pp <= high, (low, estimate, high, planted_pp)
     assert high - low < 10  # informative, not a vacuous interval
 
