@@ -103,24 +103,38 @@ def export_day_gaps(
     max_chance: float = MAX_CHANCE,
 ) -> pl.DataFrame:
     """Working days (Monday-Friday, strictly inside the source's span) whose events fall under
-    ``ratio`` x the typical volume of that weekday *and* so low that a Poisson count at the typical
-    rate would do so with probability under ``max_chance`` (so a quiet source's ordinary
-    fluctuations are not flagged; real activity is over-dispersed, which only makes the rule more
-    conservative in what it calls normal).
+    ``ratio`` x the typical volume of that weekday *and* so low that a count at the typical rate
+    would do so with probability under ``max_chance`` (so a quiet source's ordinary fluctuations
+    are not flagged). Events come in bursts per person (a few heavy users make most of them), so
+    the count is over-dispersed: its law is a negative binomial with the typical mean and variance
+    ``dispersion x mean``, the dispersion being the source's median of (events - typical)^2 /
+    typical over its ordinary working days (not under ``ratio`` x typical; at least 1: Poisson). A day
+    with no event at all keeps the Poisson law: bursts of heavy users do not make a silent day likely.
 
     Grain: one row per suspicious source-day; ``kind`` is ``no events`` or ``low volume``;
     ``chance`` is the Poisson probability of a count that low.
     """
-    from scipy.stats import poisson
+    from scipy.stats import nbinom, poisson
 
-    candidates = volumes.filter(
+    # dispersion from the ordinary working days only (a missing day must not excuse itself)
+    working = volumes.filter((pl.col("weekday") <= 5) & (pl.col("typical") > 0)
+                             & (pl.col("events") >= ratio * pl.col("typical")))
+    dispersion = working.group_by("source").agg(
+        ((pl.col("events") - pl.col("typical")) ** 2 / pl.col("typical")).median().clip(lower_bound=1.0)
+        .alias("dispersion"))
+    candidates = volumes.join(dispersion, on="source", how="left").with_columns(
+        pl.col("dispersion").fill_null(1.0)).filter(
         (pl.col("weekday") <= 5)
         & (pl.col("day") > pl.col("first_day"))
         & (pl.col("day") < pl.col("last_day"))
         & (pl.col("typical") > 0)
         & (pl.col("events") < ratio * pl.col("typical"))
     )
-    chance = poisson.cdf(candidates["events"].to_numpy(), candidates["typical"].to_numpy())
+    mu, phi = candidates["typical"].to_numpy(), candidates["dispersion"].to_numpy()
+    k = candidates["events"].to_numpy()
+    over = (phi > 1.0) & (k > 0)  # a day without any event is judged as before: nobody at all acted
+    chance = poisson.cdf(k, mu)
+    chance[over] = nbinom.cdf(k[over], mu[over] / (phi[over] - 1.0), 1.0 / phi[over])
     return (
         candidates.with_columns(pl.Series("chance", chance, dtype=pl.Float64))
         .filter(pl.col("chance") < max_chance)

@@ -357,11 +357,14 @@ def _retarget_orphan_reactions(frame: pl.DataFrame, orphan: pl.Expr, rng: np.ran
               .select("event", "__root", "__space", "__t"))
     frame = frame.join(picked, on="event", how="left", maintain_order="left")
     moved = pl.col("__orphan") & pl.col("__root").is_not_null()
+    # 1 ms after the post, one more ms per earlier reaction of the same account to it (distinct times)
+    frame = frame.with_columns(
+        (pl.col("__t") + 1000 * (1 + pl.int_range(pl.len()).over("__root", "account", order_by="event"))).alias("__t"))
     return frame.with_columns(
         kind=pl.when(pl.col("__orphan") & pl.col("__root").is_null()).then(post).otherwise(pl.col("kind")),
         parent=pl.when(moved).then(pl.col("__root")).otherwise(pl.col("parent")),
         space=pl.when(moved).then(pl.col("__space")).otherwise(pl.col("space")),
-        t_us=pl.when(moved).then(pl.col("__t") + 1000).otherwise(pl.col("t_us")),
+        t_us=pl.when(moved).then(pl.col("__t")).otherwise(pl.col("t_us")),
     ).drop("__orphan", "__root", "__space", "__t").sort("space", "t_us", "order")
 
 
@@ -392,7 +395,9 @@ def _deletions(frame: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
     employee_extra = (pl.col("person") >= 0) & (pl.col("seq") > 0)
     can_tombstone = (employee_extra & (pl.col("source") == "slack") & (pl.col("kind") == 0)
                      & (pl.col("n_replies") > 0) & (pl.col("n_reacts") == 0))
-    can_delete = (employee_extra & (pl.col("source") == "viva_engage") & pl.col("kind").is_in([0, 1])
+    # deleted Viva Engage posts without replies (a deleted reply would still answer a question for the
+    # pipeline's output rule, which cannot tell; the truth would not count it)
+    can_delete = (employee_extra & (pl.col("source") == "viva_engage") & (pl.col("kind") == 0)
                   & (pl.col("n_replies") == 0))
 
     def hit(candidate: pl.Expr) -> pl.Expr:  # 8% of candidates, and at least one (the trap is always there)
