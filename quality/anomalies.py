@@ -52,8 +52,10 @@ def daily_event_volumes(
 
     Grain: one row per source and calendar day (organisation's time zone). Columns: ``source``,
     ``day``, ``weekday`` (ISO, 1 = Monday), ``events`` (0 on days without any), ``typical`` (the
-    median of the same weekday within ``neighbour_weeks`` weeks either side, the day itself
-    excluded), ``first_day``, ``last_day``.
+    lower of two medians of the same weekday, over the ``neighbour_weeks`` weeks before and the
+    ``neighbour_weeks`` weeks after, the day itself excluded; the one available at a source's
+    edges), ``first_day``, ``last_day``. A missing export day is a dip against both sides; a quiet
+    week before a roll-out is not (its level is that of the weeks before it).
     """
     if not table_exists(con, table):
         return pl.DataFrame(schema={"source": pl.Utf8, "day": pl.Date, "weekday": pl.Int64, "events": pl.Int64,
@@ -82,15 +84,23 @@ def daily_event_volumes(
             SELECT c.source, c.day, isodow(c.day) AS weekday, coalesce(p.events, 0) AS events,
                    c.first_day, c.last_day
             FROM calendar c LEFT JOIN per_day p USING (source, day)
+        ),
+        sides AS (
+            SELECT source, day, weekday, events, first_day, last_day,
+                   median(events) OVER (
+                       PARTITION BY source, weekday ORDER BY day
+                       RANGE BETWEEN INTERVAL {span} DAY PRECEDING AND INTERVAL 1 DAY PRECEDING
+                   )::DOUBLE AS before,
+                   median(events) OVER (
+                       PARTITION BY source, weekday ORDER BY day
+                       RANGE BETWEEN INTERVAL 1 DAY FOLLOWING AND INTERVAL {span} DAY FOLLOWING
+                   )::DOUBLE AS after
+            FROM every_day
         )
         SELECT source, day, weekday, events,
-               median(events) OVER (
-                   PARTITION BY source, weekday ORDER BY day
-                   RANGE BETWEEN INTERVAL {span} DAY PRECEDING AND INTERVAL {span} DAY FOLLOWING
-                   EXCLUDE CURRENT ROW
-               )::DOUBLE AS typical,
+               least(coalesce(before, after), coalesce(after, before)) AS typical,
                first_day, last_day
-        FROM every_day
+        FROM sides
         ORDER BY source, day
         """
     ).pl()
