@@ -61,9 +61,10 @@ class ObservedCounts:
 
 def observed_counts(org: Organisation, events: pl.DataFrame, accounts: pl.DataFrame, teams_counts: pl.DataFrame,
                     viva_counts: pl.DataFrame) -> ObservedCounts:
-    """Per person-week: kept human events of matchable accounts (deleted and tombstoned messages,
-    joins and Viva Engage reactions, which its export lacks, left out), Teams chat messages, and the
-    Viva Engage usage report's posted / read / liked counts."""
+    """Per person-week: human events of matchable accounts (Slack tombstones, joins and Viva Engage
+    reactions, which its export lacks, left out; a Viva Engage message deleted later still counts:
+    it was posted, and the export keeps it), Teams chat messages, and the Viva Engage usage report's
+    posted / read / liked counts."""
     P, W = org.employed.shape
     out = {k: np.zeros((P, W), dtype=np.int64) for k in ("passive", "reaction", "contribution")}
 
@@ -73,7 +74,7 @@ def observed_counts(org: Organisation, events: pl.DataFrame, accounts: pl.DataFr
                       frame[value].to_numpy() if value else 1)
 
     matchable = accounts.filter(pl.col("matchable")).select("account")
-    kept = (events.filter((pl.col("person") >= 0) & ~pl.col("deleted") & ~pl.col("tombstone")
+    kept = (events.filter((pl.col("person") >= 0) & ~pl.col("tombstone")
                           & ~((pl.col("source") == "viva_engage") & (pl.col("kind") == "react")))
             .join(matchable, on="account", how="semi"))
     add("contribution", kept.filter(pl.col("kind").is_in(["post", "reply", "upload"])))
