@@ -170,7 +170,8 @@ class GoogleChatConnector(Connector):
                 pl.col("creator").struct.field("name").alias("name"),
                 pl.col("creator").struct.field("user_type").alias("user_type"),
             ))
-            reactors = raw.select(pl.col("reactions").explode().struct.field("reactor_emails").explode().alias("email"))
+            reactors = raw.select(pl.col("reactions").explode(empty_as_null=True).struct.field("reactor_emails")
+                                  .explode(empty_as_null=True).alias("email"))
             people.append(reactors.with_columns(pl.lit(None, pl.Utf8).alias("name"), pl.lit(None, pl.Utf8).alias("user_type")))
             n_events += events.height
             n_rejects += rejects.height
