@@ -59,6 +59,19 @@ class ObservedCounts:
         return self.passive + self.reaction + self.contribution
 
 
+def planned_counts(org: Organisation, behaviour: Behaviour) -> ObservedCounts:
+    """The behaviour's own counts of what a correct pipeline would see (observable weeks only; reads
+    only where exported). Used when no event table is built (the canonical scale mode writes its own
+    volumes: there, only the observable active weeks are planted, not the tiers)."""
+    f, part = behaviour.factual, behaviour.participation
+    seen = f.observable & org.eligible
+    return ObservedCounts(
+        passive=np.where(seen & part.reads_visible[:, None], behaviour.reads, 0),
+        reaction=np.where(seen & f.reacts, behaviour.reactions, 0),
+        contribution=np.where(seen & f.contributes, behaviour.contributions, 0),
+    )
+
+
 def observed_counts(org: Organisation, events: pl.DataFrame, accounts: pl.DataFrame, teams_counts: pl.DataFrame,
                     viva_counts: pl.DataFrame) -> ObservedCounts:
     """Per person-week: human events of matchable accounts (Slack tombstones, joins and Viva Engage
