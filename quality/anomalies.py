@@ -52,11 +52,13 @@ def daily_event_volumes(
     """Events per source and local day, every day from the source's first to its last included.
 
     Grain: one row per source and calendar day (organisation's time zone). Columns: ``source``,
-    ``day``, ``weekday`` (ISO, 1 = Monday), ``events`` (0 on days without any), ``typical`` (the
-    lower of two medians of the same weekday, over the ``neighbour_weeks`` weeks before and the
-    ``neighbour_weeks`` weeks after, the day itself excluded; the one available at a source's
-    edges), ``first_day``, ``last_day``. A missing export day is a dip against both sides; a quiet
-    week before a roll-out is not (its level is that of the weeks before it).
+    ``day``, ``weekday`` (ISO, 1 = Monday), ``events`` (0 on days without any), ``typical``,
+    ``first_day``, ``last_day``. ``typical`` is, for a day with events, the lower of two medians of
+    the same weekday, over the ``neighbour_weeks`` weeks before and the ``neighbour_weeks`` weeks
+    after (the one available at a source's edges): a low day is a dip against both sides, and a
+    quiet week before a roll-out is not one; for a day without any event, the median of the same
+    weekday within ``neighbour_weeks`` weeks either side (nobody at all acting is judged against
+    the whole neighbourhood).
     """
     if not table_exists(con, table):
         return pl.DataFrame(schema={"source": pl.Utf8, "day": pl.Date, "weekday": pl.Int64, "events": pl.Int64,
@@ -95,11 +97,17 @@ def daily_event_volumes(
                    median(events) OVER (
                        PARTITION BY source, weekday ORDER BY day
                        RANGE BETWEEN INTERVAL 1 DAY FOLLOWING AND INTERVAL {span} DAY FOLLOWING
-                   )::DOUBLE AS after
+                   )::DOUBLE AS after,
+                   median(events) OVER (
+                       PARTITION BY source, weekday ORDER BY day
+                       RANGE BETWEEN INTERVAL {span} DAY PRECEDING AND INTERVAL {span} DAY FOLLOWING
+                       EXCLUDE CURRENT ROW
+                   )::DOUBLE AS around
             FROM every_day
         )
         SELECT source, day, weekday, events,
-               least(coalesce(before, after), coalesce(after, before)) AS typical,
+               CASE WHEN events = 0 THEN around
+                    ELSE least(coalesce(before, after), coalesce(after, before)) END AS typical,
                first_day, last_day
         FROM sides
         ORDER BY source, day
