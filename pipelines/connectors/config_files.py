@@ -120,6 +120,8 @@ def _duplicate_key(node: yaml.Node | None) -> tuple[str, int] | None:
 
 
 def _read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
+    if path.is_dir():
+        raise ConfigFileError("is a folder; expected a YAML file", file=str(path))
     if not path.is_file():
         raise ConfigFileError("file not found", file=str(path))
     try:
@@ -280,6 +282,8 @@ def iter_csv_batches(
     """
     path = Path(path)
     label = label or str(path)
+    if path.is_dir():
+        raise ContractError(f"is a folder; expected {what} (a file)", file=label)
     if not path.is_file():
         raise ContractError(f"file not found; expected {what}", file=label)
     if path.stat().st_size == 0:

@@ -187,6 +187,8 @@ class MattermostConnector(Connector):
                     yield Batch("events", good_ev)
                 if all_rejects.height:
                     yield Batch("rejects", all_rejects)
+            if not lines_total:
+                raise ConnectorError("file is empty; expected a Mattermost bulk export (JSON Lines)", file=label)
             if lines_total and not objects:
                 raise ConnectorError(
                     "no line is a JSON object: expected a Mattermost bulk export (JSON Lines, "

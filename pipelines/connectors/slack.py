@@ -352,9 +352,12 @@ class SlackConnector(Connector):
         for file_name, folder_field in CONVERSATION_FILES.items():
             path = root / file_name
             if not path.is_file():
-                if file_name == "channels.json":
+                if file_name == "channels.json" or path.exists():
                     reason = "file missing: channel ids unknown, folder names used as space_id"
                     rejects.append(_file_reject(export, file_name, reason))
+                continue
+            if path.stat().st_size == 0:
+                rejects.append(_file_reject(export, file_name, "file is empty: expected a JSON array of conversations"))
                 continue
             try:
                 rows = con.execute(
@@ -375,8 +378,9 @@ class SlackConnector(Connector):
         self, con: duckdb.DuckDBPyConnection, root: Path, export: str, rejects: list[pl.DataFrame]
     ) -> pl.DataFrame:
         path = root / "users.json"
-        if not path.is_file():
-            rejects.append(_file_reject(export, "users.json", "file missing: no accounts, bot users not flagged"))
+        if not path.is_file() or path.stat().st_size == 0:
+            what = "file is empty" if path.is_file() else "file missing"
+            rejects.append(_file_reject(export, "users.json", f"{what}: no accounts, bot users not flagged"))
             return pl.DataFrame(schema=ACCOUNTS.schema)
         try:
             frame = con.execute(_USERS_QUERY, [str(path)]).pl()
@@ -413,6 +417,8 @@ class SlackConnector(Connector):
         out: read element by element as raw JSON when the error is a field of the wrong type (its
         bad rows are then quarantined one by one), quarantined whole when it is not UTF-8 JSON.
         """
+        empty = [f for f in batch if not f.path.is_file() or f.path.stat().st_size == 0]
+        batch = [f for f in batch if f not in empty]
         by_path = {str(f.path): f for f in batch}
         # rows carry a 64-bit hash of their file's path rather than the path: far cheaper to hand over
         files = con.execute("SELECT p AS filename, hash(p) AS file_key FROM unnest($p) t(p)", {"p": list(by_path)}).pl()
@@ -447,6 +453,7 @@ class SlackConnector(Connector):
         else:
             raw = pl.DataFrame(schema=_RAW_SCHEMA).rename({"filename": key}).cast({key: files.schema[key]})
         raw = raw.join(files, on=key, how="left", maintain_order="left").drop(key)
+        bad = [(f.member, "the file is empty (truncated export?)" if f.path.is_file() else "a folder") for f in empty] + bad
         file_rejects = _rejects_frame(
             EVENTS.name,
             export,
@@ -821,7 +828,7 @@ def _day_files(root: Path, folders: dict[str, str]) -> list[_DayFile]:
     found: list[_DayFile] = []
     unknown: list[str] = []
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "__"))):
-        files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix == ".json")
+        files = sorted(p for p in folder.iterdir() if p.suffix == ".json")  # a folder named *.json is rejected
         if not files:
             continue
         space_id = folders.get(folder.name)
