@@ -272,7 +272,7 @@ def iter_csv_batches(
 ) -> Iterator[pl.DataFrame]:
     """Read a CSV in batches of at most ``batch_rows`` rows, every column as a string.
 
-    - Header names are stripped of surrounding blanks; a UTF-8 BOM is dropped.
+    - Header names are stripped of surrounding blanks; a UTF-8 BOM is dropped (also a doubled one).
     - Each batch carries :data:`LINE_COLUMN`: the physical line each record starts on (line 1 is
       the header), counting the line breaks inside quoted fields. Blank lines are not counted.
     - ``required`` columns missing from the header raise :class:`ContractError` naming them and
@@ -294,7 +294,7 @@ def iter_csv_batches(
             header = lazy.collect_schema().names()
         except pl.exceptions.PolarsError as exc:
             raise _csv_error(exc, label) from exc
-        stripped = [h.strip() for h in header]
+        stripped = [h.strip().lstrip("\ufeff").strip() for h in header]  # a second BOM (re-saved file) too
         # Polars renames a repeated header to "<name>_duplicated_<n>"
         renamed = [re.match(r"^(.*)_duplicated_\d+$", h) for h in stripped]
         dupes = sorted(

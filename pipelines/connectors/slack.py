@@ -259,7 +259,8 @@ class SlackConnector(Connector):
                 file=export,
             )
         accounts = self._accounts(con, root, export, rejects)
-        yield Batch("accounts", accounts)
+        if accounts.height:
+            yield Batch("accounts", accounts)
         if rejects:
             yield Batch("rejects", pl.concat(rejects))
 
