@@ -16,6 +16,7 @@ first bad byte's line.
 from __future__ import annotations
 
 import codecs
+import datetime as dt
 import logging
 import re
 import tempfile
@@ -90,7 +91,11 @@ def _node_line(root: yaml.Node | None, loc: Sequence[int | str]) -> int | None:
     return line
 
 
-class _ConfigLoader(yaml.SafeLoader):
+#: libyaml's loader when PyYAML was built with it (about 50 times faster on large files), else PyYAML's.
+_SafeBase: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _ConfigLoader(_SafeBase):  # type: ignore[valid-type, misc]
     """SafeLoader that leaves dates as strings, so pydantic validates them with a field path
     (PyYAML would raise a bare ``ValueError`` on ``2026-13-05``)."""
 
@@ -99,6 +104,25 @@ _ConfigLoader.yaml_implicit_resolvers = {
     first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+
+
+#: Largest number of YAML values a configuration file may expand to (aliases counted each time used).
+MAX_YAML_NODES = 100_000
+
+
+def _expanded_size(node: yaml.Node | None, limit: int = MAX_YAML_NODES) -> int:
+    """Number of nodes of a composed document with aliases expanded, counting stops past ``limit``."""
+    count = 0
+    stack = [node] if node is not None else []
+    while stack and count <= limit:
+        current = stack.pop()
+        count += 1
+        if isinstance(current, yaml.MappingNode):
+            for key, value in current.value:
+                stack.extend((key, value))
+        elif isinstance(current, yaml.SequenceNode):
+            stack.extend(current.value)
+    return count
 
 
 def _duplicate_key(node: yaml.Node | None) -> tuple[str, int] | None:
@@ -131,8 +155,16 @@ def _read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
             f"not UTF-8 (byte {exc.object[exc.start]:#04x} at offset {exc.start}); save the file as UTF-8",
             file=str(path),
         ) from exc
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise ConfigFileError("NUL byte in the file; expected YAML text", file=str(path), locator=f"line {line}")
     try:
         node = yaml.compose(text, Loader=_ConfigLoader)
+        if _expanded_size(node) > MAX_YAML_NODES:
+            raise ConfigFileError(
+                f"more than {MAX_YAML_NODES} values once its aliases (*name) are expanded: refused (an alias bomb?)",
+                file=str(path),
+            )
         data = yaml.load(text, Loader=_ConfigLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -427,6 +459,9 @@ def conform_rows(
 # --------------------------------------------------------------------------------------------
 
 KPI_CSV_COLUMNS: tuple[str, ...] = ("kpi", "unit_type", "unit_id", "period_start", "period_end", "value")
+#: KPI periods outside these dates are placeholders (epoch 0) or typos, not measurements.
+KPI_EARLIEST = dt.date(2000, 1, 1)
+KPI_LATEST = dt.date(2100, 1, 1)
 
 
 def _kpi_files(path_or_dir: Path) -> list[Path]:
@@ -445,7 +480,7 @@ def read_kpi_values(
 
     A row is quarantined, with a reason and its ``"<file> line <n>"`` locator, when a value cannot
     be read as its type, is empty where required, has a ``unit_type`` outside employee/team/site,
-    ``period_end`` before ``period_start``, a non-finite ``value``, repeats a key
+    ``period_end`` before ``period_start``, a period before 2000 or after 2100, a non-finite ``value``, repeats a key
     (kpi, unit_type, unit_id, period_start) already read (first occurrence wins, files in name order),
     or, when ``registry`` is given, names a KPI that is not in it. A file with a missing column
     raises :class:`ContractError`.
@@ -478,6 +513,9 @@ def read_kpi_values(
             problem = (
                 pl.when(pl.col("period_end") < pl.col("period_start"))
                 .then(pl.lit("period_end: before period_start"))
+                .when((pl.col("period_start") < KPI_EARLIEST) | (pl.col("period_end") >= KPI_LATEST))
+                .then(pl.lit(f"period_start/period_end: expected dates from {KPI_EARLIEST} to {KPI_LATEST}, "
+                             "found a placeholder (epoch 0) or a typo"))
                 .when(~pl.col("value").is_finite())
                 .then(pl.lit("value: expected a finite number"))
             )
