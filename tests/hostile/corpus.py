@@ -113,9 +113,10 @@ def sandbox() -> Iterator[Sandbox]:
 
 
 @contextmanager
-def confined(box: Sandbox, case: str) -> Iterator[None]:
+def confined(box: Sandbox, case: str, *, allow: tuple[str, ...] = ()) -> Iterator[None]:
     """Run the body with cwd, ``HOME`` and the temporary directory inside ``box``; afterwards the
-    sandbox tree must be exactly as before (temporary files cleaned up, nothing extracted anywhere)."""
+    sandbox tree must be exactly as before (temporary files cleaned up, nothing extracted anywhere),
+    except the outputs named in ``allow`` (paths relative to the sandbox, e.g. the warehouse file)."""
     before = _listing(box.root)
     old_cwd, old_home, old_tmp = Path.cwd(), os.environ.get("HOME"), tempfile.tempdir
     os.chdir(box.root / "cwd")
@@ -131,7 +132,7 @@ def confined(box: Sandbox, case: str) -> Iterator[None]:
             os.environ["HOME"] = old_home
         tempfile.tempdir = old_tmp
     after = _listing(box.root)
-    changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+    changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k) and k not in allow)
     if changed:
         LEDGER.outside_writes.append(f"{case}: {changed[:5]}")
         raise AssertionError(f"{case}: the read changed the sandbox tree: {changed[:10]}")
