@@ -83,6 +83,34 @@ class Ledger:
 
 LEDGER = Ledger()
 
+#: Environment variable naming one pytest session, so the ledgers of its xdist workers can be added up.
+RUN_ENV = "UPTAKE_HOSTILE_RUN"
+PARTS = ARTIFACTS / "hostile_ledgers"
+
+
+def save_part(worker: str) -> None:
+    """Write this process's ledger for the session's controller to add up (nothing if it ran no case)."""
+    if not LEDGER.tried and not LEDGER.unhandled:
+        return
+    PARTS.mkdir(parents=True, exist_ok=True)
+    part = {"outcomes": dict(LEDGER.outcomes), "by_target": dict(LEDGER.by_target), "unhandled": LEDGER.unhandled,
+            "rows_lost": LEDGER.rows_lost, "outside_writes": LEDGER.outside_writes}
+    (PARTS / f"{os.environ.get(RUN_ENV, 'run')}-{worker}.json").write_text(json.dumps(part), encoding="utf-8")
+
+
+def merge_parts() -> Ledger:
+    """The ledgers of every process of this session (``save_part``), added up."""
+    total = Ledger()
+    for path in sorted(PARTS.glob(f"{os.environ.get(RUN_ENV, 'run')}-*.json")):
+        part = json.loads(path.read_text(encoding="utf-8"))
+        total.outcomes.update(part["outcomes"])
+        total.by_target.update(part["by_target"])
+        total.unhandled += part["unhandled"]
+        total.rows_lost += part["rows_lost"]
+        total.outside_writes += part["outside_writes"]
+        path.unlink()
+    return total
+
 
 # ----- the sandbox ---------------------------------------------------------------------------------
 

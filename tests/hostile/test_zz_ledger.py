@@ -1,28 +1,22 @@
 """The hostile corpus's totals (issue 12): at least 200 cases tried, 0 unhandled exceptions, 0 good
-rows lost, 0 files written outside the data folders. Written to ``test-artifacts/hostile_cases.txt``.
+rows lost, 0 files written outside the data folders.
 
-This module is collected after the other hostile modules, which share its xdist group, so it runs
-after them on the same worker; when only part of the corpus was selected it records what it saw
-and skips the threshold.
+The totals of the whole session (every xdist worker's cases added up) are written to
+``test-artifacts/hostile_cases.txt`` by ``tests/conftest.py`` at the end of the run, which fails the
+run when the whole corpus ran and fell short. This test checks the bookkeeping of the process it
+runs in: whatever cases ran here left no unhandled exception, lost row or outside write behind.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from tests.hostile.corpus import LEDGER, MIN_CASES
+from tests.hostile.corpus import LEDGER
 
 pytestmark = pytest.mark.xdist_group("hostile")
 
 
-def test_hostile_case_totals(request: pytest.FixtureRequest) -> None:
-    path = LEDGER.write()
-    print(f"\n{path}:\n{LEDGER.summary()}")  # noqa: T201 - the figures the issue asks the suite to report
+def test_hostile_cases_of_this_process_left_nothing_behind() -> None:
     assert LEDGER.unhandled == [], LEDGER.unhandled
     assert LEDGER.rows_lost == [], LEDGER.rows_lost
     assert LEDGER.outside_writes == [], LEDGER.outside_writes
-    collected = [i for i in request.session.items if "tests/hostile/" in i.nodeid and i.nodeid != request.node.nodeid]
-    ran_everything = not request.config.getoption("keyword") and not request.config.getoption("markexpr")
-    if not ran_everything or request.session.testsfailed:
-        pytest.skip(f"part of the hostile corpus selected ({len(collected)} tests): {LEDGER.tried} cases tried")
-    assert LEDGER.tried >= MIN_CASES, f"only {LEDGER.tried} hostile cases tried; the issue asks for {MIN_CASES}"
