@@ -21,6 +21,7 @@ import polars as pl
 
 from quality.outcome import CheckContext, CheckOutcome
 from quality.warehouse import discover_sources, examples, head, missing_table, sql_literal, table_exists
+from transforms.warehouse import register_frame
 
 log = logging.getLogger(__name__)
 
@@ -396,8 +397,7 @@ def kpi_scale_report(
          for k in (ctx.kpi_registry.kpis if ctx.kpi_registry else []) if k.expected_range is not None],
         schema={"kpi": pl.Utf8, "range_low": pl.Float64, "range_high": pl.Float64},
     )
-    con.register("__kpi_ranges", ranges.to_arrow())
-    try:
+    with register_frame(con, "__kpi_ranges", ranges):
         return con.execute(
             f"""
             WITH per_period AS (
@@ -418,8 +418,6 @@ def kpi_scale_report(
             FROM leveled ORDER BY kpi, period_start
             """
         ).pl()
-    finally:
-        con.unregister("__kpi_ranges")
 
 
 def kpi_scale_jumps(con: duckdb.DuckDBPyConnection, ctx: CheckContext) -> CheckOutcome:
