@@ -31,6 +31,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from pipelines.locations import published_dir
 from tests.conftest import SimulatedRun
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e")]
@@ -212,14 +213,14 @@ def leaks(strings: Iterable[str], found: Identities) -> dict[str, list[str]]:
 
 
 def published_frames(run: SimulatedRun) -> dict[str, pl.DataFrame]:
-    base = run.reports.parent / "published"
+    base = published_dir(run.warehouse)
     frames = {f"{p.parent.name}.{p.stem}": pl.read_parquet(p) for p in sorted(base.glob("*/*.parquet"))}
     assert frames, f"nothing published in {base}"
     return frames
 
 
 def min_group_size(run: SimulatedRun) -> int:
-    settings = json.loads((run.reports.parent / "published" / "config" / "settings.json").read_text())
+    settings = json.loads((published_dir(run.warehouse) / "config" / "settings.json").read_text())
     return int(settings["min_group_size"])
 
 
@@ -249,7 +250,7 @@ def test_marts_hold_no_email_name_id_or_message_text(simulated_run: SimulatedRun
 
 def test_published_files_hold_no_email_name_id_or_message_text(simulated_run: SimulatedRun,
                                                                identities: Identities) -> None:
-    base = simulated_run.reports.parent / "published"
+    base = published_dir(simulated_run.warehouse)
     strings: set[str] = set()
     for frame in published_frames(simulated_run).values():
         strings |= _strings(frame)
