@@ -23,7 +23,7 @@ from pipelines.connectors import ConnectorError
 from pipelines.connectors.viva_insights import VivaInsightsConnector, VivaInsightsHrConnector
 from pipelines.warehouse import write_batches
 from transforms.clean_events import build_clean_events
-from transforms.warehouse import ensure_schemas as ensure_warehouse_schemas
+from transforms.warehouse import ensure_schemas
 from transforms.contracts.config import Settings
 from transforms.metrics.usage_segments import SegmentRules, usage_segments
 
@@ -147,7 +147,7 @@ def _person_weeks(tmp_path: Path, metric: str) -> pl.DataFrame:
         shutil.copyfileobj(src, dst)
     connector = VivaInsightsConnector(metric_actions={metric: "post"})
     con = duckdb.connect()
-    ensure_warehouse_schemas(con)
+    ensure_schemas(con)
     write_batches(con, connector.name, connector.yields, connector.read_drop_zone(tmp_path))
     build_clean_events(con, [connector.name], Settings(organisation="x", platform_launch=dt.date(2024, 1, 1)))
     weekly = con.execute(
@@ -174,6 +174,9 @@ def test_usage_segments_equal_those_of_vivainsights(tmp_path: Path, metric: str)
     both = vi_rules.join(expected, on=["person_key", "week_start"], how="inner")
     assert both.height == 10_500
     assert both.filter(pl.col("segment") != pl.col("expected")).height == 0
+    # the documented option for vivainsights' exact behaviour (rows, strict 9 of 12) gives the same
+    exact = usage_segments(weekly, rules=SegmentRules.vivainsights()).join(expected, on=["person_key", "week_start"])
+    assert exact.height == 10_500 and exact.filter(pl.col("segment") != pl.col("expected")).height == 0
     # uptake's default scales the habit threshold in short windows: identical once the window is full
     default = usage_segments(weekly).join(expected, on=["person_key", "week_start"])
     full = default.filter(pl.col("window_len") == 12)
