@@ -48,6 +48,7 @@ holds no ``rocketchat_message`` file.
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import logging
 from collections.abc import Iterator
@@ -58,7 +59,16 @@ import duckdb
 import polars as pl
 
 from pipelines.connectors.base import Batch, Connector, ConnectorError, TableName
-from pipelines.connectors.chat_export import export_root, future_cutoff, is_archive, reject_rows, split_events
+from pipelines.connectors.chat_export import (
+    export_root,
+    future_cutoff,
+    future_reason,
+    is_archive,
+    not_read_note,
+    reject_rows,
+    skipped_rejects,
+    split_events,
+)
 from pipelines.connectors.text_features import text_features_exprs
 from transforms.contracts import ACCOUNTS, EVENTS, REJECTS, conform
 
@@ -106,17 +116,24 @@ class RocketChatConnector(Connector):
         self._now = now
 
     def recognises(self, path: Path) -> bool:
-        """A directory holding a ``rocketchat_message*.json`` file, or an archive."""
-        if path.is_dir():
-            return bool(_files(path, MESSAGES_PREFIX))
+        """A directory holding a ``rocketchat_message*.json`` entry (a folder so named is reported by
+        ``read``), or anything named like an archive."""
+        if path.is_dir() and _entries(path, MESSAGES_PREFIX):
+            return True
         return is_archive(path)
 
     def read(self, path: Path) -> Iterator[Batch]:
-        with export_root(path, prefix="rocketchat", find_root=_find_root) as root:
-            messages = _files(root, MESSAGES_PREFIX)
+        with export_root(path, prefix="rocketchat", find_root=_find_root,
+                         what="a Rocket.Chat export (mongoexport JSON lines)") as (root, skipped):
+            if skipped:
+                yield Batch("rejects", skipped_rejects(skipped, file=path.name, source=SOURCE, contract_of=_contract_of))
+            entries = _entries(root, MESSAGES_PREFIX)
+            messages = [p for p in entries if p.is_file()]
             if not messages:
+                folders = "".join(f"; {p.name} is a folder, not a file" for p in entries)
+                note = "".join(not_read_note(skipped, n) for n in (f"{MESSAGES_PREFIX}.json", f"{MESSAGES_PREFIX}.jsonl"))
                 raise ConnectorError("not a Rocket.Chat export: no rocketchat_message*.json (mongoexport of the "
-                                     "rocketchat_message collection)", file=path.name)
+                                     f"rocketchat_message collection){folders}{note}", file=path.name)
             con = duckdb.connect()
             try:
                 con.execute("SET TimeZone = 'UTC'")
@@ -129,8 +146,15 @@ class RocketChatConnector(Connector):
     ) -> Iterator[Batch]:
         users, user_rejects = self._users(con, root, export)
         good_users, bad_users = conform(users.drop("__is_bot_role"), ACCOUNTS, file=export, locator_column="__locator")
-        yield Batch("accounts", good_users)
-        rejects = [user_rejects, bad_users.with_columns(pl.lit(SOURCE).alias("source")).select(REJECTS.names)]
+        if good_users.height:
+            yield Batch("accounts", good_users)
+        not_files = [p for p in _entries(root, "") if not p.is_file()]
+        rejects = [
+            reject_rows(contract=[_contract_of(p.name) for p in not_files], file=export,
+                        locators=[p.name for p in not_files], source=SOURCE,
+                        reason="a folder (or not a regular file); expected mongoexport JSON lines"),
+            user_rejects, bad_users.with_columns(pl.lit(SOURCE).alias("source")).select(REJECTS.names),
+        ]
         lookup = users.select(
             "account_id", "username", "account_email", pl.col("is_automated").alias("__user_is_bot")
         ).filter(pl.col("username").is_not_null()).unique("username", keep="first", maintain_order=True)
@@ -290,7 +314,7 @@ def _map_messages(
         .when(pl.col("rid").is_null()).then(pl.lit("rid: missing, expected the room id"))
         .when(pl.col("ts_raw").is_null()).then(pl.lit('ts: missing, expected {"$date": ...}'))
         .when(pl.col("occurred_at").is_null()).then(pl.lit("ts: unreadable date ") + pl.col("ts_raw").str.slice(0, 40))
-        .when(pl.col("occurred_at") > cutoff).then(pl.lit(f"ts: after {cutoff:%Y-%m-%dT%H:%M:%SZ} (now + 1 day)"))
+        .when(pl.col("occurred_at") > cutoff).then(pl.lit(future_reason("ts")))
         .when(is_added & pl.col("account_id").is_null()).then(
             pl.lit("msg: the added user '") + pl.col("__added").fill_null("") + pl.lit("' is not in users.json"))
         .when(pl.col("account_id").is_null()).then(pl.lit("u._id: missing, expected the author's user id"))
@@ -339,26 +363,40 @@ def _reactions(messages: pl.DataFrame, users: pl.DataFrame, file: str) -> pl.Dat
     )
 
 
+def _entries(root: Path, prefix: str) -> list[Path]:
+    """The entries of ``root`` named like a dump of a collection (``<prefix>*.json`` / ``.jsonl``),
+    files or not; the empty prefix gives every dump the export names."""
+    prefixes = (prefix,) if prefix else (MESSAGES_PREFIX, USERS_PREFIX, ROOMS_PREFIX)
+    return sorted(p for p in root.iterdir() if p.name.startswith(prefixes) and p.suffix.lower() in (".json", ".jsonl"))
+
+
 def _files(root: Path, prefix: str) -> list[Path]:
-    return sorted(p for p in root.iterdir() if p.is_file() and p.name.startswith(prefix)
-                  and p.suffix.lower() in (".json", ".jsonl"))
+    return [p for p in _entries(root, prefix) if p.is_file()]
 
 
 def _find_root(path: Path) -> Path:
-    if _files(path, MESSAGES_PREFIX):
+    if _entries(path, MESSAGES_PREFIX):
         return path
     found = sorted(p.parent for p in path.glob(f"*/{MESSAGES_PREFIX}*.json*"))
     return found[0] if found else path
 
 
+def _contract_of(member: str) -> str:
+    """The contract of the rows a dump holds (``users`` holds the accounts)."""
+    return ACCOUNTS.name if member.startswith(USERS_PREFIX) else EVENTS.name
+
+
 def _chunks(path: Path, chunk_bytes: int) -> Iterator[tuple[int, list[bytes]]]:
-    """(number of the chunk's first line, its lines) for the whole file."""
+    """(number of the chunk's first line, its lines) for the whole file; a UTF-8 byte order mark
+    at the start of the file is dropped (an editor's, not part of the first document)."""
     line_no = 1
     with open(path, "rb") as stream:
         while True:
             lines = stream.readlines(chunk_bytes)
             if not lines:
                 return
+            if line_no == 1:
+                lines[0] = lines[0].removeprefix(codecs.BOM_UTF8)
             yield line_no, lines
             line_no += len(lines)
 

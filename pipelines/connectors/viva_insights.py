@@ -125,7 +125,7 @@ class VivaInsightsConnector(Connector):
         self.metric_actions = self._explicit or dict(DEFAULT_METRIC_ACTIONS)
 
     def recognises(self, path: Path) -> bool:
-        return path.is_file() and path.suffix.lower() == ".csv"
+        return path.suffix.lower() == ".csv"  # a folder named like one is reported by read()
 
     def read_drop_zone(self, drop_zone: Path) -> Iterator[Batch]:
         """Every person query of the drop zone, mapped by ``viva_insights_metrics`` of its
@@ -270,7 +270,7 @@ class VivaInsightsHrConnector(Connector):
         return drop_zone / "platforms" / SOURCE
 
     def recognises(self, path: Path) -> bool:
-        return path.is_file() and path.suffix.lower() == ".csv"
+        return path.suffix.lower() == ".csv"  # a folder named like one is reported by read()
 
     def read_drop_zone(self, drop_zone: Path) -> Iterator[Batch]:
         hr = Path(drop_zone) / "hr"

@@ -114,7 +114,7 @@ def test_rejects_name_the_file_item_and_reason() -> None:
         ("messages-000002.json[id=101]", "id: duplicate message id, first seen earlier"),
         ("messages-000002.json[id=203]", "sender: user 99 is not in realm.json"),
         ("messages-000002.json[id=204]", "recipient: 999 is not in realm.json zerver_recipient"),
-        ("messages-000002.json[id=205]", "date_sent: after 2026-01-02T00:00:00Z (now + 1 day): a clock error"),
+        ("messages-000002.json[id=205]", "date_sent: after now + 1 day: a clock error"),
         ("realm.json[reaction=4]", "message: 107 is not a kept message of this export"),
     ]
     assert set(rej["file"]) == {"zulip-export-x7k2pq"}

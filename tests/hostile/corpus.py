@@ -45,15 +45,7 @@ LEDGER_FILE = ARTIFACTS / "hostile_cases.txt"
 MIN_CASES = 200
 #: Connectors merged after this corpus was written, whose hostile failures are recorded, not yet
 #: fixed: their cases run and are reported (``known_gaps`` in the ledger), their tests are xfail.
-KNOWN_GAPS: dict[str, str] = {
-    "google_chat": "zip read without archives.py: a damaged member raises a bare zlib.error, bombs are not "
-                   "refused, unsafe members are not reported; a folder named like a messages.json is ignored",
-    "rocket_chat": "same zip gaps; a BOM on a JSON file changes the events; an empty accounts batch; folders ignored",
-    "zulip": "same zip gaps; a doubled messages file yields duplicate event ids; rejects name a random temporary "
-             "path (not deterministic); an empty accounts batch",
-    "viva_insights": "a folder named like a CSV export is ignored without a word",
-    "viva_insights_hr": "a folder named like a CSV export is ignored without a word",
-}
+KNOWN_GAPS: dict[str, str] = {}
 
 
 def known_gap(request: object, name: str) -> None:
