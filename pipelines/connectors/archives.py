@@ -201,8 +201,9 @@ def is_tarball(path: Path) -> bool:
 
 def open_tarball(path: Path, *, what: str) -> tarfile.TarFile:
     """``path`` opened as a (possibly compressed) tarball; :class:`ConnectorError` naming it otherwise."""
+    gzipped = path.name.lower().endswith((".tar.gz", ".tgz"))
     try:
-        return tarfile.open(path)
+        return tarfile.open(path, mode="r:gz" if gzipped else "r:*")
     except TAR_READ_ERRORS as exc:
         raise ConnectorError(f"cannot open as a tar archive ({exc}); expected {what}", file=str(path)) from exc
 

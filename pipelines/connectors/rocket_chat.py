@@ -158,7 +158,8 @@ class RocketChatConnector(Connector):
         lookup = users.select(
             "account_id", "username", "account_email", pl.col("is_automated").alias("__user_is_bot")
         ).filter(pl.col("username").is_not_null()).unique("username", keep="first", maintain_order=True)
-        direct = self._direct_rooms(con, root)
+        direct, room_rejects = self._direct_rooms(con, root, export)
+        rejects.append(room_rejects)
         cutoff = future_cutoff(self._now)
         seen = pl.Series("event_id", [], dtype=pl.Utf8)
         n_events = n_filtered = 0
@@ -225,13 +226,18 @@ class RocketChatConnector(Connector):
         ).sort("account_id")
         return users, pl.concat(rejects) if rejects else pl.DataFrame(schema=REJECTS.schema)
 
-    def _direct_rooms(self, con: duckdb.DuckDBPyConnection, root: Path) -> set[str]:
+    def _direct_rooms(self, con: duckdb.DuckDBPyConnection, root: Path, export: str) -> tuple[set[str], pl.DataFrame]:
+        """The ids of direct-message rooms, and a reject per room line that is not a JSON object
+        (that room's messages keep its id as their space)."""
         rooms: set[str] = set()
+        bad: list[str] = []
         for path in _files(root, ROOMS_PREFIX):
             for first_line, lines in _chunks(path, self.chunk_bytes):
                 parsed = _query_lines(con, lines, first_line, "txt->>'$._id' AS rid, txt->>'$.t' AS room_type")
                 rooms |= set(parsed.filter(pl.col("room_type") == "d")["rid"].drop_nulls().to_list())
-        return rooms
+                bad += [f"{path.name} line {n}" for n in parsed.filter(~pl.col("__ok"))["__line"]]
+        return rooms, reject_rows(contract=EVENTS.name, file=export, locators=bad, source=SOURCE,
+                                  reason="not a JSON object: the room's type is unknown (read as a channel)")
 
 
 def _parse_messages(con: duckdb.DuckDBPyConnection, lines: list[bytes], first_line: int) -> pl.DataFrame:
