@@ -1,5 +1,8 @@
 """Google Chat connector (``platforms/google_chat/``: one Google Takeout per input, a directory or a
-``.zip``/``.tgz``, holding ``Google Chat/Groups/<Space|DM ...>/`` folders).
+``.zip``/``.tgz``/``.tar.gz``, holding ``Google Chat/Groups/<Space|DM ...>/`` folders). Archives are
+read through ``archives`` (``chat_export.export_root``): JSON members only, unsafe members (``..``,
+absolute paths, links) and damaged zip members quarantined (``locator`` = the member), decompression
+bombs and damaged tarballs refused.
 
 What it reads
 -------------
@@ -39,9 +42,12 @@ event_id scheme (``message_id`` is Google's own ``<space>/<topic>/<message>`` id
 Quarantined (``rejects``, ``file`` = the Takeout, ``locator`` =
 ``<group>/messages.json[message_id=...]``): a missing ``message_id`` or creator e-mail, a
 ``created_date`` that cannot be read or whose zone is unknown, a time after now + 1 day, a repeated
-``message_id``; a ``messages.json`` that is not valid JSON (the whole file; the other groups go on).
-A :class:`~pipelines.connectors.base.ConnectorError` is raised when the archive cannot be opened or
-holds no ``Google Chat/Groups`` folder.
+``message_id``; a ``messages.json`` that is not valid JSON or is a folder (the whole file; the other
+groups go on); a ``group_info.json`` or ``user_info.json`` that cannot be read (``accounts``; those
+people are then known from the messages only); an archive member not read (above). A
+:class:`~pipelines.connectors.base.ConnectorError` is raised when the archive cannot be opened, is a
+bomb or a damaged tarball, or holds no ``Google Chat/Groups`` folder (so is a folder named like an
+archive that holds no Takeout).
 """
 
 from __future__ import annotations

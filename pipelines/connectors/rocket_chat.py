@@ -1,5 +1,9 @@
-"""Rocket.Chat connector (``platforms/rocket_chat/``: one directory or ``.zip`` per export, holding
-``mongoexport`` dumps of the ``rocketchat_message`` and ``users`` collections as JSON lines).
+"""Rocket.Chat connector (``platforms/rocket_chat/``: one directory, ``.zip`` or tarball per export,
+holding ``mongoexport`` dumps of the ``rocketchat_message`` and ``users`` collections as JSON lines).
+Archives are read through ``archives`` (``chat_export.export_root``): JSON members only, unsafe
+members (``..``, absolute paths, links) and damaged zip members quarantined (``locator`` = the
+member), decompression bombs and damaged tarballs refused. A UTF-8 byte order mark at the start of
+a dump is dropped.
 
 What it reads
 -------------
@@ -39,11 +43,13 @@ event_id scheme (MongoDB ``_id`` s, stable across re-exports)
 - reaction: ``<_id>:react:<emoji>:<username>``; ``content_id`` = ``<_id>:react:<emoji>`` (two
   emoji of one person on one message stay two reactions after cleaning).
 
-Quarantined (``rejects``, ``locator`` = ``<file> line N``): lines that are not JSON objects,
-messages without ``_id``, ``rid``, ``ts`` or ``u._id``, an unreadable or future ``ts``, a repeated
-``_id``; reactions and ``au`` joins naming a username not in ``users``; user lines without ``_id``.
-A :class:`~pipelines.connectors.base.ConnectorError` is raised when the archive cannot be opened or
-holds no ``rocketchat_message`` file.
+Quarantined (``rejects``, ``locator`` = ``<file> line N``): lines that are not JSON objects
+(messages, users and rooms), messages without ``_id``, ``rid``, ``ts`` or ``u._id``, an unreadable
+or future ``ts``, a repeated ``_id``; reactions and ``au`` joins naming a username not in ``users``;
+user lines without ``_id``; a dump named like one that is a folder (``locator`` = its name); an
+archive member not read (above). A :class:`~pipelines.connectors.base.ConnectorError` is raised
+when the archive cannot be opened, is a bomb or a damaged tarball, or holds no
+``rocketchat_message`` file (a folder so named included).
 """
 
 from __future__ import annotations
@@ -106,7 +112,7 @@ class RocketChatConnector(Connector):
     yields: ClassVar[tuple[TableName, ...]] = ("events", "accounts")
     cannot_see: ClassVar[tuple[str, ...]] = ("visit", "read", "share")
     reads: ClassVar[str] = (
-        "directory or .zip of mongoexport JSON lines: rocketchat_message.json, users.json "
+        "directory, .zip or .tar.gz of mongoexport JSON lines: rocketchat_message.json, users.json "
         "(rocketchat_room.json optional)"
     )
 

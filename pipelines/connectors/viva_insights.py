@@ -25,6 +25,8 @@ and the HR attributes the tenant uploaded (``Organization``, ``FunctionType``, `
   that is an e-mail address (de-identification off) also matches HR by UPN.
 - Quarantined (``"<file> line <n>"``): an empty ``PersonId``, an unreadable ``MetricDate``, a
   mapped metric that is not a number or is negative, a repeated (``PersonId``, ``MetricDate``).
+- A file that cannot be read at all (empty, no ``PersonId``/``MetricDate`` header, not a CSV, or a
+  folder named like a ``.csv``) raises a ``ContractError`` naming it (both connectors).
 
 ``viva_insights_hr`` -> ``hr_snapshots`` (only when the drop zone has no HR directory)
 -------------------------------------------------------------------------------------

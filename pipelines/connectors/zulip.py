@@ -1,5 +1,8 @@
-"""Zulip realm export connector (``platforms/zulip/``: one export directory or tarball per export,
-as written by ``./manage.py export`` / the organisation export in Zulip's settings).
+"""Zulip realm export connector (``platforms/zulip/``: one export directory, tarball (``.tar.gz``,
+``.tgz``, ``.tar``) or ``.zip`` per export, as written by ``./manage.py export`` / the organisation
+export in Zulip's settings). Archives are read through ``archives`` (``chat_export.export_root``):
+JSON members only, unsafe members (``..``, absolute paths, links, devices) and damaged zip members
+quarantined (``locator`` = the member), decompression bombs and damaged tarballs refused.
 
 What it reads (Zulip's own ids and timestamps throughout)
 ---------------------------------------------------------
@@ -47,10 +50,14 @@ event_id scheme (Zulip's ids are stable across re-exports of the same server)
 
 Quarantined (``rejects``, ``file`` = the export, ``locator`` = ``<file>[id=...]``): messages with a
 missing ``id``, ``sender``, ``recipient`` or ``date_sent``, a sender or recipient unknown to
-``realm.json``, a time after now + 1 day, a repeated message id; reactions on a message that is not
-kept; a ``messages-*.json`` that is not valid JSON (the whole file; the others go on). A
-:class:`~pipelines.connectors.base.ConnectorError` is raised when the archive cannot be opened or
-``realm.json`` is missing or unreadable (recipients cannot be resolved without it).
+``realm.json``, a time after now + 1 day, a repeated message id (also a messages file whose content
+is repeated: the copies); reactions on a message that is not kept; a repeated audit log id; a
+``messages-*.json`` that is not valid JSON or is a folder (the whole file; the others go on); an
+archive member not read (above). Parser errors are quoted with paths relative to the export, so the
+same export gives the same rejects wherever it is read from. A
+:class:`~pipelines.connectors.base.ConnectorError` is raised when the archive cannot be opened, is
+a bomb or a damaged tarball, or ``realm.json`` is missing, a folder, unreadable, or not exactly one
+JSON object (recipients cannot be resolved without it, and a doubled realm cannot be trusted).
 """
 
 from __future__ import annotations
@@ -135,7 +142,7 @@ class ZulipConnector(Connector):
     yields: ClassVar[tuple[TableName, ...]] = ("events", "accounts")
     cannot_see: ClassVar[tuple[str, ...]] = ("visit", "read", "share")
     reads: ClassVar[str] = (
-        "Zulip realm export, directory or .tar.gz: realm.json (users, streams, recipients, reactions, "
+        "Zulip realm export, directory, .tar.gz or .zip: realm.json (users, streams, recipients, reactions, "
         "audit log) and messages-*.json"
     )
 
