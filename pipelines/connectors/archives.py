@@ -40,7 +40,7 @@ import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import IO
+from typing import IO, TypeVar
 
 from pipelines.connectors.base import ConnectorError
 
@@ -64,6 +64,8 @@ TAR_READ_ERRORS: tuple[type[BaseException], ...] = (tarfile.TarError, zlib.error
 #: Suffixes of the tarballs :func:`extract_archive` reads (anything else is read as a zip).
 TAR_SUFFIXES: tuple[str, ...] = (".tar", ".tar.gz", ".tgz")
 
+#: A zip's or a tar's member (``zipfile.ZipInfo`` or ``tarfile.TarInfo``).
+_Member = TypeVar("_Member")
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
 
@@ -124,21 +126,29 @@ def safe_members(
     """The file members ``wanted`` accepts (by their path), minus the unsafe ones, which are returned
     as :class:`SkippedMember`; raises :class:`ConnectorError` if the kept members look like a
     decompression bomb (see the module docstring)."""
-    kept: list[zipfile.ZipInfo] = []
-    skipped: list[SkippedMember] = []
-    for info in archive.infolist():
-        if info.is_dir():
-            continue
-        path = member_path(info.filename)
-        if not wanted(path):
-            continue
-        reason = unsafe_reason(info)
-        if reason is not None:
-            log.warning("%s: member %r skipped: %s", label, info.filename, reason)
-            skipped.append(SkippedMember(info.filename, reason))
-            continue
-        kept.append(info)
+    kept, skipped = _keep_safe(archive.infolist(), label, wanted, name=lambda i: i.filename,
+                               is_dir=zipfile.ZipInfo.is_dir, unsafe=unsafe_reason)
     check_sizes(kept, label)
+    return kept, skipped
+
+
+def _keep_safe(
+    members: Iterable[_Member], label: str, wanted: Callable[[PurePosixPath], bool], *,
+    name: Callable[[_Member], str], is_dir: Callable[[_Member], bool], unsafe: Callable[[_Member], str | None],
+) -> tuple[list[_Member], list[SkippedMember]]:
+    """The members (of a zip or a tar) that are files ``wanted`` accepts and not ``unsafe``; the
+    unsafe ones as :class:`SkippedMember`."""
+    kept: list[_Member] = []
+    skipped: list[SkippedMember] = []
+    for member in members:
+        if is_dir(member) or not wanted(member_path(name(member))):
+            continue
+        reason = unsafe(member)
+        if reason is not None:
+            log.warning("%s: member %r skipped: %s", label, name(member), reason)
+            skipped.append(SkippedMember(name(member), reason))
+            continue
+        kept.append(member)
     return kept, skipped
 
 
@@ -230,21 +240,12 @@ def safe_tar_members(
     writing anything. Raises :class:`ConnectorError` for a damaged tarball or one whose kept members
     look like a decompression bomb (more than :data:`MAX_RATIO` times ``archive_bytes``, or above
     :func:`max_total_bytes`)."""
-    kept: list[tarfile.TarInfo] = []
-    skipped: list[SkippedMember] = []
     try:
         members = archive.getmembers()
     except TAR_READ_ERRORS as exc:
         raise ConnectorError(f"damaged tar archive, its members cannot be listed: {exc}", file=label) from exc
-    for member in members:
-        if member.isdir() or not wanted(member_path(member.name)):
-            continue
-        reason = unsafe_tar_reason(member)
-        if reason is not None:
-            log.warning("%s: member %r skipped: %s", label, member.name, reason)
-            skipped.append(SkippedMember(member.name, reason))
-            continue
-        kept.append(member)
+    kept, skipped = _keep_safe(members, label, wanted, name=lambda m: m.name, is_dir=tarfile.TarInfo.isdir,
+                               unsafe=unsafe_tar_reason)
     total = sum(m.size for m in kept)
     _check_ratio(total, archive_bytes, "the members read", label)
     _check_total(total, max_total_bytes(), label)

@@ -62,16 +62,8 @@ import duckdb
 import polars as pl
 
 from pipelines.connectors.base import Batch, Connector, ConnectorError, TableName
-from pipelines.connectors.chat_export import (
-    error_text,
-    export_root,
-    future_cutoff,
-    future_reason,
-    is_archive,
-    reject_rows,
-    skipped_rejects,
-    split_events,
-)
+from pipelines.connectors.chat_export import (error_text, export_root, future_cutoff, future_reason, is_archive,
+                                              reject_rows, skipped_rejects, split_events)
 from pipelines.connectors.text_features import text_features_exprs
 from transforms.contracts import ACCOUNTS, EVENTS, conform
 

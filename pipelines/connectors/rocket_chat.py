@@ -65,16 +65,8 @@ import duckdb
 import polars as pl
 
 from pipelines.connectors.base import Batch, Connector, ConnectorError, TableName
-from pipelines.connectors.chat_export import (
-    export_root,
-    future_cutoff,
-    future_reason,
-    is_archive,
-    not_read_note,
-    reject_rows,
-    skipped_rejects,
-    split_events,
-)
+from pipelines.connectors.chat_export import (export_root, future_cutoff, future_reason, is_archive, not_read_note,
+                                              reject_rows, skipped_rejects, split_events)
 from pipelines.connectors.text_features import text_features_exprs
 from transforms.contracts import ACCOUNTS, EVENTS, REJECTS, conform
 

@@ -74,18 +74,8 @@ import polars as pl
 
 from pipelines.connectors.base import Batch, Connector, ConnectorError, TableName
 from pipelines.connectors.archives import SkippedMember
-from pipelines.connectors.chat_export import (
-    duplicate_reason,
-    error_text,
-    export_root,
-    future_cutoff,
-    future_reason,
-    is_archive,
-    not_read_note,
-    reject_rows,
-    skipped_rejects,
-    split_events,
-)
+from pipelines.connectors.chat_export import (duplicate_reason, error_text, export_root, future_cutoff, future_reason,
+                                              is_archive, not_read_note, reject_rows, skipped_rejects, split_events)
 from pipelines.connectors.text_features import text_features_exprs
 from transforms.contracts import ACCOUNTS, EVENTS, conform
 
