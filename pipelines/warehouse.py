@@ -16,7 +16,7 @@ import duckdb
 
 from pipelines.connectors.base import Batch, ConnectorError
 from transforms.contracts import CONTRACTS
-from transforms.warehouse import ensure_schemas, register_frame
+from transforms.warehouse import drop_relation, ensure_schemas, register_frame
 
 log = logging.getLogger(__name__)
 
@@ -27,30 +27,44 @@ def raw_table(source: str, table: str) -> str:
 
 
 CANONICAL_FILES = "raw.canonical_files"
-_CANONICAL_FILES_DDL = (
+CANONICAL_REJECTED_ROWS = "raw.canonical_rejected_rows"
+_CANONICAL_DDL = (
     f"CREATE TABLE IF NOT EXISTS {CANONICAL_FILES} (source VARCHAR, \"table\" VARCHAR, file VARCHAR, "
-    "size BIGINT, mtime_ns BIGINT, rows BIGINT, rejected BIGINT)"
+    "size BIGINT, mtime_ns BIGINT, rows BIGINT, rejected BIGINT, min_at TIMESTAMPTZ, max_at TIMESTAMPTZ)",
+    f"CREATE TABLE IF NOT EXISTS {CANONICAL_REJECTED_ROWS} (source VARCHAR, \"table\" VARCHAR, "
+    "file VARCHAR, file_row_number BIGINT)",
 )
 
 
-def _drop(con: duckdb.DuckDBPyConnection, name: str) -> None:
-    schema, table = name.split(".")
-    is_view = con.execute("SELECT count(*) FROM duckdb_views() WHERE schema_name = ? AND view_name = ?",
-                          [schema, table]).fetchone()[0]
-    con.execute(f"DROP {'VIEW' if is_view else 'TABLE'} IF EXISTS {name}")
-
-
-def _sql_path(path: Path) -> str:
+def _sql_path(path: Path | str) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
-def _parquet_columns(con: duckdb.DuckDBPyConnection, files: Sequence[Path]) -> list[str]:
+def _parquet_schema(con: duckdb.DuckDBPyConnection, files: Sequence[Path]) -> dict[str, str]:
+    """Column -> DuckDB type over all ``files`` (by name); :class:`ConnectorError` names a file that is not Parquet."""
+    for path in files:
+        try:
+            con.execute(f"SELECT 1 FROM parquet_file_metadata({_sql_path(path)})").fetchall()
+        except duckdb.Error as exc:
+            raise ConnectorError(f"cannot read as Parquet: {exc}", file=str(path)) from exc
     listed = ", ".join(_sql_path(f) for f in files)
-    try:
-        rows = con.execute(f"DESCRIBE SELECT * FROM read_parquet([{listed}], union_by_name = true)").fetchall()
-    except duckdb.Error as exc:
-        raise ConnectorError(f"cannot read as Parquet: {exc}", file=str(files[0])) from exc
-    return [r[0] for r in rows]
+    rows = con.execute(f"DESCRIBE SELECT * FROM read_parquet([{listed}], union_by_name = true)").fetchall()
+    return {r[0]: r[1] for r in rows}
+
+
+def _file_facts(con: duckdb.DuckDBPyConnection, path: Path, time_column: str | None
+                ) -> tuple[int, object, object]:
+    """Rows, and the earliest and latest ``time_column`` value, from the file's Parquet metadata."""
+    rows = con.execute(f"SELECT coalesce(sum(num_rows), 0) FROM parquet_file_metadata({_sql_path(path)})").fetchone()[0]
+    if time_column is None or not rows:
+        return int(rows), None, None
+    lo, hi = con.execute(
+        f"SELECT min(TRY_CAST(stats_min AS TIMESTAMPTZ)), max(TRY_CAST(stats_max AS TIMESTAMPTZ)) "
+        f"FROM parquet_metadata({_sql_path(path)}) WHERE path_in_schema = ?", [time_column]).fetchone()
+    if lo is None:  # no statistics written: read the column (one small scan)
+        lo, hi = con.execute(f"SELECT min({time_column}), max({time_column}) FROM read_parquet({_sql_path(path)})"
+                             ).fetchone()
+    return int(rows), lo, hi
 
 
 def register_canonical(con: duckdb.DuckDBPyConnection, source: str, table: str, files: Sequence[Path],
@@ -59,31 +73,31 @@ def register_canonical(con: duckdb.DuckDBPyConnection, source: str, table: str, 
     the canonical Parquet ``files`` read in place (a view: the files are not copied).
 
     Rows of the files that break the contract are left out of the view and quarantined in
-    ``quality.rejects`` with the reason and ``row N`` of their file; each file is checked once
-    (``raw.canonical_files`` remembers it by size and modification time), so a weekly run that adds
-    one file reads only that file. A file that is not Parquet, or lacks a required column, raises
-    :class:`ConnectorError` naming it. Returns the rows the files add.
+    ``quality.rejects`` with the reason and ``row N`` of their file. Each file is read once, when it
+    is new or changed (``raw.canonical_files`` remembers it by size and modification time, with its
+    row count and time range from the Parquet metadata), so a weekly run that adds one file reads
+    only that file; only the columns the contract's rules need are read. A file that is not Parquet,
+    or lacks a required column, raises :class:`ConnectorError` naming it. Returns the rows the files add.
     """
     contract = CONTRACTS[table]
-    columns = _parquet_columns(con, files)
-    missing = [c.name for c in contract.columns if not c.nullable and c.name not in columns and c.name != "source"]
+    types = _parquet_schema(con, files)
+    missing = [c.name for c in contract.columns if not c.nullable and c.name not in types and c.name != "source"]
     if missing:
         raise ConnectorError(f"missing required column(s) {', '.join(missing)} for canonical {table}; expected the "
                              f"columns of the {table} contract ({', '.join(contract.names)})",
                              file=str(files[0].parent))
-    con.execute(_CANONICAL_FILES_DDL)
-    known = {(f, size, mtime): (rows, rejected) for f, size, mtime, rows, rejected in con.execute(
-        f'SELECT file, size, mtime_ns, rows, rejected FROM {CANONICAL_FILES} WHERE source = ? AND "table" = ?',
-        [source, table]).fetchall()}
-    overrides = {"source": f"'{source}'"}
-    if "source_file" in contract.names:
-        overrides["source_file"] = "coalesce(TRY_CAST(source_file AS VARCHAR), filename)" \
-            if "source_file" in columns else "filename"
-    problems = contract.sql_problems([c for c in columns if c != "source"] + ["source"])
+    for ddl in _CANONICAL_DDL:
+        con.execute(ddl)
+    time_column = "occurred_at" if "occurred_at" in contract.names else None
+    known = {(f, size, mtime): rest for f, size, mtime, *rest in con.execute(
+        f'SELECT file, size, mtime_ns, rows, rejected, min_at, max_at FROM {CANONICAL_FILES} '
+        f'WHERE source = ? AND "table" = ?', [source, table]).fetchall()}
+    available = {c: t for c, t in types.items() if c != "source"} | {"source": "VARCHAR"}
+    problems = contract.sql_problems(available)
     excerpt = " || ', ' || ".join(
-        f"'{k}=' || coalesce(TRY_CAST(\"{k}\" AS VARCHAR), '')" for k in contract.key if k in columns and k != "source"
+        f"'{k}=' || coalesce(TRY_CAST(\"{k}\" AS VARCHAR), '')" for k in contract.key if k in types and k != "source"
     ) or "NULL"
-    current: list[tuple[str, int, int, int, int]] = []
+    current = []
     for path in files:
         st = path.stat()
         entry = (str(path), st.st_size, st.st_mtime_ns)
@@ -91,32 +105,54 @@ def register_canonical(con: duckdb.DuckDBPyConnection, source: str, table: str, 
             current.append((*entry, *known[entry]))
             continue
         con.execute("DELETE FROM quality.rejects WHERE source = ? AND file = ?", [source, str(path)])
-        scanned = f"read_parquet([{_sql_path(path)}], union_by_name = true, filename = true, file_row_number = true)"
+        con.execute(f'DELETE FROM {CANONICAL_REJECTED_ROWS} WHERE source = ? AND "table" = ? AND file = ?',
+                    [source, table, str(path)])
         con.execute(
             f"""
-            INSERT INTO quality.rejects (contract, file, locator, reason, source, excerpt)
-            SELECT '{table}', filename, 'row ' || (file_row_number + 1), reason, '{source}', {excerpt}
-            FROM (SELECT *, {problems} AS reason FROM {scanned}) WHERE reason <> ''
+            CREATE OR REPLACE TEMP TABLE __canonical_bad AS
+            SELECT file_row_number, reason, {excerpt} AS excerpt
+            FROM (SELECT *, '{source}' AS source, {problems} AS reason
+                  FROM read_parquet([{_sql_path(path)}], union_by_name = true, file_row_number = true))
+            WHERE reason <> ''
             """
         )
-        rows, rejected = con.execute(
-            f"SELECT count(*), count(*) FILTER (({problems}) <> '') FROM {scanned}").fetchone()
-        current.append((*entry, int(rows), int(rejected)))
+        con.execute(
+            f"""INSERT INTO quality.rejects (contract, file, locator, reason, source, excerpt)
+            SELECT '{table}', {_sql_path(path)}, 'row ' || (file_row_number + 1), reason, '{source}', excerpt
+            FROM __canonical_bad"""
+        )
+        con.execute(f"INSERT INTO {CANONICAL_REJECTED_ROWS} SELECT '{source}', '{table}', {_sql_path(path)}, "
+                    "file_row_number FROM __canonical_bad")
+        rejected = con.execute("SELECT count(*) FROM __canonical_bad").fetchone()[0]
+        con.execute("DROP TABLE IF EXISTS temp.__canonical_bad")
+        rows, lo, hi = _file_facts(con, path, time_column)
+        current.append((*entry, rows, int(rejected), lo, hi))
     con.execute(f'DELETE FROM {CANONICAL_FILES} WHERE source = ? AND "table" = ?', [source, table])
-    con.executemany(f"INSERT INTO {CANONICAL_FILES} VALUES ('{source}', '{table}', ?, ?, ?, ?, ?)", current)
-    listed = ", ".join(_sql_path(f) for f in files)
+    con.executemany(f"INSERT INTO {CANONICAL_FILES} VALUES ('{source}', '{table}', ?, ?, ?, ?, ?, ?, ?)", current)
+    con.execute(f'DELETE FROM {CANONICAL_REJECTED_ROWS} WHERE source = ? AND "table" = ? '
+                f"AND NOT list_contains(?::VARCHAR[], file)", [source, table, [str(f) for f in files]])
     cols = ", ".join(f'"{c}"' for c in contract.names)
-    con.execute(
-        f"""
-        CREATE VIEW {raw_table(source, table)} AS
-        SELECT {cols} FROM {rows_table}
-        UNION ALL
-        SELECT {contract.sql_casts(columns, overrides=overrides)}
-        FROM read_parquet([{listed}], union_by_name = true, filename = true)
-        WHERE ({problems}) = ''
-        """
-    )
-    return sum(r - j for *_, r, j in current)
+    overrides = {"source": f"'{source}'"}
+    if "source_file" in contract.names:
+        overrides["source_file"] = ("coalesce(CAST(source_file AS VARCHAR), filename)" if "source_file" in types
+                                    else "filename")
+    clean_files = [c[0] for c in current if not c[4]]
+    dirty_files = [c[0] for c in current if c[4]]
+    parts = [f"SELECT {cols} FROM {rows_table}"]
+    select = contract.sql_casts(available, overrides=overrides)
+    if clean_files:
+        parts.append(f"SELECT {select} FROM read_parquet([{', '.join(_sql_path(f) for f in clean_files)}], "
+                     "union_by_name = true, filename = true)")
+    if dirty_files:
+        parts.append(
+            f"SELECT {select} FROM read_parquet([{', '.join(_sql_path(f) for f in dirty_files)}], "
+            f"union_by_name = true, filename = true, file_row_number = true) p "
+            f"ANTI JOIN (SELECT file, file_row_number FROM {CANONICAL_REJECTED_ROWS} "
+            f"WHERE source = '{source}' AND \"table\" = '{table}') bad "
+            f"ON bad.file = p.filename AND bad.file_row_number = p.file_row_number"
+        )
+    con.execute(f"CREATE VIEW {raw_table(source, table)} AS {' UNION ALL '.join(parts)}")
+    return sum(c[3] - c[4] for c in current)
 
 
 def write_batches(
@@ -144,7 +180,7 @@ def write_batches(
         for table in tables:
             name = raw_table(source, table)
             for old in (name, f"{name}__rows"):
-                _drop(con, old)
+                drop_relation(con, old)
             targets[table] = f"{name}__rows" if table in canonical else name
             con.execute(CONTRACTS[table].duckdb_ddl(targets[table]))
             counts[table] = 0

@@ -67,8 +67,8 @@ def _source_weeks(con: duckdb.DuckDBPyConnection, time_zone: str) -> pl.DataFram
     parts: list[str] = []
     sources = discover_sources(con)
     tz = time_zone.replace("'", "''")
-    if table_exists(con, "clean.events") and "week_start" in table_schema(con, "clean.events"):
-        parts.append("SELECT DISTINCT source, 'events' AS kind, week_start FROM clean.events")
+    if table_exists(con, "clean.event_counts"):
+        parts.append("SELECT DISTINCT source, 'events' AS kind, week_start FROM clean.event_counts")
     else:
         parts += [f"SELECT DISTINCT '{s}' AS source, 'events' AS kind, "
                   f"date_trunc('week', timezone('{tz}', to_timestamp(quarter * 900)))::DATE AS week_start "

@@ -294,8 +294,8 @@ def _declare() -> list[QualityCheck]:
             target="clean/events",
             severity=E,
             blocking=True,
-            description="One row per (source, event_id) in clean.events.",
-            fn=partial(sql_checks.unique_key, table="clean.events", key=("source", "event_id")),
+            description="One row per (source, event_id) in clean.events, in every week partition.",
+            fn=sql_checks.clean_events_unique,
         ),
         QualityCheck(
             name="clean_events_weeks",

@@ -276,7 +276,7 @@ def _differing_columns(
 def events_conserved(con: duckdb.DuckDBPyConnection, ctx: CheckContext) -> CheckOutcome:
     """Per source and input (events, activity counters): rows in = kept + rejected + every
     ``filtered_*`` column of ``quality.event_conservation``; kept = rows of the clean table (events:
-    rows of ``clean.events``; counters: distinct (account, period, action) of
+    the kept events counted per account and week in ``clean.event_counts``; counters: distinct (account, period, action) of
     ``clean.activity_counts``); every connector with a raw events or counters table has its row.
     Recomputed here, not read from the table's ``balanced``."""
     table = "quality.event_conservation"
@@ -290,8 +290,9 @@ def events_conserved(con: duckdb.DuckDBPyConnection, ctx: CheckContext) -> Check
     filtered_sum = " + ".join(f"coalesce({quote(c)}, 0)" for c in filtered) or "0"
     input_col = "c.input" if "input" in cols else "'events'"
     clean_counts = []
-    if table_exists(con, "clean.events"):
-        clean_counts.append("SELECT source, 'events' AS input, count(*) AS clean_rows FROM clean.events GROUP BY source")
+    if table_exists(con, "clean.event_counts"):
+        clean_counts.append(
+            "SELECT source, 'events' AS input, sum(events)::BIGINT AS clean_rows FROM clean.event_counts GROUP BY source")
     if table_exists(con, "clean.activity_counts"):
         clean_counts.append(
             "SELECT source, 'activity_counts' AS input, "
@@ -331,42 +332,60 @@ def events_conserved(con: duckdb.DuckDBPyConnection, ctx: CheckContext) -> Check
     return CheckOutcome(False, "rows not conserved: " + "; ".join(parts), meta, rows)
 
 
-def clean_events_weeks(con: duckdb.DuckDBPyConnection, ctx: CheckContext) -> CheckOutcome:
-    """clean.events: ``week_start`` is the Monday of the event's ISO week in the organisation's time
-    zone, ``iso_week`` its ``YYYY-Www`` label, and no automated event is left."""
-    table = "clean.events"
+def clean_events_unique(con: duckdb.DuckDBPyConnection, ctx: CheckContext) -> CheckOutcome:
+    """One kept event per (source, event_id) in every week partition of ``clean.events``: the kept
+    rows of each partition, counted once more by their distinct ids (``clean.event_partitions``:
+    ``kept`` against ``kept_ids``), so the check costs nothing at 100 million events."""
+    table = "clean.event_partitions"
     if not table_exists(con, table):
         return missing_table(table, required=False)
-    present = set(table_schema(con, table).names())
-    missing = sorted({"week_start", "iso_week", "occurred_at", "is_automated"} - present)
-    if missing:
-        return CheckOutcome(False, f"{table} lacks column(s) {', '.join(missing)}", {"table": table})
+    bad = con.execute(
+        f"SELECT source, week_start, kept, kept_ids FROM {table} WHERE kept <> kept_ids ORDER BY source, week_start"
+    ).pl()
+    total = con.execute(f"SELECT coalesce(sum(kept), 0)::BIGINT, count(*) FROM {table}").fetchone()
+    meta = {"table": "clean.events", "kept": int(total[0]), "partitions": int(total[1]),
+            "partitions_with_duplicates": bad.height}
+    if bad.height == 0:
+        return CheckOutcome(True, f"clean.events: one row per (source, event_id) in each of {total[1]} "
+                            f"week partition(s), {total[0]} event(s)", meta)
+    extra = int((bad["kept"] - bad["kept_ids"]).sum())
+    return CheckOutcome(False, f"clean.events: {extra} surplus row(s) with a repeated (source, event_id) in "
+                        f"{bad.height} week partition(s) (e.g. {examples(bad, ['source', 'week_start'])})",
+                        meta, head(bad))
+
+
+def clean_events_weeks(con: duckdb.DuckDBPyConnection, ctx: CheckContext) -> CheckOutcome:
+    """clean.events: ``week_start`` is the Monday of the event's ISO week in the organisation's time
+    zone and ``iso_week`` its ``YYYY-Www`` label (checked on ``clean.local_quarters``, which gives
+    every event its week: each UTC quarter-hour of the data once, time zone offsets being whole
+    quarter-hours); the counts per week are on Mondays; and no event of an automated account is
+    counted (``clean.event_counts`` against the accounts tables)."""
+    table = "clean.local_quarters"
+    if not table_exists(con, table) or not table_exists(con, "clean.event_counts"):
+        return missing_table(table, required=False)
     tz = sql_literal(ctx.time_zone)
-    # Aggregate first: every real time zone offset is a multiple of 15 minutes, so all events of one
-    # UTC quarter-hour fall in the same local week; the time-zone conversion then runs once per
-    # quarter-hour instead of once per event.
     checks = {
         "week_start: not a Monday": "isodow(week_start) <> 1",
-        "week_start: not the week of occurred_at in the organisation's time zone":
+        "week_start: not the week of the quarter-hour in the organisation's time zone":
             f"date_trunc('week', timezone({tz}, to_timestamp(quarter * 900)))::DATE <> week_start",
+        "occurred_on: not the local date of the quarter-hour":
+            f"timezone({tz}, to_timestamp(quarter * 900))::DATE <> occurred_on",
         "iso_week: not the YYYY-Www label of week_start": "iso_week <> strftime(week_start, '%G-W%V')",
     }
-    sums = ", ".join(f"coalesce(sum(n) FILTER ({cond}), 0)::BIGINT" for cond in checks.values())
-    row = con.execute(
-        f"""
-        WITH quarter_hours AS (
-            SELECT epoch_us(occurred_at) // 900000000 AS quarter, week_start, iso_week, count(*) AS n,
-                   count_if(is_automated) AS automated
-            FROM {table} GROUP BY ALL
-        )
-        SELECT coalesce(sum(n), 0)::BIGINT, {sums}, coalesce(sum(automated), 0)::BIGINT FROM quarter_hours
-        """
-    ).fetchone()
-    counts = {"__rows": int(row[0]), **{name: int(n) for name, n in zip(checks, row[1:-1], strict=True)},
-              "is_automated: automated event not filtered": int(row[-1])}
-    rules = {**{name: cond.replace("to_timestamp(quarter * 900)", "occurred_at") for name, cond in checks.items()},
-             "is_automated: automated event not filtered": "is_automated"}
-    return _rules_outcome(con, table, rules, counts, key=("source", "event_id"))
+    sums = ", ".join(f"coalesce(count(*) FILTER ({cond}), 0)::BIGINT" for cond in checks.values())
+    row = con.execute(f"SELECT count(*)::BIGINT, {sums} FROM {table}").fetchone()
+    counts = {"__rows": int(row[0]), **{name: int(n) for name, n in zip(checks, row[1:], strict=True)}}
+    found = discover_sources(con)
+    automated = " UNION ".join(f"SELECT '{s}' AS source, account_id FROM raw.{s}_accounts WHERE is_automated"
+                               for s in found["accounts"]) or "SELECT NULL AS source, NULL AS account_id WHERE false"
+    counts["week_start of the counts: not a Monday"] = int(con.execute(
+        "SELECT count(*) FROM clean.event_counts WHERE isodow(week_start) <> 1").fetchone()[0])
+    counts["is_automated: automated account's events counted"] = int(con.execute(
+        f"SELECT coalesce(sum(c.events), 0) FROM clean.event_counts c JOIN ({automated}) a "
+        f"ON a.source = c.source AND a.account_id = c.account_id").fetchone()[0])
+    rules = {**checks, "week_start of the counts: not a Monday": "false",
+             "is_automated: automated account's events counted": "false"}
+    return _rules_outcome(con, table, rules, counts, key=("quarter",))
 
 
 def hr_intervals_disjoint(con: duckdb.DuckDBPyConnection, ctx: CheckContext) -> CheckOutcome:

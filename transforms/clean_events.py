@@ -42,11 +42,12 @@ from collections.abc import Sequence
 
 import duckdb
 
-from transforms.contracts import ACTIVITY_COUNTS, EVENTS, Contract
+from transforms.clean_event_partitions import EVENT_CANDIDATES, EVENT_PARTITIONS, build_event_partitions
+from transforms.contracts import ACTIVITY_COUNTS, Contract
 from transforms.contracts.config import Settings
 from transforms.contracts.vocabulary import EARLIEST_PLAUSIBLE
 from transforms.warehouse import ensure_schemas, relation_exists
-from transforms.weeks import date_week_start_sql, iso_week_sql, local_date_sql
+from transforms.weeks import date_week_start_sql, iso_week_sql
 
 log = logging.getLogger(__name__)
 
@@ -93,78 +94,6 @@ def _automated_accounts_sql(sources: Sequence[str]) -> str:
         f"SELECT '{s}' AS source, account_id FROM raw.{s}_accounts WHERE is_automated" for s in sources
     ]
     return " UNION ".join(parts) if parts else "SELECT NULL::VARCHAR AS source, NULL::VARCHAR AS account_id WHERE false"
-
-
-def _build_events(con: duckdb.DuckDBPyConnection, sources: list[str], automated_sql: str, tz: str) -> None:
-    cols = EVENTS.names
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE __raw_events AS "
-        + (
-            _union(sources, "events", cols)
-            if sources
-            else _empty_select(con, EVENTS)
-        )
-    )
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE __events_disposed AS
-        WITH screened AS (
-            SELECT *,
-                CASE
-                    WHEN trim(account_id) = '' THEN 'account_id: required, found blank'
-                    WHEN occurred_at < TIMESTAMPTZ '{EARLIEST_PLAUSIBLE} 00:00:00+00'
-                        THEN 'occurred_at: before {EARLIEST_PLAUSIBLE}, expected a real timestamp'
-                END AS reject_reason
-            FROM __raw_events
-        ),
-        first_copy_of_id AS (
-            SELECT __row FROM screened
-            WHERE reject_reason IS NULL
-            QUALIFY row_number() OVER (
-                PARTITION BY source, event_id ORDER BY source_file DESC NULLS LAST, __row) = 1
-        ),
-        first_copy_of_content AS (
-            SELECT __row FROM screened JOIN first_copy_of_id USING (__row)
-            QUALIFY row_number() OVER (
-                PARTITION BY source, account_id, action, occurred_at, space_id, content_id
-                ORDER BY event_id, __row) = 1
-        ),
-        automated_accounts AS ({automated_sql})
-        SELECT s.*,
-            CASE
-                WHEN s.reject_reason IS NOT NULL THEN 'rejected'
-                WHEN c.__row IS NULL THEN 'duplicate'
-                WHEN s.is_automated OR a.account_id IS NOT NULL THEN 'automated'
-                ELSE 'kept'
-            END AS disposition
-        FROM screened s
-        LEFT JOIN first_copy_of_content c USING (__row)
-        LEFT JOIN automated_accounts a ON a.source = s.source AND a.account_id = s.account_id
-        """
-    )
-    col_list = ", ".join(f'"{c}"' for c in cols)
-    occurred_on = local_date_sql("occurred_at")
-    con.execute(
-        f"""
-        CREATE OR REPLACE TABLE clean.events AS
-        SELECT {col_list},
-            {occurred_on} AS occurred_on,
-            {date_week_start_sql(occurred_on)} AS week_start,
-            {iso_week_sql(occurred_on)} AS iso_week
-        FROM __events_disposed
-        WHERE disposition = 'kept'
-        ORDER BY source, occurred_at, event_id
-        """,
-        {"tz": tz},
-    )
-    con.execute(
-        """
-        INSERT INTO quality.rejects (contract, file, locator, reason, source, excerpt)
-        SELECT 'clean.events', source_file, 'event_id=' || event_id, reject_reason, source,
-               'account_id=' || account_id
-        FROM __events_disposed WHERE disposition = 'rejected'
-        """
-    )
 
 
 def _build_activity_counts(
@@ -316,7 +245,27 @@ def _empty_select(con: duckdb.DuckDBPyConnection, contract: Contract) -> str:
     return f"SELECT *, NULL::VARCHAR AS __row FROM {name}"
 
 
-def _conservation_sql(sources: list[str], input_name: str, disposed: str, clean_count_sql: str) -> str:
+def _dispositions_of_rows(disposed: str) -> str:
+    """Per source, the rows of each disposition of a table holding one row per input row."""
+    return f"""
+        SELECT source,
+            count(*) FILTER (disposition = 'rejected') AS rejected_here,
+            count(*) FILTER (disposition = 'duplicate') AS filtered_duplicate,
+            count(*) FILTER (disposition = 'automated') AS filtered_automated,
+            count(*) FILTER (disposition = 'overlap') AS filtered_overlap
+        FROM {disposed} GROUP BY ALL
+    """
+
+
+#: Per source, the events of each disposition, added up over the week partitions.
+EVENT_DISPOSITIONS = f"""
+    SELECT source, sum(rejected) AS rejected_here, sum(duplicate) AS filtered_duplicate,
+        sum(automated) AS filtered_automated, 0::BIGINT AS filtered_overlap
+    FROM {EVENT_PARTITIONS} GROUP BY ALL
+"""
+
+
+def _conservation_sql(sources: list[str], input_name: str, dispositions_sql: str, clean_count_sql: str) -> str:
     if not sources:
         return ""
     raw_counts = " UNION ALL ".join(
@@ -329,14 +278,7 @@ def _conservation_sql(sources: list[str], input_name: str, disposed: str, clean_
             SELECT source, count(*) AS n FROM quality.rejects
             WHERE contract = '{input_name}' AND source IN ({in_list}) GROUP BY ALL
         ),
-        dispositions AS (
-            SELECT source,
-                count(*) FILTER (disposition = 'rejected') AS rejected_here,
-                count(*) FILTER (disposition = 'duplicate') AS filtered_duplicate,
-                count(*) FILTER (disposition = 'automated') AS filtered_automated,
-                count(*) FILTER (disposition = 'overlap') AS filtered_overlap
-            FROM {disposed} GROUP BY ALL
-        ),
+        dispositions AS ({dispositions_sql}),
         kept AS ({clean_count_sql})
         SELECT r.source, '{input_name}' AS input,
             r.raw_rows + coalesce(c.n, 0) AS rows_in,
@@ -386,17 +328,26 @@ def build_clean_events(con: duckdb.DuckDBPyConnection, sources: Sequence[str], s
         con.execute(
             "DELETE FROM quality.rejects WHERE contract IN ('clean.events', 'clean.activity_counts')"
         )
-        _build_events(con, ev_sources, automated_sql, settings.time_zone)
+        build_event_partitions(con, ev_sources, automated_sql, settings.time_zone)
+        con.execute(
+            f"""
+            INSERT INTO quality.rejects (contract, file, locator, reason, source, excerpt)
+            SELECT 'clean.events', source_file, 'event_id=' || event_id, reject_reason, source,
+                   'account_id=' || account_id
+            FROM {EVENT_CANDIDATES} WHERE disposition = 'rejected'
+            """
+        )
         _build_activity_counts(con, ac_sources, automated_sql)
         parts = [
             p
             for p in (
                 _conservation_sql(
-                    ev_sources, "events", "__events_disposed",
-                    "SELECT source, count(*) AS kept FROM clean.events GROUP BY ALL",
+                    ev_sources, "events", EVENT_DISPOSITIONS,
+                    f"SELECT source, sum(kept) AS kept FROM {EVENT_PARTITIONS} WHERE week_start IS NOT NULL "
+                    "GROUP BY ALL",
                 ),
                 _conservation_sql(
-                    ac_sources, "activity_counts", "__counts_disposed",
+                    ac_sources, "activity_counts", _dispositions_of_rows("__counts_disposed"),
                     "SELECT source, count(DISTINCT (account_id, period_start, period_end, action))"
                     " AS kept FROM clean.activity_counts GROUP BY ALL",
                 ),
@@ -422,7 +373,7 @@ def build_clean_events(con: duckdb.DuckDBPyConnection, sources: Sequence[str], s
         con.execute("ROLLBACK")
         raise
     finally:
-        for t in ("__raw_events", "__events_disposed", "__raw_counts", "__counts_screened", "__counts_disposed"):
+        for t in ("__raw_counts", "__counts_screened", "__counts_disposed"):
             con.execute(f"DROP TABLE IF EXISTS temp.{t}")
     for row in check_conservation(con):
         log.error("conservation: %s", row)

@@ -48,7 +48,7 @@ from transforms.clean_events import existing_sources
 from transforms.contracts import HR_DIRECTORY, HR_SNAPSHOTS
 from transforms.contracts.config import Settings
 from transforms.contracts.vocabulary import WORKER_TYPES
-from transforms.warehouse import MissingInputError, ensure_schemas, relation_exists
+from transforms.warehouse import MissingInputError, drop_relation, ensure_schemas, relation_exists
 
 log = logging.getLogger(__name__)
 
@@ -267,8 +267,9 @@ def build_hr_directory(con: duckdb.DuckDBPyConnection, sources: Sequence[str], s
 
 
 def build_events_hr(con: duckdb.DuckDBPyConnection) -> None:
-    """Build ``clean.events_hr``: every clean event with its resolved ``employee_id`` and the HR
-    attributes valid on the event's local date (``occurred_on``).
+    """(Re)create the view ``clean.events_hr``: every clean event with its resolved ``employee_id``
+    and the HR attributes valid on the event's local date (``occurred_on``). A view: the join is made
+    when it is read (an analyst's query, usually filtered), never for every event of every run.
 
     Grain: one row per ``clean.events`` row (left joins: an unresolved account or a date outside
     every HR interval leaves the attributes null). Columns: ``source, event_id, occurred_at,
@@ -277,6 +278,7 @@ def build_events_hr(con: duckdb.DuckDBPyConnection) -> None:
     ``manager_id, department, org_unit, site, country, job_family, worker_type, level, hire_date``.
     Reads ``clean.events``, ``clean.identity_map`` and ``clean.hr_directory``.
     """
+    drop_relation(con, "clean.events_hr")  # a table in warehouses built before it became a view
     for name, builder in (
         ("clean.events", "transforms.clean_events.build_clean_events"),
         ("clean.identity_map", "transforms.identity.resolve_identities"),
@@ -293,7 +295,7 @@ def build_events_hr(con: duckdb.DuckDBPyConnection) -> None:
     # ended by then (intervals of an employee never overlap)
     con.execute(
         f"""
-        CREATE OR REPLACE TABLE clean.events_hr AS
+        CREATE OR REPLACE VIEW clean.events_hr AS
         WITH resolved AS (
             SELECT e.*, coalesce(m.status, 'unmatched') AS identity_status,
                 CASE WHEN m.status = 'matched' THEN m.employee_id END AS employee_id
@@ -310,6 +312,5 @@ def build_events_hr(con: duckdb.DuckDBPyConnection) -> None:
         )
         SELECT * EXCLUDE (valid_to, {", ".join(attrs)}), {covered}
         FROM latest_start
-        ORDER BY source, occurred_at, event_id
         """
     )

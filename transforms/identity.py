@@ -45,10 +45,11 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from transforms.clean_event_partitions import ACCOUNT_EVENTS
 from transforms.clean_events import existing_sources, validate_sources
 from transforms.contracts.config import Settings
 from transforms.contracts.vocabulary import EARLIEST_PLAUSIBLE
-from transforms.warehouse import MissingInputError, ensure_schemas, relation_exists
+from transforms.warehouse import MissingInputError, ensure_schemas, relation_exists, require_relation
 
 log = logging.getLogger(__name__)
 
@@ -112,17 +113,24 @@ def _norm(field: str, expr: str) -> str:
     return f"{_NORM_EMAIL if field in EMAIL_FIELDS else _NORM_ID}({expr})"
 
 
+def _require_account_events(con: duckdb.DuckDBPyConnection, sources: list[str]) -> None:
+    if existing_sources(con, sources, "events"):
+        require_relation(con, ACCOUNT_EVENTS, "transforms.clean_events.build_clean_events")
+
+
 def _accounts_sql(con: duckdb.DuckDBPyConnection, sources: list[str]) -> str:
     listed = [
         f"SELECT '{s}' AS source, account_id, account_email, account_upn, employee_number, username, "
         f"is_automated, is_deleted, is_guest FROM raw.{s}_accounts"
         for s in existing_sources(con, sources, "accounts")
     ]
+    event_sources = existing_sources(con, sources, "events")
     seen = [
-        f"SELECT '{s}' AS source, account_id, min(account_email) AS account_email, "
-        f"bool_and(is_automated) AS all_automated, NULL::VARCHAR AS counter_upn FROM raw.{s}_events GROUP BY ALL"
-        for s in existing_sources(con, sources, "events")
-    ] + [
+        # every raw event of the account, summed up by the clean layer per week (clean.account_events)
+        f"SELECT source, account_id, min(account_email) AS account_email, "
+        f"bool_and(all_automated) AS all_automated, NULL::VARCHAR AS counter_upn FROM {ACCOUNT_EVENTS} "
+        f"WHERE source IN ({', '.join(repr(x) for x in event_sources)}) GROUP BY ALL"
+    ] * bool(event_sources) + [
         f"SELECT '{s}' AS source, account_id, min(account_email) AS account_email, "
         f"false AS all_automated, CASE WHEN account_id LIKE '%@%' THEN account_id END AS counter_upn "
         f"FROM raw.{s}_activity_counts GROUP BY ALL"
@@ -167,11 +175,11 @@ def _accounts_sql(con: duckdb.DuckDBPyConnection, sources: list[str]) -> str:
 
 
 def _data_start(con: duckdb.DuckDBPyConnection, sources: list[str]) -> dt.date | None:
+    event_sources = existing_sources(con, sources, "events")
     parts = [
-        f"SELECT min(CAST(occurred_at AT TIME ZONE 'UTC' AS DATE)) AS d FROM raw.{s}_events "
-        f"WHERE occurred_at >= TIMESTAMPTZ '{EARLIEST_PLAUSIBLE} 00:00:00+00'"
-        for s in existing_sources(con, sources, "events")
-    ] + [
+        f"SELECT min(CAST(first_at AT TIME ZONE 'UTC' AS DATE)) AS d FROM {ACCOUNT_EVENTS} "
+        f"WHERE week_start IS NOT NULL AND source IN ({', '.join(repr(x) for x in event_sources)})"
+    ] * bool(event_sources) + [
         f"SELECT min(period_start) AS d FROM raw.{s}_activity_counts WHERE period_start >= DATE '{EARLIEST_PLAUSIBLE}'"
         for s in existing_sources(con, sources, "activity_counts")
     ]
@@ -198,6 +206,7 @@ def resolve_identities(con: duckdb.DuckDBPyConnection, sources: Sequence[str], s
     docstring. Runs in one transaction.
     """
     sources = validate_sources(sources)
+    _require_account_events(con, sources)
     ensure_schemas(con)
     if not relation_exists(con, "clean.hr_directory"):
         raise MissingInputError(

@@ -69,7 +69,7 @@ PERSON_WEEK_SOURCE_TABLE = "marts.person_week_source"
 FINGERPRINT_TABLE = "clean.person_week_fingerprints"
 
 _INPUTS = {
-    "clean.events": "transforms.clean_events.build_clean_events",
+    "clean.event_counts": "transforms.clean_events.build_clean_events",
     "clean.activity_counts": "transforms.clean_events.build_clean_events",
     "clean.hr_directory": "transforms.hr_history.build_hr_directory",
     "clean.hr_extracts": "transforms.hr_history.build_hr_directory",
@@ -131,8 +131,8 @@ def _stage(
         f"""
         CREATE OR REPLACE TEMP TABLE __pw_activity AS
         SELECT employee_id, week_start, source, tier, sum(actions) AS actions FROM (
-            SELECT m.employee_id, e.week_start, e.source, {tier} AS tier, count(*) AS actions
-            FROM clean.events e
+            SELECT m.employee_id, e.week_start, e.source, {tier} AS tier, sum(e.events) AS actions
+            FROM clean.event_counts e
             JOIN clean.identity_map m ON m.source = e.source AND m.account_id = e.account_id
             WHERE m.status = 'matched'
             GROUP BY ALL

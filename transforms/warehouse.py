@@ -24,6 +24,7 @@ __all__ = [
     "SCHEMAS",
     "MissingInputError",
     "WarehouseConfig",
+    "drop_relation",
     "ensure_schemas",
     "read_config",
     "read_table",
@@ -64,6 +65,14 @@ def relation_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
         f" + (SELECT count(*) FROM duckdb_views() WHERE {where}view_name = $t)",
         params,
     ).fetchone()[0])
+
+
+def drop_relation(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Drop table or view ``schema.name`` if it exists, whichever it is."""
+    schema, table = _checked(name).split(".")
+    is_view = con.execute("SELECT count(*) FROM duckdb_views() WHERE schema_name = ? AND view_name = ?",
+                          [schema, table]).fetchone()[0]
+    con.execute(f"DROP {'VIEW' if is_view else 'TABLE'} IF EXISTS {name}")
 
 
 def require_relation(con: duckdb.DuckDBPyConnection, name: str, builder: str) -> None:

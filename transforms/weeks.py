@@ -95,11 +95,11 @@ def data_weeks(con: duckdb.DuckDBPyConnection) -> list[dt.date]:
     activity counts or HR data (Mondays, ascending, no gaps).
 
     Reads ``clean.hr_extracts`` (from :func:`transforms.hr_history.build_hr_directory`),
-    ``clean.events`` and ``clean.activity_counts`` (from
+    ``clean.event_counts`` and ``clean.activity_counts`` (from
     :func:`transforms.clean_events.build_clean_events`). No HR extract -> no weeks.
     """
     require_relation(con, "clean.hr_extracts", "transforms.hr_history.build_hr_directory")
-    require_relation(con, "clean.events", "transforms.clean_events.build_clean_events")
+    require_relation(con, "clean.event_counts", "transforms.clean_events.build_clean_events")
     require_relation(con, "clean.activity_counts", "transforms.clean_events.build_clean_events")
     first, last = con.execute(
         f"""
@@ -107,7 +107,7 @@ def data_weeks(con: duckdb.DuckDBPyConnection) -> list[dt.date]:
             SELECT {date_week_start_sql('min(snapshot_date)')} AS first_week,
                    {date_week_start_sql('max(snapshot_date)')} AS last_week
             FROM clean.hr_extracts
-            UNION ALL SELECT NULL, max(week_start) FROM clean.events
+            UNION ALL SELECT NULL, max(week_start) FROM clean.event_counts
             UNION ALL SELECT NULL, max(week_start) FROM clean.activity_counts
         )
         SELECT min(first_week), max(last_week) FROM bounds

@@ -1,8 +1,9 @@
 """Dagster asset checks generated from the quality registry (``quality.registry``), and the
 ``quality/run_summary`` asset.
 
-One ``@asset_check`` per concrete check: per-source checks are bound to every registered connector
-that yields their table. Broken contracts (schema, required values, uniqueness, conservation,
+Every concrete check of one asset runs in one ``@multi_asset_check`` step (one warehouse connection
+and one context for all of them), each keeping its own name, severity and blocking flag; per-source
+checks are bound to every registered connector that yields their table. Broken contracts (schema, required values, uniqueness, conservation,
 privacy floors) are ``ERROR`` and blocking, so the assets downstream of a failure do not run;
 anomalies are ``WARN`` and never block. The check bodies live in ``quality/``: this module only
 opens the warehouse and translates outcomes into ``AssetCheckResult``.
@@ -13,14 +14,16 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 
 from dagster import (
+    AssetCheckExecutionContext,
     AssetCheckResult,
-    AssetCheckSeverity,
     AssetChecksDefinition,
+    AssetCheckSeverity,
+    AssetCheckSpec,
     AssetKey,
     MaterializeResult,
     MetadataValue,
     asset,
-    asset_check,
+    multi_asset_check,
 )
 
 from pipelines.connectors import registered_connectors
@@ -68,23 +71,36 @@ def to_check_result(outcome: CheckOutcome) -> AssetCheckResult:
     )
 
 
-def _build_one(check: QualityCheck, additional: list[AssetKey]) -> AssetChecksDefinition:
-    @asset_check(
-        asset=AssetKey.from_user_string(check.target),
-        name=check.name,
-        description=check.description,
-        blocking=check.blocking,
-        additional_deps=additional or None,
-        compute_kind="great_expectations" if check.engine == "gx" else "duckdb",
-    )
-    def _check(warehouse: WarehouseResource) -> AssetCheckResult:
-        with warehouse.get_connection() as con:
-            outcome = evaluate(con, check, load_context(con))
-        if not outcome.passed:
-            log.warning("%s on %s: %s", check.name, check.target, outcome.message)
-        return to_check_result(outcome)
+def _build_for_asset(key: AssetKey, checks: Sequence[QualityCheck],
+                    additional: Mapping[str, list[AssetKey]]) -> AssetChecksDefinition:
+    """Every check of one asset as one Dagster step (one connection, one context for all of them);
+    each keeps its own name, severity and blocking flag."""
+    specs = [
+        AssetCheckSpec(
+            name=check.name, asset=key, description=check.description, blocking=check.blocking,
+            additional_deps=additional[check.name] or None,
+        )
+        for check in checks
+    ]
 
-    return _check
+    @multi_asset_check(specs=specs, name=f"checks_{'_'.join(key.path)}",
+                       compute_kind="duckdb", can_subset=True)
+    def _checks(context: AssetCheckExecutionContext, warehouse: WarehouseResource) -> Iterable[AssetCheckResult]:
+        selected = {k.name for k in context.selected_asset_check_keys}
+        with warehouse.get_connection() as con:
+            ctx = load_context(con)
+            for check in checks:
+                if check.name not in selected:
+                    continue
+                outcome = evaluate(con, check, ctx)
+                if not outcome.passed:
+                    log.warning("%s on %s: %s", check.name, check.target, outcome.message)
+                result = to_check_result(outcome)
+                yield AssetCheckResult(asset_key=key, check_name=check.name, passed=result.passed,
+                                       severity=result.severity, description=result.description,
+                                       metadata=result.metadata)
+
+    return _checks
 
 
 def build_asset_checks(
@@ -92,7 +108,7 @@ def build_asset_checks(
     *,
     sources: Mapping[str, Sequence[str]] | None = None,
 ) -> list[AssetChecksDefinition]:
-    """One Dagster asset check per concrete quality check.
+    """The concrete quality checks, bound to the assets they guard: one Dagster step per asset.
 
     ``asset_keys``: the assets of the definitions; checks whose target is not among them are left
     out (e.g. ``marts/pilot_effects`` before that asset exists), and so are extra dependencies
@@ -102,19 +118,21 @@ def build_asset_checks(
     sources = sources if sources is not None else connector_sources()
     known = set(asset_keys) if asset_keys is not None else None
     platform = _platform_keys(sources)
-    built: list[AssetChecksDefinition] = []
+    by_asset: dict[AssetKey, list[QualityCheck]] = {}
+    additional: dict[str, list[AssetKey]] = {}
     for check in expand(REGISTRY, sources):
         key = AssetKey.from_user_string(check.target)
         if known is not None and key not in known:
             log.debug("no asset %s in the definitions: check %s left out", check.target, check.name)
             continue
-        additional: list[AssetKey] = []
+        deps: list[AssetKey] = []
         for dep in check.also_reads:
-            additional += platform if dep == PLATFORM_INGESTS else [AssetKey.from_user_string(dep)]
+            deps += platform if dep == PLATFORM_INGESTS else [AssetKey.from_user_string(dep)]
         if known is not None:
-            additional = [k for k in additional if k in known]
-        built.append(_build_one(check, [k for k in additional if k != key]))
-    return built
+            deps = [k for k in deps if k in known]
+        additional[check.name] = [k for k in deps if k != key]
+        by_asset.setdefault(key, []).append(check)
+    return [_build_for_asset(key, checks, additional) for key, checks in by_asset.items()]
 
 
 @asset(

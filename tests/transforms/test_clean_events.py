@@ -82,7 +82,7 @@ def test_week_assignment_in_organisation_time_zone(con, load, make_settings):
         ev("mon_early", "2026-01-11 23:30"),  # Monday 00:30 in Paris: week of Monday 12 January
         ev("summer_sun", "2026-06-07 21:30"),  # Sunday 23:30 CEST: week of 1 June
         ev("summer_mon", "2026-06-07 22:30"),  # Monday 00:30 CEST: week of 8 June
-        ev("new_year", "2026-12-31 23:30"),   # Friday 1 January 2027 00:30 in Paris: ISO 2026-W53
+        ev("new_year", "2020-12-31 23:30"),   # Friday 1 January 2021 00:30 in Paris: ISO 2020-W53
     ])
     build_clean_events(con, ["slack"], make_settings())
     got = dict(
@@ -94,7 +94,7 @@ def test_week_assignment_in_organisation_time_zone(con, load, make_settings):
         "mon_early": (d("2026-01-12"), d("2026-01-12"), "2026-W03"),
         "summer_sun": (d("2026-06-07"), d("2026-06-01"), "2026-W23"),
         "summer_mon": (d("2026-06-08"), d("2026-06-08"), "2026-W24"),
-        "new_year": (d("2027-01-01"), d("2026-12-28"), "2026-W53"),
+        "new_year": (d("2021-01-01"), d("2020-12-28"), "2020-W53"),
     }
     # the same instants in UTC weeks would put sun_late and mon_early in one week
     build_clean_events(con, ["slack"], make_settings(time_zone="UTC"))
@@ -263,3 +263,36 @@ def test_week_helpers():
         as_week_starts(["2025-W53"])
     with pytest.raises(ValueError, match="expected a Monday date"):
         as_week_starts(["2026-01-05"])
+
+
+def test_a_timestamp_in_the_future_is_a_clock_error(con, load, make_settings):
+    future = (dt.datetime.now(dt.UTC) + dt.timedelta(days=3)).strftime("%Y-%m-%d %H:%M")
+    load("raw.slack_events", EVENTS, [ev("now", "2026-01-06 09:00"), ev("later", future)])
+    build_clean_events(con, ["slack"], make_settings())
+    assert [r[0] for r in kept(con)] == ["now"]
+    reason = con.execute("SELECT reason FROM quality.rejects WHERE contract = 'clean.events'").fetchone()[0]
+    assert reason == "occurred_at: more than a day in the future, a clock error"
+    assert check_conservation(con) == []
+
+
+def test_only_the_weeks_whose_rows_changed_are_rebuilt(con, load, make_settings):
+    from transforms.clean_event_partitions import EVENT_PARTITIONS
+
+    load("raw.slack_events", EVENTS, EXPORT_A + [ev("e7", "2026-01-20 09:00")])
+    build_clean_events(con, ["slack"], make_settings())
+    before = dict(con.execute(f"SELECT week_start, fingerprint FROM {EVENT_PARTITIONS}").fetchall())
+    assert sorted(before) == [d("2026-01-05"), d("2026-01-19")]
+    # a re-export adds one event in the week of 19 January: that partition only changes
+    load("raw.slack_events", EVENTS, [ev("e8", "2026-01-21 09:00", file="b.zip")])
+    build_clean_events(con, ["slack"], make_settings())
+    after = dict(con.execute(f"SELECT week_start, fingerprint FROM {EVENT_PARTITIONS}").fetchall())
+    assert after[d("2026-01-05")] == before[d("2026-01-05")]
+    assert after[d("2026-01-19")] != before[d("2026-01-19")]
+    assert [r[0] for r in kept(con)] == ["e1", "e2", "e3", "e7", "e8"]
+    # and a full rebuild from nothing gives the same rows
+    incremental = kept(con)
+    for table in (EVENT_PARTITIONS, "clean.event_candidates", "clean.event_counts", "clean.event_days",
+                  "clean.account_events"):
+        con.execute(f"DELETE FROM {table}")
+    build_clean_events(con, ["slack"], make_settings())
+    assert kept(con) == incremental

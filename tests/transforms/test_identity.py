@@ -9,6 +9,7 @@ import pytest
 
 from transforms.contracts import ACCOUNTS, ACTIVITY_COUNTS, EVENTS, HR_SNAPSHOTS
 from transforms.hr_history import build_hr_directory
+from transforms.clean_events import build_clean_events
 from transforms.identity import normalise_identifiers, resolve_identities
 from transforms.warehouse import MissingInputError
 
@@ -95,6 +96,7 @@ def resolved(con, load, make_settings):
     ])
     settings = make_settings()
     build_hr_directory(con, ["hr_csv"], settings)
+    build_clean_events(con, ["slack"], settings)  # identity reads the accounts seen in events from it
     resolve_identities(con, ["slack"], settings)
     return con
 

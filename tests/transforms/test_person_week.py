@@ -289,5 +289,5 @@ def test_pilot_or_secret_change_rebuilds_every_week(built, settings):
 
 
 def test_missing_clean_tables_are_named(con, settings):
-    with pytest.raises(MissingInputError, match="clean.events does not exist"):
+    with pytest.raises(MissingInputError, match="clean.event_counts does not exist"):
         build_person_week(con, settings, PILOTS, SECRET)

@@ -60,35 +60,42 @@ class Contract:
         cols = ", ".join(f'"{c.name}" {_duckdb_type(c.dtype)}' for c in self.columns)
         return f"CREATE TABLE IF NOT EXISTS {table} ({cols})"
 
-    def sql_casts(self, available: Sequence[str], *, overrides: Mapping[str, str] | None = None) -> str:
-        """SQL select list putting a relation with columns ``available`` onto this contract: each
-        column ``TRY_CAST`` to its type (null when absent), or the SQL expression in ``overrides``."""
+    def sql_casts(self, available: Mapping[str, str], *, overrides: Mapping[str, str] | None = None) -> str:
+        """SQL select list putting a relation onto this contract. ``available``: the relation's
+        columns and their DuckDB types. A column of the contract's type is taken as it is, another
+        is ``TRY_CAST`` to it, an absent one is null; ``overrides`` gives SQL for some columns."""
         overrides = overrides or {}
         parts = []
         for c in self.columns:
+            sql_type = _duckdb_type(c.dtype)
             if c.name in overrides:
                 expr = overrides[c.name]
+            elif available.get(c.name) == sql_type:
+                expr = f'"{c.name}"'
             elif c.name in available:
-                expr = f'TRY_CAST("{c.name}" AS {_duckdb_type(c.dtype)})'
+                expr = f'TRY_CAST("{c.name}" AS {sql_type})'
             else:
-                expr = f"NULL::{_duckdb_type(c.dtype)}"
+                expr = f"NULL::{sql_type}"
             parts.append(f'{expr} AS "{c.name}"')
         return ", ".join(parts)
 
-    def sql_problems(self, available: Sequence[str]) -> str:
-        """SQL: why a row of a relation with columns ``available`` breaks this contract ('' when it
-        does not): the rules of :func:`conform` (a value that cannot be cast, an empty required
-        field, a value outside a closed vocabulary), each naming the field and the expectation."""
+    def sql_problems(self, available: Mapping[str, str]) -> str:
+        """SQL: why a row of a relation breaks this contract ('' when it does not): the rules of
+        :func:`conform` (a value that cannot be cast, an empty required field, a value outside a
+        closed vocabulary), each naming the field and the expectation. ``available``: the
+        relation's columns and their DuckDB types (a column of the contract's type needs no cast
+        check)."""
         checks = []
         for c in self.columns:
             col = f'"{c.name}"'
+            sql_type = _duckdb_type(c.dtype)
             if c.name not in available:
                 if not c.nullable:
                     checks.append(f"'{c.name}: required, found empty'")
                 continue
-            sql_type = _duckdb_type(c.dtype)
-            checks.append(f"CASE WHEN {col} IS NOT NULL AND TRY_CAST({col} AS {sql_type}) IS NULL "
-                          f"THEN '{c.name}: cannot read as {sql_type}' END")
+            if available[c.name] != sql_type:
+                checks.append(f"CASE WHEN {col} IS NOT NULL AND TRY_CAST({col} AS {sql_type}) IS NULL "
+                              f"THEN '{c.name}: cannot read as {sql_type}' END")
             if not c.nullable:
                 checks.append(f"CASE WHEN {col} IS NULL THEN '{c.name}: required, found empty' END")
             if c.allowed is not None:
@@ -96,6 +103,10 @@ class Contract:
                 checks.append(f"CASE WHEN {col} IS NOT NULL AND CAST({col} AS VARCHAR) NOT IN ({allowed}) "
                               f"THEN '{c.name}: expected one of {', '.join(c.allowed)}' END")
         return f"concat_ws('; ', {', '.join(checks)})" if checks else "''"
+
+    def sql_type(self, name: str) -> str:
+        """The DuckDB type of column ``name``."""
+        return _duckdb_type(self.column(name).dtype)
 
 
 def _duckdb_type(dtype: pl.DataType | type[pl.DataType]) -> str:
