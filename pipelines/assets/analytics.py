@@ -176,7 +176,7 @@ def kpi_activity_link(warehouse: WarehouseResource) -> MaterializeResult:
             for k in config.kpi_registry.kpis
             if k.unit_type == "team" and k.grain == "week"
         ]
-        frame = pl.concat(parts, how="diagonal_relaxed") if parts else pl.DataFrame()
+        frame = pl.concat(parts, how="diagonal_relaxed") if parts else outcome_kpis.empty_kpi_activity_link(_k(config))
         return _write(con, "marts.kpi_activity_link", frame)
 
 

@@ -22,7 +22,7 @@ from transforms.privacy import DEFAULT_MIN_GROUP_SIZE, suppress_small_arms
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ASSOCIATION_LABEL", "kpi_activity_lead_lag", "outcome_kpis"]
+__all__ = ["ASSOCIATION_LABEL", "empty_kpi_activity_link", "kpi_activity_lead_lag", "outcome_kpis"]
 
 ASSOCIATION_LABEL = "association, not effect"
 _UNIT_KEY = {"team": "org_unit", "site": "site"}
@@ -227,18 +227,37 @@ def kpi_activity_lead_lag(
             lo, hi = fit.conf_int(alpha=alpha)[1]
             rec.update(slope_per_point=float(fit.params[1]), ci_low=float(lo), ci_high=float(hi))
         rows.append(rec)
-    table = pl.DataFrame(rows, schema={
-        "lag_weeks": pl.Int32, "n_pairs": pl.Int64, "n_teams": pl.Int64, "correlation": pl.Float64,
-        "slope_per_point": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64,
-    })
+    table = pl.DataFrame(rows, schema=_LAG_SCHEMA)
+    return _lead_lag_table(table, kpi=kpi, unit=definition.unit, direction=definition.direction,
+                           within_team=within_team, alpha=alpha, min_group_size=min_group_size)
+
+
+_LAG_SCHEMA = {
+    "lag_weeks": pl.Int32, "n_pairs": pl.Int64, "n_teams": pl.Int64, "correlation": pl.Float64,
+    "slope_per_point": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64,
+}
+
+
+def _lead_lag_table(
+    table: pl.DataFrame, *, kpi: str | None, unit: str | None, direction: str | None, within_team: bool,
+    alpha: float, min_group_size: int,
+) -> pl.DataFrame:
     published = suppress_small_arms(table, size_columns=["n_teams"],
                                     value_columns=["correlation", "slope_per_point", "ci_low", "ci_high"],
                                     min_group_size=min_group_size)
     return with_kind(
         published.with_columns(
-            pl.lit(kpi).alias("kpi"), pl.lit(definition.unit).alias("unit"), pl.lit(definition.direction).alias("direction"),
+            pl.lit(kpi, dtype=pl.Utf8).alias("kpi"), pl.lit(unit, dtype=pl.Utf8).alias("unit"),
+            pl.lit(direction, dtype=pl.Utf8).alias("direction"),
             pl.lit(within_team).alias("within_team"), pl.lit(ASSOCIATION_LABEL).alias("label"),
             pl.lit(1 - alpha).alias("interval_level"),
         ),
         MetricKind.LINK,
     )
+
+
+def empty_kpi_activity_link(min_group_size: int = DEFAULT_MIN_GROUP_SIZE) -> pl.DataFrame:
+    """``marts.kpi_activity_link`` with no rows (no weekly team KPI is registered): the columns and
+    types of :func:`kpi_activity_lead_lag`, kind ``link``."""
+    return _lead_lag_table(pl.DataFrame(schema=_LAG_SCHEMA), kpi=None, unit=None, direction=None,
+                           within_team=False, alpha=0.05, min_group_size=min_group_size)
