@@ -18,8 +18,10 @@ Every input row gets exactly one disposition, in this order of precedence:
    before 2000-01-01, i.e. an unset clock; for counters a negative count or an inverted period).
 2. ``duplicate``: events: a further copy of the same ``(source, event_id)`` (re-ingested or
    overlapping exports; the copy from the lexically last ``source_file`` is kept), or a
-   content-identical repeat under another id (same source, account, action, occurred_at, space
-   and content; the smallest ``event_id`` is kept). Counters: a further copy of the same
+   content-identical repeat under another id (same source, account, action, occurred_at, space,
+   content and ``reaction``: ``CONTENT_IDENTITY``; the smallest ``event_id`` is kept). A reaction
+   carries its message's time and id, so two emoji of one person on one message differ only by
+   ``reaction``: both are kept. Counters: a further copy of the same
    ``(source, account, period, action)`` (the copy from the last ``source_file`` is kept).
 3. ``automated``: the event is flagged automated, or its account is automated in the accounts table.
 4. ``overlap`` (counters only): periods of one account and action that overlap (a D30 report
@@ -50,6 +52,7 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "CONSERVATION_TABLE",
+    "CONTENT_IDENTITY",
     "build_clean_events",
     "check_conservation",
     "ensure_warehouse_schemas",
@@ -58,6 +61,11 @@ __all__ = [
 ]
 
 CONSERVATION_TABLE = "quality.event_conservation"
+#: What makes two events the same action when their ids differ ("content-identical repeats"): a
+#: connector must give distinct actions distinct values of at least one of these columns.
+CONTENT_IDENTITY: tuple[str, ...] = (
+    "source", "account_id", "action", "occurred_at", "space_id", "content_id", "reaction",
+)
 #: Timestamps before this are an unset clock, not real activity.
 EARLIEST_PLAUSIBLE = "2000-01-01"
 _SOURCE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -134,7 +142,7 @@ def _build_events(con: duckdb.DuckDBPyConnection, sources: list[str], automated_
         first_copy_of_content AS (
             SELECT __row FROM screened JOIN first_copy_of_id USING (__row)
             QUALIFY row_number() OVER (
-                PARTITION BY source, account_id, action, occurred_at, space_id, content_id
+                PARTITION BY {", ".join(CONTENT_IDENTITY)}
                 ORDER BY event_id, __row) = 1
         ),
         automated_accounts AS ({automated_sql})
