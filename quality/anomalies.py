@@ -5,6 +5,7 @@ a week's figures, though no contract is broken.
   neighbouring weeks, improbably so for that volume;
 - an identity match rate under ``settings.identity_match_threshold``;
 - managers missing from the directory, and cycles in the manager chain (recursive CTE);
+- person-weeks resting on HR employment back-filled before the first extract (from hire dates);
 - a late KPI feed, an unregistered KPI, a KPI whose scale jumps (a unit slip) or leaves its range.
 
 Each check is ``(con, context) -> CheckOutcome``; the tidy frames behind them are public so the
@@ -20,7 +21,15 @@ import duckdb
 import polars as pl
 
 from quality.outcome import CheckContext, CheckOutcome
-from quality.warehouse import discover_sources, examples, head, missing_table, sql_literal, table_exists
+from quality.warehouse import (
+    discover_sources,
+    examples,
+    head,
+    missing_table,
+    sql_literal,
+    table_exists,
+    table_schema,
+)
 
 log = logging.getLogger(__name__)
 
@@ -198,14 +207,18 @@ def identity_match_rate(
 def missing_managers(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """Directory rows whose ``manager_id`` is nobody in the directory during that row's validity.
 
-    Grain: one row per (employee_id, valid_from) interval with a dangling manager.
+    Grain: one row per (employee_id, valid_from) interval with a dangling manager. Intervals
+    back-filled before the first extract are not judged: their manager is an assumption (the first
+    extract's), not HR's word about that time.
     """
+    judged = "NOT coalesce(d.backfilled, false)" if "backfilled" in table_schema(con, "clean.hr_directory").names() else "true"
     return con.execute(
         f"""
         SELECT d.employee_id, d.manager_id, d.valid_from, d.valid_to,
                EXISTS (SELECT 1 FROM clean.hr_directory a WHERE a.employee_id = d.manager_id) AS known_at_other_times
         FROM clean.hr_directory d
         WHERE d.manager_id IS NOT NULL
+          AND {judged}
           AND NOT EXISTS (
               SELECT 1 FROM clean.hr_directory m
               WHERE m.employee_id = d.manager_id
@@ -233,6 +246,54 @@ def managers_missing(con: duckdb.DuckDBPyConnection, ctx: CheckContext) -> Check
         f"at the time (e.g. {examples(dangling, ['employee_id', 'manager_id', 'valid_from'])})",
         meta,
         head(dangling),
+    )
+
+
+def backfilled_person_weeks(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Eligible person-weeks whose HR record is back-filled before the first extract, per week.
+
+    Grain: one row per week with any. Columns: ``week_start``, ``backfilled`` (eligible
+    person-weeks resting on a back-filled interval), ``eligible`` (all eligible person-weeks).
+    Reads ``clean.employee_week``.
+    """
+    return con.execute(
+        """
+        SELECT week_start, count(*) FILTER (hr_backfilled) AS backfilled, count(*) AS eligible
+        FROM clean.employee_week WHERE is_eligible
+        GROUP BY ALL HAVING count(*) FILTER (hr_backfilled) > 0 ORDER BY week_start
+        """
+    ).pl()
+
+
+def hr_backfilled_weeks(con: duckdb.DuckDBPyConnection, ctx: CheckContext) -> CheckOutcome:
+    """How many eligible person-weeks rest on employment back-filled before the first HR extract
+    (from ``hire_date``, with the first extract's attributes): a warning whenever any does, since
+    their denominators and HR breakdowns are assumed, not delivered."""
+    table = "clean.employee_week"
+    if not table_exists(con, table):
+        return missing_table(table, required=False)
+    if "hr_backfilled" not in table_schema(con, table).names():
+        return CheckOutcome(False, f"{table} has no hr_backfilled column; rebuild it", {"table": table})
+    weeks = backfilled_person_weeks(con)
+    total = con.execute(f"SELECT count(*) FROM {table} WHERE is_eligible").fetchone()[0]
+    assumed = int(weeks["backfilled"].sum()) if weeks.height else 0
+    first_extract = (
+        con.execute("SELECT min(snapshot_date) FROM clean.hr_extracts").fetchone()[0]
+        if table_exists(con, "clean.hr_extracts") else None
+    )
+    meta = {"backfilled_person_weeks": assumed, "eligible_person_weeks": int(total), "weeks": weeks.height,
+            "first_extract": str(first_extract) if first_extract else None}
+    if assumed == 0:
+        return CheckOutcome(True, "no eligible person-week rests on back-filled HR data", meta)
+    share = assumed / total if total else 0.0
+    return CheckOutcome(
+        False,
+        f"{assumed} of {total} eligible person-weeks ({share:.0%}), in {weeks.height} week(s) from "
+        f"{weeks['week_start'].min()} to {weeks['week_start'].max()}, rest on employment back-filled before "
+        f"the first HR extract ({first_extract}) from hire_date, with that extract's attributes: add earlier "
+        "HR extracts to replace the assumption",
+        meta,
+        head(weeks, 60),
     )
 
 

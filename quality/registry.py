@@ -203,6 +203,10 @@ def _declare() -> list[QualityCheck]:
         c("manager_cycles", "clean/hr_directory", W, False,
           "No manager chain loops back on itself (recursive walk up the hierarchy at each snapshot date).",
           anomalies.manager_cycles),
+        c("hr_backfilled_weeks", "marts/person_week", W, False,
+          "No eligible person-week rests on employment back-filled before the first HR extract (from "
+          "hire_date, with the first extract's attributes); says how many do.",
+          anomalies.hr_backfilled_weeks),
         # ---- identity ------------------------------------------------------------------------
         c("identity_map_unique", "clean/identity_map", E, True,
           "One row per (source, account_id) in clean.identity_map.",

@@ -170,3 +170,25 @@ def test_unregistered_kpi(wh: duckdb.DuckDBPyConnection) -> None:
                   30, 'kpis.csv')""")
     o = outcome_of(wh, "kpi_unregistered")
     assert not o.passed and o.message == "KPI(s) not in kpi_registry.yaml: nps"
+
+
+def test_backfilled_person_weeks_are_counted_in_a_warning(wh: duckdb.DuckDBPyConnection) -> None:
+    assert outcome_of(wh, "hr_backfilled_weeks").passed
+    # the first two weeks of 12 employees rest on back-filled HR data (3 x 2 + ... = 24 person-weeks)
+    wh.execute("""UPDATE clean.employee_week SET hr_backfilled = true
+                  WHERE week_start < DATE '2026-01-19' AND employee_id <= 'E012'""")
+    o = outcome_of(wh, "hr_backfilled_weeks")
+    assert not o.passed and o.severity is Severity.WARN and not o.blocking
+    assert o.message.startswith("24 of 240 eligible person-weeks (10%), in 2 week(s) from 2026-01-05 to 2026-01-12")
+    assert "first HR extract (2026-01-05)" in o.message
+    assert o.failing_rows.rows() == [(dt.date(2026, 1, 5), 12, 30), (dt.date(2026, 1, 12), 12, 30)]
+
+
+def test_backfilled_intervals_do_not_count_as_missing_managers(wh: duckdb.DuckDBPyConnection) -> None:
+    # E010 reports to E002 since 2020 by assumption: E002 only appears from the first extract
+    wh.execute("""INSERT INTO clean.hr_directory BY NAME
+                  SELECT * REPLACE (DATE '2020-01-01' AS valid_from, valid_from AS valid_to, true AS backfilled)
+                  FROM clean.hr_directory WHERE employee_id = 'E010'""")
+    assert outcome_of(wh, "managers_missing").passed
+    wh.execute("UPDATE clean.hr_directory SET backfilled = false WHERE employee_id = 'E010'")
+    assert not outcome_of(wh, "managers_missing").passed

@@ -52,7 +52,7 @@ def test_checks_generated_for_known_assets_only() -> None:
     late = specs[("raw/drop_zone_config", "kpi_feed_late")]
     assert {d.asset_key for d in late.additional_deps} == {AssetKey(["raw", "slack"])}
     # without a filter, every concrete check of the registry is bound
-    assert len(build_asset_checks(sources=SOURCES)) == 46
+    assert len(build_asset_checks(sources=SOURCES)) == 47
 
 
 def _run(path: Path):

@@ -80,7 +80,7 @@ def test_check_command_on_clean_and_broken_warehouses(tmp_path: Path) -> None:
     assert check_command(path, console=console) == 0
     text = console.export_text()
     assert "uptake quality checks" in text and "events_conserved" in text and "FAIL" not in text
-    assert "46 checks: 46 passed, 0 failed (error), 0 warning(s), 0 skipped" in text
+    assert "47 checks: 47 passed, 0 failed (error), 0 warning(s), 0 skipped" in text
 
     con = duckdb.connect(str(path))
     con.execute("UPDATE quality.event_conservation SET kept = 1000 WHERE source = 'slack'")
@@ -91,7 +91,7 @@ def test_check_command_on_clean_and_broken_warehouses(tmp_path: Path) -> None:
     text = console.export_text()
     assert "FAIL" in text and "rows not conserved: slack events: 1240 in vs 1000 kept" in text
     assert "warn" in text and "identity match rate below 90%: slack 50.0%" in text
-    assert "44 passed, 1 failed (error), 1 warning(s)" in text
+    assert "45 passed, 1 failed (error), 1 warning(s)" in text
 
 
 def test_check_command_missing_warehouse(tmp_path: Path) -> None:

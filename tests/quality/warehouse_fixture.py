@@ -11,6 +11,7 @@ with figures simple enough to compute by hand:
 - m365_usage: weekly activity counters for 10 accounts;
 - KPI feed: first_response_hours (teams T1..T3, values 10/11/12 hours) and resolution_rate
   (sites, 0.8), weekly, up to the week ending 2026-03-01;
+- clean.employee_week: the 30 employees eligible in each of the 8 weeks, none back-filled;
 - person_week, adoption_curve and pilot_effects consistent with the above.
 """
 
@@ -95,8 +96,19 @@ def build_warehouse(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection
         SELECT * EXCLUDE (snapshot_date, source_file, email, site),
                CASE WHEN employee_id = 'E028' THEN NULL ELSE email END AS email,
                CASE WHEN employee_id = 'E029' THEN NULL ELSE site END AS site,
-               snapshot_date AS valid_from, NULL::DATE AS valid_to
+               snapshot_date AS valid_from, NULL::DATE AS valid_to, false AS backfilled
         FROM raw.hr_csv_hr_snapshots WHERE snapshot_date = DATE '2026-01-05'
+    """)
+    con.execute("""
+        CREATE TABLE clean.hr_extracts AS
+        SELECT 'hr_csv' AS source, snapshot_date, count(*) AS rows_listed
+        FROM raw.hr_csv_hr_snapshots GROUP BY ALL ORDER BY snapshot_date
+    """)
+    con.execute("""
+        CREATE TABLE clean.employee_week AS
+        SELECT p.employee_id, w.week_start, true AS is_eligible, false AS hr_backfilled
+        FROM people p, (SELECT DISTINCT date_trunc('week', day)::DATE AS week_start FROM days) w
+        ORDER BY w.week_start, p.employee_id
     """)
 
     # ---- platform events --------------------------------------------------------------------

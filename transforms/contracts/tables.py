@@ -113,6 +113,9 @@ HR_DIRECTORY = Contract(
         *_HR_ATTRS,
         Column("valid_from", pl.Date, False, "inclusive"),
         Column("valid_to", pl.Date, True, "exclusive; null = still valid"),
+        Column("backfilled", pl.Boolean, False,
+               "an interval before the first HR extract, from hire_date: employment assumed, attributes "
+               "assumed to be those of the first extract"),
     ),
 )
 
