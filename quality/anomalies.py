@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 
 import duckdb
 import polars as pl
@@ -36,9 +37,16 @@ log = logging.getLogger(__name__)
 #: Defaults of the missing-export-day rule.
 NEIGHBOUR_WEEKS = 3
 LOW_VOLUME_RATIO = 0.25
-#: A day is flagged only if a Poisson count at the typical rate would fall that low less often than
-#: this: with a typical volume of 12 events or more, a day with none is flagged; with 4, it is not.
+#: A day is flagged only if a count at the typical rate would fall that low less often than this,
+#: under a negative binomial with the source's over-dispersion (see :func:`export_day_gaps`). With
+#: steady activity (Poisson) and a typical volume of 12 events or more, a day with none is flagged;
+#: with 4, it is not.
 MAX_CHANCE = 1e-5
+#: Median of a chi-square distribution with one degree of freedom.
+CHI2_1_MEDIAN = 0.4549364
+#: A day's deviation from the median of its 2 x NEIGHBOUR_WEEKS neighbours also carries the
+#: median's own noise: Var(x - median) ~ Var(x) (1 + pi / (2 n)).
+MEDIAN_NOISE = 1 + math.pi / (2 * 2 * NEIGHBOUR_WEEKS)
 #: A KPI period whose median is this many times above or below the KPI's usual level is a unit slip.
 SCALE_JUMP_FACTOR = 10.0
 
@@ -105,38 +113,79 @@ def daily_event_volumes(
     ).pl()
 
 
+def source_dispersion(volumes: pl.DataFrame) -> pl.DataFrame:
+    """Each source's over-dispersion of daily counts on working days, robustly estimated.
+
+    Grain: one row per source. ``dispersion`` is k in Var = mu + k mu^2 (negative binomial; 0 =
+    Poisson), with mu a day's ``typical`` volume: the median over the source's working days with
+    a typical volume of ((events - mu)^2 / (m c) - mu) / mu^2, floored at 0, where m = 0.4549 is
+    the median of a chi-square with one degree of freedom (so the median estimates k rather than
+    half of it) and c = 1 + pi / 12 the extra variance of a deviation from a median of six
+    neighbours. A median: a few missing days, or a few spikes, do not move it.
+    """
+    mu = pl.col("typical")
+    return (
+        volumes.filter((pl.col("weekday") <= 5) & (mu > 0))
+        .group_by("source")
+        .agg((((pl.col("events") - mu) ** 2 / (CHI2_1_MEDIAN * MEDIAN_NOISE) - mu) / mu**2).median()
+             .clip(lower_bound=0)
+             .alias("dispersion"))
+        .sort("source")
+    )
+
+
 def export_day_gaps(
     volumes: pl.DataFrame,
     *,
     ratio: float = LOW_VOLUME_RATIO,
     max_chance: float = MAX_CHANCE,
+    overdispersion: bool = True,
 ) -> pl.DataFrame:
     """Working days (Monday-Friday, strictly inside the source's span) whose events fall under
-    ``ratio`` x the typical volume of that weekday *and* so low that a Poisson count at the typical
-    rate would do so with probability under ``max_chance`` (so a quiet source's ordinary
-    fluctuations are not flagged; real activity is over-dispersed, which only makes the rule more
-    conservative in what it calls normal).
+    ``ratio`` x the typical volume of that weekday *and* so low that a count at the typical rate
+    would do so with probability under ``max_chance``.
+
+    The count is modelled as negative binomial with mean ``typical`` and the source's
+    over-dispersion k (:func:`source_dispersion`; Var = mu + k mu^2, k = 0 is Poisson). A bursty
+    community (a Monday at 0 whose neighbours had 1, 72 and 17 events) then has ordinary quiet
+    days; a steady source's empty day is still improbable. ``overdispersion=False`` is the plain
+    Poisson rule, kept for comparison (``benchmarks/missing_export_days.py``).
 
     Grain: one row per suspicious source-day; ``kind`` is ``no events`` or ``low volume``;
-    ``chance`` is the Poisson probability of a count that low.
+    ``chance`` is the model's probability of a count that low; ``dispersion`` the k used.
     """
-    from scipy.stats import poisson
+    from scipy.stats import nbinom, poisson
 
-    candidates = volumes.filter(
-        (pl.col("weekday") <= 5)
-        & (pl.col("day") > pl.col("first_day"))
-        & (pl.col("day") < pl.col("last_day"))
-        & (pl.col("typical") > 0)
-        & (pl.col("events") < ratio * pl.col("typical"))
+    per_source = source_dispersion(volumes)
+    if not overdispersion:
+        per_source = per_source.with_columns(pl.lit(0.0).alias("dispersion"))
+    mu = pl.col("typical")
+    candidates = (
+        volumes.filter(
+            (pl.col("weekday") <= 5)
+            & (pl.col("day") > pl.col("first_day"))
+            & (pl.col("day") < pl.col("last_day"))
+            & (mu > 0)
+            & (pl.col("events") < ratio * mu)
+        )
+        .join(per_source, on="source", how="left")
+        .with_columns(pl.col("dispersion").fill_null(0.0))
     )
-    chance = poisson.cdf(candidates["events"].to_numpy(), candidates["typical"].to_numpy())
+    events = candidates["events"].to_numpy()
+    typical = candidates["typical"].to_numpy()
+    k = candidates["dispersion"].to_numpy()
+    chance = poisson.cdf(events, typical)
+    bursty = k > 0
+    if bursty.any():
+        size = 1.0 / k[bursty]  # negative binomial: n = 1/k, p = n / (n + mu)
+        chance[bursty] = nbinom.cdf(events[bursty], size, size / (size + typical[bursty]))
     return (
         candidates.with_columns(pl.Series("chance", chance, dtype=pl.Float64))
         .filter(pl.col("chance") < max_chance)
         .with_columns(
             pl.when(pl.col("events") == 0).then(pl.lit("no events")).otherwise(pl.lit("low volume")).alias("kind")
         )
-        .select("source", "day", "weekday", "events", "typical", "chance", "kind")
+        .select("source", "day", "weekday", "events", "typical", "dispersion", "chance", "kind")
     )
 
 
@@ -145,8 +194,8 @@ _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 def missing_export_days(con: duckdb.DuckDBPyConnection, ctx: CheckContext) -> CheckOutcome:
     """A working day with no events, or under a quarter of the same weekday's median in the three
-    weeks either side and improbably low for that median (Poisson chance < 1e-5): likely a
-    missing export day."""
+    weeks either side and improbably low for that median (chance < 1e-5 under a negative binomial
+    calibrated on the source's over-dispersion): likely a missing export day."""
     if not table_exists(con, "clean.events"):
         return missing_table("clean.events", required=False)
     gaps = export_day_gaps(daily_event_volumes(con, time_zone=ctx.time_zone))
@@ -515,6 +564,7 @@ __all__ = [
     "activity_last_day",
     "daily_event_volumes",
     "export_day_gaps",
+    "source_dispersion",
     "identity_match_rate",
     "kpi_feed_late",
     "kpi_freshness",

@@ -188,7 +188,8 @@ def _declare() -> list[QualityCheck]:
           sql_checks.clean_events_weeks),
         c("missing_export_days", "clean/events", W, False,
           "No working day with no or far fewer events than the same weekday in the neighbouring weeks, "
-          "improbably so for that volume (a missing export day).",
+          "improbably so for that volume and the source's burstiness (negative binomial; a missing export "
+          "day).",
           anomalies.missing_export_days),
         # ---- clean: HR directory -------------------------------------------------------------
         c("hr_directory_schema", "clean/hr_directory", E, True,

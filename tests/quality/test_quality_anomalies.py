@@ -8,7 +8,13 @@ import duckdb
 import polars as pl
 import pytest
 
-from quality.anomalies import daily_event_volumes, export_day_gaps, kpi_freshness, manager_chain_cycles
+from quality.anomalies import (
+    daily_event_volumes,
+    export_day_gaps,
+    kpi_freshness,
+    manager_chain_cycles,
+    source_dispersion,
+)
 from quality.outcome import Severity
 from quality.warehouse import load_context
 from tests.quality.warehouse_fixture import outcome_of
@@ -38,17 +44,43 @@ def test_missing_export_day_is_named(wh: duckdb.DuckDBPyConnection) -> None:
     assert rows == [("mattermost", dt.date(2026, 1, 21), "low volume"), ("slack", dt.date(2026, 2, 4), "no events")]
 
 
+def _volumes(source: str, candidate: int, typical: float, *, ordinary: list[int] | None = None) -> pl.DataFrame:
+    """One source: ordinary working days (default: exactly the typical volume) and a candidate
+    day (a Wednesday inside the span), all with the same typical volume."""
+    first = dt.date(2026, 1, 5)
+    counts = ordinary if ordinary is not None else [int(typical)] * 20
+    days = [first + dt.timedelta(days=7 * (i // 5) + i % 5) for i in range(len(counts))]
+    candidate_day = dt.date(2026, 3, 4)
+    return pl.DataFrame({
+        "source": source, "day": [*days, candidate_day], "weekday": [d.isoweekday() for d in days] + [3],
+        "events": [*counts, candidate], "typical": typical,
+        "first_day": first, "last_day": dt.date(2026, 3, 29),
+    })
+
+
 def test_gap_rule_needs_a_quarter_and_an_improbable_count() -> None:
-    day = dt.date(2026, 1, 14)
-    vol = pl.DataFrame({
-        "source": ["busy", "busy", "quiet", "ok"], "day": [day] * 4, "weekday": [3] * 4,
-        "events": [4, 2, 0, 11], "typical": [20.0, 20.0, 4.0, 40.0],
-        "first_day": [dt.date(2026, 1, 5)] * 4, "last_day": [dt.date(2026, 3, 1)] * 4,
-    }).with_row_index().with_columns(pl.format("{}-{}", "source", "index").alias("source"))
+    vol = pl.concat([
+        _volumes("busy-0", 4, 20.0), _volumes("busy-1", 2, 20.0), _volumes("quiet", 0, 4.0),
+        _volumes("ok", 11, 40.0),
+    ])
     gaps = export_day_gaps(vol)
-    # 4 of 20: P = 1.7e-5 (not improbable enough); 2 of 20: P = 4.5e-7; 0 of 4: P = 0.018; 11 of 40: improbable (P = 1e-7) but not under a quarter
-    assert gaps["source"].to_list() == ["busy-1"]
+    # steady sources (Poisson): 4 of 20: P = 1.7e-5 (not improbable enough); 2 of 20: P = 4.5e-7;
+    # 0 of 4: P = 0.018; 11 of 40: improbable (P = 1e-7) but not under a quarter
+    assert gaps.select("source", "day").rows() == [("busy-1", dt.date(2026, 3, 4))]
     assert gaps["chance"].item() == pytest.approx(4.5e-7, rel=0.05)
+    assert gaps["dispersion"].item() == 0.0
+
+
+def test_bursty_community_days_are_not_missing_exports() -> None:
+    """The issue's case: a Monday at 0 whose neighbours had 1, 72 and 17 events (median 17) is an
+    ordinary day of a bursty community; the same 0 on a steady source of 17 a day is not."""
+    bursty_days = [1, 72, 17, 3, 40, 0, 25, 9, 60, 2, 17, 30, 5, 90, 12, 1, 17, 44, 8, 21]
+    vol = pl.concat([_volumes("bursty", 0, 17.0, ordinary=bursty_days), _volumes("steady", 0, 17.0)])
+    assert source_dispersion(vol).rows() == [("bursty", pytest.approx(1.43, abs=0.01)), ("steady", 0.0)]
+    gaps = export_day_gaps(vol)
+    assert gaps["source"].to_list() == ["steady"]
+    # the former Poisson-only rule called the bursty community's quiet day a missing export
+    assert export_day_gaps(vol, overdispersion=False)["source"].to_list() == ["bursty", "steady"]
 
 
 def test_quiet_weekends_and_edge_days_are_not_flagged(wh: duckdb.DuckDBPyConnection) -> None:
