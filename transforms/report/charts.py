@@ -25,6 +25,7 @@ from collections.abc import Sequence
 import plotly.graph_objects as go
 import polars as pl
 
+from transforms.contracts.actions import ACTIVE_TIERS, Tier, tier_in_words
 from transforms.metrics.registry import KIND_COLUMN, MetricKind, MixedKindError, assert_single_kind, get_metric
 from transforms.privacy import DEFAULT_MIN_GROUP_SIZE
 from transforms.report import format as fmt
@@ -180,10 +181,11 @@ def _pick(frame: pl.DataFrame, candidates: Sequence[str], *, table: str, what: s
 
 # ------------------------------------------------------------------------------------------ adoption
 
+#: Legend labels of the adoption rates, worded from the action vocabulary and its tiers.
 _RATE_LABELS = {
-    "active_rate": "active (any action)",
-    "engaged_rate": "engaged (reacted or contributed)",
-    "contributor_rate": "contributed (posted, replied, shared)",
+    "active_rate": f"active ({tier_in_words(*ACTIVE_TIERS)})",
+    "engaged_rate": f"engaged ({tier_in_words(Tier.REACTION, Tier.CONTRIBUTION)})",
+    "contributor_rate": f"contributed ({tier_in_words(Tier.CONTRIBUTION)})",
     "ever_active_rate": "ever active",
 }
 
