@@ -142,3 +142,16 @@ def test_first_run_page_has_no_none_and_no_broken_sentence():
     assert "cells below the minimum group size are hidden" not in html
     for file in ("pilots.yaml", "charters.yaml", "kpi_registry.yaml"):
         assert file in text
+
+
+def test_an_empty_chart_says_why():
+    from transforms.report import charts
+
+    def annotation(fig) -> str:
+        return fig.layout.annotations[0].text
+
+    assert annotation(charts.plot_community_outputs(fx.community_outputs().clear(), week_start=fx.REPORT_WEEK)) == \
+        "No community outputs in this data yet."
+    assert annotation(charts.plot_kpi_activity_link(fx.kpi_activity_link().clear())) == "No lags in this data yet."
+    few = fx.kpi_activity_link().with_columns(pl.lit(3).alias("n_teams"))
+    assert "hidden" in annotation(charts.plot_kpi_activity_link(few))
