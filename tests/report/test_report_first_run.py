@@ -59,6 +59,14 @@ def test_bass_sentence_when_the_ceiling_is_under_50_percent():
     assert "is not reached" not in text and "reaches 50% is" not in text
 
 
+def test_bass_sentence_when_a_target_lies_beyond_the_projection():
+    # ceiling (40 + 120) / 160 = 100%: 80% is reached, only later than the 12 projected weeks
+    text = _reading_diffusion(fx.diffusion(), _params(9.0, None, m=120.0))
+    assert text.endswith("reaches 50% after about 9 weeks of roll-out (90% interval 7 to 12) and 80% only after "
+                         "more than 12 weeks (beyond the projection).")
+    assert "does not reach" not in text
+
+
 def test_kpi_freshness_table_never_prints_none():
     fresh = pl.concat([fx.kpi_freshness(), pl.DataFrame({
         "kpi": ["nps"], "latest_period_end": [None], "rows": [0], "max_delay_days": [30], "grain": ["month"],

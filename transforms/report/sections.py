@@ -269,30 +269,33 @@ def _reading_diffusion(diff: pl.DataFrame, params: pl.DataFrame | None) -> str:
     org = params
     if "population_type" in org.columns:
         org = org.filter(pl.col("population_type") == "organisation")
-    reached, unreached = [], []
-    for name, share in (("weeks_to_50", "50%"), ("weeks_to_80", "80%")):
+    ceiling = _ceiling_share(org)
+    horizon = int(diff["weeks_since_start"].max()) + 1 if "weeks_since_start" in diff.columns and diff.height else None
+    reached, under_ceiling = [], []
+    for name, target in (("weeks_to_50", 0.5), ("weeks_to_80", 0.8)):
         row = org.filter(pl.col("parameter") == name)
         if row.height == 0:
             continue
-        r = row.row(0, named=True)
-        if not fmt.is_number(r.get("estimate")):
-            unreached.append(share)
-            continue
-        band = (f" (90% interval {r['low']:.0f} to {r['high']:.0f})"
-                if fmt.is_number(r.get("low")) and fmt.is_number(r.get("high")) else
-                f" (at least {r['low']:.0f})" if fmt.is_number(r.get("low")) else "")
-        reached.append(f"{share} after about {r['estimate']:.0f} weeks of roll-out{band}")
-    if not reached and not unreached:
+        r, share = row.row(0, named=True), fmt.pct(target)
+        if fmt.is_number(r.get("estimate")):
+            band = (f" (90% interval {r['low']:.0f} to {r['high']:.0f})"
+                    if fmt.is_number(r.get("low")) and fmt.is_number(r.get("high")) else
+                    f" (at least {r['low']:.0f})" if fmt.is_number(r.get("low")) else "")
+            reached.append(f"{share} after about {r['estimate']:.0f} weeks of roll-out{band}")
+        elif ceiling is not None and ceiling >= target and horizon is not None:
+            reached.append(f"{share} only after more than {horizon} weeks (beyond the projection)")
+        else:
+            under_ceiling.append(share)
+    if not reached and not under_ceiling:
         return "The Bass model could not be fitted on this data" + (f": {bad[0]}." if bad else ".")
     subject = "If the current pace holds (Bass model), the share of non-pilot eligible employees who have used the platform"
-    ceiling = _ceiling_share(org)
-    levels_off = f"levels off at about {fmt.pct(ceiling)} (the fitted ceiling)" if ceiling is not None else \
-        "levels off under the target (the fitted ceiling)"
+    levels_off = (f"levels off at about {fmt.pct(ceiling)} (the fitted ceiling)" if ceiling is not None else
+                  "levels off under the target (the fitted ceiling)")
     if not reached:
-        return f"{subject} {levels_off}: it does not reach {' or '.join(unreached)}."
+        return f"{subject} {levels_off}: it does not reach {' or '.join(under_ceiling)}."
     text = f"{subject} reaches {' and '.join(reached)}"
-    if unreached:
-        text += f", then {levels_off}: it does not reach {' or '.join(unreached)}"
+    if under_ceiling:
+        text += f", then {levels_off}: it does not reach {' or '.join(under_ceiling)}"
     return text + "."
 
 
