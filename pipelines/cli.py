@@ -7,6 +7,7 @@ import logging
 import os
 import shutil
 import sys
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated
 
@@ -25,6 +26,7 @@ app = typer.Typer(
 console = Console(stderr=True)
 out = Console()
 log = logging.getLogger("uptake")
+_VERBOSE: ContextVar[bool] = ContextVar("uptake_verbose", default=False)
 
 
 class UptakeCliError(Exception):
@@ -47,7 +49,9 @@ def _setup_logging(verbose: bool) -> None:
 
 
 @app.callback()
-def _main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details.")] = False) -> None:
+def _main(verbose: Annotated[bool, typer.Option(
+        "--verbose", "-v", help="Log progress details, and Dagster's own logs and tracebacks.")] = False) -> None:
+    _VERBOSE.set(verbose)
     _setup_logging(verbose)
 
 
@@ -81,85 +85,54 @@ def simulate(
         log.info("%s", summary)
 
 
-def _root_cause(error) -> str:
-    """The innermost exception message of a Dagster error (the connector's own words)."""
-    while getattr(error, "cause", None) is not None:
-        error = error.cause
-    return error.message.strip().splitlines()[-1] if error.message.strip() else error.cls_name
-
-
-LAYERS: tuple[str, ...] = ("ingest", "clean", "identity", "marts", "report")
-
-
-def materialise(raw: Path, warehouse: Path, reports: Path, *, until: str = "report") -> dict[str, object]:
-    """Materialise every asset for a drop zone, layer by layer up to ``until``, stopping at a
-    failed blocking check (downstream layers are then not run)."""
-    from dagster import DagsterInstance, materialize
-
-    from pipelines.assets import all_asset_checks, all_assets
-    from pipelines.definitions import build_resources
-
-    assets = all_assets()
-    checks = all_asset_checks()
-    if until not in LAYERS:
-        raise UptakeCliError(f"--until {until!r}: expected one of {', '.join(LAYERS)}")
-    layers = LAYERS[: LAYERS.index(until) + 1]
-    instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
-    resources = build_resources(raw, warehouse, reports)
-    metadata: dict[str, object] = {}
-    with _progress() as progress:
-        task = progress.add_task("materialising", total=len(layers))
-        for layer in layers:
-            keys = [k for a in assets for k in a.keys if a.group_names_by_key.get(k) == layer]
-            if not keys:
-                progress.advance(task)
-                continue
-            progress.update(task, description=f"{layer}: {len(keys)} asset(s)")
-            result = materialize(
-                [*assets, *checks], selection=keys, instance=instance, resources=resources,
-                raise_on_error=False, tags={"uptake/layer": layer},
-                run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
-            )
-            blocked = [
-                f"blocking check {ev.asset_check_key.name} on {ev.asset_key.to_user_string()} failed: "
-                f"{ev.description or ''}"
-                for ev in result.get_asset_check_evaluations()
-                if not ev.passed and ev.blocking and ev.severity.value == "ERROR"
-            ]
-            if blocked:
-                raise UptakeCliError("; ".join(blocked) + " (downstream assets were not run)")
-            failures = [e for e in result.all_events if e.is_step_failure]
-            if failures:
-                msgs = "; ".join(f"{e.step_key}: {_root_cause(e.event_specific_data.error)}" for e in failures)
-                raise UptakeCliError(f"{layer} layer failed: {msgs}")
-            for event in result.get_asset_materialization_events():
-                mat = event.step_materialization_data.materialization
-                metadata[mat.asset_key.to_user_string()] = {k: v.value for k, v in mat.metadata.items()}
-            progress.advance(task)
-    return metadata
+def _parse_week(week: str | None, option: str = "--week") -> dt.date | None:
+    if not week:
+        return None
+    try:
+        return dt.datetime.strptime(week + "-1", "%G-W%V-%u").date()
+    except ValueError:
+        _fail(f"{option} {week!r}: expected an ISO week like 2026-W14")
+        return None
 
 
 @app.command()
 def run(
     raw: Annotated[Path, typer.Option("--raw", help="The raw drop zone (see docs/drop_zone.md).")],
     warehouse: Annotated[Path, typer.Option("--warehouse", help="The DuckDB warehouse file (created if missing).")],
-    reports: Annotated[Path, typer.Option("--reports", help="Where to write the weekly report.")] = Path("data/reports"),
-    until: Annotated[str, typer.Option("--until", help="Stop after this layer: ingest, clean, identity, marts, report.")] = "report",
+    reports: Annotated[Path | None, typer.Option(
+        "--reports", help="Where to write the weekly report (default: reports/ next to the warehouse, "
+        "or $UPTAKE_REPORTS_DIR).")] = None,
+    published: Annotated[Path | None, typer.Option(
+        "--published", help="Where to publish Parquet snapshots of the marts (default: published/ next to the "
+        "warehouse, or $UPTAKE_PUBLISHED).")] = None,
+    week: Annotated[str | None, typer.Option(
+        "--week", help="The report's ISO week YYYY-Www (a partition); default: the last week that has ended.")] = None,
+    until: Annotated[str, typer.Option(
+        "--until", help="Stop after this layer: ingest, clean, identity, marts, report.")] = "report",
 ) -> None:
-    """Materialise every asset (ingest, clean, identity, marts, report) for a drop zone."""
+    """Run the weekly job (the one the schedule runs) for a drop zone: ingest, clean, identity, marts, report."""
+    from pipelines.runner import PipelineRunError, run_job
+
     if not raw.is_dir():
         _fail(f"drop zone {raw} does not exist or is not a directory")
     if not (raw / "settings.yaml").is_file():
         _fail(f"{raw / 'settings.yaml'} is missing: every drop zone needs the organisation's settings")
     warehouse.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        metadata = materialise(raw, warehouse, reports, until=until)
-    except UptakeCliError as exc:
-        _fail(str(exc))
-        return
-    path = (metadata.get("report/weekly_adoption_report") or {}).get("path")
-    if path:
-        out.print(str(path), soft_wrap=True)
+    with _progress() as progress:
+        task = progress.add_task("running", total=None)
+
+        def step_done(done: int, total: int, step: str) -> None:
+            progress.update(task, total=total, completed=done, description=step)
+
+        try:
+            outcome = run_job(raw, warehouse, reports=reports, published=published, week=_parse_week(week),
+                              until=until, progress=step_done, verbose=_VERBOSE.get())
+        except PipelineRunError as exc:
+            progress.stop()
+            _fail(str(exc))
+            return
+    if outcome.report_path:
+        out.print(str(outcome.report_path), soft_wrap=True)
 
 
 @app.command()
@@ -175,12 +148,7 @@ def report(
 
     if not warehouse.is_file():
         _fail(f"warehouse {warehouse} does not exist; run `uptake run` first")
-    week_start = None
-    if week:
-        try:
-            week_start = dt.datetime.strptime(week + "-1", "%G-W%V-%u").date()
-        except ValueError:
-            _fail(f"--week {week!r}: expected an ISO week like 2026-W14")
+    week_start = _parse_week(week)
     with duckdb.connect(str(warehouse), read_only=True) as con:
         path, _ = write_report(con, out_file, week_start)
     out.print(str(path), soft_wrap=True)
@@ -221,7 +189,8 @@ def demo(
         elif stale.exists():
             stale.unlink()
     simulate(out_dir=raw, employees=employees, weeks=weeks, seed=seed)
-    run(raw=raw, warehouse=warehouse, reports=data_dir / "reports")
+    run(raw=raw, warehouse=warehouse, reports=data_dir / "reports", published=data_dir / "published", week=None,
+        until="report")
 
 
 def main() -> None:  # pragma: no cover - console script entry

@@ -6,23 +6,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import duckdb
 import polars as pl
 
-from pipelines.warehouse import ensure_schemas
 from transforms.contracts import KPI_VALUES
-from transforms.contracts.config import Charters, KpiRegistry, Pilots, Settings
-
-
-@dataclass(frozen=True)
-class WarehouseConfig:
-    settings: Settings
-    pilots: Pilots
-    kpi_registry: KpiRegistry
-    charters: Charters
+from transforms.warehouse import ensure_schemas, register_frame, replace_table
 
 
 def write_config_tables(con: duckdb.DuckDBPyConnection, config: Any) -> dict[str, int]:
@@ -81,24 +71,10 @@ def write_config_tables(con: duckdb.DuckDBPyConnection, config: Any) -> dict[str
         "raw.kpi_values": kpi_values.select(KPI_VALUES.names),
     }
     for name, frame in tables.items():
-        con.register("__frame", frame.to_arrow())
-        con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM __frame")
-        con.unregister("__frame")
+        replace_table(con, name, frame)
     con.execute("DELETE FROM quality.rejects WHERE source = 'kpi_feed'")
     rejects = getattr(config, "kpi_rejects", None)
     if rejects is not None and rejects.height:
-        con.register("__rej", rejects.with_columns(pl.lit("kpi_feed").alias("source")).to_arrow())
-        con.execute("INSERT INTO quality.rejects BY NAME SELECT * FROM __rej")
-        con.unregister("__rej")
+        with register_frame(con, "__rej", rejects.with_columns(pl.lit("kpi_feed").alias("source"))) as view:
+            con.execute(f"INSERT INTO quality.rejects BY NAME SELECT * FROM {view}")
     return {k.split(".")[1]: v.height for k, v in tables.items()}
-
-
-def read_config(con: duckdb.DuckDBPyConnection) -> WarehouseConfig:
-    """The validated configuration models from ``raw.settings``."""
-    rows = dict(con.execute("SELECT name, body FROM raw.settings").fetchall())
-    return WarehouseConfig(
-        settings=Settings.model_validate_json(rows["settings"]),
-        pilots=Pilots.model_validate_json(rows["pilots"]),
-        kpi_registry=KpiRegistry.model_validate_json(rows["kpi_registry"]),
-        charters=Charters.model_validate_json(rows["charters"]),
-    )

@@ -6,7 +6,7 @@ they can read at any time::
 
     <published>/marts/<table>.parquet        every marts.* table
     <published>/quality/<table>.parquet      every quality.* table except row-level rejects
-    <published>/quality/rejects_summary.parquet   rejects counted per source, contract and reason
+                                             (``quality.rejects_summary`` counts them instead)
     <published>/config/<name>.json           settings, KPI registry, community charters
     <published>/manifest.json                what was published, when, with row counts
 
@@ -16,7 +16,7 @@ folder and moved into place with an atomic rename, and the manifest is written l
 sees either the old or the new version of a file, never half of one.
 
 Readers use :func:`read_published_table` / :func:`read_published`; the folder is
-``$UPTAKE_PUBLISHED`` (default ``data/published``). If nothing was published yet,
+``$UPTAKE_PUBLISHED``, else ``published/`` next to the warehouse (``pipelines.locations``). If nothing was published yet,
 :func:`read_warehouse_table` opens the warehouse read-only for the time of one query.
 """
 
@@ -36,13 +36,14 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from pipelines.locations import PUBLISHED_ENV, published_dir
 from transforms.contracts.config import Charters, KpiRegistry, Settings
 from transforms.privacy import DEFAULT_MIN_GROUP_SIZE
+from transforms.warehouse import relation_exists
 
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "DEFAULT_PUBLISHED",
     "PUBLISHED_ENV",
     "PublishedConfig",
     "PublishedTableMissingError",
@@ -56,8 +57,6 @@ __all__ = [
     "read_warehouse_table",
 ]
 
-PUBLISHED_ENV = "UPTAKE_PUBLISHED"
-DEFAULT_PUBLISHED = "data/published"
 #: Schemas whose tables are published whole.
 PUBLISHED_SCHEMAS: tuple[str, ...] = ("marts", "quality")
 #: Tables never published: row-level rejects carry identifiers in their excerpts.
@@ -71,12 +70,6 @@ class PublishedTableMissingError(FileNotFoundError):
     """A published table a reader asked for does not exist; says where it looked and how to make it."""
 
 
-def published_dir(default: str | Path | None = None) -> Path:
-    """The published folder: ``$UPTAKE_PUBLISHED``, else ``default``, else ``data/published``."""
-    env = os.environ.get(PUBLISHED_ENV)
-    return Path(env) if env else Path(default if default is not None else DEFAULT_PUBLISHED)
-
-
 def _tables(con: duckdb.DuckDBPyConnection) -> list[str]:
     rows = con.execute(
         "SELECT schema_name || '.' || table_name FROM duckdb_tables() "
@@ -84,12 +77,6 @@ def _tables(con: duckdb.DuckDBPyConnection) -> list[str]:
         list(PUBLISHED_SCHEMAS),
     ).fetchall()
     return [r[0] for r in rows if r[0] not in NOT_PUBLISHED]
-
-
-def _has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    schema, table = name.split(".")
-    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
-                            [schema, table]).fetchone()[0])
 
 
 def _copy(con: duckdb.DuckDBPyConnection, query: str, target: Path) -> int:
@@ -113,15 +100,8 @@ def publish_marts(con: duckdb.DuckDBPyConnection, out_dir: str | Path) -> dict[s
         for name in _tables(con):
             schema, table = name.split(".")
             written[name] = _copy(con, f'SELECT * FROM "{schema}"."{table}"', staging / schema / f"{table}.parquet")
-        if _has_table(con, "quality.rejects"):
-            written["quality.rejects_summary"] = _copy(
-                con,
-                "SELECT source, contract, reason, count(*)::BIGINT AS rows FROM quality.rejects "
-                "GROUP BY ALL ORDER BY rows DESC, source, contract, reason",
-                staging / "quality" / "rejects_summary.parquet",
-            )
         config = {}
-        if _has_table(con, "raw.settings"):
+        if relation_exists(con, "raw.settings"):
             config = dict(con.execute("SELECT name, body FROM raw.settings").fetchall())
         (staging / "config").mkdir(parents=True, exist_ok=True)
         for name in PUBLISHED_CONFIG:
@@ -154,7 +134,7 @@ def publish_marts(con: duckdb.DuckDBPyConnection, out_dir: str | Path) -> dict[s
 
 def published_tables(directory: str | Path | None = None) -> list[str]:
     """Names (``schema.table``) of the tables published in ``directory`` (default :func:`published_dir`)."""
-    base = published_dir(directory) if directory is None else Path(directory)
+    base = published_dir() if directory is None else Path(directory)
     return sorted(f"{p.parent.name}.{p.stem}" for s in PUBLISHED_SCHEMAS for p in (base / s).glob("*.parquet"))
 
 
@@ -163,7 +143,7 @@ def read_published_table(name: str, directory: str | Path | None = None) -> pl.D
 
     Raises :class:`PublishedTableMissingError` naming the file and listing what is published.
     """
-    base = published_dir(directory) if directory is None else Path(directory)
+    base = published_dir() if directory is None else Path(directory)
     schema, _, table = name.partition(".")
     if schema not in PUBLISHED_SCHEMAS or not table:
         raise ValueError(f"table {name!r}: expected 'marts.<table>' or 'quality.<table>'")
@@ -196,7 +176,7 @@ def load_mart(name: str, compute: Callable[[], pl.DataFrame] | None = None,
 
 def read_published(directory: str | Path | None = None) -> dict[str, pl.DataFrame]:
     """Every published table of ``directory``, keyed ``schema.table``."""
-    base = published_dir(directory) if directory is None else Path(directory)
+    base = published_dir() if directory is None else Path(directory)
     return {name: read_published_table(name, base) for name in published_tables(base)}
 
 
@@ -215,7 +195,7 @@ class PublishedConfig:
 
 def published_config(directory: str | Path | None = None) -> PublishedConfig:
     """The published settings, KPI registry and charters as validated models (``None`` where absent)."""
-    base = published_dir(directory) if directory is None else Path(directory)
+    base = published_dir() if directory is None else Path(directory)
 
     def load(name: str, model):
         path = base / "config" / f"{name}.json"

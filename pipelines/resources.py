@@ -1,4 +1,5 @@
-"""Dagster resources: the warehouse (an embedded DuckDB file), the drop zone, the pseudonym secret.
+"""Dagster resources: the warehouse (an embedded DuckDB file), the drop zone, the pseudonym secret,
+and the per-run cache of the marts' shared inputs.
 
 Asset code never changes between a laptop and production: only these resources do (tests swap the
 warehouse for a temporary file).
@@ -8,23 +9,22 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
-
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, InitResourceContext
 from dagster_duckdb import DuckDBResource
-from pydantic import Field
+from pydantic import Field, PrivateAttr
+
+from pipelines.locations import DEFAULT_DROP_ZONE, published_dir, reports_dir
+from transforms.marts import InputCache
+from transforms.pseudonym import new_secret
 
 log = logging.getLogger(__name__)
 
-DEFAULT_WAREHOUSE = "data/warehouse.duckdb"
-DEFAULT_DROP_ZONE = "data/raw"
-DEFAULT_REPORTS = "data/reports"
 
 
 class WarehouseResource(DuckDBResource):
@@ -44,14 +44,25 @@ class WarehouseResource(DuckDBResource):
 
 
 class DropZoneResource(ConfigurableResource):
-    """Where raw exports are dropped (see docs/drop_zone.md) and where reports are written."""
+    """Where raw exports are dropped (see docs/drop_zone.md), where weekly reports and the published
+    snapshots go (by default next to the warehouse: ``pipelines.locations``)."""
 
     raw_dir: str = Field(default=DEFAULT_DROP_ZONE, description="the raw drop zone")
-    reports_dir: str = Field(default=DEFAULT_REPORTS, description="where weekly reports go")
+    reports_dir: str = Field(default_factory=lambda: str(reports_dir()), description="where weekly reports go")
+    published_dir: str = Field(default_factory=lambda: str(published_dir()),
+                               description="where Parquet snapshots of the marts go, for notebooks")
 
     @property
     def path(self) -> Path:
         return Path(self.raw_dir)
+
+    @property
+    def reports(self) -> Path:
+        return Path(self.reports_dir)
+
+    @property
+    def published(self) -> Path:
+        return Path(self.published_dir)
 
 
 def default_secret_path() -> Path:
@@ -75,7 +86,29 @@ class PseudonymSecretResource(ConfigurableResource):
         path = Path(self.path)
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(secrets.token_hex(32).encode())
+            path.write_bytes(new_secret().hex().encode("ascii"))
             path.chmod(stat.S_IRUSR | stat.S_IWUSR)
             log.warning("created a new pseudonym secret at %s; keep it, person keys depend on it", path)
         return path.read_bytes().strip()
+
+
+class MartInputsResource(ConfigurableResource):
+    """The marts' shared inputs (``transforms.marts.inputs``), each loaded at most once per run.
+
+    One cache per run: created when the run starts and dropped when it ends, so ``marts.person_week``
+    is read into Python once however many marts read it. The job runs in one process
+    (``in_process_executor``), so every step of a run sees the same cache.
+    """
+
+    _cache: InputCache = PrivateAttr(default_factory=InputCache)
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        self._cache = InputCache()
+
+    def teardown_after_execution(self, context: InitResourceContext) -> None:
+        self._cache = InputCache()
+
+    @property
+    def cache(self) -> InputCache:
+        return self._cache
+

@@ -1,11 +1,17 @@
-"""The weekly report schedule (Monday 06:00 in the organisation's time zone) and the drop-zone sensor."""
+"""The job every run executes (``refresh_all``: ingest to report, in one process), its weekly
+schedule (Monday 06:00 in the organisation's time zone, for the week that just ended) and the
+drop-zone sensor.
+
+The schedule is built from the job's weekly partitions (the report asset's), so a past week is a
+partition and a backfill of past weeks is one Dagster action. ``uptake run`` executes the same job.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import logging
-import os
 from pathlib import Path
 
 import yaml
@@ -15,46 +21,68 @@ from dagster import (
     DefaultSensorStatus,
     RunRequest,
     ScheduleDefinition,
+    SensorDefinition,
     SensorEvaluationContext,
     SkipReason,
+    WeeklyPartitionsDefinition,
+    build_schedule_from_partitioned_job,
     define_asset_job,
+    in_process_executor,
     sensor,
 )
+
+from transforms.weeks import week_start_of
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TIME_ZONE = "Europe/Paris"
+#: First report week when settings.yaml gives no platform launch.
+DEFAULT_FIRST_WEEK = dt.date(2020, 1, 6)
+JOB_NAME = "refresh_all"
 
-#: Everything, from ingest to the report.
+#: Everything, from ingest to the report, in one process: the marts share inputs loaded once per run
+#: and the embedded warehouse has one writer.
 refresh_job = define_asset_job(
-    "refresh_all", selection=AssetSelection.all(), description="Ingest the drop zone and rebuild every table and the report."
+    JOB_NAME, selection=AssetSelection.all(), executor_def=in_process_executor,
+    description="Ingest the drop zone, rebuild what changed, every mart, the week's report and the published "
+    "snapshots.",
 )
 
 
+def _settings(raw_dir: Path) -> dict:
+    path = raw_dir / "settings.yaml"
+    if not path.is_file():
+        return {}
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError):
+        log.warning("%s cannot be read as YAML; the schedule uses its defaults", path)
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
 def organisation_time_zone(raw_dir: Path) -> str:
-    """The schedule's time zone: ``$UPTAKE_TIME_ZONE``, else settings.yaml of the drop zone, else Paris."""
-    env = os.environ.get("UPTAKE_TIME_ZONE")
-    if env:
-        return env
-    settings = raw_dir / "settings.yaml"
-    if settings.is_file():
-        try:
-            tz = (yaml.safe_load(settings.read_text(encoding="utf-8")) or {}).get("time_zone")
-            if tz:
-                return str(tz)
-        except yaml.YAMLError:
-            log.warning("%s is not valid YAML; the schedule uses %s", settings, DEFAULT_TIME_ZONE)
-    return DEFAULT_TIME_ZONE
+    """The schedule's time zone: settings.yaml's ``time_zone``, else Europe/Paris."""
+    return str(_settings(raw_dir).get("time_zone") or DEFAULT_TIME_ZONE)
 
 
-def weekly_report_schedule(time_zone: str) -> ScheduleDefinition:
-    return ScheduleDefinition(
-        name="weekly_adoption_report",
-        job=refresh_job,
-        cron_schedule="0 6 * * 1",
-        execution_timezone=time_zone,
-        description=f"Every Monday 06:00 ({time_zone}): refresh everything and write the week's report.",
-        default_status=DefaultScheduleStatus.STOPPED,
+def first_report_week(raw_dir: Path) -> dt.date:
+    """The first week a report can be asked for: the Monday of settings.yaml's ``platform_launch``."""
+    launch = _settings(raw_dir).get("platform_launch")
+    if isinstance(launch, dt.date):
+        return week_start_of(launch)
+    try:
+        return week_start_of(dt.date.fromisoformat(str(launch)))
+    except ValueError:
+        return DEFAULT_FIRST_WEEK
+
+
+def weekly_report_schedule() -> ScheduleDefinition:
+    """Every Monday at the partitions' hour: the whole job for the week that just ended."""
+    return build_schedule_from_partitioned_job(
+        refresh_job, name="weekly_adoption_report", default_status=DefaultScheduleStatus.STOPPED,
+        description="Every Monday 06:00 in the organisation's time zone: refresh everything and write the "
+        "report of the week that just ended.",
     )
 
 
@@ -69,19 +97,22 @@ def drop_zone_fingerprint(raw_dir: Path) -> str:
     return hashlib.sha256(json.dumps(entries).encode()).hexdigest()
 
 
-def build_drop_zone_sensor(raw_dir: Path):
+def build_drop_zone_sensor(raw_dir: Path, partitions: WeeklyPartitionsDefinition) -> SensorDefinition:
     @sensor(
         name="drop_zone_new_files",
         job=refresh_job,
         minimum_interval_seconds=60,
-        description=f"Starts a refresh when files appear or change under {raw_dir}.",
+        description=f"Starts a refresh (report of the last complete week) when files appear or change under {raw_dir}.",
         default_status=DefaultSensorStatus.STOPPED,
     )
-    def _sensor(context: SensorEvaluationContext):
+    def _sensor(context: SensorEvaluationContext):  # noqa: ANN202 - a Dagster sensor
         digest = drop_zone_fingerprint(raw_dir)
         if digest == context.cursor:
             return SkipReason(f"no new files under {raw_dir}")
         context.update_cursor(digest)
-        return RunRequest(run_key=digest)
+        week = partitions.get_last_partition_key()
+        if week is None:
+            return SkipReason("no week has ended since the platform launch")
+        return RunRequest(run_key=digest, partition_key=week)
 
     return _sensor

@@ -1,4 +1,4 @@
-"""Writing canonical batches into the DuckDB warehouse, and the warehouse's schemas.
+"""Writing connectors' canonical batches into the DuckDB warehouse (``raw.<connector>_<table>``).
 
 Each connector owns its raw tables (``raw.<connector>_<table>``) and its rows of
 ``quality.rejects``. A re-ingest replaces a connector's tables whole, so re-running the same drop
@@ -12,21 +12,12 @@ from collections import Counter
 from collections.abc import Iterable
 
 import duckdb
-import polars as pl
 
 from pipelines.connectors.base import Batch
-from transforms.contracts import CONTRACTS, REJECTS
+from transforms.contracts import CONTRACTS
+from transforms.warehouse import ensure_schemas, register_frame
 
 log = logging.getLogger(__name__)
-
-SCHEMAS: tuple[str, ...] = ("raw", "clean", "marts", "quality")
-
-
-def ensure_schemas(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the warehouse schemas and ``quality.rejects`` if they do not exist."""
-    for schema in SCHEMAS:
-        con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-    con.execute(REJECTS.duckdb_ddl("quality.rejects"))
 
 
 def raw_table(source: str, table: str) -> str:
@@ -64,9 +55,8 @@ def write_batches(
             if frame.height == 0:
                 continue
             cols = ", ".join(f'"{c}"' for c in CONTRACTS[batch.table].names)
-            con.register("__batch", frame.select(CONTRACTS[batch.table].names).to_arrow())
-            con.execute(f"INSERT INTO {target} ({cols}) SELECT {cols} FROM __batch")
-            con.unregister("__batch")
+            with register_frame(con, "__batch", frame.select(CONTRACTS[batch.table].names)) as view:
+                con.execute(f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {view}")
             counts[batch.table] += frame.height
         con.execute("COMMIT")
     except BaseException:
@@ -74,18 +64,3 @@ def write_batches(
         raise
     log.info("ingested %s: %s", source, dict(counts))
     return counts
-
-
-def replace_table(con: duckdb.DuckDBPyConnection, name: str, frame: pl.DataFrame) -> int:
-    """Create or replace table ``name`` with the rows of a Polars frame; return the row count."""
-    con.register("__replace", frame.to_arrow())
-    try:
-        con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM __replace")
-    finally:
-        con.unregister("__replace")
-    return frame.height
-
-
-def read_table(con: duckdb.DuckDBPyConnection, name: str) -> pl.DataFrame:
-    """A whole warehouse table as a Polars frame."""
-    return con.execute(f"SELECT * FROM {name}").pl()

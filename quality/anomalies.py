@@ -31,6 +31,7 @@ from quality.warehouse import (
     table_exists,
     table_schema,
 )
+from transforms.warehouse import register_frame
 
 log = logging.getLogger(__name__)
 
@@ -506,8 +507,7 @@ def kpi_scale_report(
          for k in (ctx.kpi_registry.kpis if ctx.kpi_registry else []) if k.expected_range is not None],
         schema={"kpi": pl.Utf8, "range_low": pl.Float64, "range_high": pl.Float64},
     )
-    con.register("__kpi_ranges", ranges.to_arrow())
-    try:
+    with register_frame(con, "__kpi_ranges", ranges):
         return con.execute(
             f"""
             WITH per_period AS (
@@ -528,8 +528,6 @@ def kpi_scale_report(
             FROM leveled ORDER BY kpi, period_start
             """
         ).pl()
-    finally:
-        con.unregister("__kpi_ranges")
 
 
 def kpi_scale_jumps(con: duckdb.DuckDBPyConnection, ctx: CheckContext) -> CheckOutcome:

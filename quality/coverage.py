@@ -5,17 +5,19 @@
 - :func:`weeks_covered` — per source, the weeks it covers and the weeks missing inside its span;
 - :func:`missing_days` — working days with no or far fewer events than usual;
 - :func:`hr_completeness` — share of employees whose profile has a manager, site, department, email;
-- :func:`kpi_feed_freshness` — per KPI, its latest period against the activity data's last week.
+- :func:`kpi_feed_freshness` — per KPI, its latest period against the activity data's last week;
+- :func:`rejects_summary` — quarantined rows counted per source, contract and reason.
 
 All functions read the warehouse and never write; a table that does not exist yields an empty
-frame with the documented columns.
+frame with the documented columns. :data:`COVERAGE_TABLES` names the tables the pipeline stores
+them in (``quality.*``) for the report's "quality and coverage" section and the notebooks.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import duckdb
 import polars as pl
@@ -206,3 +208,28 @@ def kpi_feed_freshness(con: duckdb.DuckDBPyConnection, context: CheckContext | N
     """Per KPI: latest period end, the end of the activity data's last week, the delay in days, the
     registry's ``max_delay_days`` and ``late``. Grain: one row per KPI (registered or in the feed)."""
     return kpi_freshness(con, context or load_context(con))
+
+
+def rejects_summary(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Quarantined rows per source, contract and reason, most frequent first (no row-level excerpt).
+
+    Grain: one row per (source, contract, reason). ``rows``: rows of ``quality.rejects``.
+    """
+    if not table_exists(con, "quality.rejects"):
+        return pl.DataFrame(schema={"source": pl.Utf8, "contract": pl.Utf8, "reason": pl.Utf8, "rows": pl.Int64})
+    return con.execute(
+        "SELECT source, contract, reason, count(*)::BIGINT AS rows FROM quality.rejects "
+        "GROUP BY ALL ORDER BY rows DESC, source, contract, reason"
+    ).pl()
+
+
+#: The report's data-quality tables and the function computing each from the warehouse.
+COVERAGE_TABLES: dict[str, Callable[[duckdb.DuckDBPyConnection], pl.DataFrame]] = {
+    "quality.coverage": source_row_flow,
+    "quality.match_rates": identity_match,
+    "quality.weeks_covered": weeks_covered,
+    "quality.hr_completeness": hr_completeness,
+    "quality.kpi_freshness": kpi_feed_freshness,
+    "quality.rejects_summary": rejects_summary,
+}
+

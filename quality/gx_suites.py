@@ -26,15 +26,14 @@ import polars as pl
 from quality.outcome import CheckContext, CheckOutcome
 from quality.warehouse import missing_table, quote, row_count, table_exists, table_schema
 from transforms.contracts import ACTIONS
+from transforms.contracts.vocabulary import EARLIEST_PLAUSIBLE, TENURE_BANDS, WORKER_TYPES
 
 log = logging.getLogger(__name__)
 
 #: A lower-cased email address (the contracts lower-case every email).
 LOWER_EMAIL = r"^[^@\sA-Z]+@[^@\sA-Z]+\.[^@\sA-Z]+$"
 ISO_WEEK = r"^\d{4}-W\d{2}$"
-TENURE_BANDS = ("<1y", "1-3y", "3-5y", "5-10y", "10y+")
-WORKER_TYPES = ("office", "frontline")
-EARLIEST_PLAUSIBLE = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+EARLIEST_PLAUSIBLE_TIME = dt.datetime.combine(EARLIEST_PLAUSIBLE, dt.time(), tzinfo=dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -71,7 +70,7 @@ def _events(ctx: CheckContext) -> list[Expect]:
         Expect("ExpectColumnValuesToBeBetween", {"column": "body_chars", "min_value": 0}),
         Expect("ExpectColumnValuesToBeBetween", {"column": "mention_count", "min_value": 0}),
         Expect("ExpectColumnValuesToBeBetween",
-               {"column": "occurred_at", "min_value": EARLIEST_PLAUSIBLE, "max_value": latest}),
+               {"column": "occurred_at", "min_value": EARLIEST_PLAUSIBLE_TIME, "max_value": latest}),
         Expect("ExpectColumnValuesToMatchRegex", {"column": "account_email", "regex": LOWER_EMAIL}),
     ]
 
@@ -107,7 +106,7 @@ def _person_week(ctx: CheckContext) -> list[Expect]:
         Expect("ExpectColumnValuesToMatchRegex", {"column": "iso_week", "regex": ISO_WEEK}),
         Expect("ExpectColumnValuesToBeInSet", {"column": "pilot_status", "value_set": ["pre", "during", "after"]}),
         Expect("ExpectColumnValuesToBeInSet", {"column": "worker_type", "value_set": list(WORKER_TYPES)}),
-        Expect("ExpectColumnValuesToBeInSet", {"column": "tenure_band", "value_set": list(TENURE_BANDS)}),
+        Expect("ExpectColumnValuesToBeInSet", {"column": "tenure_band", "value_set": [label for label, _ in TENURE_BANDS]}),
         Expect("ExpectColumnValuesToBeBetween", {"column": "actions_total", "min_value": 0}),
         Expect("ExpectColumnValuesToBeBetween", {"column": "direct_reports", "min_value": 0}),
     ]

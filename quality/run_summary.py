@@ -17,6 +17,7 @@ import duckdb
 import polars as pl
 
 from quality.warehouse import discover_sources, quote, table_exists, table_schema
+from transforms.warehouse import ensure_schemas, register_frame
 
 log = logging.getLogger(__name__)
 
@@ -95,13 +96,8 @@ def build_run_summary(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 def write_run_summary(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """Replace ``quality.run_summary`` with :func:`build_run_summary` (plus ``computed_at``); return it."""
     summary = build_run_summary(con)
-    con.execute("CREATE SCHEMA IF NOT EXISTS quality")
-    con.register("__run_summary", summary.to_arrow())
-    try:
-        con.execute(
-            f"CREATE OR REPLACE TABLE {RUN_SUMMARY_TABLE} AS "
-            "SELECT *, current_timestamp::TIMESTAMPTZ AS computed_at FROM __run_summary"
-        )
-    finally:
-        con.unregister("__run_summary")
+    ensure_schemas(con)
+    with register_frame(con, "__run_summary", summary) as view:
+        con.execute(f"CREATE OR REPLACE TABLE {RUN_SUMMARY_TABLE} AS "
+                    f"SELECT *, current_timestamp::TIMESTAMPTZ AS computed_at FROM {view}")
     return con.execute(f"SELECT * FROM {RUN_SUMMARY_TABLE} ORDER BY source, \"table\"").pl()

@@ -28,6 +28,7 @@ from quality.warehouse import (
     table_schema,
 )
 from transforms.contracts import Contract
+from transforms.warehouse import register_frame
 
 log = logging.getLogger(__name__)
 
@@ -257,16 +258,13 @@ def _differing_columns(
     con: duckdb.DuckDBPyConnection, table: str, key: Sequence[str], payload: Sequence[str], keys: pl.DataFrame
 ) -> list[str]:
     """Which payload columns differ between copies of the given keys."""
-    con.register("__conflict_keys", keys.to_arrow())
-    try:
-        kcols = ", ".join(quote(k) for k in key)
+    kcols = ", ".join(quote(k) for k in key)
+    with register_frame(con, "__conflict_keys", keys) as view:
         row = con.execute(
             f"SELECT {', '.join(f'max(n{i})' for i in range(len(payload)))} FROM ("
             f" SELECT {', '.join(f'count(DISTINCT hash({quote(p)})) AS n{i}' for i, p in enumerate(payload))}"
-            f" FROM {table} SEMI JOIN __conflict_keys USING ({kcols}) GROUP BY {kcols})"
+            f" FROM {table} SEMI JOIN {view} USING ({kcols}) GROUP BY {kcols})"
         ).fetchone()
-    finally:
-        con.unregister("__conflict_keys")
     return [p for p, n in zip(payload, row, strict=True) if n and n > 1]
 
 

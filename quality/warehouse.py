@@ -12,8 +12,13 @@ import polars as pl
 
 from quality.outcome import CheckContext, CheckOutcome
 from transforms.contracts.config import KpiRegistry, Settings
+from transforms.warehouse import relation_exists
 
 log = logging.getLogger(__name__)
+
+#: Whether ``schema.table`` (a table or a view) exists: the warehouse's one helper, under the name
+#: the checks use.
+table_exists = relation_exists
 
 #: Canonical raw tables a connector may write, as suffixes of ``raw.<connector>_<table>``.
 RAW_TABLE_KINDS: tuple[str, ...] = ("activity_counts", "hr_snapshots", "accounts", "events")
@@ -23,21 +28,6 @@ def split_name(table: str) -> tuple[str, str]:
     """``"raw.slack_events"`` -> ``("raw", "slack_events")``; a bare name is in schema ``main``."""
     schema, _, name = table.rpartition(".")
     return (schema or "main", name)
-
-
-def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    """Whether ``schema.table`` (a table or a view) exists in the warehouse."""
-    schema, name = split_name(table)
-    row = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ? AND NOT temporary",
-        [schema, name],
-    ).fetchone()
-    if row and row[0]:
-        return True
-    row = con.execute(
-        "SELECT count(*) FROM duckdb_views() WHERE schema_name = ? AND view_name = ?", [schema, name]
-    ).fetchone()
-    return bool(row and row[0])
 
 
 def table_schema(con: duckdb.DuckDBPyConnection, table: str) -> pl.Schema:

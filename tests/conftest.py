@@ -21,6 +21,8 @@ SHARED = REPO.parent / "shared"
 E2E_EMPLOYEES = int(os.environ.get("UPTAKE_E2E_EMPLOYEES", "2000"))
 E2E_WEEKS = int(os.environ.get("UPTAKE_E2E_WEEKS", "40"))
 E2E_SEED = 11
+#: The pseudonym secret of every test run (64 hex characters, as a new installation's).
+TEST_SECRET = "0" * 64
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,10 @@ def uptake_cli(*args: str, env: dict[str, str] | None = None, check: bool = True
 
 @pytest.fixture(scope="session")
 def secret_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fixed test secret, so that person keys (and the stored mart fingerprints) are the same on
+    every machine. Real installations get a random one (``pipelines.resources``)."""
     path = tmp_path_factory.mktemp("secret") / "pseudonym.key"
+    path.write_text(TEST_SECRET, encoding="ascii")
     os.environ["UPTAKE_SECRET_FILE"] = str(path)
     return path
 

@@ -44,9 +44,11 @@ from collections.abc import Sequence
 
 import duckdb
 
-from transforms.contracts import ACTIVITY_COUNTS, EVENTS, REJECTS, Contract
+from transforms.contracts import ACTIVITY_COUNTS, EVENTS, Contract
 from transforms.contracts.config import Settings
-from transforms.weeks import date_week_start_sql, iso_week_sql, local_date_sql, relation_exists
+from transforms.contracts.vocabulary import EARLIEST_PLAUSIBLE
+from transforms.warehouse import ensure_schemas, relation_exists
+from transforms.weeks import date_week_start_sql, iso_week_sql, local_date_sql
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +57,6 @@ __all__ = [
     "CONTENT_IDENTITY",
     "build_clean_events",
     "check_conservation",
-    "ensure_warehouse_schemas",
     "existing_sources",
     "validate_sources",
 ]
@@ -66,8 +67,6 @@ CONSERVATION_TABLE = "quality.event_conservation"
 CONTENT_IDENTITY: tuple[str, ...] = (
     "source", "account_id", "action", "occurred_at", "space_id", "content_id", "reaction",
 )
-#: Timestamps before this are an unset clock, not real activity.
-EARLIEST_PLAUSIBLE = "2000-01-01"
 _SOURCE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -85,13 +84,6 @@ def validate_sources(sources: Sequence[str]) -> list[str]:
 def existing_sources(con: duckdb.DuckDBPyConnection, sources: Sequence[str], table: str) -> list[str]:
     """The sources among ``sources`` that have a ``raw.<source>_<table>`` table."""
     return [s for s in validate_sources(sources) if relation_exists(con, f"raw.{s}_{table}")]
-
-
-def ensure_warehouse_schemas(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the schemas ``raw``, ``clean``, ``marts``, ``quality`` and ``quality.rejects`` if absent."""
-    for schema in ("raw", "clean", "marts", "quality"):
-        con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-    con.execute(REJECTS.duckdb_ddl("quality.rejects"))
 
 
 def _union(sources: Sequence[str], table: str, columns: Sequence[str]) -> str:
@@ -389,7 +381,7 @@ def build_clean_events(con: duckdb.DuckDBPyConnection, sources: Sequence[str], s
     balanced``. Runs in one transaction; re-running gives the same tables.
     """
     sources = validate_sources(sources)
-    ensure_warehouse_schemas(con)
+    ensure_schemas(con)
     ev_sources = existing_sources(con, sources, "events")
     ac_sources = existing_sources(con, sources, "activity_counts")
     acct_sources = existing_sources(con, sources, "accounts")

@@ -27,9 +27,9 @@ from collections.abc import Iterable
 
 import duckdb
 
-from transforms.clean_events import ensure_warehouse_schemas
 from transforms.contracts.config import Settings
-from transforms.weeks import MissingInputError, as_week_starts, data_weeks, iso_week_sql, relation_exists
+from transforms.warehouse import MissingInputError, ensure_schemas, relation_exists
+from transforms.weeks import as_week_starts, data_weeks, iso_week_sql
 
 __all__ = ["EMPLOYEE_WEEK_TABLE", "build_employee_weeks", "stage_eligible_from", "stage_employee_weeks"]
 
@@ -155,7 +155,7 @@ def build_employee_weeks(
     ``weeks=None`` rebuilds every week of :func:`transforms.weeks.data_weeks`; a list of Mondays
     (or ``YYYY-Www``) replaces only those weeks.
     """
-    ensure_warehouse_schemas(con)
+    ensure_schemas(con)
     if weeks is None:
         target = data_weeks(con)
         full = True

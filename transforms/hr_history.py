@@ -52,14 +52,17 @@ from collections.abc import Sequence
 
 import duckdb
 
-from transforms.clean_events import ensure_warehouse_schemas, existing_sources
+from transforms.clean_events import existing_sources
 from transforms.contracts import HR_DIRECTORY, HR_SNAPSHOTS
 from transforms.contracts.config import Settings
-from transforms.weeks import MissingInputError, relation_exists
+from transforms.contracts.vocabulary import WORKER_TYPES
+from transforms.warehouse import MissingInputError, ensure_schemas, relation_exists
 
 log = logging.getLogger(__name__)
 
 __all__ = ["HR_ATTRIBUTE_COLUMNS", "build_events_hr", "build_hr_directory"]
+
+_WORKER_TYPES_SQL = ", ".join(f"'{w}'" for w in WORKER_TYPES)
 
 #: Attributes whose change opens a new interval (hire/termination are spell-level).
 HR_ATTRIBUTE_COLUMNS: tuple[str, ...] = (
@@ -99,7 +102,7 @@ def build_hr_directory(con: duckdb.DuckDBPyConnection, sources: Sequence[str], s
     ``HR_DIRECTORY`` contract columns, one row per employee and ``valid_from``, intervals of an
     employee never overlap. Runs in one transaction.
     """
-    ensure_warehouse_schemas(con)
+    ensure_schemas(con)
     hr_sources = existing_sources(con, sources, "hr_snapshots")
     if not hr_sources:
         log.warning("no raw HR snapshots among %s: clean.hr_directory will be empty", list(sources))
@@ -132,10 +135,10 @@ def build_hr_directory(con: duckdb.DuckDBPyConnection, sources: Sequence[str], s
                     END AS aliases,
                     display_name, nullif(trim(manager_id), '') AS manager_id, department, org_unit, site,
                     upper(trim(country)) AS country, job_family,
-                    CASE WHEN lower(trim(worker_type)) IN ('office', 'frontline') THEN lower(trim(worker_type)) END
+                    CASE WHEN lower(trim(worker_type)) IN ({_WORKER_TYPES_SQL}) THEN lower(trim(worker_type)) END
                         AS hr_worker_type,
                     worker_type IS NOT NULL AND trim(worker_type) <> ''
-                        AND lower(trim(worker_type)) NOT IN ('office', 'frontline') AS worker_type_unknown,
+                        AND lower(trim(worker_type)) NOT IN ({_WORKER_TYPES_SQL}) AS worker_type_unknown,
                     level, hire_date, termination_date, source_file
                 FROM delivered
             ),

@@ -45,9 +45,10 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from transforms.clean_events import EARLIEST_PLAUSIBLE, ensure_warehouse_schemas, existing_sources, validate_sources
+from transforms.clean_events import existing_sources, validate_sources
 from transforms.contracts.config import Settings
-from transforms.weeks import MissingInputError, relation_exists
+from transforms.contracts.vocabulary import EARLIEST_PLAUSIBLE
+from transforms.warehouse import MissingInputError, ensure_schemas, relation_exists
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +198,7 @@ def resolve_identities(con: duckdb.DuckDBPyConnection, sources: Sequence[str], s
     docstring. Runs in one transaction.
     """
     sources = validate_sources(sources)
-    ensure_warehouse_schemas(con)
+    ensure_schemas(con)
     if not relation_exists(con, "clean.hr_directory"):
         raise MissingInputError(
             "clean.hr_directory does not exist; build it first with transforms.hr_history.build_hr_directory"

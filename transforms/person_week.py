@@ -45,13 +45,14 @@ from collections.abc import Iterable
 import duckdb
 import pyarrow as pa
 
-from transforms.clean_events import ensure_warehouse_schemas
 from transforms.contracts import PERSON_WEEK
 from transforms.contracts.actions import ACTIVE_TIERS, action_tier_sql_case
 from transforms.contracts.config import Pilots, Settings
+from transforms.contracts.vocabulary import tenure_band_sql
 from transforms.eligibility import stage_eligible_from, stage_employee_weeks
 from transforms.pseudonym import build_key_map, person_key
-from transforms.weeks import MissingInputError, as_week_starts, data_weeks, date_week_start_sql, relation_exists
+from transforms.warehouse import MissingInputError, ensure_schemas, register_frame, relation_exists
+from transforms.weeks import as_week_starts, data_weeks, date_week_start_sql
 
 log = logging.getLogger(__name__)
 
@@ -91,11 +92,8 @@ def _require_inputs(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _register(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None:
-    con.register("__pw_arrow", table)
-    try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM __pw_arrow")
-    finally:
-        con.unregister("__pw_arrow")
+    with register_frame(con, "__pw_arrow", table) as view:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {view}")
 
 
 def _stage_pilots(con: duckdb.DuckDBPyConnection, pilots: Pilots) -> None:
@@ -230,12 +228,7 @@ _ROWS_SQL = f"""
     )
     SELECT p.person_key, c.week_start, c.iso_week, mk.person_key AS manager_key,
         c.department, c.org_unit, c.site, c.country, c.job_family, c.worker_type, c.level,
-        CASE WHEN c.hire_date IS NULL THEN NULL
-             WHEN c.week_start < c.hire_date + INTERVAL 1 YEAR THEN '<1y'
-             WHEN c.week_start < c.hire_date + INTERVAL 3 YEAR THEN '1-3y'
-             WHEN c.week_start < c.hire_date + INTERVAL 5 YEAR THEN '3-5y'
-             WHEN c.week_start < c.hire_date + INTERVAL 10 YEAR THEN '5-10y'
-             ELSE '10y+' END AS tenure_band,
+        {tenure_band_sql('c.hire_date', 'c.week_start')} AS tenure_band,
         c.direct_reports > 0 AS is_manager, c.direct_reports,
         p.eligible_from, p.has_account,
         c.passive AS actions_passive, c.reaction AS actions_reaction, c.contribution AS actions_contribution,
@@ -320,7 +313,7 @@ def build_person_week(
     ``clean.identity_map``; ``key`` is the pseudonym secret. Runs in one transaction.
     """
     _require_inputs(con)
-    ensure_warehouse_schemas(con)
+    ensure_schemas(con)
     all_weeks = data_weeks(con)
     full = weeks is None or not relation_exists(con, PERSON_WEEK_TABLE)
     requested = all_weeks if weeks is None else as_week_starts(weeks)

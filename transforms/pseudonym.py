@@ -5,8 +5,14 @@ chance of any collision among 100 000 employees is about 3e-10. The same functio
 (``manager_key``), so a person's key and the key their reports see for them are equal.
 
 The secret is created and stored by the caller (``pipelines``), outside the repository: whoever
-holds it can re-identify keys, and a new secret changes every key. This module never persists an
-``employee_id -> person_key`` table; mappings are TEMP tables of the caller's connection.
+holds it can re-identify keys, and a new secret changes every key.
+
+The warehouse keeps one persisted map, ``clean.person_keys`` (:func:`build_person_keys`), beside
+the HR directory it is derived from, and ``clean.events_pseudonymous`` (a view: clean events with
+the person key of their resolved account, no e-mail and no file name), so that the marts read
+events and keys built once per run. The ``clean`` schema holds employee ids anyway and is never
+published (``pipelines.publish`` exports ``marts`` and ``quality`` only): the map adds nothing a
+reader of ``clean`` could not already see, and the secret still guards every published key.
 """
 
 from __future__ import annotations
@@ -22,9 +28,13 @@ import pyarrow as pa
 
 __all__ = [
     "KEY_HEX_CHARS",
+    "PERSON_KEYS_TABLE",
+    "PSEUDONYMOUS_EVENTS_VIEW",
     "MIN_SECRET_BYTES",
     "PseudonymSecretError",
     "build_key_map",
+    "build_person_keys",
+    "build_pseudonymous_events",
     "new_secret",
     "person_key",
     "person_key_function",
@@ -34,6 +44,8 @@ __all__ = [
 KEY_HEX_CHARS = 16
 MIN_SECRET_BYTES = 16
 FUNCTION_NAME = "__uptake_person_key"
+PERSON_KEYS_TABLE = "clean.person_keys"
+PSEUDONYMOUS_EVENTS_VIEW = "clean.events_pseudonymous"
 
 
 class PseudonymSecretError(ValueError):
@@ -100,3 +112,32 @@ def build_key_map(
             FROM (SELECT DISTINCT * FROM ({ids_query}) AS q(employee_id) WHERE employee_id IS NOT NULL)
             """
         )
+
+
+def build_person_keys(con: duckdb.DuckDBPyConnection, secret: bytes) -> int:
+    """Replace ``clean.person_keys(employee_id, person_key)`` for every employee and manager id of
+    ``clean.hr_directory``; return its row count. Grain: one row per distinct id."""
+    build_key_map(con, secret, "SELECT employee_id FROM clean.hr_directory "
+                  "UNION SELECT manager_id FROM clean.hr_directory", "__person_keys_new")
+    try:
+        con.execute(f"CREATE OR REPLACE TABLE {PERSON_KEYS_TABLE} AS "
+                    "SELECT * FROM __person_keys_new ORDER BY employee_id")
+    finally:
+        con.execute("DROP TABLE IF EXISTS temp.__person_keys_new")
+    return int(con.execute(f"SELECT count(*) FROM {PERSON_KEYS_TABLE}").fetchone()[0])
+
+
+def build_pseudonymous_events(con: duckdb.DuckDBPyConnection) -> None:
+    """(Re)create the view ``clean.events_pseudonymous``: every ``clean.events`` row without
+    ``account_email`` and ``source_file``, with ``person_key`` of the employee its account is
+    matched to in ``clean.identity_map`` (null when unresolved). Grain: one row per clean event."""
+    con.execute(
+        f"""
+        CREATE OR REPLACE VIEW {PSEUDONYMOUS_EVENTS_VIEW} AS
+        SELECT e.* EXCLUDE (account_email, source_file), k.person_key
+        FROM clean.events e
+        LEFT JOIN clean.identity_map m
+          ON m.source = e.source AND m.account_id = e.account_id AND m.status = 'matched'
+        LEFT JOIN {PERSON_KEYS_TABLE} k ON k.employee_id = m.employee_id
+        """
+    )

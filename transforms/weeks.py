@@ -17,29 +17,32 @@ import re
 from collections.abc import Iterable
 
 import duckdb
+import polars as pl
+
+from transforms.warehouse import require_relation
 
 __all__ = [
-    "MissingInputError",
     "as_week_starts",
     "data_weeks",
     "date_week_start_sql",
     "iso_week_label",
     "iso_week_sql",
     "local_date_sql",
-    "relation_exists",
+    "week_start_expr",
     "week_start_of",
 ]
 
 _ISO_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 
 
-class MissingInputError(RuntimeError):
-    """A warehouse table a transform reads does not exist; the message names it and its builder."""
-
-
 def week_start_of(day: dt.date) -> dt.date:
     """The Monday of ``day``'s ISO week."""
     return day - dt.timedelta(days=day.isoweekday() - 1)
+
+
+def week_start_expr(column: str) -> pl.Expr:
+    """Polars: the Monday of the ISO week of a ``Date`` column."""
+    return pl.col(column) - pl.duration(days=pl.col(column).dt.weekday() - 1)
 
 
 def iso_week_label(day: dt.date) -> str:
@@ -87,25 +90,6 @@ def iso_week_sql(date_sql: str) -> str:
     return f"strftime({date_sql}, '%G-W%V')"
 
 
-def relation_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
-    """Whether ``schema.table`` (or a bare temp table name) exists as a table or view."""
-    schema, _, table = name.rpartition(".")
-    if schema:
-        sql = "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?"
-        sql_v = "SELECT count(*) FROM duckdb_views() WHERE schema_name = ? AND view_name = ?"
-        params = [schema, table]
-    else:
-        sql = "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?"
-        sql_v = "SELECT count(*) FROM duckdb_views() WHERE view_name = ?"
-        params = [table]
-    return bool(con.execute(sql, params).fetchone()[0] or con.execute(sql_v, params).fetchone()[0])
-
-
-def _require(con: duckdb.DuckDBPyConnection, name: str, builder: str) -> None:
-    if not relation_exists(con, name):
-        raise MissingInputError(f"{name} does not exist; build it first with {builder}")
-
-
 def data_weeks(con: duckdb.DuckDBPyConnection) -> list[dt.date]:
     """The weeks the data covers (Mondays, ascending, no gaps).
 
@@ -119,10 +103,10 @@ def data_weeks(con: duckdb.DuckDBPyConnection) -> list[dt.date]:
     :func:`transforms.hr_history.build_hr_directory`), ``clean.events`` and ``clean.activity_counts``
     (from :func:`transforms.clean_events.build_clean_events`). No HR extract -> no weeks.
     """
-    _require(con, "clean.hr_extracts", "transforms.hr_history.build_hr_directory")
-    _require(con, "clean.hr_directory", "transforms.hr_history.build_hr_directory")
-    _require(con, "clean.events", "transforms.clean_events.build_clean_events")
-    _require(con, "clean.activity_counts", "transforms.clean_events.build_clean_events")
+    require_relation(con, "clean.hr_extracts", "transforms.hr_history.build_hr_directory")
+    require_relation(con, "clean.hr_directory", "transforms.hr_history.build_hr_directory")
+    require_relation(con, "clean.events", "transforms.clean_events.build_clean_events")
+    require_relation(con, "clean.activity_counts", "transforms.clean_events.build_clean_events")
     first, last = con.execute(
         f"""
         WITH hr AS (

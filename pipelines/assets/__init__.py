@@ -1,10 +1,13 @@
 """Dagster assets, one module per layer: ingest, clean, identity, marts, report."""
 
-from dagster import AssetChecksDefinition, AssetsDefinition
+from dagster import AssetChecksDefinition, AssetsDefinition, WeeklyPartitionsDefinition
+
+LAYERS: tuple[str, ...] = ("ingest", "clean", "identity", "marts", "report")
 
 
-def all_assets() -> list[AssetsDefinition]:
-    from pipelines.assets import analytics, checks, clean, identity, ingest, marts, pilot, report
+def all_assets(partitions: WeeklyPartitionsDefinition) -> list[AssetsDefinition]:
+    """Every asset; the weekly report is partitioned by ``partitions``."""
+    from pipelines.assets import checks, clean, identity, ingest, marts, report
 
     return [
         *ingest.ingest_assets(),
@@ -12,15 +15,15 @@ def all_assets() -> list[AssetsDefinition]:
         clean.hr_directory,
         checks.run_summary,
         identity.identity_map,
-        marts.person_week,
-        marts.adoption_curve,
-        *analytics.analytics_assets(),
-        *pilot.pilot_assets(),
-        report.weekly_adoption_report,
+        identity.person_keys,
+        identity.events_pseudonymous,
+        *marts.mart_assets(),
+        *report.report_assets(partitions),
     ]
 
 
-def all_asset_checks() -> list[AssetChecksDefinition]:
+def all_asset_checks(assets: list[AssetsDefinition]) -> list[AssetChecksDefinition]:
+    """The quality registry's checks, bound to the assets they guard."""
     from pipelines.assets import checks
 
-    return checks.build_asset_checks([k for a in all_assets() for k in a.keys])
+    return checks.build_asset_checks([k for a in assets for k in a.keys])

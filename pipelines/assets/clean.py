@@ -6,12 +6,12 @@ source) sits beside the events asset and blocks everything downstream when it fa
 from dagster import AssetKey, MaterializeResult, asset
 
 from pipelines.assets.ingest import CONFIG_KEY, ingest_asset_key
-from pipelines.config_tables import read_config
 from pipelines.connectors import registered_connectors
 from pipelines.metadata import markdown_table
 from pipelines.resources import WarehouseResource
 from transforms import clean_events as clean_events_sql
 from transforms import hr_history
+from transforms.warehouse import read_config
 
 GROUP = "clean"
 CLEAN_EVENTS = AssetKey(["clean", "events"])

@@ -1,22 +1,36 @@
-"""Marts layer: the person-week table on HR denominators and the adoption analytics built on it.
-Marts hold pseudonymous person keys only."""
+"""Marts layer: ``marts.person_week`` (built in DuckDB, week by week) and one asset per mart of the
+registry (``transforms.marts``), generated from its declaration: the asset reads the mart's inputs
+through the run's shared cache, calls the mart's one function and replaces its table. Marts hold
+pseudonymous person keys only."""
 
-
-from dagster import AssetKey, MaterializeResult, asset
+from dagster import AssetKey, AssetsDefinition, AssetSpec, MaterializeResult, MetadataValue, asset, multi_asset
 
 from pipelines.assets.clean import CLEAN_EVENTS, HR_DIRECTORY
-from pipelines.assets.identity import IDENTITY_MAP
+from pipelines.assets.identity import EVENTS_PSEUDONYMOUS, IDENTITY_MAP, PERSON_KEYS
 from pipelines.assets.ingest import CONFIG_KEY
-from pipelines.config_tables import read_config
-from pipelines.resources import PseudonymSecretResource, WarehouseResource
-from pipelines.warehouse import read_table, replace_table
+from pipelines.resources import MartInputsResource, PseudonymSecretResource, WarehouseResource
 from transforms import eligibility
 from transforms import person_week as person_week_sql
-from transforms.metrics.adoption_curve import adoption_curve as adoption_curve_table
+from transforms.marts import MartSpec, load_registry
+from transforms.warehouse import read_config, replace_table
 
 GROUP = "marts"
 PERSON_WEEK = AssetKey(["marts", "person_week"])
-ADOPTION_CURVE = AssetKey(["marts", "adoption_curve"])
+
+#: The asset that writes each warehouse table a mart input reads (besides the marts themselves).
+TABLE_ASSETS: dict[str, AssetKey] = {
+    "raw.settings": CONFIG_KEY,
+    "raw.kpi_values": CONFIG_KEY,
+    "clean.events": CLEAN_EVENTS,
+    "clean.person_keys": PERSON_KEYS,
+    "clean.events_pseudonymous": EVENTS_PSEUDONYMOUS,
+    "marts.person_week": PERSON_WEEK,
+}
+
+
+def table_asset_key(table: str) -> AssetKey:
+    """The asset key of a warehouse table: ``marts.adoption_curve`` -> ``marts/adoption_curve``."""
+    return AssetKey(table.split("."))
 
 
 @asset(
@@ -24,7 +38,8 @@ ADOPTION_CURVE = AssetKey(["marts", "adoption_curve"])
     group_name=GROUP,
     deps=[CONFIG_KEY, CLEAN_EVENTS, HR_DIRECTORY, IDENTITY_MAP],
     description="marts.person_week: one row per eligible employee per ISO week, zero-activity weeks "
-    "included; HR attributes that week, actions per tier, pilot status. Pseudonymous keys.",
+    "included; HR attributes that week, actions per tier, pilot status. Pseudonymous keys. Only the weeks "
+    "whose inputs changed are rebuilt.",
     kinds={"duckdb"},
 )
 def person_week(warehouse: WarehouseResource, pseudonym: PseudonymSecretResource) -> MaterializeResult:
@@ -42,17 +57,46 @@ def person_week(warehouse: WarehouseResource, pseudonym: PseudonymSecretResource
     )
 
 
-@asset(
-    key=ADOPTION_CURVE,
-    group_name=GROUP,
-    deps=[PERSON_WEEK],
-    description="marts.adoption_curve: per week and population, eligible, active, engaged, contributors, "
-    "ever-active and their rates over eligible headcount; small cells suppressed. Kind: activity.",
-    kinds={"duckdb", "polars"},
-)
-def adoption_curve(warehouse: WarehouseResource) -> MaterializeResult:
+def _deps(spec: MartSpec) -> list[AssetKey]:
+    unknown = [t for t in spec.reads if t not in TABLE_ASSETS]
+    if unknown:
+        raise KeyError(f"mart {spec.name} reads {', '.join(unknown)}: no asset writes it (TABLE_ASSETS)")
+    return sorted({TABLE_ASSETS[t] for t in spec.reads}, key=lambda k: k.to_user_string())
+
+
+def _metadata(spec: MartSpec) -> dict[str, str]:
+    return {"kind": spec.kind.value if spec.kind else "per row (metric_kind)", "grain": spec.grain,
+            "read_by": ", ".join(sorted(spec.read_by))}
+
+
+def _materialise(spec: MartSpec, warehouse: WarehouseResource, inputs: MartInputsResource) -> dict[str, int]:
     with warehouse.get_connection() as con:
-        config = read_config(con)
-        curve = adoption_curve_table(read_table(con, "marts.person_week"), min_group_size=config.settings.min_group_size)
-        n = replace_table(con, "marts.adoption_curve", curve)
-    return MaterializeResult(metadata={"rows": n})
+        frames = inputs.cache.compute(spec, con)
+        return {table: replace_table(con, table, frame) for table, frame in frames.items()}
+
+
+def build_mart_asset(spec: MartSpec) -> AssetsDefinition:
+    """The asset(s) of one declared mart: typed inputs in, its table(s) out."""
+    description = f"{', '.join(spec.tables)}: {spec.description} Grain: {spec.grain}."
+    if len(spec.tables) == 1:
+        @asset(key=table_asset_key(spec.tables[0]), group_name=GROUP, deps=_deps(spec), description=description,
+               kinds={"duckdb", "polars"}, metadata=_metadata(spec))
+        def _mart(warehouse: WarehouseResource, mart_inputs: MartInputsResource) -> MaterializeResult:
+            (rows,) = _materialise(spec, warehouse, mart_inputs).values()
+            return MaterializeResult(metadata={"rows": rows, **_metadata(spec)})
+
+        return _mart
+
+    @multi_asset(specs=[AssetSpec(table_asset_key(t), group_name=GROUP, deps=_deps(spec), description=description,
+                                  kinds={"duckdb", "polars"}, metadata=_metadata(spec)) for t in spec.tables],
+                 name=spec.name)
+    def _marts(warehouse: WarehouseResource, mart_inputs: MartInputsResource):  # noqa: ANN202 - yields results
+        for table, rows in _materialise(spec, warehouse, mart_inputs).items():
+            yield MaterializeResult(asset_key=table_asset_key(table), metadata={"rows": MetadataValue.int(rows)})
+
+    return _marts
+
+
+def mart_assets() -> list[AssetsDefinition]:
+    """``marts.person_week`` and one asset per declared mart."""
+    return [person_week, *(build_mart_asset(spec) for spec in load_registry().values())]

@@ -159,22 +159,19 @@ def _load_model(path: Path, model: type[_ModelT]) -> _ModelT:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        problems = []
-        first_locator = None
+        problems: list[tuple[str, str]] = []
         for err in exc.errors(include_url=False):
             loc = err["loc"]
             line = _node_line(node, loc)
             locator = f"line {line} ({_loc_text(loc)})" if line else _loc_text(loc)
-            first_locator = first_locator or locator
             shown = f"; found {err['input']!r}" if err["type"] != "missing" and not isinstance(
                 err["input"], dict | list
             ) else ""
-            problems.append(f"{locator}: {err['msg']}{shown}")
-        raise ConfigFileError(
-            f"{len(problems)} problem(s) in {model.__name__}:\n  " + "\n  ".join(problems),
-            file=str(path),
-            locator=first_locator,
-        ) from exc
+            problems.append((locator, f"{err['msg']}{shown}"))
+        # one line per problem, each naming the file, the field and what was expected
+        first, *rest = problems
+        more = "".join(f"\n{path}, {locator}: {message}" for locator, message in rest)
+        raise ConfigFileError(f"{first[1]}{more}", file=str(path), locator=first[0]) from None
 
 
 def load_settings(path: Path) -> Settings:

@@ -46,16 +46,15 @@ from pipelines.connectors.config_files import (
     rejects_frame,
 )
 from transforms.contracts import HR_SNAPSHOTS, REJECTS, ContractError
+from transforms.contracts.vocabulary import LATEST_PLAUSIBLE, WORKER_TYPES
 
 log = logging.getLogger(__name__)
 
 #: Canonical columns a CSV may carry (everything but the provenance column).
 HR_CSV_CANONICAL: tuple[str, ...] = tuple(c for c in HR_SNAPSHOTS.names if c != "source_file")
 #: Dates after this are typos or placeholders, not plans.
-LATEST_PLAUSIBLE_DATE = dt.date(2100, 1, 1)
 #: HR systems write this for "no end date".
 OPEN_END_DATE = dt.date(9999, 12, 31)
-WORKER_TYPES: tuple[str, ...] = ("office", "frontline")
 
 _DATE_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
 _DATE_COLUMNS = ("snapshot_date", "hire_date", "termination_date")
@@ -148,8 +147,8 @@ def normalise_hr_rows(
         )
     )
     checks = [
-        pl.when(pl.col(c) >= LATEST_PLAUSIBLE_DATE).then(
-            join_text(f"{c}: ", pl.col(c).cast(pl.Utf8), f" is after {LATEST_PLAUSIBLE_DATE}")
+        pl.when(pl.col(c) >= LATEST_PLAUSIBLE).then(
+            join_text(f"{c}: ", pl.col(c).cast(pl.Utf8), f" is after {LATEST_PLAUSIBLE}")
         )
         for c in _DATE_COLUMNS
     ] + [

@@ -73,6 +73,7 @@ from pipelines.connectors.config_files import (
     rejects_frame,
 )
 from transforms.contracts import ACTIVITY_COUNTS, REJECTS
+from transforms.contracts.vocabulary import EARLIEST_PLAUSIBLE
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +97,6 @@ ENGAGE_COUNTERS: tuple[str, ...] = (POSTED, READ, LIKED)
 ENGAGE_ACTIONS: dict[str, str] = {POSTED: "post", READ: "read", LIKED: "react"}
 
 #: Reports older than this are not Microsoft 365 usage reports.
-EARLIEST_PLAUSIBLE = dt.date(2010, 1, 1)
 #: A concealed UPN: the hash Microsoft writes instead of the name.
 CONCEALED_UPN_PATTERN = r"^[0-9A-Fa-f]{32}$"
 DATE_FORMATS: tuple[str, ...] = ("%Y-%m-%d", "%m/%d/%Y")

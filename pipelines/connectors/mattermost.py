@@ -68,6 +68,7 @@ import polars as pl
 from pipelines.connectors.base import Batch, Connector, ConnectorError, TableName
 from pipelines.connectors.text_features import text_features_exprs
 from transforms.contracts import ACCOUNTS, EVENTS, REJECTS, conform
+from transforms.warehouse import register_frame
 
 log = logging.getLogger(__name__)
 
@@ -196,8 +197,7 @@ class MattermostConnector(Connector):
         emails: list[pl.DataFrame] = []
         for _, lines in _chunks(label, opener, self.chunk_bytes):
             frame = pl.DataFrame({"raw": pl.Series(lines, dtype=pl.Binary)})
-            con.register("chunk", frame.to_arrow())
-            try:
+            with register_frame(con, "chunk", frame):
                 found = con.execute(
                     f"""
                     WITH l AS (SELECT try(decode(raw)) AS txt FROM chunk),
@@ -211,8 +211,6 @@ class MattermostConnector(Connector):
                     FROM typed
                     """
                 ).pl()
-            finally:
-                con.unregister("chunk")
             bots.append(found.filter(pl.col("kind") == "bot").select("username"))
             channels.append(found.filter(pl.col("kind") == "channel").select("team", "channel"))
             emails.append(
@@ -303,8 +301,7 @@ def _chunks(label: str, opener: _Opener, chunk_bytes: int) -> Iterator[tuple[int
 def _parse_chunk(con: duckdb.DuckDBPyConnection, lines: list[bytes], first_line: int) -> pl.DataFrame:
     """One row per non-blank line: its number, type, typed post/user/bot, and a problem if any."""
     frame = pl.DataFrame({"raw": pl.Series(lines, dtype=pl.Binary)}).with_row_index("__i")
-    con.register("chunk", frame.to_arrow())
-    try:
+    with register_frame(con, "chunk", frame):
         return con.execute(
             f"""
             WITH l AS (
@@ -344,8 +341,6 @@ def _parse_chunk(con: duckdb.DuckDBPyConnection, lines: list[bytes], first_line:
             ORDER BY line_no
             """
         ).pl()
-    finally:
-        con.unregister("chunk")
 
 
 def _line_rejects(parsed: pl.DataFrame, label: str) -> pl.DataFrame:

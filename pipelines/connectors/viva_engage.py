@@ -82,6 +82,7 @@ from pipelines.connectors.config_files import (
 )
 from pipelines.connectors.text_features import text_features_exprs
 from transforms.contracts import ACCOUNTS, EVENTS, REJECTS
+from transforms.contracts.vocabulary import EARLIEST_PLAUSIBLE
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +102,7 @@ AUTOMATED_SENDER_TYPES: tuple[str, ...] = ("bot", "system")
 #: ``state`` values of a user that no longer exists or may not sign in.
 INACTIVE_USER_STATES: tuple[str, ...] = ("suspended", "soft_delete", "deleted")
 #: Nothing in an export predates Yammer.
-EARLIEST_PLAUSIBLE = dt.datetime(2008, 1, 1, tzinfo=dt.UTC)
+EARLIEST_PLAUSIBLE_TIME = dt.datetime.combine(EARLIEST_PLAUSIBLE, dt.time(), tzinfo=dt.UTC)
 #: Timestamp layouts seen in exports.
 TIME_FORMATS: tuple[str, ...] = ("%Y-%m-%d %H:%M:%S UTC", "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S%.fZ")
 #: An uploaded file among a message's ``attachments``.
@@ -147,7 +148,7 @@ def _bad_time(col: str, *, latest: dt.datetime, required: bool) -> pl.Expr:
     if required:
         expr = expr.when(raw.is_null() | (raw == "")).then(pl.lit(f"{col}: required, found empty"))
     return (
-        expr.when(parsed < EARLIEST_PLAUSIBLE)
+        expr.when(parsed < EARLIEST_PLAUSIBLE_TIME)
         .then(join_text(f"{col}: ", raw, f" is before {EARLIEST_PLAUSIBLE:%Y-%m-%d}"))
         .when(parsed > latest)
         .then(join_text(f"{col}: ", raw, " is in the future (more than one day after the time of reading)"))

@@ -79,6 +79,7 @@ def _calls() -> dict[str, object]:
         "community_flags": lambda: m.community_outputs.community_flags(ev, CHARTERS),
         "outcome_kpis": lambda: m.outcome_kpis.outcome_kpis(kv, REGISTRY, pw),
         "kpi_activity_lead_lag": lambda: m.outcome_kpis.kpi_activity_lead_lag(kv, REGISTRY, pw, kpi="k", max_lag=2),
+        "kpi_activity_link": lambda: m.outcome_kpis.kpi_activity_link(kv, REGISTRY, pw),
         "bass_parameters": lambda: m.diffusion.bass_parameters(pw, start_week=week(1), bootstrap_reps=3),
         "bass_projection": lambda: m.diffusion.bass_projection(pw, start_week=week(1), bootstrap_reps=3),
     }

@@ -11,12 +11,7 @@ from metric_fixtures import make_person_week, week
 
 from transforms.contracts import ContractError
 from transforms.contracts.config import KpiRegistry
-from transforms.metrics.outcome_kpis import (
-    ASSOCIATION_LABEL,
-    empty_kpi_activity_link,
-    kpi_activity_lead_lag,
-    outcome_kpis,
-)
+from transforms.metrics.outcome_kpis import ASSOCIATION_LABEL, kpi_activity_lead_lag, outcome_kpis
 
 REGISTRY = KpiRegistry.model_validate({"kpis": [
     {"name": "first_response_hours", "description": "d", "unit": "hours", "unit_type": "team",
@@ -144,11 +139,3 @@ def test_lead_lag_refuses_non_team_or_non_weekly_kpis_and_suppresses_few_teams()
     few = kv.filter(pl.col("unit_id").is_in(["T0", "T1", "T2"]))
     out = kpi_activity_lead_lag(few, REGISTRY, pw, kpi="first_response_hours", max_lag=1)
     assert out["suppressed"].all() and out["correlation"].null_count() == 2
-
-
-def test_empty_lead_lag_mart_has_the_schema_of_a_computed_one():
-    pw, kv = _planted_lead_lag()
-    computed = kpi_activity_lead_lag(kv, REGISTRY, pw, kpi="first_response_hours", max_lag=1)
-    empty = empty_kpi_activity_link()
-    assert empty.height == 0
-    assert empty.schema == computed.schema

@@ -8,6 +8,7 @@ import polars as pl
 import pytest
 
 import transforms.metrics as metrics
+from transforms.metrics.adoption_curve import adoption_curve
 from transforms.metrics.registry import (
     METRICS,
     TABLES,
@@ -23,10 +24,13 @@ from transforms.metrics.registry import (
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_assert_single_kind_accepts_one_kind():
-    t = with_kind(pl.DataFrame({"x": [1, 2]}), "output")
-    assert assert_single_kind(t) is MetricKind.OUTPUT
-    assert assert_single_kind(t, expected="output") is MetricKind.OUTPUT
+def test_assert_single_kind_returns_the_kind_of_a_real_table():
+    from report.small_org import person_week
+
+    curve = adoption_curve(person_week(weeks=8), min_group_size=5)
+    assert assert_single_kind(curve) is MetricKind.ACTIVITY
+    with pytest.raises(MixedKindError, match="expected output"):
+        assert_single_kind(curve, expected="output")
 
 
 @pytest.mark.parametrize(
@@ -63,7 +67,11 @@ def test_every_metric_is_declared_once_with_all_fields_and_used_by_a_table():
     names = [m.name for m in METRICS]
     assert len(names) == len(set(names))
     for m in METRICS:
-        assert m.unit and m.grain and m.denominator and m.description, m.name
+        # a share or a ratio names what it is a share of; a count says it has no denominator
+        if m.unit in ("share", "ratio"):
+            assert not m.denominator.startswith("none"), m.name
+        if m.denominator.startswith("none"):
+            assert m.unit not in ("share", "ratio"), m.name
     used = {name for spec in TABLES.values() for name in spec.metrics}
     assert set(names) - used == set()
 

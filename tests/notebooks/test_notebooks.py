@@ -18,8 +18,13 @@ NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 NAMES = [p.stem for p in NOTEBOOKS]
 
 
-def test_the_three_notebooks_exist():
-    assert set(NAMES) == {"explore_adoption", "evaluate_pilot", "add_a_kpi"}
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=NAMES)
+def test_notebooks_read_published_snapshots_never_the_warehouse(path: Path):
+    """A notebook holding the warehouse would block the next run: they read the published folder."""
+    code = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+    assert "published_dir()" in code or "read_published" in code
+    for opener in ("duckdb.connect", ".duckdb", "read_warehouse_table", "WarehouseResource"):
+        assert opener not in code, f"{path.name} opens the warehouse ({opener})"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=NAMES)

@@ -10,6 +10,7 @@ from dagster import AssetKey, DagsterInstance, asset, materialize
 
 from pipelines.assets.checks import build_asset_checks, run_summary
 from pipelines.resources import WarehouseResource
+from quality.registry import REGISTRY
 from tests.quality.warehouse_fixture import warehouse_file
 
 SOURCES = {"events": ["slack", "mattermost"], "hr_snapshots": ["hr_csv"], "activity_counts": ["m365_usage"],
@@ -51,8 +52,16 @@ def test_checks_generated_for_known_assets_only() -> None:
     # the late-feed check waits for the platform ingests it reads
     late = specs[("raw/drop_zone_config", "kpi_feed_late")]
     assert {d.asset_key for d in late.additional_deps} == {AssetKey(["raw", "slack"])}
-    # without a filter, every concrete check of the registry is bound
-    assert len(build_asset_checks(sources=SOURCES)) == 47
+    # without a filter, every concrete check of the registry is bound, once, to the sources of its kind
+    names = [s.name for c in build_asset_checks(sources=SOURCES) for s in c.check_specs]
+    assert len(names) == len(set(names))
+    assert {c.name for c in REGISTRY if c.per_source is None} <= set(names)
+    for source in ("slack", "mattermost"):
+        assert {f"{source}_events_schema", f"{source}_events_conflicting_ids", f"{source}_rejects"} <= set(names)
+    assert {"m365_usage_activity_counts_schema", "hr_csv_hr_snapshots_schema", "m365_usage_rejects"} <= set(names)
+    # a connector never gets the checks of a table it does not yield
+    assert not {n for n in names if n.startswith(("hr_csv_events", "m365_usage_events", "slack_hr_snapshots",
+                                                    "slack_activity_counts"))}
 
 
 def _run(path: Path):

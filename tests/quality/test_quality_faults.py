@@ -64,67 +64,17 @@ class PipelineRun:
             con.close()
 
 
-def _with_quality_checks(mp: pytest.MonkeyPatch) -> None:
-    """Run the pipeline with the quality registry's asset checks (and the run summary asset) in
-    place of the lead's list, as ``pipelines.assets`` will once they are wired in."""
-    import pipelines.assets as assets_module
-    from pipelines.assets.checks import RUN_SUMMARY, build_asset_checks, run_summary
-
-    original_assets = assets_module.all_assets
-
-    def all_assets():
-        found = original_assets()
-        keys = {k for a in found for k in a.keys}
-        return found if RUN_SUMMARY in keys else [*found, run_summary]
-
-    def all_asset_checks():
-        return build_asset_checks([k for a in all_assets() for k in a.keys])
-
-    mp.setattr(assets_module, "all_assets", all_assets)
-    mp.setattr(assets_module, "all_asset_checks", all_asset_checks)
-
-
 def run_pipeline(raw: Path, base: Path) -> PipelineRun:
-    """Materialise every layer for ``raw`` into a fresh warehouse; a stopped run keeps its message."""
-    from pipelines.cli import UptakeCliError, materialise
-
-    import dagster
+    """Run the whole job for ``raw`` into a fresh warehouse; a stopped run keeps its message."""
+    from pipelines.runner import execute_job
 
     warehouse = base / "warehouse.duckdb"
-    results = []
-    real_materialize = dagster.materialize
-
-    def recording_materialize(*args, **kwargs):
-        result = real_materialize(*args, **kwargs)
-        results.append(result)
-        return result
-
     with pytest.MonkeyPatch.context() as mp:
         mp.delenv("DAGSTER_HOME", raising=False)
         mp.setenv("UPTAKE_SECRET_FILE", str(base / "pseudonym.key"))
-        mp.setattr(dagster, "materialize", recording_materialize)
-        _with_quality_checks(mp)
-        try:
-            materialise(raw, warehouse, base / "reports")
-            error = None
-        except UptakeCliError as exc:
-            error = str(exc)
-    check_failures = {
-        ev.asset_check_key.name: (ev.severity.value, ev.blocking, ev.description or "")
-        for result in results for ev in result.get_asset_check_evaluations() if not ev.passed
-    }
-    step_errors = {}
-    for result in results:
-        for event in result.all_events:
-            if event.is_step_failure:
-                # the exceptions the step raised, under Dagster's wrapper, outermost first
-                err, chain = event.event_specific_data.error.cause, []
-                while err is not None:
-                    chain.append(err.message.strip())
-                    err = err.cause
-                step_errors[event.step_key] = " <- ".join(chain)
-    return PipelineRun(raw=raw, warehouse=warehouse, error=error, check_failures=check_failures,
-                       step_errors=step_errors)
+        outcome = execute_job(raw, warehouse, reports=base / "reports", published=base / "published")
+    return PipelineRun(raw=raw, warehouse=warehouse, error="\n".join(outcome.problems) or None,
+                       check_failures=outcome.check_failures, step_errors=outcome.step_errors)
 
 
 @pytest.fixture(scope="module")
@@ -271,7 +221,7 @@ def test_missing_column_stops_the_run_naming_file_and_column(drop_zone: Path, tm
     path = drop_hr_column(raw, "employee_id")
     run = run_pipeline(raw, tmp_path)
     # the HR connector refuses the file (a broken contract, not bad rows): its asset fails
-    assert run.error is not None and "ingest layer failed" in run.error and "raw__hr_csv" in run.error
+    assert run.error is not None and "raw__hr_csv" in run.error
     message = run.step_errors["raw__hr_csv"]
     assert f"{path}, line 1: missing column(s) employee_id" in message
     # its checks were not run, and nothing downstream of the ingest layer ran

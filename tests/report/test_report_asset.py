@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from pipelines.assets.report import weekly_adoption_report, write_report
+from pipelines.assets.report import build_weekly_report, published_marts, weekly_partitions, write_report
 from pipelines.publish import (
     PublishedTableMissingError,
     publish_marts,
@@ -23,8 +23,10 @@ from pipelines.publish import (
 )
 from pipelines.resources import DropZoneResource, WarehouseResource
 from report import report_fixtures as fx
+from quality.coverage import rejects_summary
 from transforms.contracts import REJECTS
-from transforms.contracts.config import Charters, KpiRegistry, Pilots, PilotCohort, Settings
+from transforms.contracts.config import Charters, KpiRegistry, PilotCohort, Pilots, Settings
+from transforms.warehouse import replace_table
 
 SETTINGS = Settings(organisation="Acme", platform_launch=fx.W0, min_group_size=5, identity_match_threshold=0.95)
 
@@ -43,15 +45,14 @@ def build_warehouse(path: Path, tables: dict[str, pl.DataFrame] | None = None) -
             con.execute("INSERT INTO raw.settings VALUES (?, ?)", [name, model.model_dump_json()])
         for name, frame in tables.items():
             if name == "quality.rejects_summary":
-                continue  # derived from quality.rejects
-            con.register("__t", frame.to_arrow())
-            con.execute(f"CREATE TABLE {name} AS SELECT * FROM __t")
-            con.unregister("__t")
+                continue  # derived from quality.rejects below, as the pipeline does
+            replace_table(con, name, frame)
         con.execute(REJECTS.duckdb_ddl("quality.rejects"))
         con.execute("INSERT INTO quality.rejects VALUES "
                     "('events', 'a.json', 'line 3', 'occurred_at: not a timestamp', 'slack', 'user=U123 jane@acme.test'),"
                     "('events', 'a.json', 'line 9', 'occurred_at: not a timestamp', 'slack', 'user=U124'),"
                     "('events', 'b.json', 'line 1', 'unknown action', 'viva_engage', 'id=9')")
+        replace_table(con, "quality.rejects_summary", rejects_summary(con))
     return path
 
 
@@ -133,15 +134,17 @@ def test_read_warehouse_table_is_a_short_read_only_fallback(warehouse: Path):
 def test_the_dagster_asset_records_the_headline_and_the_file(warehouse: Path, tmp_path: Path, monkeypatch):
     from dagster import materialize
 
-    monkeypatch.delenv("UPTAKE_PUBLISHED", raising=False)
-    reports = tmp_path / "data" / "reports"
+    reports, published = tmp_path / "data" / "reports", tmp_path / "data" / "published"
+    report = build_weekly_report(weekly_partitions("Europe/Paris", fx.W0))
     result = materialize(
-        [weekly_adoption_report],
+        [report, published_marts], partition_key=fx.WEEKS[-1].isoformat(),
         resources={"warehouse": WarehouseResource(database=str(warehouse)),
-                   "drop_zone": DropZoneResource(raw_dir=str(tmp_path / "raw"), reports_dir=str(reports))},
+                   "drop_zone": DropZoneResource(raw_dir=str(tmp_path / "raw"), reports_dir=str(reports),
+                                                 published_dir=str(published))},
     )
     assert result.success
-    (event,) = result.get_asset_materialization_events()
+    events = {e.asset_key.to_user_string(): e for e in result.get_asset_materialization_events()}
+    event = events["report/weekly_adoption_report"]
     meta = {k: v.value for k, v in event.step_materialization_data.materialization.metadata.items()}
     assert Path(meta["path"]) == (reports / "adoption_report_2026-W15.html").resolve()
     assert Path(meta["path"]).is_file()
@@ -149,5 +152,6 @@ def test_the_dagster_asset_records_the_headline_and_the_file(warehouse: Path, tm
     assert meta["active share of the workforce (%)"] == 42.0
     assert meta["contributors"] == 30.0 and meta["frontline gap (points)"] == 20.0
     assert "| active share of the workforce (%) | 42.0 | +2.0 |" in meta["headline"]
-    assert Path(meta["published"]) == (tmp_path / "data" / "published").resolve()
-    assert (tmp_path / "data" / "published" / "marts" / "adoption_curve.parquet").is_file()
+    published_meta = events["report/published_marts"].step_materialization_data.materialization.metadata
+    assert Path(published_meta["path"].value) == published.resolve()
+    assert (published / "marts" / "adoption_curve.parquet").is_file()

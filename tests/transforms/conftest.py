@@ -11,9 +11,9 @@ import duckdb
 import polars as pl
 import pytest
 
-from transforms.clean_events import ensure_warehouse_schemas
 from transforms.contracts import Contract
 from transforms.contracts.config import Settings
+from transforms.warehouse import ensure_schemas
 
 Loader = Callable[[str, Contract, Sequence[dict[str, Any]]], None]
 
@@ -21,7 +21,7 @@ Loader = Callable[[str, Contract, Sequence[dict[str, Any]]], None]
 @pytest.fixture
 def con() -> duckdb.DuckDBPyConnection:
     c = duckdb.connect(":memory:")
-    ensure_warehouse_schemas(c)
+    ensure_schemas(c)
     yield c
     c.close()
 

@@ -10,7 +10,8 @@ from transforms.clean_events import build_clean_events
 from transforms.contracts import EVENTS, HR_DIRECTORY, HR_SNAPSHOTS
 from transforms.hr_history import build_events_hr, build_hr_directory
 from transforms.identity import resolve_identities
-from transforms.weeks import MissingInputError, data_weeks
+from transforms.warehouse import MissingInputError
+from transforms.weeks import data_weeks
 
 
 def d(s: str) -> dt.date:

@@ -10,7 +10,7 @@ import pytest
 from transforms.contracts import ACCOUNTS, ACTIVITY_COUNTS, EVENTS, HR_SNAPSHOTS
 from transforms.hr_history import build_hr_directory
 from transforms.identity import normalise_identifiers, resolve_identities
-from transforms.weeks import MissingInputError
+from transforms.warehouse import MissingInputError
 
 
 def d(s: str) -> dt.date:

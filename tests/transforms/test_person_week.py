@@ -11,14 +11,14 @@ import datetime as dt
 import duckdb
 import pytest
 
-from transforms.clean_events import build_clean_events, ensure_warehouse_schemas
+from transforms.clean_events import build_clean_events
 from transforms.contracts import ACCOUNTS, ACTIVITY_COUNTS, EVENTS, HR_SNAPSHOTS, PERSON_WEEK
 from transforms.contracts.config import Pilots
 from transforms.hr_history import build_hr_directory
 from transforms.identity import resolve_identities
 from transforms.person_week import build_person_week, weeks_to_rebuild
 from transforms.pseudonym import person_key
-from transforms.weeks import MissingInputError
+from transforms.warehouse import MissingInputError, ensure_schemas
 
 SECRET = b"test-secret-for-person-week-0001"
 EXTRACTS = ["2026-01-05", "2026-01-12", "2026-01-19", "2026-01-26", "2026-02-02"]
@@ -121,7 +121,7 @@ def settings(make_settings):
 def built(settings, rows_loader):
     """Built once for the read-only tests of this module."""
     con = duckdb.connect(":memory:")
-    ensure_warehouse_schemas(con)
+    ensure_schemas(con)
     prepare(con, lambda table, contract, rows: rows_loader(con, table, contract, rows), settings)
     build_person_week(con, settings, PILOTS, SECRET)
     yield con

@@ -66,6 +66,12 @@ TIERS: tuple[str, ...] = tuple(t.value for t in Tier)
 ACTIVE_TIERS: tuple[str, ...] = (Tier.PASSIVE.value, Tier.REACTION.value, Tier.CONTRIBUTION.value)
 
 
+def actions_of_tier(tier: Tier | str) -> tuple[str, ...]:
+    """The canonical actions of one tier, in vocabulary order (e.g. contribution: post, reply, share, upload)."""
+    t = Tier(tier)
+    return tuple(a.value for a, at in ACTION_TIERS.items() if at == t)
+
+
 def tier_of(action: str) -> Tier:
     """The tier of a canonical action; ``ValueError`` names the unknown action."""
     try:

@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from transforms.contracts.vocabulary import WorkerType
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -21,8 +23,8 @@ class WorkerTypeMapping(_Strict):
     """How ``worker_type`` (office / frontline) is derived when HR does not carry it."""
 
     field: Literal["site", "job_family", "department"] = "site"
-    values: dict[str, Literal["office", "frontline"]] = Field(default_factory=dict)
-    default: Literal["office", "frontline"] = "office"
+    values: dict[str, WorkerType] = Field(default_factory=dict)
+    default: WorkerType = "office"
 
 
 class Scope(_Strict):
@@ -30,7 +32,7 @@ class Scope(_Strict):
 
     countries: list[str] | None = None
     sites: list[str] | None = None
-    worker_types: list[Literal["office", "frontline"]] | None = None
+    worker_types: list[WorkerType] | None = None
 
 
 class IdentityRule(_Strict):

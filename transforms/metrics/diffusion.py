@@ -34,10 +34,12 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from transforms.metrics.history import PERSON_WEEK_CORE, monday, weeks_between, with_first_active
+from transforms.contracts.config import Settings
+from transforms.metrics.history import PERSON_WEEK_CORE, weeks_between, with_first_active
 from transforms.metrics.populations import require_columns, with_populations
 from transforms.metrics.registry import MetricKind, table_function, with_kind
 from transforms.privacy import DEFAULT_MIN_GROUP_SIZE
+from transforms.weeks import week_start_of
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,7 @@ __all__ = [
     "bass_adopters",
     "bass_parameters",
     "bass_projection",
+    "bass_start_week",
     "effective_start_week",
     "expected_path",
     "fit_bass",
@@ -172,7 +175,7 @@ def bass_adopters(
     weeks_since_start, new_adopters.
     """
     require_columns(person_week, [*PERSON_WEEK_CORE, "pilot_cohort"], table="person_week")
-    g = monday(start_week)
+    g = week_start_of(start_week)
     last = person_week["week_start"].max()
     if last is None or g > last:
         raise ValueError(f"start week {g} is after the last week of person_week ({last})")
@@ -201,6 +204,12 @@ def bass_adopters(
                       (pl.lit(g) + pl.duration(weeks=pl.col("weeks_since_start"))).alias("week_start"))
         .sort("population_type", "population", "weeks_since_start")
     )
+
+
+def bass_start_week(settings: Settings) -> dt.date:
+    """The week organic diffusion starts: the Monday of ``settings.general_rollout``, else of
+    ``settings.platform_launch`` (the Bass population is everyone not yet active then)."""
+    return week_start_of(settings.general_rollout or settings.platform_launch)
 
 
 @dataclass(frozen=True)
@@ -322,7 +331,7 @@ def fit_bass_diffusion(
         "population_type": pl.Utf8, "population": pl.Utf8, "headcount": pl.Int64, "adopted_before": pl.Int64,
         "bass_population": pl.Int64, "weeks_observed": pl.Int64, "parameter": pl.Utf8, "estimate": pl.Float64,
         "low": pl.Float64, "high": pl.Float64, "status": pl.Utf8,
-    }).with_columns(pl.lit(monday(start_week)).alias("start_week"), pl.lit(interval).alias("interval_level"))
+    }).with_columns(pl.lit(week_start_of(start_week)).alias("start_week"), pl.lit(interval).alias("interval_level"))
     projection = pl.concat(proj_parts, how="vertical_relaxed") if proj_parts else pl.DataFrame()
     return BassDiffusion(
         parameters=with_kind(params, MetricKind.ACTIVITY),

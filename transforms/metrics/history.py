@@ -1,4 +1,4 @@
-"""Person histories on calendar weeks: the first active week ever, and week arithmetic.
+"""Person histories on calendar weeks: the first active week ever, and whole weeks between Mondays.
 
 Weeks are ISO weeks identified by their Monday (``week_start``). All "previous week" and
 "last 12 weeks" logic is calendar arithmetic on ``week_start``, never row offsets, so a week with
@@ -7,11 +7,9 @@ no row (a gap in eligibility, a missing export) counts as a week without activit
 
 from __future__ import annotations
 
-import datetime as dt
-
 import polars as pl
 
-__all__ = ["PERSON_WEEK_CORE", "monday", "weeks_between", "with_first_active"]
+__all__ = ["PERSON_WEEK_CORE", "weeks_between", "with_first_active"]
 
 #: Columns every activity metric reads from ``marts.person_week``.
 PERSON_WEEK_CORE: tuple[str, ...] = (
@@ -22,11 +20,6 @@ PERSON_WEEK_CORE: tuple[str, ...] = (
     "is_contributor",
     "first_active_week",
 )
-
-
-def monday(day: dt.date) -> dt.date:
-    """The Monday of ``day``'s ISO week."""
-    return day - dt.timedelta(days=day.weekday())
 
 
 def weeks_between(start: pl.Expr, end: pl.Expr) -> pl.Expr:

@@ -24,6 +24,7 @@ import numpy as np
 import polars as pl
 
 from transforms.contracts import ContractError
+from transforms.contracts.actions import Tier, actions_of_tier
 from transforms.metrics.history import with_first_active
 from transforms.metrics.populations import require_columns
 from transforms.metrics.registry import MetricKind, table_function, with_kind
@@ -48,8 +49,12 @@ RELAY_ESTIMAND = (
 )
 #: Default controls: team size (numeric) and categorical department, worker type, pilot status.
 RELAY_CONTROLS: tuple[str, ...] = ("team_size", "department", "worker_type", "pilot_status")
-_CONTRIBUTION_ACTIONS = ("post", "reply", "share", "upload")
-_INTERACTION_ACTIONS = ("read", "visit", "react", "reply")
+#: Leaders: people at this level or above (1 = top).
+LEADER_MAX_LEVEL = 2
+#: Actions that put content of one's own on the platform (leader content).
+CONTRIBUTION_ACTIONS: tuple[str, ...] = actions_of_tier(Tier.CONTRIBUTION)
+#: Actions that reach someone else's content: reading, visiting, reacting to it, or replying in its thread.
+INTERACTION_ACTIONS: tuple[str, ...] = (*actions_of_tier(Tier.PASSIVE), *actions_of_tier(Tier.REACTION), "reply")
 
 
 def manager_relay_panel(person_week: pl.DataFrame, *, adopted_only: bool = True) -> pl.DataFrame:
@@ -235,7 +240,7 @@ def team_uptake_by_manager_activity(
 def leader_activity(
     person_week: pl.DataFrame,
     *,
-    max_level: int = 2,
+    max_level: int = LEADER_MAX_LEVEL,
     min_group_size: int = DEFAULT_MIN_GROUP_SIZE,
 ) -> pl.DataFrame:
     """Activity of the top levels (``level`` <= ``max_level``; 1 = top) per week.
@@ -272,7 +277,7 @@ def leader_content_reach(
     events: pl.DataFrame,
     person_week: pl.DataFrame,
     *,
-    max_level: int = 2,
+    max_level: int = LEADER_MAX_LEVEL,
     min_group_size: int = DEFAULT_MIN_GROUP_SIZE,
 ) -> pl.DataFrame:
     """Reach of the top levels' content: distinct people who read, reacted to or replied to it, per week.
@@ -295,13 +300,13 @@ def leader_content_reach(
     human = events.filter(~pl.col("is_automated").fill_null(False))
     leader_rows = person_week.filter(pl.col("level") <= max_level).select("person_key", "week_start")
     content = (
-        human.filter(pl.col("action").is_in(_CONTRIBUTION_ACTIONS) & pl.col("content_id").is_not_null())
+        human.filter(pl.col("action").is_in(CONTRIBUTION_ACTIONS) & pl.col("content_id").is_not_null())
         .join(leader_rows, on=["person_key", "week_start"], how="inner")
         .select("content_id", pl.col("person_key").alias("author_key"), pl.col("account_id").alias("author_account"),
                 pl.col("week_start").alias("posted_week"))
         .unique("content_id", keep="first")
     )
-    interactions = human.filter(pl.col("action").is_in(_INTERACTION_ACTIONS)).with_columns(
+    interactions = human.filter(pl.col("action").is_in(INTERACTION_ACTIONS)).with_columns(
         pl.when(pl.col("action") == "reply").then(pl.col("thread_id")).otherwise(pl.col("content_id"))
         .alias("target_id")
     )

@@ -13,10 +13,11 @@ from collections.abc import Sequence
 import numpy as np
 import polars as pl
 
-from transforms.metrics.history import PERSON_WEEK_CORE, monday, weeks_between, with_first_active
+from transforms.metrics.history import PERSON_WEEK_CORE, weeks_between, with_first_active
 from transforms.metrics.populations import require_columns, with_populations
 from transforms.metrics.registry import MetricKind, table_function, with_kind
 from transforms.privacy import DEFAULT_MIN_GROUP_SIZE, suppress_cells, suppress_small_arms
+from transforms.weeks import week_start_expr, week_start_of
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ def never_active(
     ``min_group_size`` eligible are suppressed (complementary within a type).
     """
     require_columns(person_week, [*PERSON_WEEK_CORE, "has_account"], table="person_week")
-    week = monday(as_of) if as_of is not None else person_week["week_start"].max()
+    week = week_start_of(as_of) if as_of is not None else person_week["week_start"].max()
     rows = with_first_active(person_week).filter(pl.col("week_start") == week)
     if rows.height == 0:
         raise ValueError(f"person_week has no eligible rows in the as-of week {week}")
@@ -161,7 +162,7 @@ def time_to_first_activity(
         pl.col("first_active").first(),
     )
     start = pl.min_horizontal(
-        (pl.col("eligible_from") - pl.duration(days=pl.col("eligible_from").dt.weekday() - 1)),
+        week_start_expr("eligible_from"),
         pl.col("first_week"),
     )
     people = people.with_columns(start.alias("clock_start")).with_columns(

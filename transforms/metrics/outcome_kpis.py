@@ -19,17 +19,24 @@ from transforms.contracts.config import KpiRegistry
 from transforms.metrics.populations import require_columns
 from transforms.metrics.registry import MetricKind, table_function, with_kind
 from transforms.privacy import DEFAULT_MIN_GROUP_SIZE, suppress_small_arms
+from transforms.weeks import week_start_expr
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ASSOCIATION_LABEL", "empty_kpi_activity_link", "kpi_activity_lead_lag", "outcome_kpis"]
+__all__ = [
+    "ASSOCIATION_LABEL", "LEAD_LAG_SCHEMA", "kpi_activity_lead_lag", "kpi_activity_link", "outcome_kpis",
+    "weekly_team_kpis",
+]
 
 ASSOCIATION_LABEL = "association, not effect"
+#: Columns of the lead-lag table (one KPI) and of ``marts.kpi_activity_link`` (every team KPI stacked).
+LEAD_LAG_SCHEMA: dict[str, pl.DataType] = {
+    "lag_weeks": pl.Int32, "n_pairs": pl.Int64, "n_teams": pl.Int64, "correlation": pl.Float64,
+    "slope_per_point": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64, "suppressed": pl.Boolean,
+    "kpi": pl.Utf8, "unit": pl.Utf8, "direction": pl.Utf8, "within_team": pl.Boolean, "label": pl.Utf8,
+    "interval_level": pl.Float64, "kind": pl.Utf8,
+}
 _UNIT_KEY = {"team": "org_unit", "site": "site"}
-
-
-def _monday(col: str) -> pl.Expr:
-    return pl.col(col) - pl.duration(days=pl.col(col).dt.weekday() - 1)
 
 
 def _registry_frame(registry: KpiRegistry) -> pl.DataFrame:
@@ -92,7 +99,7 @@ def outcome_kpis(
     require_columns(person_week, ["person_key", "week_start", "org_unit", "site", "department", "worker_type",
                                   "pilot_cohort", "pilot_status"], table="person_week")
     kpis = kpi_values.join(_registry_frame(registry), on="kpi", how="left").with_columns(
-        _monday("period_start").alias("week_start")
+        week_start_expr("period_start").alias("week_start")
     )
     parts: list[pl.DataFrame] = []
     for unit_type, key in _UNIT_KEY.items():
@@ -202,7 +209,7 @@ def kpi_activity_lead_lag(
     long_periods = series.filter((pl.col("period_end") - pl.col("period_start")).dt.total_days() > 6)
     if long_periods.height:
         raise ValueError(f"lead-lag analysis needs weekly KPI periods; {kpi!r} has {long_periods.height} longer period(s)")
-    series = series.select("unit_id", _monday("period_start").alias("kpi_week"), "value")
+    series = series.select("unit_id", week_start_expr("period_start").alias("kpi_week"), "value")
     rates = _team_active_rate(person_week, min_group_size)
     rows = []
     for k in range(max_lag + 1):
@@ -227,28 +234,13 @@ def kpi_activity_lead_lag(
             lo, hi = fit.conf_int(alpha=alpha)[1]
             rec.update(slope_per_point=float(fit.params[1]), ci_low=float(lo), ci_high=float(hi))
         rows.append(rec)
-    table = pl.DataFrame(rows, schema=_LAG_SCHEMA)
-    return _lead_lag_table(table, kpi=kpi, unit=definition.unit, direction=definition.direction,
-                           within_team=within_team, alpha=alpha, min_group_size=min_group_size)
-
-
-_LAG_SCHEMA = {
-    "lag_weeks": pl.Int32, "n_pairs": pl.Int64, "n_teams": pl.Int64, "correlation": pl.Float64,
-    "slope_per_point": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64,
-}
-
-
-def _lead_lag_table(
-    table: pl.DataFrame, *, kpi: str | None, unit: str | None, direction: str | None, within_team: bool,
-    alpha: float, min_group_size: int,
-) -> pl.DataFrame:
+    table = pl.DataFrame(rows, schema={c: LEAD_LAG_SCHEMA[c] for c in list(LEAD_LAG_SCHEMA)[:7]})
     published = suppress_small_arms(table, size_columns=["n_teams"],
                                     value_columns=["correlation", "slope_per_point", "ci_low", "ci_high"],
                                     min_group_size=min_group_size)
     return with_kind(
         published.with_columns(
-            pl.lit(kpi, dtype=pl.Utf8).alias("kpi"), pl.lit(unit, dtype=pl.Utf8).alias("unit"),
-            pl.lit(direction, dtype=pl.Utf8).alias("direction"),
+            pl.lit(kpi).alias("kpi"), pl.lit(definition.unit).alias("unit"), pl.lit(definition.direction).alias("direction"),
             pl.lit(within_team).alias("within_team"), pl.lit(ASSOCIATION_LABEL).alias("label"),
             pl.lit(1 - alpha).alias("interval_level"),
         ),
@@ -256,8 +248,31 @@ def _lead_lag_table(
     )
 
 
-def empty_kpi_activity_link(min_group_size: int = DEFAULT_MIN_GROUP_SIZE) -> pl.DataFrame:
-    """``marts.kpi_activity_link`` with no rows (no weekly team KPI is registered): the columns and
-    types of :func:`kpi_activity_lead_lag`, kind ``link``."""
-    return _lead_lag_table(pl.DataFrame(schema=_LAG_SCHEMA), kpi=None, unit=None, direction=None,
-                           within_team=False, alpha=0.05, min_group_size=min_group_size)
+
+def weekly_team_kpis(registry: KpiRegistry) -> list[str]:
+    """The registry's KPIs measured per team and week: those the lead-lag and pilot analyses take."""
+    return [k.name for k in registry.kpis if k.unit_type == "team" and k.grain == "week"]
+
+
+@table_function(kind=MetricKind.LINK, metrics=("kpi_activity_lead_lag",), grain="KPI x lag")
+def kpi_activity_link(
+    kpi_values: pl.DataFrame,
+    registry: KpiRegistry,
+    person_week: pl.DataFrame,
+    *,
+    min_group_size: int = DEFAULT_MIN_GROUP_SIZE,
+) -> pl.DataFrame:
+    """:func:`kpi_activity_lead_lag` for every weekly team KPI of the registry, stacked.
+
+    Grain: one row per KPI x lag. Denominator: team-weeks with both values, per KPI and lag (as
+    :func:`kpi_activity_lead_lag`). Without a weekly team KPI (no registry, no feed) the table is
+    empty, with its columns (``LEAD_LAG_SCHEMA``).
+    """
+    parts = [
+        kpi_activity_lead_lag(kpi_values, registry, person_week, kpi=name, min_group_size=min_group_size)
+        for name in weekly_team_kpis(registry)
+    ]
+    if not parts:
+        return pl.DataFrame(schema=LEAD_LAG_SCHEMA)
+    return pl.concat(parts, how="diagonal_relaxed")
+

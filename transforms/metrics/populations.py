@@ -18,6 +18,8 @@ import polars as pl
 from transforms.contracts import ContractError
 
 __all__ = [
+    "ANALYSIS_POPULATIONS",
+    "BASS_POPULATIONS",
     "DEFAULT_POPULATIONS",
     "NON_PILOT",
     "ORGANISATION",
@@ -47,6 +49,12 @@ DEFAULT_POPULATIONS: tuple[str, ...] = (
     "tenure_band",
     "is_manager",
 )
+
+
+#: Population cuts of the analytics marts besides the adoption curve (which uses all of the above).
+ANALYSIS_POPULATIONS: tuple[str, ...] = ("organisation", "worker_type", "pilot_wave", "department", "site")
+#: Populations the Bass diffusion model is fitted for.
+BASS_POPULATIONS: tuple[str, ...] = ("organisation", "worker_type")
 
 
 def require_columns(frame: pl.DataFrame, columns: Sequence[str], *, table: str) -> None:

@@ -376,6 +376,7 @@ def render_metrics_markdown() -> str:
             lines.append(f"| `{m.name}` | {_cell(m.unit)} | {m.direction.value.replace('_', ' ')} | "
                          f"{_cell(m.grain)} | {_cell(m.denominator)} | {_cell(m.description)} |")
         lines.append("")
+    lines += _marts_markdown()
     lines += ["## Tables, by kind", "",
               "Each function returns a tidy table with a constant `kind` column.", ""]
     for kind in MetricKind:
@@ -389,4 +390,22 @@ def render_metrics_markdown() -> str:
                          f"{_cell(t.summary)} |")
         lines.append("")
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _marts_markdown() -> list[str]:
+    """The warehouse's marts, from the marts registry (``transforms.marts``): table, kind, grain,
+    what it reads and who reads it."""
+    from transforms.marts import load_registry  # the marts registry builds on this module: load on use
+
+    lines = ["## Marts in the warehouse", "",
+             "Every `marts.*` table is declared once in `transforms/marts/` (one function each); the Dagster",
+             "assets, the report's inputs and the published snapshots are generated from these declarations.",
+             "`marts.person_week` (and `marts.person_week_source`) is built in DuckDB by `transforms/person_week.py`.",
+             "", "| table | kind | grain | reads | read by | what it is |", "|---|---|---|---|---|---|"]
+    for spec in sorted(load_registry().values(), key=lambda s: s.tables):
+        kind = spec.kind.value if spec.kind else "per row (`metric_kind`)"
+        for table in spec.tables:
+            lines.append(f"| `{table}` | {kind} | {_cell(spec.grain)} | {', '.join(f'`{t}`' for t in spec.reads)} | "
+                         f"{', '.join(sorted(spec.read_by))} | {_cell(spec.description)} |")
+    return [*lines, ""]
 

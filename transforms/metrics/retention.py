@@ -28,6 +28,7 @@ from transforms.metrics.history import PERSON_WEEK_CORE, weeks_between, with_fir
 from transforms.metrics.populations import population_expr, require_columns
 from transforms.metrics.registry import MetricKind, table_function, with_kind
 from transforms.privacy import DEFAULT_MIN_GROUP_SIZE, SUPPRESSED
+from transforms.weeks import week_start_expr
 
 __all__ = ["CohortBy", "retention_triangle", "suppress_cohort_tails"]
 
@@ -86,7 +87,7 @@ def retention_triangle(
         )
         # the wave's start week is the Monday of its start date
         members = members.with_columns(
-            (pl.col("cohort_start") - pl.duration(days=pl.col("cohort_start").dt.weekday() - 1)).alias("cohort_start")
+            week_start_expr("cohort_start").alias("cohort_start")
         )
     # population of each member: their attribute in the first eligible week on/after the cohort start
     on_after = rows.join(members, on="person_key", how="inner").filter(pl.col("week_start") >= pl.col("cohort_start"))

@@ -44,6 +44,12 @@ log = logging.getLogger(__name__)
 
 Design = Literal["did", "means"]
 FRAME = "kpi panel"
+#: Columns of ``marts.pilot_power`` (one row per weekly team KPI).
+KPI_POWER_SCHEMA = pl.Schema({
+    "kpi": pl.Utf8, "mean": pl.Float64, "sigma_between": pl.Float64, "sigma_within": pl.Float64, "rho": pl.Float64,
+    "n_treated": pl.Int64, "n_control": pl.Int64, "weeks": pl.Int64, "pre_weeks": pl.Int64, "design": pl.Utf8,
+    "mde": pl.Float64, "mde_relative": pl.Float64, "target_effect": pl.Float64, "weeks_to_detect_target": pl.Int64,
+})
 
 
 @dataclass(frozen=True)
@@ -253,4 +259,4 @@ def kpi_power(
                 ),
             }
         )  # fmt: skip
-    return pl.DataFrame(records)
+    return pl.DataFrame(records, schema=KPI_POWER_SCHEMA)

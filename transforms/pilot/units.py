@@ -27,8 +27,11 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from transforms.contracts.config import KpiRegistry, Pilots, Settings
+from transforms.metrics.outcome_kpis import weekly_team_kpis
 from transforms.pilot.design import MISSING_LEVEL, require_columns
 from transforms.pilot.errors import PilotInputError
+from transforms.weeks import week_start_expr, week_start_of
 
 log = logging.getLogger(__name__)
 
@@ -298,6 +301,39 @@ def team_pilot_assignment(
         )
         .filter(pl.col("unit_id").is_not_null())
         .sort("unit_id")
+    )
+
+
+#: Person-week columns whose pre-pilot means describe a person's baseline activity.
+PRE_ACTIVITY: tuple[str, ...] = ("is_active", "is_engaged", "is_contributor", "actions_total")
+#: Weeks before a pilot's start that the baselines, DiD panels and KPI baselines use.
+PRE_WEEKS = 8
+
+
+def first_pilot_start(pilots: Pilots) -> dt.date | None:
+    """The Monday of the earliest cohort's start (the end of the pre-pilot baseline); None without cohorts."""
+    starts = [c.start for c in pilots.cohorts]
+    return week_start_of(min(starts)) if starts else None
+
+
+def pilot_window_end(settings: Settings) -> dt.date | None:
+    """The general roll-out: after it everyone has the platform and the pilot comparison ends."""
+    return settings.general_rollout
+
+
+def team_kpi_panel(kpi_values: pl.DataFrame, kpi_registry: KpiRegistry, person_week: pl.DataFrame) -> pl.DataFrame:
+    """Weekly team KPIs with each team's pilot assignment, the unit the KPI effects and power use.
+
+    Grain: one row per weekly team KPI of the registry x team x week (``week_start`` = Monday of
+    the KPI's ``period_start``). Columns: ``kpi, unit_id, week_start, value`` and, from
+    :func:`team_pilot_assignment`, ``cohort, first_treat, support_level`` (null for teams of no
+    cohort or teams absent from person-week).
+    """
+    teams = team_pilot_assignment(person_week)
+    return (
+        kpi_values.filter(pl.col("kpi").is_in(weekly_team_kpis(kpi_registry)) & (pl.col("unit_type") == "team"))
+        .select("kpi", "unit_id", week_start_expr("period_start").alias("week_start"), "value")
+        .join(teams.select("unit_id", "cohort", "first_treat", "support_level"), on="unit_id", how="left")
     )
 
 

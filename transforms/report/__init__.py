@@ -8,14 +8,15 @@
 - :mod:`transforms.report.weekly`: the HTML page (plotly.js embedded once, print CSS for A4).
 """
 
-from transforms.report.inputs import REPORT_TABLES, ReportInputError, ReportInputs
+from transforms.report.inputs import QUALITY_TABLES, ReportInputError, ReportInputs, report_tables
 from transforms.report.weekly import Report, build_report, iso_week_label, render_html, render_weekly_report
 
 __all__ = [
-    "REPORT_TABLES",
+    "QUALITY_TABLES",
     "Report",
     "ReportInputError",
     "ReportInputs",
+    "report_tables",
     "build_report",
     "iso_week_label",
     "render_html",

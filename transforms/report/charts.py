@@ -640,12 +640,12 @@ def plot_pilot_effects(effects: pl.DataFrame, *, kind: MetricKind | str, metrics
 
 def plot_event_study(es: pl.DataFrame, *, kind: MetricKind | str, metrics: Sequence[str], title: str,
                      unit_label: str, min_group_size: int = DEFAULT_MIN_GROUP_SIZE) -> go.Figure:
-    """Effect by week relative to the pilot's start (``marts.pilot_event_study``), with 95% intervals.
+    """Effect by week relative to the pilot's start (event-study rows of ``marts.pilot_effects``), with 95% intervals.
 
     Grain: weeks relative to each wave's start (negative = before). Estimates before zero test
     the parallel-trends assumption: they should hover around zero.
     """
-    table = "marts.pilot_event_study"
+    table = "marts.pilot_effects"
     rel = _pick(es, ["relative_week", "event_time", "weeks_since_start", "e"], table=table,
                 what="the week relative to the pilot start")
     est = _pick(es, ["estimate", "att", "effect"], table=table, what="the estimate")
@@ -675,10 +675,10 @@ def plot_pilot_projection(proj: pl.DataFrame, *, kind: MetricKind | str, metrics
                           unit_label: str, min_group_size: int = DEFAULT_MIN_GROUP_SIZE) -> go.Figure:
     """The effect on the pilot's members beside the effect projected onto the whole eligible population.
 
-    ``proj``: rows of ``marts.pilot_projection`` (one kind), one row per outcome x scope
+    ``proj``: projection rows of ``marts.pilot_effects`` (one kind), one row per outcome x scope
     (``pilot`` / ``population``) with ``estimate``, ``ci_low``, ``ci_high``. Grain: outcome x scope.
     """
-    table = "marts.pilot_projection"
+    table = "marts.pilot_effects"
     require_columns(proj, ["outcome", "scope", "estimate", "ci_low", "ci_high"], table=table)
     rows = publishable(proj, size_columns=["n_treated", "n_control"], min_group_size=min_group_size).filter(
         pl.col("estimate").is_not_null() & pl.col("estimate").is_finite())

@@ -20,42 +20,28 @@ from transforms.contracts.config import KpiDefinition
 from transforms.privacy import DEFAULT_MIN_GROUP_SIZE
 
 __all__ = [
-    "REPORT_TABLES",
+    "QUALITY_TABLES",
     "ReportInputError",
     "ReportInputs",
     "require_columns",
+    "report_tables",
     "table_up_to_week",
 ]
 
-#: Every table the report can show, by warehouse name, with the function that computes it.
-REPORT_TABLES: dict[str, str] = {
-    "marts.adoption_curve": "transforms.metrics.adoption_curve.adoption_curve",
-    "marts.usage_segments": "transforms.metrics.usage_segments.usage_segment_shares",
-    "marts.lifecycle": "transforms.metrics.lifecycle.lifecycle_shares",
-    "marts.retention": "transforms.metrics.retention.retention_triangle",
-    "marts.inequality": "transforms.metrics.inequality.participation_inequality",
-    "marts.diffusion": "transforms.metrics.diffusion.bass_parameters (or the projection)",
-    "marts.diffusion_projection": "transforms.metrics.diffusion.bass_projection",
-    "marts.non_users": "transforms.metrics.non_users.never_active (populations incl. worker_type)",
-    "marts.digital_divide": "transforms.metrics.non_users.digital_divide",
-    "marts.manager_relay": "transforms.metrics.manager_relay.manager_relay_effect (or the weekly arms)",
-    "marts.team_uptake_by_manager": "transforms.metrics.manager_relay.team_uptake_by_manager_activity",
-    "marts.pilot_representativeness": "transforms.pilot.representativeness.pilot_representativeness",
-    "marts.pilot_effects": "transforms.pilot.effects_mart.pilot_effects",
-    "marts.pilot_event_study": "optional: event-study rows apart (else read from marts.pilot_effects)",
-    "marts.pilot_projection": "optional: projection rows apart (else read from marts.pilot_effects)",
-    "marts.pilot_power": "transforms.pilot.power.kpi_power",
-    "marts.community_outputs": "transforms.metrics.community_outputs.community_outputs",
-    "marts.community_flags": "transforms.metrics.community_outputs.community_flags",
-    "marts.outcome_kpis": "transforms.metrics.outcome_kpis.outcome_kpis",
-    "marts.kpi_activity_link": "transforms.metrics.outcome_kpis.kpi_activity_lead_lag (all team KPIs stacked)",
-    "quality.coverage": "quality.coverage.source_row_flow",
-    "quality.match_rates": "quality.coverage.identity_match",
-    "quality.weeks_covered": "quality.coverage.weeks_covered",
-    "quality.hr_completeness": "quality.coverage.hr_completeness",
-    "quality.kpi_freshness": "quality.coverage.kpi_feed_freshness",
-    "quality.rejects_summary": "pipelines.publish (quality.rejects counted per source, contract and reason)",
-}
+#: The data-quality tables of the "quality and coverage" section (``quality.coverage.COVERAGE_TABLES``).
+QUALITY_TABLES: tuple[str, ...] = (
+    "quality.coverage", "quality.match_rates", "quality.weeks_covered", "quality.hr_completeness",
+    "quality.kpi_freshness", "quality.rejects_summary",
+)
+
+
+def report_tables() -> tuple[str, ...]:
+    """Every table the report shows: the marts the registry declares as read by the report
+    (``transforms.marts``), then :data:`QUALITY_TABLES`."""
+    from transforms.marts import load_registry  # the registry imports the metric modules: load on use
+
+    marts = [t for spec in load_registry().values() if "report" in spec.read_by for t in spec.tables]
+    return (*marts, *QUALITY_TABLES)
 
 
 class ReportInputError(ContractError):
@@ -98,7 +84,7 @@ class ReportInputs:
     """Everything one weekly report shows.
 
     ``tables``: published marts (suppressed cells already nulled and flagged) keyed by warehouse
-    name, e.g. ``"marts.adoption_curve"``; any subset of :data:`REPORT_TABLES`. ``week_start``: the
+    name, e.g. ``"marts.adoption_curve"``; any subset of :func:`report_tables`. ``week_start``: the
     Monday of the report's ISO week; rows after it are ignored. ``min_group_size``: the
     organisation's minimum group size; every chart also drops cells below it, whatever the table
     says. ``kpi_registry``: the outcome KPIs' definitions (unit, direction), for the outcome section.

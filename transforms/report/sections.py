@@ -22,7 +22,7 @@ import polars as pl
 from transforms.metrics.registry import KIND_COLUMN, MetricKind, get_metric
 from transforms.report import charts, readings
 from transforms.report import format as fmt
-from transforms.report.inputs import REPORT_TABLES, ReportInputs
+from transforms.report.inputs import ReportInputs, report_tables
 from transforms.report.pilot_views import PilotViews, pilot_views
 
 log = logging.getLogger(__name__)
@@ -219,8 +219,8 @@ def adoption_section(inputs: ReportInputs) -> Section:
     else:
         blocks += _guarded("marts.inequality", lambda: _inequality_blocks(ineq, k))
 
-    projection = inputs.table_with(("marts.diffusion_projection", "marts.diffusion"), "fitted_share", whole=True)
-    params = inputs.table_with(("marts.diffusion", "marts.diffusion_parameters"), "parameter", whole=True)
+    projection = inputs.table_with(("marts.diffusion_projection",), "fitted_share", whole=True)
+    params = inputs.table_with(("marts.diffusion",), "parameter", whole=True)
     if projection is None:
         blocks.append(_missing("marts.diffusion_projection", "Diffusion projection (Bass model)"))
     else:
@@ -330,9 +330,9 @@ def left_behind_section(inputs: ReportInputs) -> Section:
     else:
         blocks.append(_missing("marts.digital_divide", "Digital divide (frontline vs office)"))
 
-    arms = inputs.table_with(("marts.team_uptake_by_manager", "marts.manager_relay"), "rate_manager_active",
+    arms = inputs.table_with(("marts.team_uptake_by_manager",), "rate_manager_active",
                              whole=True)  # carries a pooled row (week_start null)
-    effect = inputs.table_with(("marts.manager_relay", "marts.manager_relay_effect"), "estimate_pp", whole=True)
+    effect = inputs.table_with(("marts.manager_relay",), "estimate_pp", whole=True)
     if arms is None:
         blocks.append(_missing("marts.team_uptake_by_manager", "Managers as relays"))
         if effect is not None:
@@ -481,23 +481,15 @@ def pilot_section(inputs: ReportInputs) -> Section:
             return _effect_blocks(views.effects, inputs)
         blocks += _guarded("marts.pilot_effects", effect_blocks)
 
-    es_table = inputs.tables.get("marts.pilot_event_study")
-    if es_table is not None:
-        blocks += _guarded("marts.pilot_event_study", lambda: _event_study_blocks(
-            pilot_views(es_table.with_columns(pl.lit("event_study").alias("row_type")),
-                        table="marts.pilot_event_study").event_study, inputs))
-    elif views is not None and views.event_study.height:
+    if views is not None and views.event_study.height:
         blocks += _guarded("marts.pilot_effects", lambda: _event_study_blocks(views.event_study, inputs))
     else:
-        blocks.append(_missing("marts.pilot_event_study", "Event study (effect by week since the start)"))
+        blocks.append(_missing("marts.pilot_effects", "Event study (effect by week since the start)"))
 
-    proj_table = inputs.tables.get("marts.pilot_projection")
-    if proj_table is not None:
-        blocks += _guarded("marts.pilot_projection", lambda: _projection_blocks(proj_table, inputs))
-    elif views is not None and views.projection.height:
+    if views is not None and views.projection.height:
         blocks += _guarded("marts.pilot_effects", lambda: _projection_blocks(views.projection, inputs))
     else:
-        blocks.append(_missing("marts.pilot_projection", "Projection onto the whole population"))
+        blocks.append(_missing("marts.pilot_effects", "Projection onto the whole population"))
 
     power = inputs.tables.get("marts.pilot_power")
     if power is None:
@@ -622,7 +614,7 @@ def _event_study_blocks(es: pl.DataFrame, inputs: ReportInputs) -> list[Block]:
                 title=f"Effect on {outcome} week by week since the start"
                       + (" (all waves)" if cohort == "all" else f" ({cohort})" if cohort else ""),
                 unit_label=unit, min_group_size=inputs.min_group_size)
-            out.append(_chart("marts.pilot_event_study", fig, readings.reading_event_study(
+            out.append(_chart("marts.pilot_effects", fig, readings.reading_event_study(
                 rows, "relative_week", "estimate", unit=unit, scale=scale,
                 pretrend_p=float(pvals[0]) if pvals.len() else None)))
     return out + _unknown_note(unknown)
@@ -642,7 +634,7 @@ def _projection_blocks(proj: pl.DataFrame, inputs: ReportInputs) -> list[Block]:
                                            min_group_size=inputs.min_group_size)
         lines = [readings.reading_pilot_projection(part, o, unit=_unit(o, kind, inputs)[0],
                                                    scale=_unit(o, kind, inputs)[1]) for o in outcomes[:2]]
-        out.append(_chart("marts.pilot_projection", fig, " ".join(lines)))
+        out.append(_chart("marts.pilot_effects", fig, " ".join(lines)))
     return out + _unknown_note(unknown)
 
 
@@ -861,7 +853,7 @@ def _freshness_table(fresh: pl.DataFrame) -> TableBlock:
 
 def build_sections(inputs: ReportInputs, *, match_threshold: float | None = None) -> list[Section]:
     """All sections of the report, in reading order."""
-    unknown = sorted(set(inputs.tables) - set(REPORT_TABLES))
+    unknown = sorted(set(inputs.tables) - set(report_tables()))
     if unknown:
         log.info("report: tables not shown by any section: %s", ", ".join(unknown))
     return [

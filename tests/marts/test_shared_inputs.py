@@ -1,0 +1,73 @@
+"""Shared inputs are loaded once per run: a whole run reads ``marts.person_week`` into Python once
+(the marts that need people share it), the Bass model is fitted once for its two tables, and the
+team KPI panel is built once for effects and power."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import TEST_SECRET
+
+EMPLOYEES, WEEKS, SEED = 400, 24, 5
+
+
+@pytest.fixture(scope="module")
+def counted_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Counter, Counter, object]:
+    from pipelines.runner import execute_job
+    from pipelines.simulator import simulate
+    from transforms.marts import inputs
+    from transforms.metrics import diffusion
+    from transforms.pilot import units
+
+    base = tmp_path_factory.mktemp("shared_inputs")
+    simulate(base / "raw", employees=EMPLOYEES, weeks=WEEKS, seed=SEED, start=dt.date(2026, 1, 5))
+    (base / "key").write_text(TEST_SECRET, encoding="ascii")
+    reads: Counter = Counter()
+    builds: Counter = Counter()
+    real_read, real_fit, real_panel = inputs.read_table, inputs.fit_bass_diffusion, inputs.build_team_kpi_panel
+
+    def read_table(con, name):  # noqa: ANN001, ANN202
+        reads[name] += 1
+        return real_read(con, name)
+
+    def fit(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        builds["bass"] += 1
+        return real_fit(*args, **kwargs)
+
+    def panel(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        builds["team_kpi_panel"] += 1
+        return real_panel(*args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("DAGSTER_HOME", raising=False)
+        mp.setenv("UPTAKE_SECRET_FILE", str(base / "key"))
+        mp.setattr(inputs, "read_table", read_table)
+        mp.setattr(inputs, "fit_bass_diffusion", fit)
+        mp.setattr(inputs, "build_team_kpi_panel", panel)
+        outcome = execute_job(base / "raw", base / "warehouse.duckdb")
+    assert diffusion is not None and units is not None
+    return reads, builds, outcome
+
+
+def test_the_run_succeeds(counted_run) -> None:
+    _, _, outcome = counted_run
+    assert outcome.problems == ()
+    assert outcome.report_path and Path(outcome.report_path).is_file()
+
+
+def test_person_week_is_read_into_python_once_per_run(counted_run) -> None:
+    reads, _, outcome = counted_run
+    n_person_week_marts = sum(1 for key in outcome.metadata if key.startswith("marts/")) - 1
+    assert n_person_week_marts > 15  # many marts read people...
+    assert reads["marts.person_week"] == 1  # ...from one read
+
+
+def test_bass_is_fitted_once_and_the_team_panel_built_once(counted_run) -> None:
+    _, builds, outcome = counted_run
+    assert {"marts/diffusion", "marts/diffusion_projection", "marts/pilot_effects", "marts/pilot_power"} \
+        <= set(outcome.metadata)
+    assert builds == Counter({"bass": 1, "team_kpi_panel": 1})

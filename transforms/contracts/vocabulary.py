@@ -1,0 +1,39 @@
+"""Closed vocabularies and plausibility bounds shared by connectors, transforms and checks, one
+copy each: worker types, tenure bands, and the dates outside which a timestamp is a broken clock.
+(The action vocabulary and its tiers are in :mod:`transforms.contracts.actions`.)"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+__all__ = [
+    "EARLIEST_PLAUSIBLE",
+    "LATEST_PLAUSIBLE",
+    "TENURE_BANDS",
+    "WORKER_TYPES",
+    "WorkerType",
+    "tenure_band_sql",
+]
+
+#: Office staff (connected at a desk) or frontline (factories, shops, field): the digital divide.
+WorkerType = Literal["office", "frontline"]
+WORKER_TYPES: tuple[str, ...] = ("office", "frontline")
+
+#: Tenure bands: (label, upper bound in whole years, exclusive); the last band is open-ended.
+TENURE_BANDS: tuple[tuple[str, int | None], ...] = (
+    ("<1y", 1), ("1-3y", 3), ("3-5y", 5), ("5-10y", 10), ("10y+", None),
+)
+
+#: Dates before this are an unset clock (epoch 0, a default 1900), not real activity.
+EARLIEST_PLAUSIBLE = dt.date(2000, 1, 1)
+#: Dates from this on are a typing slip or a placeholder (``9999-12-31``), not real activity.
+LATEST_PLAUSIBLE = dt.date(2100, 1, 1)
+
+
+def tenure_band_sql(hire_date: str, on: str) -> str:
+    """SQL: the tenure band of an employee hired on ``hire_date`` as of the date ``on`` (null without hire date)."""
+    whens = " ".join(f"WHEN {on} < {hire_date} + INTERVAL {years} YEAR THEN '{label}'"
+                     for label, years in TENURE_BANDS if years is not None)
+    last = TENURE_BANDS[-1][0]
+    return f"CASE WHEN {hire_date} IS NULL THEN NULL {whens} ELSE '{last}' END"

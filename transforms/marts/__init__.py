@@ -1,0 +1,255 @@
+"""The marts layer, declared once: every mart's warehouse table, the inputs it reads, its kind,
+grain and description, and who reads it, beside the one pure function that computes it.
+
+A mart is a function of named *inputs* returning one tidy Polars frame (or several, for one fit
+that yields several tables)::
+
+    @mart("marts.usage_segments", kind=MetricKind.ACTIVITY, grain="population x week x segment",
+          description="Share of eligible people per usage segment ...", read_by=("report",))
+    def usage_segments(person_week: pl.DataFrame, settings: Settings) -> pl.DataFrame:
+        ...
+
+Its parameters name its inputs; each input is declared once with :func:`mart_input` (what
+warehouse tables it reads and how it is loaded, :mod:`transforms.marts.inputs`), so the inputs a
+mart reads are declared in exactly one place, its signature. Adding a mart is one function and
+its decorator: the Dagster assets (``pipelines.assets.marts``), the report's list of tables and
+dependencies, the published list and ``docs/metrics.md`` are generated from :data:`MARTS`.
+
+Inputs are loaded through an :class:`InputCache`, which loads each input at most once for all the
+marts computed with it (``marts.person_week`` is read into Python once per run, however many marts
+read it) and loads derived inputs (the team KPI panel, the fitted Bass model) from other inputs.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from transforms.metrics.registry import MetricKind, assert_single_kind
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "INPUTS",
+    "MARTS",
+    "InputCache",
+    "InputContext",
+    "MartInput",
+    "MartSpec",
+    "MartRegistryError",
+    "compute_mart",
+    "load_registry",
+    "mart",
+    "mart_input",
+    "mart_of_table",
+    "tables_read_by",
+]
+
+#: Who may read a mart: the weekly report, the analyst notebooks.
+READERS: frozenset[str] = frozenset({"report", "notebooks"})
+
+
+class MartRegistryError(ValueError):
+    """A mart or input declaration is inconsistent (unknown input, duplicate table, bad name)."""
+
+
+@dataclass(frozen=True)
+class InputContext:
+    """What a loader may use: a warehouse connection and the other inputs."""
+
+    con: duckdb.DuckDBPyConnection
+    cache: InputCache
+
+    def get(self, name: str) -> Any:
+        """Another input, loaded once (derived inputs build on plain ones)."""
+        return self.cache.get(name, self.con)
+
+
+@dataclass(frozen=True)
+class MartInput:
+    """A named input of marts: the warehouse tables it reads and its loader."""
+
+    name: str
+    reads: tuple[str, ...]
+    load: Callable[[InputContext], Any]
+    description: str
+    needs: tuple[str, ...] = ()  # other inputs it is derived from
+
+
+@dataclass(frozen=True)
+class MartSpec:
+    """One mart (or one fit yielding several tables): its tables, inputs, kind, grain, readers."""
+
+    tables: tuple[str, ...]
+    compute: Callable[..., pl.DataFrame | tuple[pl.DataFrame, ...]]
+    inputs: tuple[str, ...]
+    kind: MetricKind | None  # None: rows carry their own kind (``metric_kind``), e.g. pilot effects
+    grain: str
+    description: str
+    read_by: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def name(self) -> str:
+        """The function's name, e.g. ``usage_segments``."""
+        return self.compute.__name__
+
+    @property
+    def reads(self) -> tuple[str, ...]:
+        """Every warehouse table this mart reads, through its inputs (derived ones included)."""
+        return tables_read_by(self.inputs)
+
+
+#: Inputs by name, filled by :func:`mart_input` when :mod:`transforms.marts.inputs` is imported.
+INPUTS: dict[str, MartInput] = {}
+#: Marts by function name, filled by :func:`mart` when the mart modules are imported.
+MARTS: dict[str, MartSpec] = {}
+
+_MART_MODULES = (
+    "transforms.marts.inputs",
+    "transforms.marts.adoption",
+    "transforms.marts.managers",
+    "transforms.marts.diffusion",
+    "transforms.marts.communities",
+    "transforms.marts.outcomes",
+    "transforms.marts.pilot",
+)
+
+
+def load_registry() -> dict[str, MartSpec]:
+    """Import every mart module (which registers its marts) and return :data:`MARTS`."""
+    for module in _MART_MODULES:
+        importlib.import_module(module)
+    return MARTS
+
+
+def mart_input(*, reads: Sequence[str], description: str, needs: Sequence[str] = ()) -> Callable:
+    """Declare a loader ``fn(ctx: InputContext) -> value`` as the input named ``fn.__name__``.
+
+    ``reads`` are the warehouse tables it reads itself; ``needs`` the inputs it is derived from
+    (their tables count as read too).
+    """
+
+    def decorate(fn: Callable[[InputContext], Any]) -> Callable[[InputContext], Any]:
+        if fn.__name__ in INPUTS:
+            raise MartRegistryError(f"input {fn.__name__!r} is declared twice")
+        unknown = [n for n in needs if n not in INPUTS]
+        if unknown:
+            raise MartRegistryError(f"input {fn.__name__!r} needs undeclared input(s) {', '.join(unknown)}")
+        INPUTS[fn.__name__] = MartInput(fn.__name__, tuple(reads), fn, description, tuple(needs))
+        return fn
+
+    return decorate
+
+
+def mart(*tables: str, kind: MetricKind | str | None, grain: str, description: str,
+         read_by: Iterable[str] = ("report",)) -> Callable:
+    """Declare a function as computing the mart table(s) ``tables`` from the inputs its parameters name.
+
+    The function returns one frame per table (a tuple when there are several), each of the one
+    ``kind`` (checked when computed: :func:`compute_mart`); ``kind=None`` declares a table whose
+    rows each name their kind (``metric_kind``), never blended. ``read_by``: ``report`` and/or
+    ``notebooks``; a mart nobody reads is not declared (a test keeps it that way).
+    """
+    if not tables or any(not t.startswith("marts.") or t.count(".") != 1 for t in tables):
+        raise MartRegistryError(f"mart tables {tables!r}: expected names like 'marts.<table>'")
+    readers = frozenset(read_by)
+    if not readers or readers - READERS:
+        raise MartRegistryError(f"read_by {sorted(readers)!r}: expected some of {sorted(READERS)}")
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        params = list(inspect.signature(fn).parameters)
+        unknown = [p for p in params if p not in INPUTS]
+        if unknown:
+            raise MartRegistryError(
+                f"mart {fn.__name__}: parameter(s) {', '.join(unknown)} are not declared inputs "
+                f"(declared: {', '.join(sorted(INPUTS))})"
+            )
+        taken = [t for t in tables for s in MARTS.values() if t in s.tables]
+        if fn.__name__ in MARTS or taken:
+            raise MartRegistryError(f"mart {fn.__name__}: {fn.__name__ if not taken else taken[0]} is declared twice")
+        MARTS[fn.__name__] = MartSpec(tuple(tables), fn, tuple(params), None if kind is None else MetricKind(kind),
+                                      grain,
+                                      " ".join(description.split()), readers)
+        return fn
+
+    return decorate
+
+
+def tables_read_by(inputs: Iterable[str]) -> tuple[str, ...]:
+    """The warehouse tables read by ``inputs`` and the inputs they are derived from, sorted."""
+    seen: set[str] = set()
+    tables: set[str] = set()
+    stack = list(inputs)
+    while stack:
+        name = stack.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        spec = INPUTS[name]
+        tables.update(spec.reads)
+        stack.extend(spec.needs)
+    return tuple(sorted(tables))
+
+
+def mart_of_table(table: str) -> MartSpec:
+    """The declaration that computes ``table`` (``KeyError`` naming it otherwise)."""
+    for spec in load_registry().values():
+        if table in spec.tables:
+            return spec
+    raise KeyError(f"no mart computes {table!r}")
+
+
+class InputCache:
+    """Loads each input at most once, for every mart computed through it.
+
+    The pipeline keeps one cache per run (a Dagster resource), so shared inputs are read once per
+    run; a notebook or a test keeps one per session. ``loads`` counts loads per input.
+    """
+
+    def __init__(self) -> None:
+        self._values: dict[str, Any] = {}
+        self.loads: dict[str, int] = {}
+
+    def get(self, name: str, con: duckdb.DuckDBPyConnection) -> Any:
+        """Input ``name``, loaded through ``con`` the first time it is asked for."""
+        if name not in self._values:
+            try:
+                spec = INPUTS[name]
+            except KeyError:
+                raise MartRegistryError(f"no input named {name!r}") from None
+            self._values[name] = spec.load(InputContext(con, self))
+            self.loads[name] = self.loads.get(name, 0) + 1
+            log.debug("input %s loaded", name)
+        return self._values[name]
+
+    def clear(self) -> None:
+        """Forget every loaded input (their tables were rewritten)."""
+        self._values.clear()
+
+    def compute(self, spec: MartSpec, con: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame]:
+        """The mart's frame(s) by table, its inputs loaded (once) through this cache."""
+        return compute_mart(spec, {name: self.get(name, con) for name in spec.inputs})
+
+
+def compute_mart(spec: MartSpec, values: Mapping[str, Any]) -> dict[str, pl.DataFrame]:
+    """Call the mart's function on its inputs; return its frame(s) by table. A frame with a
+    ``kind`` column must carry the mart's one declared kind in every row."""
+    result = spec.compute(**{name: values[name] for name in spec.inputs})
+    frames = result if isinstance(result, tuple) else (result,)
+    if len(frames) != len(spec.tables):
+        raise MartRegistryError(f"mart {spec.name} returned {len(frames)} frame(s) for {len(spec.tables)} table(s)")
+    out: dict[str, pl.DataFrame] = {}
+    for table, frame in zip(spec.tables, frames, strict=True):
+        if not isinstance(frame, pl.DataFrame):
+            raise MartRegistryError(f"mart {spec.name}: {table} is a {type(frame).__name__}, expected a Polars frame")
+        if frame.height and "kind" in frame.columns:
+            assert_single_kind(frame, expected=spec.kind)
+        out[table] = frame
+    return out
