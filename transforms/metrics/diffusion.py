@@ -228,7 +228,7 @@ def effective_start_week(person_week: pl.DataFrame, start_week: dt.date) -> dt.d
     the roll-out began before the data does (a platform export that starts after the launch): the
     model then starts with the first week observed, and people active in it count as its first
     adopters. Logged when moved."""
-    g = monday(start_week)
+    g = week_start_of(start_week)
     first = person_week["week_start"].min() if "week_start" in person_week.columns else None
     if first is not None and g < first:
         log.warning("Bass model: the roll-out (%s) starts before the data (%s); the model starts with the first "
