@@ -57,7 +57,10 @@ def test_events_are_conserved_per_source(simulated_run: SimulatedRun) -> None:
     for source, rows_in, kept, rejected, dup, bots, overlap, balanced in rows:
         assert balanced, source
         assert rows_in == kept + rejected + dup + bots + overlap, source
-        assert kept > 0, source
+        if source in {"slack", "viva_engage", "mattermost", "m365_usage"}:  # the simulated platforms
+            assert kept > 0, source
+        else:  # registered, but the simulator writes no export for it: nothing in, nothing kept
+            assert rows_in == kept == 0, source
     automated = {r[0]: r[5] for r in rows}
     assert automated["slack"] > 0  # the simulated bots were filtered, and counted
 

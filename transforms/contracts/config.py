@@ -69,6 +69,16 @@ class Settings(_Strict):
         default_factory=dict,
         description="HR CSV column mapping: canonical hr_snapshots column -> header in the file",
     )
+    viva_insights_metrics: dict[str, str] | None = Field(
+        None,
+        description="Viva Insights person query: metric column -> canonical action (replaces the connector's "
+        "default mapping; see pipelines/connectors/viva_insights.py)",
+    )
+    viva_insights_hr_columns: dict[str, str] = Field(
+        default_factory=dict,
+        description="Viva Insights person query as HR source: hr_snapshots column -> HR attribute column "
+        "(added to / overriding the connector's defaults)",
+    )
     email_domains: list[str] = Field(default_factory=list, description="the organisation's own domains")
     identity_match_threshold: float = Field(0.9, ge=0, le=1)
     report_weekday: Literal["monday"] = "monday"
