@@ -22,7 +22,8 @@ import pytest
 from pipelines.connectors import ConnectorError
 from pipelines.connectors.viva_insights import VivaInsightsConnector, VivaInsightsHrConnector
 from pipelines.warehouse import write_batches
-from transforms.clean_events import build_clean_events, ensure_warehouse_schemas
+from transforms.clean_events import build_clean_events
+from transforms.warehouse import ensure_schemas as ensure_warehouse_schemas
 from transforms.contracts.config import Settings
 from transforms.metrics.usage_segments import SegmentRules, usage_segments
 
