@@ -117,8 +117,7 @@ def _empty(frame: pl.DataFrame | None) -> bool:
 def _no_pilot_declared(inputs: ReportInputs) -> bool:
     """True when the data shows no pilot at all: every pilot table absent or empty, and the adoption
     curve's pilot populations (when it has them) are only the non-pilot rest."""
-    names = ("marts.pilot_representativeness", "marts.pilot_effects", "marts.pilot_event_study",
-             "marts.pilot_projection", "marts.pilot_power")
+    names = ("marts.pilot_representativeness", "marts.pilot_effects", "marts.pilot_power")
     if any(inputs.tables.get(n) is not None and inputs.tables[n].height for n in names):
         return False
     curve = inputs.tables.get("marts.adoption_curve")
