@@ -66,8 +66,14 @@ def simulate(
     employees: Annotated[int, typer.Option(help="Number of employees.", min=20)] = 2000,
     weeks: Annotated[int, typer.Option(help="Number of weeks.", min=8)] = 40,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives byte-identical files.")] = 0,
+    canonical: Annotated[bool, typer.Option(
+        "--canonical", help="Write HR, accounts, events and counters as canonical Parquet (docs/drop_zone.md), "
+        "events streamed week by week: the scale mode.")] = False,
+    events_per_active_week: Annotated[float | None, typer.Option(
+        "--events-per-active-week", min=1.0, help="With --canonical: mean platform actions per active "
+        "person-week (real chat platforms: 10 to 50; default 3, the export mode's volume).")] = None,
 ) -> None:
-    """Simulate an organisation: a raw drop zone in real export formats plus ground_truth.json."""
+    """Simulate an organisation: a raw drop zone (real export formats, or canonical Parquet) plus ground_truth.json."""
     from pipelines.simulator import simulate as run_simulation
 
     if out_dir.exists() and any(out_dir.iterdir()):
@@ -78,7 +84,10 @@ def simulate(
         def report(step: str, fraction: float) -> None:
             progress.update(task, description=step, completed=int(100 * fraction))
 
-        summary = run_simulation(out_dir, employees=employees, weeks=weeks, seed=seed, progress=report)
+        if events_per_active_week is not None and not canonical:
+            _fail("--events-per-active-week needs --canonical (the export formats are written from memory)")
+        summary = run_simulation(out_dir, employees=employees, weeks=weeks, seed=seed, progress=report,
+                                 canonical=canonical, events_per_active_week=events_per_active_week)
         progress.update(task, completed=100)
     out.print(f"drop zone written to {out_dir}", soft_wrap=True)
     if summary is not None:

@@ -38,12 +38,16 @@ def build_ingest_asset(connector: Connector) -> AssetsDefinition:
         context: AssetExecutionContext, warehouse: WarehouseResource, drop_zone: DropZoneResource
     ) -> MaterializeResult:
         inputs = connector.inputs(drop_zone.path)
+        canonical = connector.canonical_inputs(drop_zone.path)
         with warehouse.get_connection() as con:
-            counts = write_batches(con, connector.name, connector.yields, connector.read_drop_zone(drop_zone.path))
-        context.log.info("%s: %d input(s), %s", connector.name, len(inputs), dict(counts))
+            counts = write_batches(con, connector.name, connector.yields, connector.read_drop_zone(drop_zone.path),
+                                   canonical=canonical)
+        context.log.info("%s: %d input(s), %d canonical file(s), %s", connector.name, len(inputs),
+                         sum(len(f) for f in canonical.values()), dict(counts))
         return MaterializeResult(
             metadata={
                 "inputs": MetadataValue.json([str(p.relative_to(drop_zone.path)) for p in inputs]),
+                "canonical_files": MetadataValue.int(sum(len(f) for f in canonical.values())),
                 **{f"rows_{t}": int(n) for t, n in sorted(counts.items())},
             }
         )

@@ -18,6 +18,8 @@ import polars as pl
 
 from transforms.contracts import ContractError
 
+#: The folder, inside a connector's folder, of its canonical Parquet files.
+CANONICAL_FOLDER = "canonical"
 #: Which canonical table a batch belongs to.
 TableName = Literal["events", "accounts", "activity_counts", "hr_snapshots", "rejects"]
 
@@ -56,6 +58,8 @@ class Connector(abc.ABC):
     cannot_see: ClassVar[tuple[str, ...]] = ()
     #: One line on the files it recognises.
     reads: ClassVar[str]
+    #: Whether it also reads canonical Parquet files of its tables (``<folder>/canonical/<table>/``).
+    reads_canonical: ClassVar[bool] = True
 
     def folder(self, drop_zone: Path) -> Path:
         """The connector's folder in a drop zone."""
@@ -74,7 +78,19 @@ class Connector(abc.ABC):
         folder = self.folder(drop_zone)
         if not folder.is_dir():
             return []
-        return sorted(p for p in folder.iterdir() if not p.name.startswith(".") and self.recognises(p))
+        return sorted(p for p in folder.iterdir()
+                      if not p.name.startswith(".") and p.name != CANONICAL_FOLDER and self.recognises(p))
+
+    def canonical_inputs(self, drop_zone: Path) -> dict[TableName, list[Path]]:
+        """Canonical Parquet files of this connector's tables, by table: rows already in the
+        contract's columns (written by another system, or ``uptake simulate --canonical``), read in
+        place. Layout: ``<folder>/canonical/<table>/**/*.parquet`` (``docs/drop_zone.md``)."""
+        if not self.reads_canonical:
+            return {}
+        base = self.folder(drop_zone) / CANONICAL_FOLDER
+        found = {t: sorted(p for p in (base / t).rglob("*.parquet") if p.is_file() and not p.name.startswith("."))
+                 for t in self.yields if (base / t).is_dir()}
+        return {t: files for t, files in found.items() if files}
 
     def read_drop_zone(self, drop_zone: Path) -> Iterator[Batch]:
         """Every batch from every recognised input of this connector in ``drop_zone``."""

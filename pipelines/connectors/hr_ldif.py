@@ -204,6 +204,8 @@ class HrLdifConnector(Connector):
     kind = "hr"
     yields: ClassVar[tuple[TableName, ...]] = ("hr_snapshots",)
     cannot_see: ClassVar[tuple[str, ...]] = ()
+    #: hr/canonical/ holds the generic HR source's (hr_csv) canonical extracts, not this one's
+    reads_canonical: ClassVar[bool] = False
     reads: ClassVar[str] = (
         "hr/*.ldif, or a folder of .ldif files per extract: person entries (mail, uid/employeeNumber, ou, "
         "manager DN); snapshot date from the name, else the latest modifyTimestamp"

@@ -166,6 +166,8 @@ class HrScimConnector(Connector):
     kind = "hr"
     yields: ClassVar[tuple[TableName, ...]] = ("hr_snapshots",)
     cannot_see: ClassVar[tuple[str, ...]] = ()
+    #: hr/canonical/ holds the generic HR source's (hr_csv) canonical extracts, not this one's
+    reads_canonical: ClassVar[bool] = False
     reads: ClassVar[str] = (
         "hr/*.json SCIM 2.0 ListResponse pages or arrays of User resources (core + enterprise extension); "
         "snapshot date from the file name, else the latest meta.lastModified"

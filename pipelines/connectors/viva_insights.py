@@ -253,6 +253,8 @@ class VivaInsightsHrConnector(Connector):
     kind: ClassVar[Literal["platform", "hr"]] = "hr"
     yields: ClassVar[tuple[TableName, ...]] = ("hr_snapshots",)
     cannot_see: ClassVar[tuple[str, ...]] = ()
+    #: hr/canonical/ holds the generic HR source's (hr_csv) canonical extracts, not this one's
+    reads_canonical: ClassVar[bool] = False
     reads: ClassVar[str] = (
         "platforms/viva_insights/*.csv HR attribute columns, one snapshot per PersonId and MetricDate; "
         "nothing when hr/ holds a directory"

@@ -46,11 +46,21 @@ class SimulationSummary:
 
 def simulate(out_dir: Path, *, employees: int = 2000, weeks: int = 40, seed: int = 0,
              start: dt.date = dt.date(2026, 1, 5),
-             progress: Callable[[str, float], None] | None = None) -> SimulationSummary:
+             progress: Callable[[str, float], None] | None = None,
+             canonical: bool = False, events_per_active_week: float | None = None) -> SimulationSummary:
     """Write a simulated drop zone into ``out_dir`` (created if missing) and return what was written.
 
     ``start`` must be a Monday. ``progress(step, fraction)`` is called as the stages advance.
+    ``canonical``: write HR, accounts, events and Teams counters as canonical Parquet, events
+    streamed week by week (:mod:`pipelines.simulator.canonical`), at ``events_per_active_week``
+    (default 3, about today's export volume); the export formats are written otherwise.
     """
+    if events_per_active_week is not None and not canonical:
+        raise ValueError("events_per_active_week needs canonical=True: the export formats are written from "
+                         "an in-memory event table, the canonical files are streamed week by week")
+    if canonical:
+        return _simulate_canonical(Path(out_dir), employees=employees, weeks=weeks, seed=seed, start=start,
+                                   progress=progress, events_per_active_week=events_per_active_week)
     from pipelines.simulator.drop_zone_files import write_config_files, write_kpi_feed
     from pipelines.simulator.ground_truth import write_ground_truth
     from pipelines.simulator.hr_extract import write_hr_extracts, write_scim
@@ -88,6 +98,33 @@ def simulate(out_dir: Path, *, employees: int = 2000, weeks: int = 40, seed: int
         files=tuple(sorted(str(p.relative_to(out_dir)) for p in written)),
         events_by_source=dict(zip(counts["source"].to_list(), counts["len"].to_list(), strict=True)),
     )
+    log.info("%s", summary)
+    return summary
+
+
+def _simulate_canonical(out_dir: Path, *, employees: int, weeks: int, seed: int, start: dt.date,
+                        progress: Callable[[str, float], None] | None,
+                        events_per_active_week: float | None) -> SimulationSummary:
+    from pipelines.simulator.canonical import DEFAULT_EVENTS_PER_ACTIVE_WEEK, write_canonical_platforms
+    from pipelines.simulator.drop_zone_files import write_config_files, write_kpi_feed
+    from pipelines.simulator.ground_truth import write_ground_truth
+
+    say = progress or (lambda step, fraction: None)
+    world = build_world(employees, weeks, seed, start, progress=say, with_events=False)
+    say("ground truth", 0.35)
+    truth, weekly = build_ground_truth(world)
+    written: list[Path] = [*write_config_files(world, out_dir), *write_kpi_feed(world, out_dir)]
+    say("canonical Parquet", 0.45)
+    files, events = write_canonical_platforms(
+        world, out_dir, events_per_active_week=events_per_active_week or DEFAULT_EVENTS_PER_ACTIVE_WEEK,
+        progress=say)
+    written += files
+    written += write_ground_truth(world, truth, weekly, out_dir)
+    say("done", 1.0)
+    summary = SimulationSummary(out_dir=out_dir, employees=employees, weeks=weeks, seed=seed, start=start,
+                                people_total=world.org.n_people,
+                                files=tuple(sorted(str(p.relative_to(out_dir)) for p in written)),
+                                events_by_source=events)
     log.info("%s", summary)
     return summary
 

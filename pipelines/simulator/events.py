@@ -84,7 +84,7 @@ def _choose(weights: np.ndarray, u: np.ndarray) -> np.ndarray:
     return np.minimum((u[:, None] * cum[:, -1:] >= cum).sum(axis=1), weights.shape[1] - 1)
 
 
-def _local_times(rng: np.random.Generator, week: np.ndarray, frontline: np.ndarray, timeline: Timeline) -> np.ndarray:
+def local_times(rng: np.random.Generator, week: np.ndarray, frontline: np.ndarray, timeline: Timeline) -> np.ndarray:
     """UTC microseconds of actions in the given weeks, at plausible local hours."""
     n = len(week)
     day = rng.choice(7, size=n, p=DAY_WEIGHTS)
@@ -165,7 +165,7 @@ def build_events(org: Organisation, plan: IdentityPlan, behaviour: Behaviour, ac
     space, kind = _assign_spaces_and_kinds(emp_rows, member[person], spaces, rng,
                                            emp_rows["seq"].to_numpy() == 0)
     emp_rows = emp_rows.with_columns(space=pl.Series(space), kind=pl.Series(kind),
-                                     t_us=pl.Series(_local_times(rng, emp_rows["week"].to_numpy(),
+                                     t_us=pl.Series(local_times(rng, emp_rows["week"].to_numpy(),
                                                                  org.is_frontline[person], timeline)))
     emp_rows = emp_rows.join(
         accounts.filter(pl.col("kind") == "employee").select("source", "person", "account"),
@@ -211,7 +211,7 @@ def _contractor_actions(accounts: pl.DataFrame, spaces: tuple[Space, ...], timel
     space, kind = _assign_spaces_and_kinds(rows, member, spaces, rng, np.zeros(len(acc), dtype=bool))
     return rows.with_columns(
         person=pl.lit(-1, pl.Int64), seq=pl.lit(-1, pl.Int64), space=pl.Series(space), kind=pl.Series(kind),
-        t_us=pl.Series(_local_times(rng, week, np.zeros(len(acc), dtype=bool), timeline)),
+        t_us=pl.Series(local_times(rng, week, np.zeros(len(acc), dtype=bool), timeline)),
     )
 
 
@@ -229,7 +229,7 @@ def _bot_posts(accounts: pl.DataFrame, spaces: tuple[Space, ...], timeline: Time
     week = rows["week"].to_numpy()
     return rows.with_columns(
         person=pl.lit(-1, pl.Int64), seq=pl.lit(-1, pl.Int64), kind=pl.lit(KINDS.index("bot"), pl.Int64),
-        t_us=pl.Series(_local_times(rng, week, np.zeros(len(week), dtype=bool), timeline)),
+        t_us=pl.Series(local_times(rng, week, np.zeros(len(week), dtype=bool), timeline)),
     )
 
 

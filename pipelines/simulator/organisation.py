@@ -149,12 +149,15 @@ class _Builder:
         self._team_counter: dict[tuple[str, str], int] = {}
 
     def person(self, dept: int, site: int, level: int, team: int, family: str) -> int:
-        self.dept.append(dept)
-        self.site.append(site)
-        self.level.append(level)
-        self.family.append(family)
-        self.team_of.append(team)
-        return len(self.dept) - 1
+        return self.people(1, dept, site, level, team, family)[0]
+
+    def people(self, n: int, dept, site, level, team, family) -> np.ndarray:  # noqa: ANN001 - scalars or arrays
+        """Add ``n`` people at once (scalars or length-``n`` arrays); return their indices."""
+        first = len(self.dept)
+        for column, value in ((self.dept, dept), (self.site, site), (self.level, level), (self.family, family),
+                              (self.team_of, team)):
+            column.extend(value.tolist() if isinstance(value, np.ndarray) else [value] * n)
+        return np.arange(first, first + n)
 
     def team(self, dept: int, site: int, lead: int) -> int:
         code, country = DEPARTMENTS[dept].code, SITES[SITE_CODES[site]][0]
@@ -174,16 +177,14 @@ class _Builder:
         team = self.team(dept, site, lead)
         family = self.team_family[team]
         if rest <= 12:
-            for _ in range(rest):
-                self.person(dept, site, lvl + 1, team, family)
+            self.people(rest, dept, site, lvl + 1, team, family)
             return
         ic = int(self.rng.integers(0, 3))
         m = min(int(self.rng.integers(3, 9)), (rest - ic) // 4)
         if m + ic < 3:
             ic = 3 - m
         sizes = 4 + self.rng.multinomial(rest - ic - 4 * m, self.rng.dirichlet(np.full(m, 2.0)))
-        for _ in range(ic):
-            self.person(dept, site, lvl + 1, team, family)
+        self.people(ic, dept, site, lvl + 1, team, family)
         for s in sizes:
             sub = self.person(dept, site, lvl + 1, team, MANAGEMENT)
             self.grow(sub, int(s) - 1)
@@ -217,15 +218,13 @@ def _build_hierarchy(employees: int, rng: np.random.Generator) -> _Builder:
             continue
         head_team = b.team(k, site_idx[d.head_site], head)
         staff = min(2, rest)
-        for _ in range(staff):
-            b.person(k, site_idx[d.head_site], 3, head_team, b.team_family[head_team])
+        b.people(staff, k, site_idx[d.head_site], 3, head_team, b.team_family[head_team])
         per_site = _largest_remainder(rest - staff, np.array(list(d.sites.values())))
         for site, n_site in zip(d.sites, per_site, strict=True):
             if n_site <= 0:
                 continue
             if n_site < 4:
-                for _ in range(int(n_site)):
-                    b.person(k, site_idx[site], 3, head_team, b.team_family[head_team])
+                b.people(int(n_site), k, site_idx[site], 3, head_team, b.team_family[head_team])
                 continue
             manager = b.person(k, site_idx[site], 3, head_team, MANAGEMENT)
             b.grow(manager, int(n_site) - 1)
@@ -308,14 +307,24 @@ def build_organisation(employees: int, timeline: Timeline, params: SimulationPar
     n_teams = len(b.team_code)
     exec_team = 0
 
-    def add(dept: int, site: int, level: int, team: int, family: str, week: int) -> int:
+    team_dept, team_site = np.asarray(b.team_dept), np.asarray(b.team_site)
+    team_family = np.asarray(b.team_family, dtype=object)
+    # teams a person can move to: same department, site and member level (a team id per group, sorted)
+    team_group = team_dept * 10 ** 6 + team_site * 10 ** 3 + team_member_level
+    by_group = np.argsort(team_group, kind="stable")
+    sorted_groups = team_group[by_group]
+    position_of_team = np.empty(n_teams, dtype=np.int64)
+    position_of_team[by_group] = np.arange(n_teams)
+
+    def add(dept, site, level, team, family, week: int) -> None:  # noqa: ANN001 - arrays of new people
+        """New people (replacements, hires) from Monday of ``week``."""
         nonlocal cur_team, first_week, last_week, protected
-        idx = b.person(dept, site, level, team, family)
-        cur_team = np.append(cur_team, team)
-        first_week = np.append(first_week, week)
-        last_week = np.append(last_week, W)
-        protected = np.append(protected, False)
-        return idx
+        n_new = len(team)
+        b.people(n_new, dept, site, level, team, family)
+        cur_team = np.concatenate([cur_team, np.asarray(team, dtype=np.int64)])
+        first_week = np.concatenate([first_week, np.full(n_new, week, dtype=np.int64)])
+        last_week = np.concatenate([last_week, np.full(n_new, W, dtype=np.int64)])
+        protected = np.concatenate([protected, np.zeros(n_new, dtype=bool)])
 
     for t in range(1, W):
         employed_prev = (first_week <= t - 1) & (last_week >= t - 1)
@@ -323,13 +332,14 @@ def build_organisation(employees: int, timeline: Timeline, params: SimulationPar
         # leavers: last week worked is t-1
         leaving = employed_prev & ~protected & (rng.random(n) < params.leave_hazard)
         last_week[leaving] = t - 1
-        leaving_idx = np.flatnonzero(leaving)
         # a leaving team lead is replaced from Monday of week t
-        leads_leaving = np.flatnonzero(np.isin(team_lead, leaving_idx))
-        for u in leads_leaving:
-            old = int(team_lead[u])
-            new = add(b.dept[old], b.site[old], b.level[old], int(cur_team[old]), MANAGEMENT, t)
-            team_lead[u] = new
+        teams_losing_lead = np.flatnonzero(leaving[np.maximum(team_lead, 0)] & (team_lead >= 0))
+        if len(teams_losing_lead):
+            old = team_lead[teams_losing_lead]
+            dept_, site_, level_ = (np.asarray(b.dept)[old], np.asarray(b.site)[old], np.asarray(b.level)[old])
+            first_new = len(cur_team)
+            add(dept_, site_, level_, cur_team[old], MANAGEMENT, t)
+            team_lead[teams_losing_lead] = np.arange(first_new, first_new + len(old))
         # transfers of individual contributors (not leading a team) between teams of same dept/site/level
         n = len(cur_team)
         employed_now = (first_week <= t) & (last_week >= t)
@@ -337,13 +347,21 @@ def build_organisation(employees: int, timeline: Timeline, params: SimulationPar
         is_lead[team_lead[team_lead >= 0]] = True
         stayers = employed_now & (first_week < t) & ~is_lead & ~protected
         movers = np.flatnonzero(stayers & (rng.random(n) < params.transfer_hazard))
-        for p in movers:
-            options = np.flatnonzero(
-                (np.asarray(b.team_dept) == b.dept[p]) & (np.asarray(b.team_site) == b.site[p])
-                & (team_member_level == b.level[p]) & (np.arange(n_teams) != cur_team[p])
-            )
-            if len(options):
-                cur_team[p] = options[int(rng.integers(len(options)))]
+        if len(movers):
+            own = cur_team[movers]
+            key = np.asarray(b.dept)[movers] * 10 ** 6 + np.asarray(b.site)[movers] * 10 ** 3 \
+                + np.asarray(b.level)[movers]
+            lo = np.searchsorted(sorted_groups, key, side="left")
+            hi = np.searchsorted(sorted_groups, key, side="right")
+            own_in_group = team_group[own] == key
+            n_options = hi - lo - own_in_group
+            can = n_options > 0
+            # one draw per mover with somewhere to go, in mover order: the draw-th team of the group
+            # (teams in index order), the mover's own team skipped
+            draw = rng.integers(n_options[can])
+            own_rank = position_of_team[own[can]] - lo[can]
+            pick = lo[can] + draw + (own_in_group[can] & (draw >= own_rank))
+            cur_team[movers[can]] = by_group[pick]
         # hires into existing teams, proportional to team size
         k = int(rng.poisson(employees * params.hire_rate))
         if k:
@@ -351,8 +369,7 @@ def build_organisation(employees: int, timeline: Timeline, params: SimulationPar
             sizes = np.bincount(cur_team[employed_now], minlength=n_teams).astype(float)
             sizes[exec_team] = 0.0
             targets = rng.choice(n_teams, size=k, p=sizes / sizes.sum())
-            for u in targets:
-                add(b.team_dept[u], b.team_site[u], int(team_member_level[u]), int(u), b.team_family[u], t)
+            add(team_dept[targets], team_site[targets], team_member_level[targets], targets, team_family[targets], t)
         lead_snaps.append(team_lead.copy())
         team_snaps.append(cur_team.copy())
 

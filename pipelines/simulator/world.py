@@ -56,7 +56,8 @@ class SimulatedWorld:
     m365: pl.DataFrame
     spaces: tuple[Space, ...]
     space_ids: list[str]
-    events: Events
+    member: np.ndarray  # bool person x space: who belongs to which space
+    events: Events | None  # None when built for the canonical scale mode (events streamed by week)
     kpis: KpiData
     writer_rng: np.random.Generator
 
@@ -76,8 +77,13 @@ def _space_ids(spaces: tuple[Space, ...], rng: np.random.Generator) -> list[str]
 
 
 def build_world(employees: int = 2000, weeks: int = 40, seed: int = 0, start: dt.date = dt.date(2026, 1, 5),
-                progress: Progress | None = None, params: SimulationParameters | None = None) -> SimulatedWorld:
-    """Run every simulation stage (deterministic in ``seed`` and the arguments)."""
+                progress: Progress | None = None, params: SimulationParameters | None = None,
+                with_events: bool = True) -> SimulatedWorld:
+    """Run every simulation stage (deterministic in ``seed`` and the arguments).
+
+    ``with_events=False`` skips the in-memory event table (``events`` is None): the canonical
+    scale mode (:mod:`pipelines.simulator.canonical`) streams events week by week instead.
+    """
     params = params or SimulationParameters()
     say = progress or (lambda step, fraction: None)
     timeline = Timeline.for_weeks(start, weeks, params)
@@ -93,13 +99,14 @@ def build_world(employees: int = 2000, weeks: int = 40, seed: int = 0, start: dt
     member = membership(org, identity, spaces, rngs["spaces"])
     space_ids = _space_ids(spaces, rngs["spaces"])
     say("platform events", 0.25)
-    events = build_events(org, identity, behaviour, accounts, spaces, member, timeline, rngs["events"])
+    events = build_events(org, identity, behaviour, accounts, spaces, member, timeline, rngs["events"]) \
+        if with_events else None
     kpis = build_kpis(org, pilots, timeline, params, rngs["kpis"])
     m365 = m365_users(org, identity, rngs["m365"])
-    log.info("simulated %d people, %d events", org.n_people, events.events.height)
+    log.info("simulated %d people, %s events", org.n_people, events.events.height if events else "streamed")
     return SimulatedWorld(seed=seed, employees=employees, params=params, timeline=timeline, org=org, pilots=pilots,
                           identity=identity, behaviour=behaviour, accounts=accounts, m365=m365, spaces=spaces,
-                          space_ids=space_ids, events=events, kpis=kpis, writer_rng=rngs["writers"])
+                          space_ids=space_ids, member=member, events=events, kpis=kpis, writer_rng=rngs["writers"])
 
 
 def truth_panel(world: SimulatedWorld) -> pl.DataFrame:
@@ -202,7 +209,9 @@ def build_ground_truth(world: SimulatedWorld) -> tuple[dict[str, object], pl.Dat
         "pilot": {"outcome": truth_mod.ATT_OUTCOME, "cohorts": cohorts},
         "frontline_gap": truth_mod.frontline_truth(weekly),
         "ever_active": truth_mod.ever_active_truth(org, world.identity, world.behaviour),
-        "communities": truth_mod.community_truth(world.events.events, world.spaces, world.space_ids, tl.weeks),
+        # the community truth counts planted outputs in the event table (not built in the scale mode)
+        "communities": truth_mod.community_truth(world.events.events, world.spaces, world.space_ids, tl.weeks)
+        if world.events is not None else None,
         "kpis": world.kpis.truth,
         "weekly": weekly_json,
     }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -59,6 +59,43 @@ class Contract:
         """``CREATE TABLE IF NOT EXISTS`` for this contract (types via an empty Arrow table)."""
         cols = ", ".join(f'"{c.name}" {_duckdb_type(c.dtype)}' for c in self.columns)
         return f"CREATE TABLE IF NOT EXISTS {table} ({cols})"
+
+    def sql_casts(self, available: Sequence[str], *, overrides: Mapping[str, str] | None = None) -> str:
+        """SQL select list putting a relation with columns ``available`` onto this contract: each
+        column ``TRY_CAST`` to its type (null when absent), or the SQL expression in ``overrides``."""
+        overrides = overrides or {}
+        parts = []
+        for c in self.columns:
+            if c.name in overrides:
+                expr = overrides[c.name]
+            elif c.name in available:
+                expr = f'TRY_CAST("{c.name}" AS {_duckdb_type(c.dtype)})'
+            else:
+                expr = f"NULL::{_duckdb_type(c.dtype)}"
+            parts.append(f'{expr} AS "{c.name}"')
+        return ", ".join(parts)
+
+    def sql_problems(self, available: Sequence[str]) -> str:
+        """SQL: why a row of a relation with columns ``available`` breaks this contract ('' when it
+        does not): the rules of :func:`conform` (a value that cannot be cast, an empty required
+        field, a value outside a closed vocabulary), each naming the field and the expectation."""
+        checks = []
+        for c in self.columns:
+            col = f'"{c.name}"'
+            if c.name not in available:
+                if not c.nullable:
+                    checks.append(f"'{c.name}: required, found empty'")
+                continue
+            sql_type = _duckdb_type(c.dtype)
+            checks.append(f"CASE WHEN {col} IS NOT NULL AND TRY_CAST({col} AS {sql_type}) IS NULL "
+                          f"THEN '{c.name}: cannot read as {sql_type}' END")
+            if not c.nullable:
+                checks.append(f"CASE WHEN {col} IS NULL THEN '{c.name}: required, found empty' END")
+            if c.allowed is not None:
+                allowed = ", ".join(f"'{a}'" for a in c.allowed)
+                checks.append(f"CASE WHEN {col} IS NOT NULL AND CAST({col} AS VARCHAR) NOT IN ({allowed}) "
+                              f"THEN '{c.name}: expected one of {', '.join(c.allowed)}' END")
+        return f"concat_ws('; ', {', '.join(checks)})" if checks else "''"
 
 
 def _duckdb_type(dtype: pl.DataType | type[pl.DataType]) -> str:
