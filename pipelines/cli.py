@@ -66,6 +66,8 @@ def simulate(
     employees: Annotated[int, typer.Option(help="Number of employees.", min=20)] = 2000,
     weeks: Annotated[int, typer.Option(help="Number of weeks.", min=8)] = 40,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives byte-identical files.")] = 0,
+    start: Annotated[str | None, typer.Option(
+        "--start", help="The first Monday of the simulated history, YYYY-MM-DD (default 2026-01-05).")] = None,
     canonical: Annotated[bool, typer.Option(
         "--canonical", help="Write HR, accounts, events and counters as canonical Parquet (docs/drop_zone.md), "
         "events streamed week by week: the scale mode.")] = False,
@@ -86,8 +88,16 @@ def simulate(
 
         if events_per_active_week is not None and not canonical:
             _fail("--events-per-active-week needs --canonical (the export formats are written from memory)")
+        first = dt.date(2026, 1, 5)
+        if start:
+            try:
+                first = dt.date.fromisoformat(start)
+            except ValueError:
+                _fail(f"--start {start!r}: expected a date YYYY-MM-DD")
+            if first.isoweekday() != 1:
+                _fail(f"--start {start}: expected a Monday")
         summary = run_simulation(out_dir, employees=employees, weeks=weeks, seed=seed, progress=report,
-                                 canonical=canonical, events_per_active_week=events_per_active_week)
+                                 start=first, canonical=canonical, events_per_active_week=events_per_active_week)
         progress.update(task, completed=100)
     out.print(f"drop zone written to {out_dir}", soft_wrap=True)
     if summary is not None:

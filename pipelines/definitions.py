@@ -2,19 +2,31 @@
 executes, its weekly schedule, the drop-zone sensor and the resources.
 
 Locations come from the environment (``pipelines.locations``: ``UPTAKE_RAW_DIR``,
-``UPTAKE_WAREHOUSE``, ``UPTAKE_REPORTS_DIR``, ``UPTAKE_PUBLISHED``); the organisation's time zone and
-first report week from the drop zone's settings.yaml.
+``UPTAKE_WAREHOUSE``, ``UPTAKE_REPORTS_DIR``, ``UPTAKE_PUBLISHED``): a variable that is set is
+handed to the resource as a Dagster ``EnvVar`` (read when a run starts, shown as such in the UI);
+unset ones take the defaults. The organisation's time zone and first report week come from the
+drop zone's settings.yaml (the schedule needs them when the code location loads).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from dagster import Definitions
+from dagster import Definitions, EnvVar
 
 from pipelines.assets import all_asset_checks, all_assets
 from pipelines.assets.report import weekly_partitions
-from pipelines.locations import drop_zone_dir, published_dir, reports_dir, warehouse_path
+from pipelines.locations import (
+    PUBLISHED_ENV,
+    RAW_ENV,
+    REPORTS_ENV,
+    WAREHOUSE_ENV,
+    drop_zone_dir,
+    published_dir,
+    reports_dir,
+    warehouse_path,
+)
 from pipelines.resources import DropZoneResource, MartInputsResource, PseudonymSecretResource, WarehouseResource
 from pipelines.schedules import (
     build_drop_zone_sensor,
@@ -25,13 +37,22 @@ from pipelines.schedules import (
 )
 
 
-def build_resources(raw_dir: str | Path, warehouse: str | Path, reports: str | Path | None = None,
-                    published: str | Path | None = None) -> dict[str, object]:
+def _location(explicit: str | Path | None, variable: str, default: Path) -> str | EnvVar:
+    """An explicit location, else the environment variable (as an EnvVar) when set, else the default."""
+    if explicit is not None:
+        return str(explicit)
+    return EnvVar(variable) if os.environ.get(variable) else str(default)
+
+
+def build_resources(raw_dir: str | Path | None = None, warehouse: str | Path | None = None,
+                    reports: str | Path | None = None, published: str | Path | None = None) -> dict[str, object]:
     """The resources of one installation; reports and published snapshots default next to the warehouse."""
+    wh = Path(warehouse) if warehouse is not None else warehouse_path()
     return {
-        "warehouse": WarehouseResource(database=str(warehouse)),
-        "drop_zone": DropZoneResource(raw_dir=str(raw_dir), reports_dir=str(reports or reports_dir(warehouse)),
-                                      published_dir=str(published or published_dir(warehouse))),
+        "warehouse": WarehouseResource(database=_location(warehouse, WAREHOUSE_ENV, wh)),
+        "drop_zone": DropZoneResource(raw_dir=_location(raw_dir, RAW_ENV, drop_zone_dir()),
+                                      reports_dir=_location(reports, REPORTS_ENV, reports_dir(wh)),
+                                      published_dir=_location(published, PUBLISHED_ENV, published_dir(wh))),
         "pseudonym": PseudonymSecretResource(),
         "mart_inputs": MartInputsResource(),
     }
@@ -48,7 +69,7 @@ def build_definitions(raw_dir: str | Path | None = None, warehouse: str | Path |
         jobs=[refresh_job],
         schedules=[weekly_report_schedule()],
         sensors=[build_drop_zone_sensor(raw, partitions)],
-        resources=build_resources(raw, warehouse if warehouse is not None else warehouse_path(), reports, published),
+        resources=build_resources(raw_dir, warehouse, reports, published),
     )
 
 

@@ -16,6 +16,7 @@ first bad byte's line.
 from __future__ import annotations
 
 import codecs
+import datetime as dt
 import logging
 import re
 import tempfile
@@ -90,7 +91,11 @@ def _node_line(root: yaml.Node | None, loc: Sequence[int | str]) -> int | None:
     return line
 
 
-class _ConfigLoader(yaml.SafeLoader):
+#: libyaml's loader when PyYAML was built with it (about 50 times faster on large files), else PyYAML's.
+_SafeBase: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _ConfigLoader(_SafeBase):  # type: ignore[valid-type, misc]
     """SafeLoader that leaves dates as strings, so pydantic validates them with a field path
     (PyYAML would raise a bare ``ValueError`` on ``2026-13-05``)."""
 
@@ -99,6 +104,25 @@ _ConfigLoader.yaml_implicit_resolvers = {
     first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+
+
+#: Largest number of YAML values a configuration file may expand to (aliases counted each time used).
+MAX_YAML_NODES = 100_000
+
+
+def _expanded_size(node: yaml.Node | None, limit: int = MAX_YAML_NODES) -> int:
+    """Number of nodes of a composed document with aliases expanded, counting stops past ``limit``."""
+    count = 0
+    stack = [node] if node is not None else []
+    while stack and count <= limit:
+        current = stack.pop()
+        count += 1
+        if isinstance(current, yaml.MappingNode):
+            for key, value in current.value:
+                stack.extend((key, value))
+        elif isinstance(current, yaml.SequenceNode):
+            stack.extend(current.value)
+    return count
 
 
 def _duplicate_key(node: yaml.Node | None) -> tuple[str, int] | None:
@@ -120,6 +144,8 @@ def _duplicate_key(node: yaml.Node | None) -> tuple[str, int] | None:
 
 
 def _read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
+    if path.is_dir():
+        raise ConfigFileError("is a folder; expected a YAML file", file=str(path))
     if not path.is_file():
         raise ConfigFileError("file not found", file=str(path))
     try:
@@ -129,8 +155,16 @@ def _read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
             f"not UTF-8 (byte {exc.object[exc.start]:#04x} at offset {exc.start}); save the file as UTF-8",
             file=str(path),
         ) from exc
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise ConfigFileError("NUL byte in the file; expected YAML text", file=str(path), locator=f"line {line}")
     try:
         node = yaml.compose(text, Loader=_ConfigLoader)
+        if _expanded_size(node) > MAX_YAML_NODES:
+            raise ConfigFileError(
+                f"more than {MAX_YAML_NODES} values once its aliases (*name) are expanded: refused (an alias bomb?)",
+                file=str(path),
+            )
         data = yaml.load(text, Loader=_ConfigLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -267,7 +301,7 @@ def iter_csv_batches(
 ) -> Iterator[pl.DataFrame]:
     """Read a CSV in batches of at most ``batch_rows`` rows, every column as a string.
 
-    - Header names are stripped of surrounding blanks; a UTF-8 BOM is dropped.
+    - Header names are stripped of surrounding blanks; a UTF-8 BOM is dropped (also a doubled one).
     - Each batch carries :data:`LINE_COLUMN`: the physical line each record starts on (line 1 is
       the header), counting the line breaks inside quoted fields. Blank lines are not counted.
     - ``required`` columns missing from the header raise :class:`ContractError` naming them and
@@ -277,6 +311,8 @@ def iter_csv_batches(
     """
     path = Path(path)
     label = label or str(path)
+    if path.is_dir():
+        raise ContractError(f"is a folder; expected {what} (a file)", file=label)
     if not path.is_file():
         raise ContractError(f"file not found; expected {what}", file=label)
     if path.stat().st_size == 0:
@@ -287,7 +323,7 @@ def iter_csv_batches(
             header = lazy.collect_schema().names()
         except pl.exceptions.PolarsError as exc:
             raise _csv_error(exc, label) from exc
-        stripped = [h.strip() for h in header]
+        stripped = [h.strip().lstrip("\ufeff").strip() for h in header]  # a second BOM (re-saved file) too
         # Polars renames a repeated header to "<name>_duplicated_<n>"
         renamed = [re.match(r"^(.*)_duplicated_\d+$", h) for h in stripped]
         dupes = sorted(
@@ -420,6 +456,9 @@ def conform_rows(
 # --------------------------------------------------------------------------------------------
 
 KPI_CSV_COLUMNS: tuple[str, ...] = ("kpi", "unit_type", "unit_id", "period_start", "period_end", "value")
+#: KPI periods outside these dates are placeholders (epoch 0) or typos, not measurements.
+KPI_EARLIEST = dt.date(2000, 1, 1)
+KPI_LATEST = dt.date(2100, 1, 1)
 
 
 def _kpi_files(path_or_dir: Path) -> list[Path]:
@@ -438,7 +477,7 @@ def read_kpi_values(
 
     A row is quarantined, with a reason and its ``"<file> line <n>"`` locator, when a value cannot
     be read as its type, is empty where required, has a ``unit_type`` outside employee/team/site,
-    ``period_end`` before ``period_start``, a non-finite ``value``, repeats a key
+    ``period_end`` before ``period_start``, a period before 2000 or after 2100, a non-finite ``value``, repeats a key
     (kpi, unit_type, unit_id, period_start) already read (first occurrence wins, files in name order),
     or, when ``registry`` is given, names a KPI that is not in it. A file with a missing column
     raises :class:`ContractError`.
@@ -471,6 +510,9 @@ def read_kpi_values(
             problem = (
                 pl.when(pl.col("period_end") < pl.col("period_start"))
                 .then(pl.lit("period_end: before period_start"))
+                .when((pl.col("period_start") < KPI_EARLIEST) | (pl.col("period_end") >= KPI_LATEST))
+                .then(pl.lit(f"period_start/period_end: expected dates from {KPI_EARLIEST} to {KPI_LATEST}, "
+                             "found a placeholder (epoch 0) or a typo"))
                 .when(~pl.col("value").is_finite())
                 .then(pl.lit("value: expected a finite number"))
             )

@@ -205,7 +205,7 @@ class HrCsvConnector(Connector):
         return HrCsvConnector(mapping, batch_rows=self.batch_rows)
 
     def recognises(self, path: Path) -> bool:
-        return path.is_file() and path.suffix.lower() == ".csv"
+        return path.suffix.lower() == ".csv"  # a folder named like one is reported by read()
 
     def read(self, path: Path) -> Iterator[Batch]:
         yield from self._read(Path(path), self.column_mapping or {}, HrKeyTracker())

@@ -24,7 +24,8 @@ anything else are ignored (counted in the log). Mapping, first value of each att
   yielded, so the extract is parsed twice: once for the map, once for the rows (bounded memory).
 
 ``snapshot_date``: the ``YYYY-MM-DD`` date in the file or folder name, else the latest
-``modifyTimestamp`` of the extract; neither -> :class:`~pipelines.connectors.base.ConnectorError`.
+``modifyTimestamp`` of the extract; neither -> :class:`~pipelines.connectors.base.ConnectorError`,
+as is an extract without a single record (an empty file).
 
 Quarantined (``locator`` = ``<file> line <n>``, ``excerpt`` = the DN): entries with a line that is
 not ``attribute: value``, bad base64, no DN, change records, people without any id attribute, and
@@ -218,7 +219,7 @@ class HrLdifConnector(Connector):
         """An ``.ldif`` file, or a folder holding ``.ldif`` files (one extract split into files)."""
         if path.is_file():
             return path.suffix.lower() == ".ldif"
-        return path.is_dir() and any(p.suffix.lower() == ".ldif" for p in path.iterdir())
+        return path.is_dir() and (path.suffix.lower() == ".ldif" or any(p.suffix.lower() == ".ldif" for p in path.iterdir()))
 
     def read(self, path: Path) -> Iterator[Batch]:
         yield from self._read(Path(path), HrKeyTracker())
@@ -239,12 +240,17 @@ class HrLdifConnector(Connector):
         # pass 1: DN -> employee_id, and the latest modifyTimestamp
         ids: dict[str, str] = {}
         latest: dt.date | None = None
+        entries_seen = 0
         for entry in self._entries(path):
+            entries_seen += 1
             if entry.dn and not entry.problems and _is_person(entry) and (emp := _employee_id(entry)):
                 ids.setdefault(normalise_dn(entry.dn), emp)
             modified = _modify_date(entry)
             if modified and (latest is None or modified > latest):
                 latest = modified
+        if not entries_seen:
+            raise ConnectorError("no LDIF record (empty file?); expected person entries (dn: ..., objectClass: "
+                                 "person, mail, uid or employeeNumber)", file=label)
         snapshot = snapshot_date_from_name(path) or latest
         if snapshot is None:
             raise ConnectorError(

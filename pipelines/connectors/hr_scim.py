@@ -36,7 +36,8 @@ A file with neither raises :class:`~pipelines.connectors.base.ConnectorError`.
 Quarantined rows (``locator`` = ``<file> Resources[<i>]``, 0-based like a JSON path): a resource
 that is not a JSON object, ``emails`` / ``addresses`` that are not lists, no ``employeeNumber``
 and no ``id``, and every check of :func:`~pipelines.connectors.hr_csv.normalise_hr_rows`.
-Unparseable JSON raises :class:`~pipelines.connectors.base.ConnectorError` naming the file.
+Unparseable JSON, an empty file or a folder named like a file raises
+:class:`~pipelines.connectors.base.ConnectorError` naming the file.
 """
 
 from __future__ import annotations
@@ -174,7 +175,7 @@ class HrScimConnector(Connector):
     )
 
     def recognises(self, path: Path) -> bool:
-        return path.is_file() and path.suffix.lower() == ".json"
+        return path.suffix.lower() == ".json"  # a folder named like one is reported by read()
 
     def read(self, path: Path) -> Iterator[Batch]:
         yield from self._read(Path(path), HrKeyTracker())
@@ -239,11 +240,23 @@ class HrScimConnector(Connector):
             yield Batch("rejects", rejects)
 
 
+def _blank(path: Path, probe: int = 1 << 16) -> bool:
+    """Whether a file holds nothing but blanks (and a BOM); only small files are read to tell."""
+    if path.stat().st_size > probe:
+        return False
+    return not path.read_bytes().strip(b" \t\r\n\xef\xbb\xbf")
+
+
 def read_scim_resources(path: Path) -> pl.DataFrame:
     """One row per SCIM resource of ``path`` with the fields the mapping needs (see the module
     docstring), its 0-based index ``i`` and ``problems`` (null when the resource is well-formed)."""
+    if path.is_dir():
+        raise ConnectorError("is a folder; expected a SCIM 2.0 JSON export (a file)", file=str(path))
     if not path.is_file():
         raise ConnectorError("file not found; expected a SCIM 2.0 JSON export", file=str(path))
+    if _blank(path):
+        raise ConnectorError("file is empty; expected a SCIM 2.0 JSON export (a ListResponse, an array of "
+                             "Users or one User)", file=str(path))
     size = path.stat().st_size + 1024
     if size > MAX_FILE_BYTES:
         raise ConnectorError(f"file is larger than {MAX_FILE_BYTES} bytes; split it into pages", file=str(path))

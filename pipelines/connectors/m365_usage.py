@@ -181,7 +181,7 @@ class M365UsageConnector(Connector):
 
     def recognises(self, path: Path) -> bool:
         """Any ``.csv`` file: the report type is decided from its header when read."""
-        return path.is_file() and path.suffix.lower() == ".csv"
+        return path.suffix.lower() == ".csv"  # a folder named like one is reported by read()
 
     def read(self, path: Path) -> Iterator[Batch]:
         counts, rejects = self._read_report(Path(path), _SeenReportRows())

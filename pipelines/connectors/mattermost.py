@@ -46,9 +46,10 @@ across re-exports)
 
 Quarantined (``rejects``, ``file`` = the export file, ``locator`` = ``line N``,
 ``line N replies[i]``, ``line N reactions[j]``): lines that are not UTF-8 or not JSON, posts whose
-fields have the wrong JSON type, missing ``user`` or ``create_at``, times after now + 1 day,
+fields have the wrong JSON type, missing ``user`` or ``create_at``, times before 2000 (epoch 0 placeholders) or after now + 1 day,
 duplicate keys. A :class:`~pipelines.connectors.base.ConnectorError` is raised only when the file
-cannot be opened or not one of its lines is a JSON object.
+cannot be opened or not one of its lines is a JSON object. Zip members with unsafe paths or
+links are not read (one reject each, ``archives``); a decompression bomb or a damaged zip raises.
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ from typing import IO, ClassVar, Literal
 import duckdb
 import polars as pl
 
+from pipelines.connectors.archives import READ_ERRORS, SkippedMember, open_archive, safe_members
 from pipelines.connectors.base import Batch, Connector, ConnectorError, TableName
 from pipelines.connectors.text_features import text_features_exprs
 from transforms.contracts import ACCOUNTS, EVENTS, REJECTS, conform
@@ -75,6 +77,8 @@ log = logging.getLogger(__name__)
 SOURCE = "mattermost"
 #: Post types that are a person joining a channel or team.
 JOIN_TYPES: tuple[str, ...] = ("system_join_channel", "system_join_team")
+#: Times before this are placeholders (epoch 0, a zero ``create_at``), not messages.
+EARLIEST_PLAUSIBLE = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 #: Bytes of lines read per chunk.
 CHUNK_BYTES = 32 * 1024 * 1024
 
@@ -124,11 +128,11 @@ class MattermostConnector(Connector):
 
     def recognises(self, path: Path) -> bool:
         """A ``.jsonl`` file, a ``.zip`` holding one, or a directory holding ``*.jsonl``."""
-        if path.is_dir():
+        if path.is_dir() and path.suffix.lower() != ".jsonl":
             return any(path.glob("*.jsonl"))
         suffix = path.suffix.lower()
         if suffix == ".jsonl":
-            return path.is_file()
+            return True  # a folder named like a file is reported by read()
         if suffix == ".zip" and path.is_file():
             try:
                 with zipfile.ZipFile(path) as z:
@@ -139,7 +143,14 @@ class MattermostConnector(Connector):
 
     def read(self, path: Path) -> Iterator[Batch]:
         """Yield ``accounts``, ``events`` and ``rejects`` batches for each chunk of lines."""
-        for label, opener in _jsonl_inputs(path):
+        inputs, skipped = _jsonl_inputs(path)
+        if skipped:
+            yield Batch("rejects", pl.DataFrame(
+                {"contract": EVENTS.name, "file": str(path), "locator": [m.name for m in skipped],
+                 "reason": [m.reason for m in skipped], "source": SOURCE, "excerpt": None},
+                schema=REJECTS.schema,
+            ))
+        for label, opener in inputs:
             yield from self._read_jsonl(label, opener)
 
     # -- one JSONL file -----------------------------------------------------------------------
@@ -177,6 +188,8 @@ class MattermostConnector(Connector):
                     yield Batch("events", good_ev)
                 if all_rejects.height:
                     yield Batch("rejects", all_rejects)
+            if not lines_total:
+                raise ConnectorError("file is empty; expected a Mattermost bulk export (JSON Lines)", file=label)
             if lines_total and not objects:
                 raise ConnectorError(
                     "no line is a JSON object: expected a Mattermost bulk export (JSON Lines, "
@@ -238,20 +251,23 @@ class MattermostConnector(Connector):
 _Opener = Callable[[], AbstractContextManager[IO[bytes]]]
 
 
-def _jsonl_inputs(path: Path) -> list[tuple[str, _Opener]]:
-    """(label, opener) for every JSONL file of the input; label names the file for rejects."""
+def _jsonl_inputs(path: Path) -> tuple[list[tuple[str, _Opener]], list[SkippedMember]]:
+    """(label, opener) for every JSONL file of the input (label names the file for rejects), and
+    the zip members left out as unsafe (``archives``)."""
     if path.is_dir():
-        return [(f"{path.name}/{p.name}", _file_opener(p)) for p in sorted(path.glob("*.jsonl"))]
+        files = sorted(p for p in path.glob("*.jsonl") if p.is_file())
+        if not files:
+            raise ConnectorError("a folder without any .jsonl file; expected a Mattermost bulk export (JSON Lines)",
+                                 file=str(path))
+        return [(f"{path.name}/{p.name}", _file_opener(p)) for p in files], []
     if path.suffix.lower() == ".zip":
-        try:
-            with zipfile.ZipFile(path) as z:
-                members = sorted(n for n in z.namelist() if n.lower().endswith(".jsonl"))
-        except (zipfile.BadZipFile, OSError) as exc:
-            raise ConnectorError(f"cannot open as a zip archive: {exc}", file=str(path)) from exc
+        with open_archive(path, what="a zip holding a Mattermost bulk export (.jsonl)") as z:
+            members, skipped = safe_members(z, str(path), lambda name: name.suffix.lower() == ".jsonl")
         if not members:
-            raise ConnectorError("no .jsonl member: expected a Mattermost bulk export", file=str(path))
-        return [(f"{path.name}/{m}", _zip_opener(path, m)) for m in members]
-    return [(path.name, _file_opener(path))]
+            raise ConnectorError("no readable .jsonl member: expected a Mattermost bulk export", file=str(path))
+        names = sorted(m.filename for m in members)
+        return [(f"{path.name}/{m}", _zip_opener(path, m)) for m in names], skipped
+    return [(path.name, _file_opener(path))], []
 
 
 def _file_opener(path: Path) -> _Opener:
@@ -270,11 +286,8 @@ def _file_opener(path: Path) -> _Opener:
 def _zip_opener(path: Path, member: str) -> _Opener:
     @contextmanager
     def open_() -> Iterator[IO[bytes]]:
-        try:
-            archive = zipfile.ZipFile(path)
-        except (zipfile.BadZipFile, OSError) as exc:
-            raise ConnectorError(f"cannot open as a zip archive: {exc}", file=str(path)) from exc
-        with archive, archive.open(member) as stream:
+        with open_archive(path, what="a zip holding a Mattermost bulk export") as archive, \
+                archive.open(member) as stream:
             yield stream
 
     return open_
@@ -291,7 +304,7 @@ def _chunks(label: str, opener: _Opener, chunk_bytes: int) -> Iterator[tuple[int
                     return
                 yield line_no, lines
                 line_no += len(lines)
-    except (zipfile.BadZipFile, EOFError) as exc:
+    except READ_ERRORS as exc:
         raise ConnectorError(f"cannot read past line {line_no}: {exc}", file=label) from exc
 
 
@@ -562,6 +575,11 @@ def _events(
         pl.when(pl.col("account_id").is_null()).then(pl.lit("user: missing, expected a username")),
         pl.when(pl.col("occurred_at").is_null()).then(pl.lit("create_at: missing, expected epoch milliseconds")),
         pl.when(pl.col("__emoji").is_null()).then(pl.lit("emoji_name: missing")),
+        pl.when(pl.col("occurred_at") < EARLIEST_PLAUSIBLE).then(
+            pl.lit("create_at: ")
+            + pl.col("occurred_at").dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+            + pl.lit(f" is before {EARLIEST_PLAUSIBLE:%Y-%m-%d}: a placeholder (epoch 0), not a real time")
+        ),
         pl.when(pl.col("occurred_at") > cutoff).then(
             pl.lit("create_at: ")
             + pl.col("occurred_at").dt.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -48,12 +48,13 @@ event_id scheme (stable across re-exports: ids and ``ts`` are Slack's own)
   other post; null for joins outside threads and for file comments (their thread is the file).
 
 Quarantined rows (``rejects``, ``file`` = the export, ``locator`` = ``<folder>/<day>.json[ts=...]``):
-missing or malformed ``ts``, a time more than one day after the export's newest day file or after
+missing or malformed ``ts``, a time before 2009 (epoch 0 placeholders), a time more than one day after the export's newest day file or after
 now + 1 day, a duplicate ``ts`` in one conversation, a field of the wrong JSON type, a message with
-no author. A day file that is not valid UTF-8 JSON is quarantined whole (locator = the file) and the
+no author. Zip members with unsafe paths (``..``, absolute) or that are links, and damaged members, are not
+extracted (one reject each, locator = the member; ``archives``). A day file that is not valid UTF-8 JSON is quarantined whole (locator = the file) and the
 other files go on; a missing or broken ``users.json`` / ``channels.json`` is recorded the same way.
 A :class:`~pipelines.connectors.base.ConnectorError` is raised only when nothing can go on: the
-zip cannot be opened, the input holds neither metadata nor day files, or DuckDB fails on a batch
+zip cannot be opened or is a decompression bomb, the input holds neither metadata nor day files, or DuckDB fails on a batch
 for a reason no single file explains.
 """
 
@@ -62,9 +63,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-import shutil
 import tempfile
-import zipfile
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -76,6 +75,7 @@ from typing import ClassVar, Literal
 import duckdb
 import polars as pl
 
+from pipelines.connectors.archives import SkippedMember, extract_member, open_archive, safe_members
 from pipelines.connectors.base import Batch, Connector, ConnectorError, TableName
 from pipelines.connectors.text_features import text_features_exprs
 from transforms.contracts import ACCOUNTS, EVENTS, REJECTS, conform
@@ -119,6 +119,8 @@ BOT_SUBTYPES: tuple[str, ...] = ("bot_message",)
 JOIN_SUBTYPES: tuple[str, ...] = ("channel_join", "group_join")
 #: Subtypes that are not actions (edits, deletions, tombstones): filtered, like any ``hidden`` message.
 FILTERED_SUBTYPES: tuple[str, ...] = ("tombstone", "message_changed", "message_deleted", "message_replied")
+#: Times before this are placeholders (epoch 0), not messages: Slack did not exist yet.
+EARLIEST_PLAUSIBLE = dt.datetime(2009, 1, 1, tzinfo=dt.UTC)
 #: Slackbot's fixed user id.
 SLACKBOT_ID = "USLACKBOT"
 
@@ -233,7 +235,11 @@ class SlackConnector(Connector):
 
     def read(self, path: Path) -> Iterator[Batch]:
         """Yield ``accounts``, then ``events`` per batch of day files, with ``rejects`` alongside."""
-        with _export_root(path) as root:
+        with _export_root(path) as (root, skipped):
+            if skipped:
+                yield Batch("rejects", _rejects_frame(
+                    EVENTS.name, path.name, [m.name for m in skipped], [m.reason for m in skipped]
+                ))
             con = duckdb.connect()
             # every file is read once: DuckDB's cache of file contents would only hold memory
             con.execute("SET enable_external_file_cache = false")
@@ -254,7 +260,8 @@ class SlackConnector(Connector):
                 file=export,
             )
         accounts = self._accounts(con, root, export, rejects)
-        yield Batch("accounts", accounts)
+        if accounts.height:
+            yield Batch("accounts", accounts)
         if rejects:
             yield Batch("rejects", pl.concat(rejects))
 
@@ -347,9 +354,12 @@ class SlackConnector(Connector):
         for file_name, folder_field in CONVERSATION_FILES.items():
             path = root / file_name
             if not path.is_file():
-                if file_name == "channels.json":
+                if file_name == "channels.json" or path.exists():
                     reason = "file missing: channel ids unknown, folder names used as space_id"
                     rejects.append(_file_reject(export, file_name, reason))
+                continue
+            if path.stat().st_size == 0:
+                rejects.append(_file_reject(export, file_name, "file is empty: expected a JSON array of conversations"))
                 continue
             try:
                 rows = con.execute(
@@ -370,8 +380,9 @@ class SlackConnector(Connector):
         self, con: duckdb.DuckDBPyConnection, root: Path, export: str, rejects: list[pl.DataFrame]
     ) -> pl.DataFrame:
         path = root / "users.json"
-        if not path.is_file():
-            rejects.append(_file_reject(export, "users.json", "file missing: no accounts, bot users not flagged"))
+        if not path.is_file() or path.stat().st_size == 0:
+            what = "file is empty" if path.is_file() else "file missing"
+            rejects.append(_file_reject(export, "users.json", f"{what}: no accounts, bot users not flagged"))
             return pl.DataFrame(schema=ACCOUNTS.schema)
         try:
             frame = con.execute(_USERS_QUERY, [str(path)]).pl()
@@ -408,6 +419,8 @@ class SlackConnector(Connector):
         out: read element by element as raw JSON when the error is a field of the wrong type (its
         bad rows are then quarantined one by one), quarantined whole when it is not UTF-8 JSON.
         """
+        empty = [f for f in batch if not f.path.is_file() or f.path.stat().st_size == 0]
+        batch = [f for f in batch if f not in empty]
         by_path = {str(f.path): f for f in batch}
         # rows carry a 64-bit hash of their file's path rather than the path: far cheaper to hand over
         files = con.execute("SELECT p AS filename, hash(p) AS file_key FROM unnest($p) t(p)", {"p": list(by_path)}).pl()
@@ -442,6 +455,7 @@ class SlackConnector(Connector):
         else:
             raw = pl.DataFrame(schema=_RAW_SCHEMA).rename({"filename": key}).cast({key: files.schema[key]})
         raw = raw.join(files, on=key, how="left", maintain_order="left").drop(key)
+        bad = [(f.member, "the file is empty (truncated export?)" if f.path.is_file() else "a folder") for f in empty] + bad
         file_rejects = _rejects_frame(
             EVENTS.name,
             export,
@@ -653,6 +667,9 @@ def _map_messages(
                 .then(pl.lit(_BAD_TS))
                 .when(pl.col("occurred_at") > cutoff)
                 .then(pl.lit(_FUTURE))
+                .when(pl.col("occurred_at") < EARLIEST_PLAUSIBLE)
+                .then(pl.lit("ts: ") + pl.col("ts").str.slice(0, 40)
+                      + pl.lit(f" is before {EARLIEST_PLAUSIBLE:%Y-%m-%d}, before Slack existed: a placeholder"))
                 .when(pl.col("account_id").is_null() & ~pl.col("__filtered"))
                 .then(pl.lit("user: missing, and no comment.user, bot_id or bot username either")),
             ).alias("__reject"),
@@ -815,7 +832,7 @@ def _day_files(root: Path, folders: dict[str, str]) -> list[_DayFile]:
     found: list[_DayFile] = []
     unknown: list[str] = []
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "__"))):
-        files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix == ".json")
+        files = sorted(p for p in folder.iterdir() if p.suffix == ".json")  # a folder named *.json is rejected
         if not files:
             continue
         space_id = folders.get(folder.name)
@@ -849,33 +866,25 @@ def _spaces_in_several_batches(batches: list[list[_DayFile]]) -> set[str]:
 
 
 @contextmanager
-def _export_root(path: Path) -> Iterator[Path]:
-    """The export's root directory (users.json's folder); a zip is extracted to a temporary one."""
+def _export_root(path: Path) -> Iterator[tuple[Path, list[SkippedMember]]]:
+    """The export's root directory (users.json's folder) and the zip members left out as unsafe
+    or damaged; a zip is extracted (JSON members only, see ``archives``) to a temporary one."""
     if path.is_dir():
-        yield _find_root(path)
+        yield _find_root(path), []
         return
-    try:
-        archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise ConnectorError(f"cannot open as a zip archive: {exc}", file=str(path)) from exc
+    archive = open_archive(path, what="a Slack workspace export")
     with archive, tempfile.TemporaryDirectory(prefix="uptake-slack-") as tmp:
         target = Path(tmp)
-        for info in archive.infolist():
-            name = PurePosixPath(info.filename)
-            if info.is_dir() or name.suffix.lower() != ".json":
-                continue
-            if name.is_absolute() or ".." in name.parts:
-                log.warning("slack %s: skipping unsafe member name %s", path.name, info.filename)
-                continue
-            dest = target.joinpath(*name.parts)
+        members, skipped = safe_members(archive, str(path), lambda name: name.suffix.lower() == ".json")
+        for info in members:
+            dest = target.joinpath(*PurePosixPath(info.filename.replace("\\", "/")).parts)
             dest.parent.mkdir(parents=True, exist_ok=True)
             try:
-                with archive.open(info) as src, open(dest, "wb") as out:
-                    shutil.copyfileobj(src, out, 1 << 20)
-            except (zipfile.BadZipFile, OSError, EOFError) as exc:  # a damaged member: the others go on
-                log.warning("slack %s: member %s cannot be extracted: %s", path.name, info.filename, exc)
-                dest.unlink(missing_ok=True)
-        yield _find_root(target)
+                extract_member(archive, info, dest, str(path))
+            except ConnectorError as exc:  # a damaged member: the others go on
+                log.warning("slack %s: %s", path.name, exc)
+                skipped.append(SkippedMember(info.filename, f"damaged member, not read: {_short(exc.__cause__ or exc)}"))
+        yield _find_root(target), skipped
 
 
 def _find_root(path: Path) -> Path:

@@ -50,8 +50,10 @@ Quarantined rows (``rejects``, ``file`` = the export, ``locator`` = ``Messages.c
 ``excerpt`` = ids only): an empty ``id`` or ``sender_id``, a ``created_at`` that cannot be read,
 before 2008 (Yammer's launch) or more than one day after now, a repeated message or user id (the
 first row wins), a ``joined_at`` or ``guest`` value that cannot be read. A missing ``Users.csv`` or
-``Groups.csv`` is recorded as one reject (locator = the file) and the messages still go on; a
-missing ``Messages.csv``, an unreadable zip or a CSV without its required columns raises
+``Groups.csv`` is recorded as one reject (locator = the file) and the messages still go on, and so
+is a zip member with an unsafe path (``..``, absolute) or that is a link (never extracted); a
+missing ``Messages.csv``, an unreadable or damaged zip, a decompression bomb or a CSV without its
+required columns raises
 :class:`~pipelines.connectors.base.ConnectorError` / ``ContractError`` naming the file.
 """
 
@@ -59,7 +61,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import shutil
 import tempfile
 import zipfile
 from collections.abc import Iterator
@@ -69,6 +70,7 @@ from typing import ClassVar
 
 import polars as pl
 
+from pipelines.connectors.archives import SkippedMember, extract_member, open_archive, safe_members
 from pipelines.connectors.base import Batch, Connector, ConnectorError, TableName
 from pipelines.connectors.config_files import (
     DEFAULT_BATCH_ROWS,
@@ -204,7 +206,9 @@ class VivaEngageConnector(Connector):
     def read(self, path: Path) -> Iterator[Batch]:
         export = Path(path)
         latest = (self._now or dt.datetime.now(dt.UTC)) + dt.timedelta(days=1)
-        with _export_files(export) as files:
+        with _export_files(export) as (files, skipped):
+            for member in skipped:
+                yield Batch("rejects", _file_reject(export, member.name, member.reason))
             if MESSAGES_FILE not in files:
                 raise ConnectorError(
                     f"no {MESSAGES_FILE} in the export; expected a Viva Engage network data export "
@@ -433,9 +437,10 @@ class VivaEngageConnector(Connector):
 
 
 @contextmanager
-def _export_files(export: Path) -> Iterator[dict[str, Path]]:
+def _export_files(export: Path) -> Iterator[tuple[dict[str, Path], list[SkippedMember]]]:
     """The export's Messages/Users/Groups CSVs as readable paths (a zip's members are streamed to a
-    temporary directory). Matched by base name, case-insensitively; the shallowest match wins."""
+    temporary directory), and the zip members left out as unsafe (``archives``). Matched by base
+    name, case-insensitively; the shallowest match wins."""
     wanted = {name.lower(): name for name in EXPORT_FILES}
     if export.is_dir():
         found: dict[str, Path] = {}
@@ -443,30 +448,23 @@ def _export_files(export: Path) -> Iterator[dict[str, Path]]:
             canonical = wanted.get(path.name.lower())
             if canonical and path.is_file() and canonical not in found:
                 found[canonical] = path
-        yield found
+        yield found, []
         return
     if not export.is_file():
         raise ConnectorError("export not found; expected a .zip or a directory", file=str(export))
-    try:
-        archive = zipfile.ZipFile(export)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise ConnectorError(f"cannot open as a zip archive: {exc}", file=str(export)) from exc
+    archive = open_archive(export, what="a Viva Engage network data export")
     with archive, tempfile.TemporaryDirectory(prefix="uptake-viva-") as tmp:
+        candidates, skipped = safe_members(archive, str(export), lambda name: name.name.lower() in wanted)
         members: dict[str, zipfile.ZipInfo] = {}
-        for info in sorted(archive.infolist(), key=lambda i: (i.filename.count("/"), i.filename)):
-            canonical = wanted.get(PurePosixPath(info.filename).name.lower())
-            if canonical and not info.is_dir() and canonical not in members:
-                members[canonical] = info
+        for info in sorted(candidates, key=lambda i: (i.filename.count("/"), i.filename)):
+            canonical = wanted[PurePosixPath(info.filename).name.lower()]
+            members.setdefault(canonical, info)
         found = {}
         for canonical, info in members.items():
             target = Path(tmp) / canonical
-            try:
-                with archive.open(info) as src, target.open("wb") as dst:
-                    shutil.copyfileobj(src, dst, length=1 << 20)
-            except (zipfile.BadZipFile, OSError, EOFError) as exc:
-                raise ConnectorError(f"cannot extract {info.filename}: {exc}", file=str(export)) from exc
+            extract_member(archive, info, target, str(export))
             found[canonical] = target
-        yield found
+        yield found, skipped
 
 
 __all__ = ["VivaEngageConnector", "parse_bool", "parse_time"]

@@ -23,7 +23,7 @@ from pipelines.connectors import ConnectorError
 from pipelines.connectors.viva_insights import VivaInsightsConnector, VivaInsightsHrConnector
 from pipelines.warehouse import write_batches
 from transforms.clean_events import build_clean_events
-from transforms.warehouse import ensure_schemas as ensure_warehouse_schemas
+from transforms.warehouse import ensure_schemas
 from transforms.contracts.config import Settings
 from transforms.metrics.usage_segments import SegmentRules, usage_segments
 
@@ -147,7 +147,7 @@ def _person_weeks(tmp_path: Path, metric: str) -> pl.DataFrame:
         shutil.copyfileobj(src, dst)
     connector = VivaInsightsConnector(metric_actions={metric: "post"})
     con = duckdb.connect()
-    ensure_warehouse_schemas(con)
+    ensure_schemas(con)
     write_batches(con, connector.name, connector.yields, connector.read_drop_zone(tmp_path))
     build_clean_events(con, [connector.name], Settings(organisation="x", platform_launch=dt.date(2024, 1, 1)))
     weekly = con.execute(

@@ -83,3 +83,15 @@ def test_inequality_by_population_with_suppression():
     got = dict(zip(out["population"], out["suppressed"]))
     assert got == {"D1": False, "D2": True, "D3": True}
     assert out.filter(pl.col("population") == "D1")["lurker_share"][0] == pytest.approx(1 / 6)
+
+
+def test_gini_among_contributors_hidden_when_fewer_than_min_group_size_contributed():
+    # 30 eligible people (a publishable population), 2 contributors with 1 and 5 contributions: the
+    # Gini among those two would give the ratio of their counts, i.e. describe 2 people
+    r = participation_inequality(make_person_week(_contributions([1, 5] + [0] * 28)), min_group_size=5).row(
+        0, named=True)
+    assert r["eligible"] == 30 and not r["suppressed"] and r["contributors"] == 2
+    assert r["gini_contributors"] is None
+    assert r["gini_eligible"] is not None  # over all 30 eligible people: published
+    five = participation_inequality(make_person_week(_contributions([1, 1, 1, 1, 5] + [0] * 25)), min_group_size=5)
+    assert five.row(0, named=True)["gini_contributors"] == pytest.approx(2 * (1 + 2 + 3 + 4 + 25) / (5 * 9) - 6 / 5)

@@ -67,7 +67,9 @@ def participation_inequality(
     Grain: one row per population over the period ``[start, end]`` (week_start bounds, inclusive;
     default all weeks). Denominators: people eligible at any time in the period (shares, Gini over
     all), contributors (Gini among contributors), all contributions (top-1% share). Populations
-    with fewer than ``min_group_size`` eligible people are suppressed (complementary within a type).
+    with fewer than ``min_group_size`` eligible people are suppressed (complementary within a type);
+    the Gini among contributors is null where fewer than ``min_group_size`` people contributed, and
+    the top-1% share where the top 1% holds fewer than ``min_group_size`` people.
     """
     require_columns(person_week, ["person_key", "week_start", "actions_contribution"], table="person_week")
     if not 0 < heavy_volume_share <= 1:
@@ -115,6 +117,10 @@ def participation_inequality(
             .then(pl.col("__top1_x") / pl.col("contributions"))
             .otherwise(None)
             .alias("top1pct_contribution_share"),
+            # the Gini among contributors describes the contributors only: with 2 of them it gives
+            # the ratio of their two counts, so it needs min_group_size contributors of its own
+            pl.when(pl.col("contributors") >= min_group_size).then(pl.col("gini_contributors"))
+            .alias("gini_contributors"),
         )
     )
     published = suppress_cells(
