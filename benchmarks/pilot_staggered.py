@@ -88,8 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"peak RSS: {peak_rss_gib():.2f} GiB")
     o, d = result.overall, result.dynamic
     print(f"overall ATT {o.estimate:.4f} [{o.ci_low:.4f}, {o.ci_high:.4f}] (planted {TAU}); "
-          f"dynamic {d.estimate:.4f}; pre-trend p = {result.pre_trend.p_value:.3f} "
-          f"({result.pre_trend.df} pre-periods)")
+          f"dynamic {d.estimate:.4f}; pre-trend drift {result.pre_trend.drift:+.4f} over "
+          f"{result.pre_trend.weeks} pre-periods, p = {result.pre_trend.p_value:.3f}")
     ok = (t2 - t0) < 60 and peak_rss_gib() < 6 and o.ci_low <= TAU <= o.ci_high
     print("within targets" if ok else "OUTSIDE TARGETS")
     return 0 if ok else 1

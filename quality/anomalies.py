@@ -69,9 +69,13 @@ def daily_event_volumes(
     """Events per source and local day, every day from the source's first to its last included.
 
     Grain: one row per source and calendar day (organisation's time zone). Columns: ``source``,
-    ``day``, ``weekday`` (ISO, 1 = Monday), ``events`` (0 on days without any), ``typical`` (the
-    median of the same weekday within ``neighbour_weeks`` weeks either side, the day itself
-    excluded), ``first_day``, ``last_day``.
+    ``day``, ``weekday`` (ISO, 1 = Monday), ``events`` (0 on days without any), ``typical``,
+    ``first_day``, ``last_day``. ``typical`` is, for a day with events, the lower of two medians of
+    the same weekday, over the ``neighbour_weeks`` weeks before and the ``neighbour_weeks`` weeks
+    after (the one available at a source's edges): a low day is a dip against both sides, and a
+    quiet week before a roll-out is not one; for a day without any event, the median of the same
+    weekday within ``neighbour_weeks`` weeks either side (nobody at all acting is judged against
+    the whole neighbourhood).
     """
     if not table_exists(con, table):
         return pl.DataFrame(schema={"source": pl.Utf8, "day": pl.Date, "weekday": pl.Int64, "events": pl.Int64,
@@ -100,33 +104,48 @@ def daily_event_volumes(
             SELECT c.source, c.day, isodow(c.day) AS weekday, coalesce(p.events, 0) AS events,
                    c.first_day, c.last_day
             FROM calendar c LEFT JOIN per_day p USING (source, day)
+        ),
+        sides AS (
+            SELECT source, day, weekday, events, first_day, last_day,
+                   median(events) OVER (
+                       PARTITION BY source, weekday ORDER BY day
+                       RANGE BETWEEN INTERVAL {span} DAY PRECEDING AND INTERVAL 1 DAY PRECEDING
+                   )::DOUBLE AS before,
+                   median(events) OVER (
+                       PARTITION BY source, weekday ORDER BY day
+                       RANGE BETWEEN INTERVAL 1 DAY FOLLOWING AND INTERVAL {span} DAY FOLLOWING
+                   )::DOUBLE AS after,
+                   median(events) OVER (
+                       PARTITION BY source, weekday ORDER BY day
+                       RANGE BETWEEN INTERVAL {span} DAY PRECEDING AND INTERVAL {span} DAY FOLLOWING
+                       EXCLUDE CURRENT ROW
+                   )::DOUBLE AS around
+            FROM every_day
         )
         SELECT source, day, weekday, events,
-               median(events) OVER (
-                   PARTITION BY source, weekday ORDER BY day
-                   RANGE BETWEEN INTERVAL {span} DAY PRECEDING AND INTERVAL {span} DAY FOLLOWING
-                   EXCLUDE CURRENT ROW
-               )::DOUBLE AS typical,
+               CASE WHEN events = 0 THEN around
+                    ELSE least(coalesce(before, after), coalesce(after, before)) END AS typical,
                first_day, last_day
-        FROM every_day
+        FROM sides
         ORDER BY source, day
         """
     ).pl()
 
 
-def source_dispersion(volumes: pl.DataFrame) -> pl.DataFrame:
+def source_dispersion(volumes: pl.DataFrame, *, ratio: float = LOW_VOLUME_RATIO) -> pl.DataFrame:
     """Each source's over-dispersion of daily counts on working days, robustly estimated.
 
     Grain: one row per source. ``dispersion`` is k in Var = mu + k mu^2 (negative binomial; 0 =
     Poisson), with mu a day's ``typical`` volume: the median over the source's working days with
     a typical volume of ((events - mu)^2 / (m c) - mu) / mu^2, floored at 0, where m = 0.4549 is
     the median of a chi-square with one degree of freedom (so the median estimates k rather than
-    half of it) and c = 1 + pi / 12 the extra variance of a deviation from a median of six
-    neighbours. A median: a few missing days, or a few spikes, do not move it.
+    half of it) and c = 1 + pi / 12 the extra variance of a deviation from a median of a few
+    neighbouring weeks (approximately). Only ordinary working days count (not under ``ratio`` x typical: a missing day must
+    not excuse itself), and a median: a few spikes do not move it.
     """
     mu = pl.col("typical")
     return (
-        volumes.filter((pl.col("weekday") <= 5) & (mu > 0))
+        volumes.filter((pl.col("weekday") <= 5) & (mu > 0) & (pl.col("events") >= ratio * mu))
         .group_by("source")
         .agg((((pl.col("events") - mu) ** 2 / (CHI2_1_MEDIAN * MEDIAN_NOISE) - mu) / mu**2).median()
              .clip(lower_bound=0)
@@ -149,7 +168,8 @@ def export_day_gaps(
     The count is modelled as negative binomial with mean ``typical`` and the source's
     over-dispersion k (:func:`source_dispersion`; Var = mu + k mu^2, k = 0 is Poisson). A bursty
     community (a Monday at 0 whose neighbours had 1, 72 and 17 events) then has ordinary quiet
-    days; a steady source's empty day is still improbable. ``overdispersion=False`` is the plain
+    days, empty ones included (in a small community a day on which nobody acts is ordinary too); a
+    steady source's empty day is still improbable. ``overdispersion=False`` is the plain
     Poisson rule, kept for comparison (``benchmarks/missing_export_days.py``).
 
     Grain: one row per suspicious source-day; ``kind`` is ``no events`` or ``low volume``;
@@ -157,7 +177,7 @@ def export_day_gaps(
     """
     from scipy.stats import nbinom, poisson
 
-    per_source = source_dispersion(volumes)
+    per_source = source_dispersion(volumes, ratio=ratio)
     if not overdispersion:
         per_source = per_source.with_columns(pl.lit(0.0).alias("dispersion"))
     mu = pl.col("typical")

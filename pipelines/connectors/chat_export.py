@@ -1,41 +1,42 @@
-"""What the JSON chat-export connectors share (``zulip``, ``google_chat``, ``rocket_chat``).
+"""What the JSON chat-export connectors share (``zulip``, ``google_chat``, ``rocket_chat``, ``slack``).
 
-- :func:`export_root`: an export given as a directory, a ``.zip`` or a ``.tar.gz`` / ``.tgz``
-  tarball, as a directory (archives are extracted to a temporary directory, JSON members only,
-  unsafe member names skipped).
+- :func:`export_root`: an export given as a directory, a ``.zip`` or a ``.tar`` / ``.tar.gz`` /
+  ``.tgz`` tarball, as a directory (archives are extracted to a temporary directory, JSON members
+  only, through ``archives``: unsafe and damaged members skipped and returned, bombs refused).
+- :func:`skipped_rejects`: ``REJECTS`` rows for the archive members that were not read.
+- :func:`error_text`: a parser's error as a reject reason, without the folder the export was read
+  from (a temporary one for archives), so the same export gives the same rejects wherever it is.
 - :func:`split_events`: an events frame with ``__reject`` (why a row is quarantined, null if
   kept), ``__locator`` and ``__excerpt`` -> conformed ``EVENTS`` rows and ``REJECTS`` rows.
 - :func:`reject_rows`: ``REJECTS`` rows for whole files or single items.
-- :func:`future_cutoff`: the latest plausible event time (now + 1 day).
+- :func:`future_cutoff`: the latest plausible event time (now + 1 day); :func:`future_reason`
+  the reject reason for a later one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import shutil
-import tarfile
 import tempfile
-import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
 import polars as pl
 
-from pipelines.connectors.base import ConnectorError
+from pipelines.connectors.archives import TAR_SUFFIXES, SkippedMember, extract_archive, first_line, member_path
 from transforms.contracts import EVENTS, REJECTS, conform
 
 log = logging.getLogger(__name__)
 
 #: Archive suffixes an export may come in (besides a plain directory).
-ARCHIVE_SUFFIXES: tuple[str, ...] = (".zip", ".tar.gz", ".tgz", ".tar")
+ARCHIVE_SUFFIXES: tuple[str, ...] = (".zip", *TAR_SUFFIXES)
 
 
 def is_archive(path: Path) -> bool:
-    """Whether ``path`` is a file named like an export archive."""
-    name = path.name.lower()
-    return path.is_file() and any(name.endswith(s) for s in ARCHIVE_SUFFIXES)
+    """Whether ``path`` is named like an export archive (a folder so named is read as a folder, and
+    reported if it holds no export: never passed over in silence)."""
+    return path.name.lower().endswith(ARCHIVE_SUFFIXES)
 
 
 def future_cutoff(now: dt.datetime | None) -> dt.datetime:
@@ -43,62 +44,69 @@ def future_cutoff(now: dt.datetime | None) -> dt.datetime:
     return (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC) + dt.timedelta(days=1)
 
 
-def _safe_parts(name: str) -> tuple[str, ...] | None:
-    p = PurePosixPath(name)
-    if p.is_absolute() or ".." in p.parts or not p.parts:
-        return None
-    return p.parts
+def future_reason(field: str) -> str:
+    """The reject reason for a time after :func:`future_cutoff`. It does not print the cutoff: a
+    wall-clock value in a reason would make the same export give other rejects a second later."""
+    return f"{field}: after now + 1 day: a clock error"
+
+
+def is_json_member(path: PurePosixPath) -> bool:
+    """Whether an archive member is a JSON (or JSON lines) file: the only members extracted."""
+    return path.suffix.lower() in (".json", ".jsonl")
 
 
 @contextmanager
-def export_root(path: Path, *, prefix: str, find_root: Callable[[Path], Path]) -> Iterator[Path]:
-    """The export as a directory; archives are extracted (``.json``/``.jsonl`` members only) to a
-    temporary directory that is removed afterwards. ``find_root`` picks the export's root inside it."""
+def export_root(
+    path: Path, *, prefix: str, find_root: Callable[[Path], Path], what: str
+) -> Iterator[tuple[Path, list[SkippedMember]]]:
+    """The export as a directory, and the archive members that were not read (unsafe, damaged; see
+    ``archives``). Archives are extracted (JSON members only) to a temporary directory removed
+    afterwards; ``find_root`` picks the export's root inside it; ``what`` names the expected export
+    in the error raised for an archive that cannot be opened, a bomb or a damaged tarball."""
     if path.is_dir():
-        yield find_root(path)
+        yield find_root(path), []
         return
     with tempfile.TemporaryDirectory(prefix=f"uptake-{prefix}-") as tmp:
         target = Path(tmp)
-        name = path.name.lower()
-        try:
-            if name.endswith(".zip"):
-                with zipfile.ZipFile(path) as archive:
-                    for info in archive.infolist():
-                        parts = _safe_parts(info.filename)
-                        if info.is_dir() or parts is None or not parts[-1].lower().endswith((".json", ".jsonl")):
-                            continue
-                        dest = target.joinpath(*parts)
-                        dest.parent.mkdir(parents=True, exist_ok=True)
-                        with archive.open(info) as src, open(dest, "wb") as out:
-                            shutil.copyfileobj(src, out, 1 << 20)
-            else:
-                with tarfile.open(path) as archive:
-                    for member in archive:
-                        parts = _safe_parts(member.name)
-                        if not member.isfile() or parts is None or not parts[-1].lower().endswith((".json", ".jsonl")):
-                            continue
-                        src = archive.extractfile(member)
-                        if src is None:
-                            continue
-                        dest = target.joinpath(*parts)
-                        dest.parent.mkdir(parents=True, exist_ok=True)
-                        with src, open(dest, "wb") as out:
-                            shutil.copyfileobj(src, out, 1 << 20)
-        except (zipfile.BadZipFile, tarfile.TarError, OSError, EOFError) as exc:
-            raise ConnectorError(f"cannot open as an export archive: {exc}", file=str(path)) from exc
-        yield find_root(target)
+        skipped = extract_archive(path, target, wanted=is_json_member, what=what)
+        yield find_root(target), skipped
+
+
+def skipped_rejects(
+    skipped: Sequence[SkippedMember], *, file: str, source: str, contract_of: Callable[[str], str]
+) -> pl.DataFrame:
+    """One ``REJECTS`` row per archive member not read (``locator`` = the member's name);
+    ``contract_of`` tells the contract of a member's rows from its base name."""
+    return reject_rows(
+        contract=[contract_of(member_path(m.name).name) for m in skipped], file=file,
+        locators=[m.name for m in skipped], reason=[m.reason for m in skipped], source=source,
+    )
+
+
+def not_read_note(skipped: Sequence[SkippedMember], name: str) -> str:
+    """`` (the archive's member '<member>' was not read: <reason>)`` for a member of base name
+    ``name`` left out of the archive, for the error that says a required file is missing."""
+    found = [m for m in skipped if member_path(m.name).name == name]
+    return "".join(f" (the archive's member {m.name!r} was not read: {m.reason})" for m in found[:1])
+
+
+def error_text(exc: BaseException, root: Path) -> str:
+    """The first line of a parser's error, with the export's folder ``root`` left out of the paths
+    it names (``/tmp/uptake-zulip-x1/messages-1.json`` -> ``messages-1.json``)."""
+    return first_line(exc).replace(f"{root}/", "").replace(str(root), ".")
 
 
 def reject_rows(
-    *, contract: str, file: str, locators: Sequence[str], reason: str | Sequence[str], source: str,
+    *, contract: str | Sequence[str], file: str, locators: Sequence[str], reason: str | Sequence[str], source: str,
     excerpts: Sequence[str | None] | None = None,
 ) -> pl.DataFrame:
     """``REJECTS`` rows, one per locator (a file, a line, an item)."""
     n = len(locators)
     reasons = [reason] * n if isinstance(reason, str) else list(reason)
+    contracts = [contract] * n if isinstance(contract, str) else list(contract)
     return pl.DataFrame(
         {
-            "contract": [contract] * n,
+            "contract": contracts,
             "file": [file] * n,
             "locator": list(locators),
             "reason": reasons,
@@ -136,9 +144,14 @@ def duplicate_reason(key: pl.Expr, what: str) -> pl.Expr:
 __all__ = [
     "ARCHIVE_SUFFIXES",
     "duplicate_reason",
+    "error_text",
     "export_root",
     "future_cutoff",
+    "future_reason",
     "is_archive",
+    "is_json_member",
+    "not_read_note",
     "reject_rows",
+    "skipped_rejects",
     "split_events",
 ]

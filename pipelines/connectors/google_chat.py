@@ -1,5 +1,8 @@
 """Google Chat connector (``platforms/google_chat/``: one Google Takeout per input, a directory or a
-``.zip``/``.tgz``, holding ``Google Chat/Groups/<Space|DM ...>/`` folders).
+``.zip``/``.tgz``/``.tar.gz``, holding ``Google Chat/Groups/<Space|DM ...>/`` folders). Archives are
+read through ``archives`` (``chat_export.export_root``): JSON members only, unsafe members (``..``,
+absolute paths, links) and damaged zip members quarantined (``locator`` = the member), decompression
+bombs and damaged tarballs refused.
 
 What it reads
 -------------
@@ -40,9 +43,12 @@ event_id scheme (``message_id`` is Google's own ``<space>/<topic>/<message>`` id
 Quarantined (``rejects``, ``file`` = the Takeout, ``locator`` =
 ``<group>/messages.json[message_id=...]``): a missing ``message_id`` or creator e-mail, a
 ``created_date`` that cannot be read or whose zone is unknown, a time after now + 1 day, a repeated
-``message_id``; a ``messages.json`` that is not valid JSON (the whole file; the other groups go on).
-A :class:`~pipelines.connectors.base.ConnectorError` is raised when the archive cannot be opened or
-holds no ``Google Chat/Groups`` folder.
+``message_id``; a ``messages.json`` that is not valid JSON or is a folder (the whole file; the other
+groups go on); a ``group_info.json`` or ``user_info.json`` that cannot be read (``accounts``; those
+people are then known from the messages only); an archive member not read (above). A
+:class:`~pipelines.connectors.base.ConnectorError` is raised when the archive cannot be opened, is a
+bomb or a damaged tarball, or holds no ``Google Chat/Groups`` folder (so is a folder named like an
+archive that holds no Takeout).
 """
 
 from __future__ import annotations
@@ -57,7 +63,8 @@ import duckdb
 import polars as pl
 
 from pipelines.connectors.base import Batch, Connector, ConnectorError, TableName
-from pipelines.connectors.chat_export import export_root, future_cutoff, is_archive, reject_rows, split_events
+from pipelines.connectors.chat_export import (error_text, export_root, future_cutoff, future_reason, is_archive,
+                                              reject_rows, skipped_rejects, split_events)
 from pipelines.connectors.text_features import text_features_exprs
 from transforms.contracts import ACCOUNTS, EVENTS, conform
 
@@ -127,13 +134,17 @@ class GoogleChatConnector(Connector):
         self._now = now
 
     def recognises(self, path: Path) -> bool:
-        """A directory holding a ``Google Chat`` folder (at any depth up to three), or an archive."""
-        if path.is_dir():
-            return _chat_folder(path) is not None
+        """A directory holding a ``Google Chat`` folder (at any depth up to three), or anything named
+        like an archive (a folder so named without a Takeout in it is reported by ``read``)."""
+        if path.is_dir() and _chat_folder(path) is not None:
+            return True
         return is_archive(path)
 
     def read(self, path: Path) -> Iterator[Batch]:
-        with export_root(path, prefix="gchat", find_root=lambda p: _chat_folder(p) or p) as root:
+        with export_root(path, prefix="gchat", find_root=lambda p: _chat_folder(p) or p,
+                         what="a Google Takeout holding Google Chat") as (root, skipped):
+            if skipped:
+                yield Batch("rejects", skipped_rejects(skipped, file=path.name, source=SOURCE, contract_of=_contract_of))
             if not (root / "Groups").is_dir():
                 raise ConnectorError(f"not a Google Chat Takeout: no '{CHAT_FOLDER}/Groups' folder", file=path.name)
             con = duckdb.connect()
@@ -144,13 +155,23 @@ class GoogleChatConnector(Connector):
 
     def _read_root(self, con: duckdb.DuckDBPyConnection, root: Path, export: str) -> Iterator[Batch]:
         cutoff = future_cutoff(self._now)
-        people: list[pl.DataFrame] = [self._people(con, root)]
-        n_events = n_rejects = 0
+        members, unreadable = self._people(con, root, export)
+        people: list[pl.DataFrame] = [members]
+        n_events, n_rejects = 0, unreadable.height
+        if unreadable.height:
+            yield Batch("rejects", unreadable)
         for group in sorted(p for p in (root / "Groups").iterdir() if p.is_dir()):
             messages = group / "messages.json"
-            if not messages.is_file():
-                continue
             member = f"{group.name}/messages.json"
+            if not messages.exists():
+                continue  # a group without messages
+            if not messages.is_file():
+                n_rejects += 1
+                yield Batch("rejects", reject_rows(
+                    contract=EVENTS.name, file=export, locators=[member], source=SOURCE,
+                    reason="a folder (or not a regular file); expected Google Chat's messages.json",
+                ))
+                continue
             try:
                 raw = con.execute(
                     f"SELECT unnest(messages) AS m FROM read_json(?, columns={{'messages': '{_MESSAGE}'}}, "
@@ -162,7 +183,7 @@ class GoogleChatConnector(Connector):
                 yield Batch("rejects", reject_rows(
                     contract=EVENTS.name, file=export, locators=[member], source=SOURCE,
                     reason="not a readable Google Chat messages.json (expected a JSON object with a messages "
-                           f"array): {str(exc).strip().splitlines()[0][:300]}",
+                           f"array): {error_text(exc, root)}",
                 ))
                 continue
             events, rejects = _map_group(raw, _space_id(group.name), member, export, cutoff)
@@ -181,29 +202,39 @@ class GoogleChatConnector(Connector):
                 yield Batch("rejects", rejects)
         accounts = _accounts(people)
         good, bad = conform(accounts, ACCOUNTS, file=export, locator_column="__locator")
-        yield Batch("accounts", good)
+        if good.height:
+            yield Batch("accounts", good)
         if bad.height:
             yield Batch("rejects", bad.with_columns(pl.lit(SOURCE).alias("source")))
         log.info("google_chat %s: %d events, %d accounts, %d rejected", export, n_events, good.height, n_rejects)
 
-    def _people(self, con: duckdb.DuckDBPyConnection, root: Path) -> pl.DataFrame:
-        """Members of every group and the users of ``Users/*/user_info.json`` (unreadable ones skipped)."""
-        frames = []
-        for info in sorted((root / "Groups").glob("*/group_info.json")):
-            frames.append(_read_people(con, info, f"unnest(members) AS p", f"{{'members': '{_PERSON}[]'}}"))
-        for info in sorted((root / "Users").glob("*/user_info.json")) if (root / "Users").is_dir() else []:
-            frames.append(_read_people(con, info, "\"user\" AS p", f"{{'user': '{_PERSON}'}}"))
-        frames = [f for f in frames if f is not None]
-        return pl.concat(frames) if frames else pl.DataFrame(schema={"email": pl.Utf8, "name": pl.Utf8, "user_type": pl.Utf8})
-
-
-def _read_people(con: duckdb.DuckDBPyConnection, path: Path, select: str, columns: str) -> pl.DataFrame | None:
-    try:
-        frame = con.execute(f"SELECT {select} FROM read_json(?, columns={columns}, format='auto')", [str(path)]).pl()
-    except duckdb.Error as exc:
-        log.warning("google_chat: %s unreadable, its members are taken from the messages only: %s", path.name, exc)
-        return None
-    return frame.unnest("p").select("email", "name", "user_type")
+    def _people(self, con: duckdb.DuckDBPyConnection, root: Path, export: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """Members of every group and the users of ``Users/*/user_info.json``, and a reject for each of
+        these files that cannot be read (its people are then known from the messages only)."""
+        sources = [(p, f"{p.parent.name}/group_info.json", "unnest(members) AS p", f"{{'members': '{_PERSON}[]'}}")
+                   for p in sorted((root / "Groups").glob("*/group_info.json"))]
+        if (root / "Users").is_dir():
+            sources += [(p, f"Users/{p.parent.name}/user_info.json", "\"user\" AS p", f"{{'user': '{_PERSON}'}}")
+                        for p in sorted((root / "Users").glob("*/user_info.json"))]
+        frames = [pl.DataFrame(schema={"email": pl.Utf8, "name": pl.Utf8, "user_type": pl.Utf8})]
+        bad: list[tuple[str, str]] = []
+        for path, locator, select, columns in sources:
+            if not path.is_file():
+                bad.append((locator, "a folder (or not a regular file); expected a JSON file of people"))
+                continue
+            try:
+                frame = con.execute(f"SELECT {select} FROM read_json(?, columns={columns}, format='auto')",
+                                    [str(path)]).pl()
+            except duckdb.Error as exc:
+                bad.append((locator, f"not readable (its people are taken from the messages only): "
+                                     f"{error_text(exc, root)}"))
+                continue
+            frames.append(frame.unnest("p").select("email", "name", "user_type"))
+        for locator, reason in bad:
+            log.warning("google_chat %s: %s quarantined: %s", export, locator, reason)
+        rejects = reject_rows(contract=ACCOUNTS.name, file=export, locators=[b[0] for b in bad],
+                              reason=[b[1] for b in bad], source=SOURCE)
+        return pl.concat(frames), rejects
 
 
 def _map_group(
@@ -229,7 +260,7 @@ def _map_group(
         .when(pl.col("occurred_at").is_null()).then(
             pl.lit("created_date: unknown or ambiguous time zone '") + zone + pl.lit("' (expected UTC, GMT+h or one of ")
             + pl.lit(", ".join(sorted(ZONE_OFFSETS)[:6])) + pl.lit("...)"))
-        .when(pl.col("occurred_at") > cutoff).then(pl.lit(f"created_date: after {cutoff:%Y-%m-%dT%H:%M:%SZ} (now + 1 day)"))
+        .when(pl.col("occurred_at") > cutoff).then(pl.lit(future_reason("created_date")))
         .when(pl.col("message_id").is_duplicated() & ~pl.col("message_id").is_first_distinct()).then(
             pl.lit("message_id: duplicate, first seen earlier in this file"))
     )
@@ -334,6 +365,11 @@ def _space_id(folder: str) -> str:
     if kind == "Space":
         return ident
     return f"{kind.lower()}:{ident}"
+
+
+def _contract_of(member: str) -> str:
+    """The contract of the rows an archive member holds (people files hold accounts)."""
+    return ACCOUNTS.name if member in ("group_info.json", "user_info.json") else EVENTS.name
 
 
 def _chat_folder(path: Path) -> Path | None:

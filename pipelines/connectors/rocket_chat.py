@@ -1,5 +1,9 @@
-"""Rocket.Chat connector (``platforms/rocket_chat/``: one directory or ``.zip`` per export, holding
-``mongoexport`` dumps of the ``rocketchat_message`` and ``users`` collections as JSON lines).
+"""Rocket.Chat connector (``platforms/rocket_chat/``: one directory, ``.zip`` or tarball per export,
+holding ``mongoexport`` dumps of the ``rocketchat_message`` and ``users`` collections as JSON lines).
+Archives are read through ``archives`` (``chat_export.export_root``): JSON members only, unsafe
+members (``..``, absolute paths, links) and damaged zip members quarantined (``locator`` = the
+member), decompression bombs and damaged tarballs refused. A UTF-8 byte order mark at the start of
+a dump is dropped.
 
 What it reads
 -------------
@@ -40,15 +44,18 @@ event_id scheme (MongoDB ``_id`` s, stable across re-exports)
   ``reaction`` = the emoji (two emoji of one person on one message stay two reactions after
   cleaning).
 
-Quarantined (``rejects``, ``locator`` = ``<file> line N``): lines that are not JSON objects,
-messages without ``_id``, ``rid``, ``ts`` or ``u._id``, an unreadable or future ``ts``, a repeated
-``_id``; reactions and ``au`` joins naming a username not in ``users``; user lines without ``_id``.
-A :class:`~pipelines.connectors.base.ConnectorError` is raised when the archive cannot be opened or
-holds no ``rocketchat_message`` file.
+Quarantined (``rejects``, ``locator`` = ``<file> line N``): lines that are not JSON objects
+(messages, users and rooms), messages without ``_id``, ``rid``, ``ts`` or ``u._id``, an unreadable
+or future ``ts``, a repeated ``_id``; reactions and ``au`` joins naming a username not in ``users``;
+user lines without ``_id``; a dump named like one that is a folder (``locator`` = its name); an
+archive member not read (above). A :class:`~pipelines.connectors.base.ConnectorError` is raised
+when the archive cannot be opened, is a bomb or a damaged tarball, or holds no
+``rocketchat_message`` file (a folder so named included).
 """
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import logging
 from collections.abc import Iterator
@@ -59,7 +66,8 @@ import duckdb
 import polars as pl
 
 from pipelines.connectors.base import Batch, Connector, ConnectorError, TableName
-from pipelines.connectors.chat_export import export_root, future_cutoff, is_archive, reject_rows, split_events
+from pipelines.connectors.chat_export import (export_root, future_cutoff, future_reason, is_archive, not_read_note,
+                                              reject_rows, skipped_rejects, split_events)
 from pipelines.connectors.text_features import text_features_exprs
 from transforms.contracts import ACCOUNTS, EVENTS, REJECTS, conform
 
@@ -97,7 +105,7 @@ class RocketChatConnector(Connector):
     yields: ClassVar[tuple[TableName, ...]] = ("events", "accounts")
     cannot_see: ClassVar[tuple[str, ...]] = ("visit", "read", "share")
     reads: ClassVar[str] = (
-        "directory or .zip of mongoexport JSON lines: rocketchat_message.json, users.json "
+        "directory, .zip or .tar.gz of mongoexport JSON lines: rocketchat_message.json, users.json "
         "(rocketchat_room.json optional)"
     )
 
@@ -107,17 +115,24 @@ class RocketChatConnector(Connector):
         self._now = now
 
     def recognises(self, path: Path) -> bool:
-        """A directory holding a ``rocketchat_message*.json`` file, or an archive."""
-        if path.is_dir():
-            return bool(_files(path, MESSAGES_PREFIX))
+        """A directory holding a ``rocketchat_message*.json`` entry (a folder so named is reported by
+        ``read``), or anything named like an archive."""
+        if path.is_dir() and _entries(path, MESSAGES_PREFIX):
+            return True
         return is_archive(path)
 
     def read(self, path: Path) -> Iterator[Batch]:
-        with export_root(path, prefix="rocketchat", find_root=_find_root) as root:
-            messages = _files(root, MESSAGES_PREFIX)
+        with export_root(path, prefix="rocketchat", find_root=_find_root,
+                         what="a Rocket.Chat export (mongoexport JSON lines)") as (root, skipped):
+            if skipped:
+                yield Batch("rejects", skipped_rejects(skipped, file=path.name, source=SOURCE, contract_of=_contract_of))
+            entries = _entries(root, MESSAGES_PREFIX)
+            messages = [p for p in entries if p.is_file()]
             if not messages:
+                folders = "".join(f"; {p.name} is a folder, not a file" for p in entries)
+                note = "".join(not_read_note(skipped, n) for n in (f"{MESSAGES_PREFIX}.json", f"{MESSAGES_PREFIX}.jsonl"))
                 raise ConnectorError("not a Rocket.Chat export: no rocketchat_message*.json (mongoexport of the "
-                                     "rocketchat_message collection)", file=path.name)
+                                     f"rocketchat_message collection){folders}{note}", file=path.name)
             con = duckdb.connect()
             try:
                 con.execute("SET TimeZone = 'UTC'")
@@ -130,12 +145,20 @@ class RocketChatConnector(Connector):
     ) -> Iterator[Batch]:
         users, user_rejects = self._users(con, root, export)
         good_users, bad_users = conform(users.drop("__is_bot_role"), ACCOUNTS, file=export, locator_column="__locator")
-        yield Batch("accounts", good_users)
-        rejects = [user_rejects, bad_users.with_columns(pl.lit(SOURCE).alias("source")).select(REJECTS.names)]
+        if good_users.height:
+            yield Batch("accounts", good_users)
+        not_files = [p for p in _entries(root, "") if not p.is_file()]
+        rejects = [
+            reject_rows(contract=[_contract_of(p.name) for p in not_files], file=export,
+                        locators=[p.name for p in not_files], source=SOURCE,
+                        reason="a folder (or not a regular file); expected mongoexport JSON lines"),
+            user_rejects, bad_users.with_columns(pl.lit(SOURCE).alias("source")).select(REJECTS.names),
+        ]
         lookup = users.select(
             "account_id", "username", "account_email", pl.col("is_automated").alias("__user_is_bot")
         ).filter(pl.col("username").is_not_null()).unique("username", keep="first", maintain_order=True)
-        direct = self._direct_rooms(con, root)
+        direct, room_rejects = self._direct_rooms(con, root, export)
+        rejects.append(room_rejects)
         cutoff = future_cutoff(self._now)
         seen = pl.Series("event_id", [], dtype=pl.Utf8)
         n_events = n_filtered = 0
@@ -202,13 +225,18 @@ class RocketChatConnector(Connector):
         ).sort("account_id")
         return users, pl.concat(rejects) if rejects else pl.DataFrame(schema=REJECTS.schema)
 
-    def _direct_rooms(self, con: duckdb.DuckDBPyConnection, root: Path) -> set[str]:
+    def _direct_rooms(self, con: duckdb.DuckDBPyConnection, root: Path, export: str) -> tuple[set[str], pl.DataFrame]:
+        """The ids of direct-message rooms, and a reject per room line that is not a JSON object
+        (that room's messages keep its id as their space)."""
         rooms: set[str] = set()
+        bad: list[str] = []
         for path in _files(root, ROOMS_PREFIX):
             for first_line, lines in _chunks(path, self.chunk_bytes):
                 parsed = _query_lines(con, lines, first_line, "txt->>'$._id' AS rid, txt->>'$.t' AS room_type")
                 rooms |= set(parsed.filter(pl.col("room_type") == "d")["rid"].drop_nulls().to_list())
-        return rooms
+                bad += [f"{path.name} line {n}" for n in parsed.filter(~pl.col("__ok"))["__line"]]
+        return rooms, reject_rows(contract=EVENTS.name, file=export, locators=bad, source=SOURCE,
+                                  reason="not a JSON object: the room's type is unknown (read as a channel)")
 
 
 def _parse_messages(con: duckdb.DuckDBPyConnection, lines: list[bytes], first_line: int) -> pl.DataFrame:
@@ -291,7 +319,7 @@ def _map_messages(
         .when(pl.col("rid").is_null()).then(pl.lit("rid: missing, expected the room id"))
         .when(pl.col("ts_raw").is_null()).then(pl.lit('ts: missing, expected {"$date": ...}'))
         .when(pl.col("occurred_at").is_null()).then(pl.lit("ts: unreadable date ") + pl.col("ts_raw").str.slice(0, 40))
-        .when(pl.col("occurred_at") > cutoff).then(pl.lit(f"ts: after {cutoff:%Y-%m-%dT%H:%M:%SZ} (now + 1 day)"))
+        .when(pl.col("occurred_at") > cutoff).then(pl.lit(future_reason("ts")))
         .when(is_added & pl.col("account_id").is_null()).then(
             pl.lit("msg: the added user '") + pl.col("__added").fill_null("") + pl.lit("' is not in users.json"))
         .when(pl.col("account_id").is_null()).then(pl.lit("u._id: missing, expected the author's user id"))
@@ -341,26 +369,40 @@ def _reactions(messages: pl.DataFrame, users: pl.DataFrame, file: str) -> pl.Dat
     )
 
 
+def _entries(root: Path, prefix: str) -> list[Path]:
+    """The entries of ``root`` named like a dump of a collection (``<prefix>*.json`` / ``.jsonl``),
+    files or not; the empty prefix gives every dump the export names."""
+    prefixes = (prefix,) if prefix else (MESSAGES_PREFIX, USERS_PREFIX, ROOMS_PREFIX)
+    return sorted(p for p in root.iterdir() if p.name.startswith(prefixes) and p.suffix.lower() in (".json", ".jsonl"))
+
+
 def _files(root: Path, prefix: str) -> list[Path]:
-    return sorted(p for p in root.iterdir() if p.is_file() and p.name.startswith(prefix)
-                  and p.suffix.lower() in (".json", ".jsonl"))
+    return [p for p in _entries(root, prefix) if p.is_file()]
 
 
 def _find_root(path: Path) -> Path:
-    if _files(path, MESSAGES_PREFIX):
+    if _entries(path, MESSAGES_PREFIX):
         return path
     found = sorted(p.parent for p in path.glob(f"*/{MESSAGES_PREFIX}*.json*"))
     return found[0] if found else path
 
 
+def _contract_of(member: str) -> str:
+    """The contract of the rows a dump holds (``users`` holds the accounts)."""
+    return ACCOUNTS.name if member.startswith(USERS_PREFIX) else EVENTS.name
+
+
 def _chunks(path: Path, chunk_bytes: int) -> Iterator[tuple[int, list[bytes]]]:
-    """(number of the chunk's first line, its lines) for the whole file."""
+    """(number of the chunk's first line, its lines) for the whole file; a UTF-8 byte order mark
+    at the start of the file is dropped (an editor's, not part of the first document)."""
     line_no = 1
     with open(path, "rb") as stream:
         while True:
             lines = stream.readlines(chunk_bytes)
             if not lines:
                 return
+            if line_no == 1:
+                lines[0] = lines[0].removeprefix(codecs.BOM_UTF8)
             yield line_no, lines
             line_no += len(lines)
 

@@ -63,20 +63,19 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-import tempfile
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import ClassVar, Literal
 
 import duckdb
 import polars as pl
 
-from pipelines.connectors.archives import SkippedMember, extract_member, open_archive, safe_members
+from pipelines.connectors.archives import first_line
 from pipelines.connectors.base import Batch, Connector, ConnectorError, TableName
+from pipelines.connectors.chat_export import export_root
 from pipelines.connectors.text_features import text_features_exprs
 from transforms.contracts import ACCOUNTS, EVENTS, REJECTS, conform
 
@@ -235,7 +234,7 @@ class SlackConnector(Connector):
 
     def read(self, path: Path) -> Iterator[Batch]:
         """Yield ``accounts``, then ``events`` per batch of day files, with ``rejects`` alongside."""
-        with _export_root(path) as (root, skipped):
+        with export_root(path, prefix="slack", find_root=_find_root, what="a Slack workspace export") as (root, skipped):
             if skipped:
                 yield Batch("rejects", _rejects_frame(
                     EVENTS.name, path.name, [m.name for m in skipped], [m.reason for m in skipped]
@@ -368,7 +367,7 @@ class SlackConnector(Connector):
                     [str(path)],
                 ).fetchall()
             except duckdb.Error as exc:
-                reason = f"unreadable, expected a JSON array of conversations with id and name: {_short(exc)}"
+                reason = f"unreadable, expected a JSON array of conversations with id and name: {first_line(exc)}"
                 rejects.append(_file_reject(export, file_name, reason))
                 continue
             for folder, conv_id in rows:
@@ -388,7 +387,7 @@ class SlackConnector(Connector):
             frame = con.execute(_USERS_QUERY, [str(path)]).pl()
         except duckdb.Error as exc:
             rejects.append(
-                _file_reject(export, "users.json", f"unreadable, expected a JSON array of users: {_short(exc)}")
+                _file_reject(export, "users.json", f"unreadable, expected a JSON array of users: {first_line(exc)}")
             )
             return pl.DataFrame(schema=ACCOUNTS.schema)
         good, bad = conform(frame, ACCOUNTS, file=export, locator_column="__locator")
@@ -441,8 +440,8 @@ class SlackConnector(Connector):
             except duckdb.Error as exc:
                 culprit = _file_named_in(exc, fast + slow) or self._find_unreadable(con, fast + slow)
                 if culprit is None:  # not a file's fault (e.g. out of memory): nothing can go on
-                    raise ConnectorError(f"day files could not be read: {_short(exc)}", file=export) from exc
-                message = _short(exc)
+                    raise ConnectorError(f"day files could not be read: {first_line(exc)}", file=export) from exc
+                message = first_line(exc)
                 if culprit in fast and "transform error" in message.lower():
                     fast.remove(culprit)
                     slow.append(culprit)
@@ -865,28 +864,6 @@ def _spaces_in_several_batches(batches: list[list[_DayFile]]) -> set[str]:
     return split
 
 
-@contextmanager
-def _export_root(path: Path) -> Iterator[tuple[Path, list[SkippedMember]]]:
-    """The export's root directory (users.json's folder) and the zip members left out as unsafe
-    or damaged; a zip is extracted (JSON members only, see ``archives``) to a temporary one."""
-    if path.is_dir():
-        yield _find_root(path), []
-        return
-    archive = open_archive(path, what="a Slack workspace export")
-    with archive, tempfile.TemporaryDirectory(prefix="uptake-slack-") as tmp:
-        target = Path(tmp)
-        members, skipped = safe_members(archive, str(path), lambda name: name.suffix.lower() == ".json")
-        for info in members:
-            dest = target.joinpath(*PurePosixPath(info.filename.replace("\\", "/")).parts)
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                extract_member(archive, info, dest, str(path))
-            except ConnectorError as exc:  # a damaged member: the others go on
-                log.warning("slack %s: %s", path.name, exc)
-                skipped.append(SkippedMember(info.filename, f"damaged member, not read: {_short(exc.__cause__ or exc)}"))
-        yield _find_root(target), skipped
-
-
 def _find_root(path: Path) -> Path:
     """``path`` itself, or its single subdirectory when the export was zipped inside a folder."""
     if any((path / f).is_file() for f in _METADATA_FILES):
@@ -898,11 +875,6 @@ def _find_root(path: Path) -> Path:
 
 
 # -- rejects helpers ---------------------------------------------------------------------------------
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text[:300]
 
 
 def _file_named_in(exc: BaseException, candidates: list[str]) -> str | None:

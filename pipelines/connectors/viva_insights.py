@@ -25,6 +25,8 @@ and the HR attributes the tenant uploaded (``Organization``, ``FunctionType``, `
   that is an e-mail address (de-identification off) also matches HR by UPN.
 - Quarantined (``"<file> line <n>"``): an empty ``PersonId``, an unreadable ``MetricDate``, a
   mapped metric that is not a number or is negative, a repeated (``PersonId``, ``MetricDate``).
+- A file that cannot be read at all (empty, no ``PersonId``/``MetricDate`` header, not a CSV, or a
+  folder named like a ``.csv``) raises a ``ContractError`` naming it (both connectors).
 
 ``viva_insights_hr`` -> ``hr_snapshots`` (only when the drop zone has no HR directory)
 -------------------------------------------------------------------------------------
@@ -125,7 +127,7 @@ class VivaInsightsConnector(Connector):
         self.metric_actions = self._explicit or dict(DEFAULT_METRIC_ACTIONS)
 
     def recognises(self, path: Path) -> bool:
-        return path.is_file() and path.suffix.lower() == ".csv"
+        return path.suffix.lower() == ".csv"  # a folder named like one is reported by read()
 
     def read_drop_zone(self, drop_zone: Path) -> Iterator[Batch]:
         """Every person query of the drop zone, mapped by ``viva_insights_metrics`` of its
@@ -270,7 +272,7 @@ class VivaInsightsHrConnector(Connector):
         return drop_zone / "platforms" / SOURCE
 
     def recognises(self, path: Path) -> bool:
-        return path.is_file() and path.suffix.lower() == ".csv"
+        return path.suffix.lower() == ".csv"  # a folder named like one is reported by read()
 
     def read_drop_zone(self, drop_zone: Path) -> Iterator[Batch]:
         hr = Path(drop_zone) / "hr"

@@ -1,5 +1,8 @@
-"""Zulip realm export connector (``platforms/zulip/``: one export directory or tarball per export,
-as written by ``./manage.py export`` / the organisation export in Zulip's settings).
+"""Zulip realm export connector (``platforms/zulip/``: one export directory, tarball (``.tar.gz``,
+``.tgz``, ``.tar``) or ``.zip`` per export, as written by ``./manage.py export`` / the organisation
+export in Zulip's settings). Archives are read through ``archives`` (``chat_export.export_root``):
+JSON members only, unsafe members (``..``, absolute paths, links, devices) and damaged zip members
+quarantined (``locator`` = the member), decompression bombs and damaged tarballs refused.
 
 What it reads (Zulip's own ids and timestamps throughout)
 ---------------------------------------------------------
@@ -47,10 +50,14 @@ event_id scheme (Zulip's ids are stable across re-exports of the same server)
 
 Quarantined (``rejects``, ``file`` = the export, ``locator`` = ``<file>[id=...]``): messages with a
 missing ``id``, ``sender``, ``recipient`` or ``date_sent``, a sender or recipient unknown to
-``realm.json``, a time after now + 1 day, a repeated message id; reactions on a message that is not
-kept; a ``messages-*.json`` that is not valid JSON (the whole file; the others go on). A
-:class:`~pipelines.connectors.base.ConnectorError` is raised when the archive cannot be opened or
-``realm.json`` is missing or unreadable (recipients cannot be resolved without it).
+``realm.json``, a time after now + 1 day, a repeated message id (also a messages file whose content
+is repeated: the copies); reactions on a message that is not kept; a repeated audit log id; a
+``messages-*.json`` that is not valid JSON or is a folder (the whole file; the others go on); an
+archive member not read (above). Parser errors are quoted with paths relative to the export, so the
+same export gives the same rejects wherever it is read from. A
+:class:`~pipelines.connectors.base.ConnectorError` is raised when the archive cannot be opened, is
+a bomb or a damaged tarball, or ``realm.json`` is missing, a folder, unreadable, or not exactly one
+JSON object (recipients cannot be resolved without it, and a doubled realm cannot be trusted).
 """
 
 from __future__ import annotations
@@ -66,7 +73,9 @@ import duckdb
 import polars as pl
 
 from pipelines.connectors.base import Batch, Connector, ConnectorError, TableName
-from pipelines.connectors.chat_export import export_root, future_cutoff, is_archive, reject_rows, split_events
+from pipelines.connectors.archives import SkippedMember
+from pipelines.connectors.chat_export import (duplicate_reason, error_text, export_root, future_cutoff, future_reason,
+                                              is_archive, not_read_note, reject_rows, skipped_rejects, split_events)
 from pipelines.connectors.text_features import text_features_exprs
 from transforms.contracts import ACCOUNTS, EVENTS, conform
 
@@ -123,7 +132,7 @@ class ZulipConnector(Connector):
     yields: ClassVar[tuple[TableName, ...]] = ("events", "accounts")
     cannot_see: ClassVar[tuple[str, ...]] = ("visit", "read", "share")
     reads: ClassVar[str] = (
-        "Zulip realm export, directory or .tar.gz: realm.json (users, streams, recipients, reactions, "
+        "Zulip realm export, directory, .tar.gz or .zip: realm.json (users, streams, recipients, reactions, "
         "audit log) and messages-*.json"
     )
 
@@ -132,24 +141,33 @@ class ZulipConnector(Connector):
         self._now = now
 
     def recognises(self, path: Path) -> bool:
-        """A directory holding ``realm.json`` (or one level below), or an export archive."""
-        if path.is_dir():
-            return (path / "realm.json").is_file() or any(p.is_file() for p in path.glob("*/realm.json"))
+        """A directory holding ``realm.json`` (or one level below), or anything named like an export
+        archive (a folder so named, or a ``realm.json`` that is a folder, is reported by ``read``)."""
+        if path.is_dir() and ((path / "realm.json").exists() or any(path.glob("*/realm.json"))):
+            return True
         return is_archive(path)
 
     def read(self, path: Path) -> Iterator[Batch]:
-        with export_root(path, prefix="zulip", find_root=_find_root) as root:
+        with export_root(path, prefix="zulip", find_root=_find_root, what="a Zulip realm export") as (root, skipped):
+            if skipped:
+                yield Batch("rejects", skipped_rejects(skipped, file=path.name, source=SOURCE, contract_of=_contract_of))
             con = duckdb.connect()
             try:
                 con.execute("SET TimeZone = 'UTC'")
-                yield from self._read_root(con, root, path.name)
+                yield from self._read_root(con, root, path.name, skipped)
             finally:
                 con.close()
 
-    def _read_root(self, con: duckdb.DuckDBPyConnection, root: Path, export: str) -> Iterator[Batch]:
+    def _read_root(
+        self, con: duckdb.DuckDBPyConnection, root: Path, export: str, skipped: list[SkippedMember]
+    ) -> Iterator[Batch]:
         realm = root / "realm.json"
+        if realm.is_dir():
+            raise ConnectorError("realm.json is a folder; expected the realm's JSON file", file=export,
+                                 locator="realm.json")
         if not realm.is_file():
-            raise ConnectorError("not a Zulip export: realm.json is missing", file=export)
+            raise ConnectorError(f"not a Zulip export: realm.json is missing{not_read_note(skipped, 'realm.json')}",
+                                 file=export)
         try:
             con.execute(
                 f"CREATE TEMP TABLE realm AS SELECT * FROM read_json(?, columns={_columns_sql(_REALM_COLUMNS)}, "
@@ -157,17 +175,22 @@ class ZulipConnector(Connector):
                 [str(realm)],
             )
         except duckdb.Error as exc:
-            raise ConnectorError(f"realm.json cannot be read as a Zulip realm export: {_first_line(exc)}",
+            raise ConnectorError(f"realm.json cannot be read as a Zulip realm export: {error_text(exc, root)}",
                                  file=export, locator="realm.json") from exc
+        (objects,) = con.execute("SELECT count(*) FROM realm").fetchone() or (0,)
+        if objects != 1:
+            raise ConnectorError(f"realm.json holds {objects} JSON values; expected one object (the realm)",
+                                 file=export, locator="realm.json")
         accounts = self._accounts(con)
         good_accounts, bad_accounts = conform(accounts, ACCOUNTS, file=export, locator_column="__locator")
-        yield Batch("accounts", good_accounts)
+        if good_accounts.height:
+            yield Batch("accounts", good_accounts)
         if bad_accounts.height:
             yield Batch("rejects", bad_accounts.with_columns(pl.lit(SOURCE).alias("source")))
         self._lookup_tables(con)
 
         files = sorted(p for p in root.iterdir() if _MESSAGE_FILE.match(p.name))
-        readable, file_rejects = self._topic_roots(con, files, export)
+        readable, file_rejects = self._topic_roots(con, files, root, export)
         if file_rejects.height:
             yield Batch("rejects", file_rejects)
         cutoff = future_cutoff(self._now)
@@ -246,13 +269,16 @@ class ZulipConnector(Connector):
         )
 
     def _topic_roots(
-        self, con: duckdb.DuckDBPyConnection, files: list[Path], export: str
+        self, con: duckdb.DuckDBPyConnection, files: list[Path], root: Path, export: str
     ) -> tuple[list[Path], pl.DataFrame]:
         """``topic_roots`` (recipient, topic -> first message id) over every readable messages file."""
         con.execute("CREATE TEMP TABLE topic_roots (recipient BIGINT, topic VARCHAR, root BIGINT)")
         readable: list[Path] = []
         bad: list[tuple[str, str]] = []
         for f in files:
+            if not f.is_file():
+                bad.append((f.name, "a folder (or not a regular file); expected a Zulip messages JSON file"))
+                continue
             try:
                 con.execute(
                     f"""
@@ -268,7 +294,7 @@ class ZulipConnector(Connector):
                 readable.append(f)
             except duckdb.Error as exc:
                 bad.append((f.name, f"not a readable Zulip messages file (expected a JSON object with "
-                                     f"zerver_message): {_first_line(exc)}"))
+                                     f"zerver_message): {error_text(exc, root)}"))
         con.execute("CREATE OR REPLACE TEMP TABLE topic_roots AS SELECT recipient, topic, min(root) AS root "
                     "FROM topic_roots GROUP BY ALL")
         rejects = reject_rows(contract=EVENTS.name, file=export, locators=[b[0] for b in bad],
@@ -333,7 +359,7 @@ class ZulipConnector(Connector):
                           pl.lit("recipient=") + pl.col("recipient").cast(pl.Utf8), separator=" ",
                           ignore_nulls=True).alias("__excerpt"),
         ).with_columns(*text_features_exprs("__text"))
-        future = pl.lit(f"date_sent: after {cutoff:%Y-%m-%dT%H:%M:%SZ} (now + 1 day): a clock error")
+        future = pl.lit(future_reason("date_sent"))
         reject = (
             pl.when(pl.col("id").is_null()).then(pl.lit("id: missing, expected Zulip's message id"))
             .when(pl.col("sender").is_null()).then(pl.lit("sender: missing, expected a user id"))
@@ -428,7 +454,8 @@ class ZulipConnector(Connector):
             .then(pl.lit("subscription audit log: id, modified_user and modified_stream are required"))
             .when(pl.col("occurred_at").is_null()).then(pl.lit("event_time: expected epoch seconds"))
             .when(~pl.col("user_known")).then(pl.lit("modified_user: user ") + user + pl.lit(" is not in realm.json"))
-            .when(pl.col("occurred_at") > cutoff).then(pl.lit("event_time: after now + 1 day: a clock error"))
+            .when(pl.col("occurred_at") > cutoff).then(pl.lit(future_reason("event_time")))
+            .otherwise(duplicate_reason(pl.col("id"), "subscription audit log id"))
             .alias("__reject"),
         )
         return split_events(frame, file=export, source=SOURCE)
@@ -440,16 +467,17 @@ def _utc(column: str) -> pl.Expr:
 
 
 def _find_root(path: Path) -> Path:
-    """``path`` itself, or the single folder below it that holds ``realm.json``."""
-    if (path / "realm.json").is_file():
+    """``path`` itself, or the single folder below it that holds ``realm.json`` (a file or, to be
+    reported, a folder so named)."""
+    if (path / "realm.json").exists():
         return path
     found = sorted(p.parent for p in path.glob("*/realm.json"))
     return found[0] if len(found) == 1 else path
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__)[:300]
+def _contract_of(member: str) -> str:
+    """The contract of the rows an archive member holds: ``realm.json`` holds the accounts."""
+    return ACCOUNTS.name if member == "realm.json" else EVENTS.name
 
 
 __all__ = ["ZulipConnector"]

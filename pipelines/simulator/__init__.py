@@ -18,11 +18,12 @@ from pathlib import Path
 
 import polars as pl
 
+from pipelines.simulator.parameters import SimulationParameters
 from pipelines.simulator.world import build_ground_truth, build_world, truth_panel
 
 log = logging.getLogger(__name__)
 
-__all__ = ["SimulationSummary", "simulate", "simulate_truth_panel"]
+__all__ = ["SimulationParameters", "SimulationSummary", "simulate", "simulate_truth_panel"]
 
 
 @dataclass(frozen=True)
@@ -47,31 +48,34 @@ class SimulationSummary:
 def simulate(out_dir: Path, *, employees: int = 2000, weeks: int = 40, seed: int = 0,
              start: dt.date = dt.date(2026, 1, 5),
              progress: Callable[[str, float], None] | None = None,
-             canonical: bool = False, events_per_active_week: float | None = None) -> SimulationSummary:
+             canonical: bool = False, events_per_active_week: float | None = None,
+             params: SimulationParameters | None = None) -> SimulationSummary:
     """Write a simulated drop zone into ``out_dir`` (created if missing) and return what was written.
 
     ``start`` must be a Monday. ``progress(step, fraction)`` is called as the stages advance.
     ``canonical``: write HR, accounts, events and Teams counters as canonical Parquet, events
     streamed week by week (:mod:`pipelines.simulator.canonical`), at ``events_per_active_week``
     (default 3, about today's export volume); the export formats are written otherwise.
+    ``params`` overrides the planted constants (e.g. a planted pre-trend); default
+    :class:`~pipelines.simulator.parameters.SimulationParameters`.
     """
     if events_per_active_week is not None and not canonical:
         raise ValueError("events_per_active_week needs canonical=True: the export formats are written from "
                          "an in-memory event table, the canonical files are streamed week by week")
     if canonical:
         return _simulate_canonical(Path(out_dir), employees=employees, weeks=weeks, seed=seed, start=start,
-                                   progress=progress, events_per_active_week=events_per_active_week)
+                                   progress=progress, events_per_active_week=events_per_active_week, params=params)
     from pipelines.simulator.drop_zone_files import write_config_files, write_kpi_feed
     from pipelines.simulator.ground_truth import write_ground_truth
     from pipelines.simulator.hr_extract import write_hr_extracts, write_scim
-    from pipelines.simulator.m365_usage_report import write_m365_reports
+    from pipelines.simulator.m365_usage_report import write_m365_reports, write_viva_engage_reports
     from pipelines.simulator.mattermost_export import write_mattermost_export
     from pipelines.simulator.slack_export import write_slack_export
     from pipelines.simulator.viva_engage_export import write_viva_engage_export
 
     say = progress or (lambda step, fraction: None)
     out_dir = Path(out_dir)
-    world = build_world(employees, weeks, seed, start, progress=say)
+    world = build_world(employees, weeks, seed, start, progress=say, params=params)
     say("ground truth", 0.35)
     truth, weekly = build_ground_truth(world)
     written: list[Path] = []
@@ -89,6 +93,7 @@ def simulate(out_dir: Path, *, employees: int = 2000, weeks: int = 40, seed: int
     written.append(write_viva_engage_export(world, out_dir))
     say("Microsoft 365 usage reports", 0.9)
     written += write_m365_reports(world, out_dir)
+    written += write_viva_engage_reports(world, out_dir)
     written += write_ground_truth(world, truth, weekly, out_dir)
     say("done", 1.0)
     counts = world.events.events.group_by("source").len()
@@ -104,13 +109,14 @@ def simulate(out_dir: Path, *, employees: int = 2000, weeks: int = 40, seed: int
 
 def _simulate_canonical(out_dir: Path, *, employees: int, weeks: int, seed: int, start: dt.date,
                         progress: Callable[[str, float], None] | None,
-                        events_per_active_week: float | None) -> SimulationSummary:
+                        events_per_active_week: float | None,
+                        params: SimulationParameters | None = None) -> SimulationSummary:
     from pipelines.simulator.canonical import DEFAULT_EVENTS_PER_ACTIVE_WEEK, write_canonical_platforms
     from pipelines.simulator.drop_zone_files import write_config_files, write_kpi_feed
     from pipelines.simulator.ground_truth import write_ground_truth
 
     say = progress or (lambda step, fraction: None)
-    world = build_world(employees, weeks, seed, start, progress=say, with_events=False)
+    world = build_world(employees, weeks, seed, start, progress=say, with_events=False, params=params)
     say("ground truth", 0.35)
     truth, weekly = build_ground_truth(world)
     written: list[Path] = [*write_config_files(world, out_dir), *write_kpi_feed(world, out_dir)]
@@ -129,13 +135,13 @@ def _simulate_canonical(out_dir: Path, *, employees: int, weeks: int, seed: int,
     return summary
 
 
-def simulate_truth_panel(employees: int, weeks: int, seed: int,
-                         start: dt.date = dt.date(2026, 1, 5)) -> tuple[pl.DataFrame, dict[str, object]]:
+def simulate_truth_panel(employees: int, weeks: int, seed: int, start: dt.date = dt.date(2026, 1, 5),
+                         params: SimulationParameters | None = None) -> tuple[pl.DataFrame, dict[str, object]]:
     """The simulator's person x week panel (observables only) and its ground-truth dict.
 
     Same code path as :func:`simulate` (which adds the file writers), so the truth is identical to
     the ``ground_truth.json`` that ``simulate`` would write for the same arguments.
     """
-    world = build_world(employees, weeks, seed, start)
+    world = build_world(employees, weeks, seed, start, params=params)
     truth, _ = build_ground_truth(world)
     return truth_panel(world), truth

@@ -277,10 +277,12 @@ def _hr_snapshots(world: SimulatedWorld) -> pl.DataFrame:
 
 
 def scaled_actions(world: SimulatedWorld, events_per_active_week: float, rng: np.random.Generator) -> np.ndarray:
-    """Actions per person-week at the requested mean: ``1 + Poisson((E - 1) * w)`` in active weeks,
-    ``w`` the planted weekly actions relative to their mean over active person-weeks; 0 otherwise."""
+    """Actions per person-week at the requested mean: ``1 + Poisson((E - 1) * w)`` in the weeks a
+    correct pipeline sees (observable active), ``w`` the planted weekly actions relative to their
+    mean over those person-weeks; 0 otherwise. The tiers are not planted here: action 0 is always a
+    contribution (reads and reaction-only weeks of the export mode become contributions)."""
     actions = world.behaviour.actions
-    active = actions > 0
+    active = world.behaviour.factual.observable & world.org.eligible
     if not active.any():
         return np.zeros_like(actions)
     relative = actions / actions[active].mean()

@@ -82,9 +82,9 @@ def build_spaces() -> tuple[Space, ...]:
     for s in SITE_CODES:
         spaces.append(Space("viva_engage", f"Site {s}", "site", "general", 1.5, purpose=f"News for {s}"))
     spaces += [
-        Space("viva_engage", "Maintenance Q&A", "community", "qa", 1.5, purpose=CHARTERS[0].purpose),
+        Space("viva_engage", "Maintenance Q&A", "community", "qa", 4.0, purpose=CHARTERS[0].purpose),
         Space("viva_engage", "Ideas Lab", "community", "ideas", 1.0, purpose=CHARTERS[2].purpose),
-        Space("viva_engage", "Wellbeing at Work", "community", "busy", 3.0, purpose=CHARTERS[4].purpose),
+        Space("viva_engage", "Wellbeing at Work", "community", "busy", 8.0, purpose=CHARTERS[4].purpose),
         Space("viva_engage", "Safety Champions", "community", "silent", 0.01, private=True,
               purpose=CHARTERS[5].purpose),
     ]

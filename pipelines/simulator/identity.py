@@ -19,14 +19,17 @@ Bots and integrations are accounts too, flagged automated and excluded from matc
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
 
-from pipelines.simulator.behaviour import Behaviour
 from pipelines.simulator.names import CONTRACTOR_DOMAINS, FIRST_NAMES, LAST_NAMES, PERSONAL_DOMAINS
 from pipelines.simulator.organisation import DEPARTMENT_CODES, Organisation, fold_ascii
 from pipelines.simulator.parameters import EMAIL_DOMAIN, TENANT_DOMAIN, SimulationParameters, Timeline
+
+if TYPE_CHECKING:
+    from pipelines.simulator.behaviour import Behaviour
 
 #: Event-level platforms, in the order used by per-person arrays.
 EVENT_PLATFORMS: tuple[str, ...] = ("slack", "mattermost", "viva_engage")
@@ -227,21 +230,25 @@ def _bots() -> pl.DataFrame:
 
 
 def m365_users(org: Organisation, plan: IdentityPlan, rng: np.random.Generator) -> pl.DataFrame:
-    """Microsoft 365 licensed users (employees by UPN, plus two guest contractors)."""
-    idx = np.flatnonzero(plan.m365 & org.employed.any(axis=1))
+    """Microsoft 365 tenant users: employees by UPN (Teams licensees, ``teams``, and Viva Engage
+    users, ``viva``: both appear in the usage reports), plus two guest contractors (Teams only).
+    People known only by a personal address have no tenant identity."""
+    tenant = (plan.m365 | plan.uses[:, VIVA]) & ~plan.unknown_email
+    idx = np.flatnonzero(tenant & org.employed.any(axis=1))
     upn = org.upn[idx].astype(str)
     case = rng.random(len(idx)) < 0.1
     frame = pl.DataFrame({"person": idx.astype(np.int64), "upn": upn, "case": case}).with_columns(
         upn=pl.when(pl.col("case")).then(_title_case_email(pl.col("upn"))).otherwise(pl.col("upn")),
         variant=pl.lit("upn"), matchable=pl.lit(True), reason=pl.lit(None, pl.Utf8),
         frontline=pl.Series(org.is_frontline[idx]),
+        teams=pl.Series(plan.m365[idx]), viva=pl.Series(plan.uses[idx, VIVA]),
     ).drop("case")
     guests = pl.DataFrame({
         "person": [-1, -1],
         "upn": [f"marc.dubois_{CONTRACTOR_DOMAINS[0]}#EXT#@{TENANT_DOMAIN}",
                 f"lena.weber_{CONTRACTOR_DOMAINS[1]}#EXT#@{TENANT_DOMAIN}"],
         "variant": ["contractor", "contractor"], "matchable": [False, False], "reason": ["contractor", "contractor"],
-        "frontline": [False, False],
+        "frontline": [False, False], "teams": [True, True], "viva": [False, False],
     }, schema=frame.schema)
     user_ids = _uuid_like(rng, frame.height + 2)
     return pl.concat([frame, guests]).with_columns(user_id=pl.Series(user_ids))

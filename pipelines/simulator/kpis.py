@@ -5,6 +5,9 @@
 t >= start_c + lag]`` (clipped at 0.5 hours, rounded to 0.01). Pilot teams are the org_unit
 selectors of a cohort; volunteers do not make their team treated.
 
+With ``pilot_trend_kpi_hours`` (default 0) the pilot teams' value also drifts by that many hours
+per week in both worlds (a planted violation of parallel trends; the ATT is unchanged).
+
 ``absence_rate_pct`` (site, weekly, lower is better): baseline by site + noise; no pilot effect.
 """
 
@@ -53,6 +56,9 @@ def build_kpis(org: Organisation, plan: PilotPlan, timeline: Timeline, params: S
     shock = rng.normal(0.0, 1.0, size=W)
     noise = rng.normal(0.0, 2.0, size=(U, W))
     untreated = baseline[:, None] + shock[None, :] + noise
+    if params.pilot_trend_kpi_hours:  # planted selection on trend: pilot teams drift in both worlds
+        trend_teams = np.intersect1d(np.concatenate([np.asarray(c.teams, dtype=np.int64) for c in plan.cohorts]), units)
+        untreated[trend_teams] += params.pilot_trend_kpi_hours * np.arange(W)[None, :]
     treated_effect = np.zeros((U, W))
     weeks = np.arange(W)
     cohort_truth: dict[str, dict[str, object]] = {}

@@ -1,10 +1,16 @@
-"""Microsoft 365 "Teams user activity user detail" reports, one D7 file per week.
+"""Microsoft 365 usage reports, one D7 file per week and report:
+
+- "Teams user activity user detail" (``TeamsUserActivityUserDetail_<Sunday>.csv``): Teams licensees.
+  The first half of the weeks uses the old 12-column layout, the second half the newer 33-column
+  one (different order, extra columns): read by header name. Non-zero chat counters only occur in
+  weeks in which the person is active.
+- "Viva Engage activity user detail" (``VivaEngageActivityUserDetail_<Sunday>.csv``): Viva Engage
+  users with a tenant identity; ``Posted Count``, ``Read Count`` and ``Liked Count``. It is the
+  only export of the drop zone that shows passive use (reads).
 
 Each report's Report Refresh Date is the Sunday of the week, so its 7-day period is that Monday to
-Sunday. Licensed users are listed every week (zeros when inactive); a leaver stays listed for two
-weeks with ``Is Deleted`` = True. The first half of the weeks uses the old 12-column layout, the
-second half the newer 33-column one (different order, extra columns): read by header name.
-Non-zero chat counters only occur in weeks in which the person is active.
+Sunday. Users are listed every week (zeros when inactive); a leaver stays listed for two weeks
+(Teams: ``Is Deleted`` = True; Viva Engage: ``User State`` = Deleted).
 """
 
 from __future__ import annotations
@@ -44,18 +50,23 @@ def _iso_duration(seconds: pl.Expr) -> pl.Expr:
             + pl.when((s > 0) | (seconds == 0)).then(s.cast(pl.Utf8) + "S").otherwise(pl.lit("")))
 
 
+def _listed(world: SimulatedWorld, person: np.ndarray) -> np.ndarray:
+    """person x week: listed in the weekly report (employed, or in the two weeks after leaving)."""
+    org, W = world.org, world.timeline.weeks
+    weeks = np.arange(W)[None, :]
+    last = org.last_week[person, None]
+    listed = org.employed[person] | ((last < W) & (weeks > last) & (weeks <= last + LEAVER_WEEKS))
+    return listed & (weeks >= org.first_week[person, None])
+
+
 def report_rows(world: SimulatedWorld) -> pl.DataFrame:
     """Every (user, week) row of the weekly reports, with all counters."""
     org, tl, rng = world.org, world.timeline, world.writer_rng
     W = tl.weeks
-    users = world.m365.with_row_index("u").with_columns(pl.col("u").cast(pl.Int64))
+    users = world.m365.filter(pl.col("teams")).with_row_index("u").with_columns(pl.col("u").cast(pl.Int64))
     emp = users.filter(pl.col("person") >= 0)
     person = emp["person"].to_numpy()
-    listed = org.employed[person] | (
-        (org.last_week[person, None] < W) & (np.arange(W)[None, :] > org.last_week[person, None])
-        & (np.arange(W)[None, :] <= org.last_week[person, None] + LEAVER_WEEKS))
-    listed &= np.arange(W)[None, :] >= org.first_week[person, None]
-    ui, tt = np.nonzero(listed)
+    ui, tt = np.nonzero(_listed(world, person))
     rows = pl.DataFrame({"u": emp["u"].to_numpy()[ui], "person": person[ui], "week": tt})
     counts = world.events.teams_counts.pivot(on="counter", index=["person", "week"], values="count")
     for c in ("team_chat", "private_chat", "call", "meeting"):
@@ -158,5 +169,66 @@ def write_m365_reports(world: SimulatedWorld, out_dir: Path) -> list[Path]:
         refresh = world.timeline.sunday(int(week)).isoformat()
         path = folder / f"TeamsUserActivityUserDetail_{refresh}.csv"
         path.write_bytes(csv_bytes(part.select(layout), bom=True))
+        paths.append(path)
+    return paths
+
+
+VIVA_ENGAGE_COLUMNS: tuple[str, ...] = (
+    "Report Refresh Date", "User Principal Name", "Display Name", "User State", "State Change Date",
+    "Last Activity Date", "Posted Count", "Read Count", "Liked Count", "Assigned Products", "Report Period",
+)
+
+
+def viva_engage_rows(world: SimulatedWorld) -> pl.DataFrame:
+    """Every (Viva Engage user, week) row of the weekly Viva Engage activity reports."""
+    org, tl, rng = world.org, world.timeline, world.writer_rng
+    users = world.m365.filter(pl.col("viva") & (pl.col("person") >= 0))
+    person = users["person"].to_numpy()
+    ui, tt = np.nonzero(_listed(world, person))
+    rows = pl.DataFrame({"person": person[ui].astype(np.int64), "week": tt.astype(np.int64)})
+    rows = rows.join(world.events.viva_counts, on=["person", "week"], how="left").with_columns(
+        pl.col("posted", "read", "liked").fill_null(0))
+    any_activity = (pl.col("posted") + pl.col("read") + pl.col("liked")) > 0
+    day = pl.Series(rng.choice(7, size=rows.height, p=[0.22, 0.22, 0.21, 0.20, 0.13, 0.01, 0.01]))
+    rows = rows.with_columns(
+        day=pl.when(any_activity).then(pl.lit(tl.start) + pl.duration(days=pl.col("week") * 7 + day)))
+    rows = rows.with_columns(last_activity=pl.col("day").forward_fill().over("person", order_by="week")).drop("day")
+    term = org.termination_date[rows["person"].to_numpy()]
+    refresh = np.asarray([tl.sunday(int(w)) for w in range(tl.weeks)], dtype="datetime64[D]")[rows["week"].to_numpy()]
+    deleted = ~np.isnat(term) & (term + 3 <= refresh)
+    names = org.display_name[rows["person"].to_numpy()].astype(str)
+    return rows.with_columns(
+        upn=pl.col("person").replace_strict(users["person"], users["upn"]),
+        frontline=pl.col("person").replace_strict(users["person"], users["frontline"]),
+        refresh=pl.Series(refresh), deleted=pl.Series(deleted), state_change=pl.Series(term + 3),
+        display_name=pl.Series(names),
+    )
+
+
+def write_viva_engage_reports(world: SimulatedWorld, out_dir: Path) -> list[Path]:
+    folder = out_dir / "platforms" / "m365_usage"
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = viva_engage_rows(world)
+    cols = rows.sort("week", "upn").select(
+        "week",
+        pl.col("refresh").cast(pl.Utf8).alias("Report Refresh Date"),
+        pl.col("upn").alias("User Principal Name"),
+        pl.col("display_name").alias("Display Name"),
+        pl.when(pl.col("deleted")).then(pl.lit("Deleted")).otherwise(pl.lit("Active")).alias("User State"),
+        pl.when(pl.col("deleted")).then(pl.col("state_change").cast(pl.Utf8)).otherwise(pl.lit(""))
+        .alias("State Change Date"),
+        pl.col("last_activity").cast(pl.Utf8).fill_null("").alias("Last Activity Date"),
+        pl.col("posted").alias("Posted Count"),
+        pl.col("read").alias("Read Count"),
+        pl.col("liked").alias("Liked Count"),
+        pl.when(pl.col("frontline")).then(pl.lit("MICROSOFT 365 F1")).otherwise(pl.lit("MICROSOFT 365 E3"))
+        .alias("Assigned Products"),
+        pl.lit(7).alias("Report Period"),
+    )
+    paths = []
+    for (week,), part in cols.partition_by("week", as_dict=True, maintain_order=True).items():
+        refresh = world.timeline.sunday(int(week)).isoformat()
+        path = folder / f"VivaEngageActivityUserDetail_{refresh}.csv"
+        path.write_bytes(csv_bytes(part.select(VIVA_ENGAGE_COLUMNS), bom=True))
         paths.append(path)
     return paths

@@ -56,9 +56,26 @@ class SimulationParameters:
     volunteer_share_per_wave: float = 0.005
     # manager relay
     rho: float = 0.08
-    # actions per active week: 1 + Poisson(intensity), intensity ~ lognormal by worker type x (0.5 + maturity)
-    intensity_office: float = 3.5
-    intensity_frontline: float = 1.8
+    # participation roles (persistent per person, by rank of maturity + N(0, role_noise)): the top
+    # power_user_share are power users, the next contributor_share light contributors, the rest lurkers
+    power_user_share: float = 0.012
+    contributor_share: float = 0.11
+    role_noise: float = 0.15
+    # per active week, by role (lurker, contributor, power): P(contributes), P(reacts)
+    contribute_probability: tuple[float, float, float] = (0.0, 0.55, 0.97)
+    react_probability: tuple[float, float, float] = (0.30, 0.60, 0.95)
+    # counts in a week with that tier: 1 + Poisson(mean * person's lognormal(0, intensity_sigma) factor)
+    contributions_mean: tuple[float, float, float] = (0.0, 2.0, 17.0)
+    reactions_mean: tuple[float, float, float] = (0.5, 1.0, 5.0)
+    reads_mean: tuple[float, float, float] = (3.0, 4.0, 10.0)
+    intensity_sigma: float = 0.4
+    #: power users' weekly activity probability given adoption is at least this
+    power_user_activity: float = 0.92
+    # planted parallel-trends violations (0 = none): "selection on trend"
+    #: members of pilot teams (in both worlds) adopt on their own at this weekly hazard from week 0
+    pilot_trend_adoption_hazard: float = 0.0
+    #: pilot teams' team KPI drifts by this many hours per week (in both worlds)
+    pilot_trend_kpi_hours: float = 0.0
     # outcome KPI
     kpi_effect_hours: float = -3.0
     kpi_lag_share: float = 0.10

@@ -1,10 +1,17 @@
 """The realised truth, computed from the simulator's internal state as a correct pipeline would see it.
 
-*Observable active* = active in the model and visible (the person has a matchable account); a
-correct pipeline counts exactly these person-weeks as active, over eligible headcount from HR.
+*Observable active* = active in the model and seen: the person has a matchable identity and the
+week holds a contribution or a reaction, or reads on Viva Engage (the only platform whose reads are
+exported, by the Microsoft 365 usage report); a correct pipeline counts exactly these person-weeks
+as active, over eligible headcount from HR. *Observed counts* (reads, reactions, contributions per
+person-week) are recomputed from the events and usage-report counters as written, the way a correct
+pipeline adds them up (a Viva Engage post is in its export and in the usage report: both count).
 """
 
 from __future__ import annotations
+
+import math
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
@@ -33,15 +40,74 @@ def _r(x: float | None, nd: int = 6) -> float | None:
 
 
 def observable_active(behaviour: Behaviour, identity: IdentityPlan, counterfactual: bool = False) -> np.ndarray:
+    """person x week: active and seen by a correct pipeline (``identity`` kept for callers; the
+    behaviour already applied it)."""
     world = behaviour.counterfactual if counterfactual else behaviour.factual
-    return world.active & identity.visible[:, None]
+    return world.observable & identity.visible[:, None]
+
+
+@dataclass(frozen=True)
+class ObservedCounts:
+    """person x week counts a correct pipeline finds in the written files (eligible weeks only)."""
+
+    passive: np.ndarray
+    reaction: np.ndarray
+    contribution: np.ndarray
+
+    @property
+    def total(self) -> np.ndarray:
+        return self.passive + self.reaction + self.contribution
+
+
+def planned_counts(org: Organisation, behaviour: Behaviour) -> ObservedCounts:
+    """The behaviour's own counts of what a correct pipeline would see (observable weeks only; reads
+    only where exported). Used when no event table is built (the canonical scale mode writes its own
+    volumes: there, only the observable active weeks are planted, not the tiers)."""
+    f, part = behaviour.factual, behaviour.participation
+    seen = f.observable & org.eligible
+    return ObservedCounts(
+        passive=np.where(seen & part.reads_visible[:, None], behaviour.reads, 0),
+        reaction=np.where(seen & f.reacts, behaviour.reactions, 0),
+        contribution=np.where(seen & f.contributes, behaviour.contributions, 0),
+    )
+
+
+def observed_counts(org: Organisation, events: pl.DataFrame, accounts: pl.DataFrame, teams_counts: pl.DataFrame,
+                    viva_counts: pl.DataFrame) -> ObservedCounts:
+    """Per person-week: human events of matchable accounts (Slack tombstones, joins and Viva Engage
+    reactions, which its export lacks, left out; a Viva Engage message deleted later still counts:
+    it was posted, and the export keeps it), Teams chat messages, and the Viva Engage usage report's
+    posted / read / liked counts."""
+    P, W = org.employed.shape
+    out = {k: np.zeros((P, W), dtype=np.int64) for k in ("passive", "reaction", "contribution")}
+
+    def add(tier: str, frame: pl.DataFrame, value: str | None = None) -> None:
+        if frame.height:
+            np.add.at(out[tier], (frame["person"].to_numpy(), frame["week"].to_numpy()),
+                      frame[value].to_numpy() if value else 1)
+
+    matchable = accounts.filter(pl.col("matchable")).select("account")
+    kept = (events.filter((pl.col("person") >= 0) & ~pl.col("tombstone")
+                          & ~((pl.col("source") == "viva_engage") & (pl.col("kind") == "react")))
+            .join(matchable, on="account", how="semi"))
+    add("contribution", kept.filter(pl.col("kind").is_in(["post", "reply", "upload"])))
+    add("reaction", kept.filter(pl.col("kind") == "react"))
+    add("contribution", teams_counts.filter(pl.col("counter").is_in(["team_chat", "private_chat"])), "count")
+    add("contribution", viva_counts, "posted")
+    add("reaction", viva_counts, "liked")
+    add("passive", viva_counts, "read")
+    el = org.eligible
+    return ObservedCounts(**{k: np.where(el, v, 0) for k, v in out.items()})
 
 
 def weekly_truth(org: Organisation, plan: PilotPlan, identity: IdentityPlan, behaviour: Behaviour,
-                 timeline: Timeline, params: SimulationParameters) -> pl.DataFrame:
-    """One row per week: eligible headcount, observable active counts and rates, adoption counts."""
+                 timeline: Timeline, params: SimulationParameters, observed: ObservedCounts) -> pl.DataFrame:
+    """One row per week: eligible headcount, observable active / engaged / contributor counts and
+    rates, adoption counts."""
     el = org.eligible
     y = observable_active(behaviour, identity) & el
+    engaged = (observed.reaction + observed.contribution) > 0
+    contributor = observed.contribution > 0
     front = org.is_frontline[:, None]
     pilot = (plan.cohort_of >= 0)[:, None]
     W, G = timeline.weeks, timeline.general_rollout
@@ -64,6 +130,10 @@ def weekly_truth(org: Organisation, plan: PilotPlan, identity: IdentityPlan, beh
         "active_office": (y & ~front).sum(0),
         "active_frontline": (y & front).sum(0),
         "active_rate": _rate(y.sum(0), el.sum(0)),
+        "engaged": engaged.sum(0),
+        "contributors": contributor.sum(0),
+        "engaged_rate": _rate(engaged.sum(0), el.sum(0)),
+        "contributor_rate": _rate(contributor.sum(0), el.sum(0)),
         "active_rate_office": office_rate,
         "active_rate_frontline": front_rate,
         "frontline_gap_points": 100 * (office_rate - front_rate),
@@ -75,6 +145,7 @@ def weekly_truth(org: Organisation, plan: PilotPlan, identity: IdentityPlan, beh
         "active_rate_pilot": _rate((y & pilot).sum(0), (el & pilot).sum(0)),
         "active_rate_non_pilot": _rate((y & ~pilot).sum(0), (el & ~pilot).sum(0)),
         "actions_latent": np.where(el, behaviour.actions, 0).sum(0),
+        "actions_observed": observed.total.sum(0),
     })
 
 
@@ -86,8 +157,8 @@ def pilot_truth(org: Organisation, plan: PilotPlan, identity: IdentityPlan, beha
     vis = identity.visible[:, None]
     y1 = observable_active(behaviour, identity) & el
     y0 = observable_active(behaviour, identity, counterfactual=True) & el
-    p1 = behaviour.factual.probability * vis * el
-    p0 = behaviour.counterfactual.probability * vis * el
+    p1 = behaviour.factual.observable_probability * vis * el
+    p0 = behaviour.counterfactual.observable_probability * vis * el
     latent1, latent0 = behaviour.factual.active & el, behaviour.counterfactual.active & el
     non_pilot = plan.cohort_of < 0
     employed0 = org.employed[:, 0]
@@ -246,4 +317,133 @@ def community_truth(events: pl.DataFrame, spaces: tuple[Space, ...], space_ids: 
         "silent": sorted(c.name for c in CHARTERS if c.role == "silent"),
         "productive": sorted(c.name for c in CHARTERS if c.role in ("qa", "ideas")),
         "communities": out,
+    }
+
+
+def relay_observable_truth(org: Organisation, plan: PilotPlan, behaviour: Behaviour,
+                           params: SimulationParameters) -> float | None:
+    """Expected effect, in percentage points, of the manager being observably active in week t-1
+    on an adopted member being observably active in week t: the mean over adopted eligible
+    member-weeks whose manager was eligible in t-1 of (P(active | relay) - P(active | no relay)) x
+    P(the week is seen | active)."""
+    f = behaviour.factual
+    el = org.eligible
+    P, W = el.shape
+    a = behaviour.base_activity
+    tau = plan.tau_of()
+    start = plan.start_week_of()
+    in_pilot = plan.cohort_of >= 0
+    v = behaviour.participation.visibility()
+    num, den = 0.0, 0
+    for t in range(1, W):
+        m = org.manager[:, t]
+        sample = el[:, t] & (f.adoption_week >= 0) & (f.adoption_week < t) & (m >= 0)
+        sample &= el[np.maximum(m, 0), t - 1]
+        base = a + tau * (in_pilot & (t >= start))
+        gain = np.clip(base + params.rho, 0.0, params.activity_cap) - np.clip(base, 0.0, params.activity_cap)
+        num += float((gain * v)[sample].sum())
+        den += int(sample.sum())
+    return _r(100 * num / den) if den else None
+
+
+def _gini(x: np.ndarray) -> float | None:
+    x = np.sort(x.astype(float))
+    n, total = len(x), x.sum()
+    if n == 0 or total <= 0:
+        return None
+    return float(2 * (np.arange(1, n + 1) * x).sum() / (n * total) - (n + 1) / n)
+
+
+def _segments_last_week(total: np.ndarray, el: np.ndarray, window: int = 12, habit: int = 9,
+                        power_mean: float = 15.0) -> dict[str, object]:
+    """Viva Insights segments (the pipeline's default rules) of the people eligible in the last week,
+    on observed actions: calendar windows cut at the person's first eligible week, short windows
+    need ceil(habit * n / window) active weeks."""
+    P, W = el.shape
+    t = W - 1
+    people = el[:, t]
+    first = np.argmax(el, axis=1)
+    lo = np.maximum(first, t - window + 1)
+    n = t - lo + 1
+    cs = np.concatenate([np.zeros((P, 1)), np.cumsum(total, axis=1)], axis=1)
+    ca = np.concatenate([np.zeros((P, 1)), np.cumsum(total >= 1, axis=1)], axis=1)
+    rows = np.arange(P)
+    mean = (cs[:, t + 1] - cs[rows, lo]) / n
+    active_weeks = ca[:, t + 1] - ca[rows, lo]
+    is_habit = active_weeks >= np.ceil(habit * n / window)
+    power = people & is_habit & (mean >= power_mean)
+    habitual = people & is_habit & ~power
+    k = int(people.sum())
+    return {
+        "week": t,
+        "eligible": k,
+        "power_users": int(power.sum()),
+        "power_user_share": _r(power.sum() / k) if k else None,
+        "habitual_users": int(habitual.sum()),
+        "habitual_user_share": _r(habitual.sum() / k) if k else None,
+        "non_users": int((people & (mean == 0)).sum()),
+    }
+
+
+def participation_truth(org: Organisation, behaviour: Behaviour, observed: ObservedCounts,
+                        params: SimulationParameters) -> dict[str, object]:
+    """Roles planted, and what a correct pipeline measures of them: active / engaged / contributor
+    shares, participation inequality over the whole period (the metrics' definitions), the Power
+    segment in the last week and the heavy tail of weekly actions."""
+    from pipelines.simulator.behaviour import ROLES
+
+    el = org.eligible
+    ever_el = el.any(axis=1)
+    role = behaviour.participation.role
+    total = observed.total
+    active = (total > 0) & el
+    engaged = ((observed.reaction + observed.contribution) > 0) & el
+    contributor = (observed.contribution > 0) & el
+    n_pw = int(el.sum())
+    x = observed.contribution.sum(axis=1)[ever_el].astype(float)
+    n = len(x)
+    order = np.sort(x)[::-1]
+    before = np.cumsum(order) - order
+    heavy = int(((order > 0) & (before < 0.5 * order.sum())).sum())
+    top_n = math.ceil(n / 100)
+    contributors = int((x > 0).sum())
+    last = el[:, -1]
+    return {
+        "definition": ("roles planted per person (rank of maturity + noise); shares measured on observed actions "
+                       "(what a correct pipeline counts) over eligible people / person-weeks"),
+        "planted": {
+            "power_user_share": params.power_user_share,
+            "contributor_share": params.contributor_share,
+            "lurker_share": round(1 - params.power_user_share - params.contributor_share, 6),
+            "roles": {r: int((role == k).sum()) for k, r in enumerate(ROLES)},
+        },
+        "person_weeks": {
+            "eligible": n_pw,
+            "active_rate": _r(active.sum() / n_pw),
+            "engaged_rate": _r(engaged.sum() / n_pw),
+            "contributor_rate": _r(contributor.sum() / n_pw),
+            "passive_only_rate": _r((active & ~engaged).sum() / n_pw),
+            "last_week_active_rate": _r(active[:, -1].sum() / last.sum()),
+            "last_week_engaged_rate": _r(engaged[:, -1].sum() / last.sum()),
+            "last_week_contributor_rate": _r(contributor[:, -1].sum() / last.sum()),
+        },
+        "inequality": {
+            "eligible": n,
+            "contributors": contributors,
+            "contributions": int(x.sum()),
+            "lurker_share": _r((n - contributors) / n),
+            "light_contributor_share": _r((contributors - heavy) / n),
+            "heavy_contributor_share": _r(heavy / n),
+            "heavy_contributors": heavy,
+            "top1pct_people": top_n,
+            "top1pct_contribution_share": _r(order[:top_n].sum() / order.sum()) if order.sum() else None,
+            "gini_eligible": _r(_gini(x)),
+            "gini_contributors": _r(_gini(x[x > 0])),
+        },
+        "usage_segments_last_week": _segments_last_week(total, el),
+        "weekly_actions": {
+            "active_person_weeks": int(active.sum()),
+            "share_with_15_or_more": _r((total[active] >= 15).mean()) if active.any() else None,
+            "max": int(total.max()),
+        },
     }

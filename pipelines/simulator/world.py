@@ -93,7 +93,7 @@ def build_world(employees: int = 2000, weeks: int = 40, seed: int = 0, start: dt
     pilots = select_pilots(org, timeline, params, rngs["pilots"])
     identity = plan_identity(org, params, rngs["identity"])
     say("behaviour", 0.15)
-    behaviour = simulate_behaviour(org, pilots, timeline, params, rngs["behaviour"])
+    behaviour = simulate_behaviour(org, pilots, identity, timeline, params, rngs["behaviour"])
     accounts = build_accounts(org, identity, behaviour, timeline, params, rngs["accounts"])
     spaces = build_spaces()
     member = membership(org, identity, spaces, rngs["spaces"])
@@ -128,6 +128,7 @@ def truth_panel(world: SimulatedWorld) -> pl.DataFrame:
                         dtype="datetime64[D]")
     support = np.asarray([c.support_level for c in world.pilots.cohorts] + [None], dtype=object)
     obs = truth_mod.observable_active(world.behaviour, world.identity) & org.eligible
+    observed = observed_counts(world)
     week_start = np.asarray(tl.week_starts, dtype="datetime64[D]")
     kpi = world.kpis.team_value[np.maximum(team, 0), tt]
     in_cohort = cohort >= 0
@@ -156,7 +157,10 @@ def truth_panel(world: SimulatedWorld) -> pl.DataFrame:
         "pilot_support_level": pl.Series(support[cohort].tolist(), dtype=pl.Utf8),
         "adopted": world.behaviour.factual.adopted[pp, tt],
         "active": obs[pp, tt],
+        "engaged": (observed.reaction + observed.contribution)[pp, tt] > 0,
+        "contributor": observed.contribution[pp, tt] > 0,
         "actions": np.where(org.eligible[pp, tt], world.behaviour.actions[pp, tt], 0),
+        "actions_observed": observed.total[pp, tt],
         "kpi_first_response_hours": kpi,
     }, strict=False)
     return frame.with_columns(
@@ -168,10 +172,20 @@ def truth_panel(world: SimulatedWorld) -> pl.DataFrame:
     ).sort("employee_id", "week")
 
 
+def observed_counts(world: SimulatedWorld) -> truth_mod.ObservedCounts:
+    """What a correct pipeline counts per person-week in the files this world writes; without an
+    event table (the canonical scale mode), the behaviour's planned counts of the weeks it sees."""
+    if world.events is None:
+        return truth_mod.planned_counts(world.org, world.behaviour)
+    return truth_mod.observed_counts(world.org, world.events.events, world.accounts, world.events.teams_counts,
+                                     world.events.viva_counts)
+
+
 def build_ground_truth(world: SimulatedWorld) -> tuple[dict[str, object], pl.DataFrame]:
     """The ground-truth document and the weekly truth table."""
     org, tl, params = world.org, world.timeline, world.params
-    weekly = truth_mod.weekly_truth(org, world.pilots, world.identity, world.behaviour, tl, params)
+    observed = observed_counts(world)
+    weekly = truth_mod.weekly_truth(org, world.pilots, world.identity, world.behaviour, tl, params, observed)
     cohorts = truth_mod.pilot_truth(org, world.pilots, world.identity, world.behaviour, tl)
     kpi_cohorts = world.kpis.truth["first_response_hours"]["cohorts"]  # type: ignore[index]
     for name, c in cohorts.items():
@@ -199,13 +213,30 @@ def build_ground_truth(world: SimulatedWorld) -> tuple[dict[str, object], pl.Dat
         "late_site": {"site": LATE_SITE, "launch": tl.monday(tl.late_site_launch).isoformat()},
         "parameters": params.as_dict(),
         "activity_model": {
-            "base_activity": "a_i = base(office 0.55 / frontline 0.30) + 0.40 * (maturity - 0.5), clipped to [0.05, 0.8]",
-            "weekly_active_given_adopted": "clip(a_i + tau_c * D_it + rho * MgrActive_{i,t-1}, 0, 0.97); adoption week forced active",
+            "base_activity": ("a_i = base(office 0.55 / frontline 0.30) + 0.40 * (maturity - 0.5), clipped to "
+                              "[0.05, 0.8]; power users at least power_user_activity"),
+            "weekly_active_given_adopted": ("clip(a_i + tau_c * D_it + rho * MgrSeen_{i,t-1}, 0, 0.97); adoption week "
+                                            "forced active with a reaction; early adopters adopted before week 0 "
+                                            "(not forced active then)"),
             "D_it": "1 if i is assigned to cohort c and t >= start_c (intent to treat)",
+            "MgrSeen": "the manager's week was observable (active and seen by a correct pipeline)",
+            "tiers": ("an active week always holds reads; contributes with P = contribute_probability[role], reacts "
+                      "with P = react_probability[role]; counts 1 + Poisson(mean[role] * lognormal(0, "
+                      "intensity_sigma) per person)"),
+            "observable": ("active, matchable identity, and a contribution or reaction (every platform shows them) or "
+                           "reads on Viva Engage (only its usage report exports reads)"),
         },
         "identity": identity,
         "bass": truth_mod.bass_truth(world.behaviour, tl, params),
-        "manager_relay": {"rho": params.rho, "estimand": truth_mod.RELAY_ESTIMAND},
+        "manager_relay": {
+            "rho": params.rho, "estimand": truth_mod.RELAY_ESTIMAND,
+            "observable_effect_pp_expected": truth_mod.relay_observable_truth(org, world.pilots, world.behaviour,
+                                                                               params),
+            "observable_estimand": ("expected effect of the manager being observably active in week t-1 on the "
+                                    "probability that an adopted member is observably active in week t, percentage "
+                                    "points (rho x the member's probability that an active week is seen)"),
+        },
+        "participation": truth_mod.participation_truth(org, world.behaviour, observed, params),
         "pilot": {"outcome": truth_mod.ATT_OUTCOME, "cohorts": cohorts},
         "frontline_gap": truth_mod.frontline_truth(weekly),
         "ever_active": truth_mod.ever_active_truth(org, world.identity, world.behaviour),

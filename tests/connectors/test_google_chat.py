@@ -123,3 +123,34 @@ def test_a_takeout_without_google_chat_is_refused(tmp_path: Path) -> None:
         z.writestr("Takeout/Mail/info.json", "{}")
     with pytest.raises(ConnectorError, match="no 'Google Chat/Groups' folder"):
         _read(tmp_path)
+
+
+def test_unreadable_people_files_are_quarantined_and_their_people_come_from_the_messages(tmp_path: Path) -> None:
+    takeout = shutil.copytree(TAKEOUT, tmp_path / "platforms" / "google_chat" / "takeout")
+    chat = takeout / "Takeout" / "Google Chat"
+    user_info = next((chat / "Users").glob("*/user_info.json"))
+    user_info.unlink()
+    user_info.mkdir()  # a folder where the file belongs
+    (chat / "Groups" / "Space AAAAbcdE12" / "group_info.json").write_text('{"members": [')
+    t, untouched = _read(tmp_path), _read()
+    people = t["rejects"].filter(pl.col("contract") == "accounts").sort("locator")
+    assert people["locator"].to_list() == [
+        "Space AAAAbcdE12/group_info.json", f"Users/{user_info.parent.name}/user_info.json"]
+    broken, folder = people["reason"].to_list()
+    assert broken.startswith("not readable (its people are taken from the messages only): ")
+    assert '"Groups/Space AAAAbcdE12/group_info.json"' in broken  # the path inside the Takeout, not this machine's
+    assert folder == "a folder (or not a regular file); expected a JSON file of people"
+    assert t["events"].equals(untouched["events"])
+    from_messages = set(untouched["events"]["account_id"])
+    assert from_messages <= set(t["accounts"]["account_id"]) <= set(untouched["accounts"]["account_id"])
+
+
+def test_a_folder_where_messages_json_belongs_is_quarantined(tmp_path: Path) -> None:
+    takeout = shutil.copytree(TAKEOUT, tmp_path / "platforms" / "google_chat" / "takeout")
+    messages = takeout / "Takeout" / "Google Chat" / "Groups" / "DM 8xYzAbCdEfG" / "messages.json"
+    messages.unlink()
+    messages.mkdir()
+    t = _read(tmp_path)
+    assert t["rejects"].filter(pl.col("locator") == "DM 8xYzAbCdEfG/messages.json")["reason"].to_list() == [
+        "a folder (or not a regular file); expected Google Chat's messages.json"]
+    assert t["events"].filter(pl.col("space_id") == "AAAAbcdE12").height == 8

@@ -143,3 +143,35 @@ def test_an_archive_without_messages_is_refused(tmp_path: Path) -> None:
         z.writestr("users.json", "{}\n")
     with pytest.raises(ConnectorError, match="no rocketchat_message"):
         _read(tmp_path)
+
+
+def test_a_bom_at_the_start_of_a_dump_changes_nothing(tmp_path: Path) -> None:
+    export = shutil.copytree(EXPORT, tmp_path / "platforms" / "rocket_chat" / "x")
+    for name in ("rocketchat_message.json", "users.json", "rocketchat_room.json"):
+        (export / name).write_bytes(b"\xef\xbb\xbf" + (export / name).read_bytes())
+    t, untouched = _read(tmp_path), _read()
+    for table in ("events", "accounts", "rejects"):
+        assert t[table].drop("file", strict=False).equals(untouched[table].drop("file", strict=False)), table
+
+
+def test_a_folder_where_a_dump_belongs_is_reported(tmp_path: Path) -> None:
+    export = shutil.copytree(EXPORT, tmp_path / "platforms" / "rocket_chat" / "x")
+    (export / "users.json").unlink()
+    (export / "users.json").mkdir()
+    rejects = _read(tmp_path)["rejects"]
+    assert rejects.filter(pl.col("locator") == "users.json").select("contract", "reason").rows() == [
+        ("accounts", "a folder (or not a regular file); expected mongoexport JSON lines")]
+    (export / "rocketchat_message.json").unlink()
+    (export / "rocketchat_message.json").mkdir()
+    with pytest.raises(ConnectorError, match="x: not a Rocket.Chat export: .*rocketchat_message.json is a folder"):
+        _read(tmp_path)
+
+
+def test_a_broken_room_line_is_quarantined(tmp_path: Path) -> None:
+    export = shutil.copytree(EXPORT, tmp_path / "platforms" / "rocket_chat" / "x")
+    with (export / "rocketchat_room.json").open("a") as f:
+        f.write('{"_id": "broken", "t": \n')
+    lines = len((export / "rocketchat_room.json").read_text().splitlines())
+    rejects = _read(tmp_path)["rejects"]
+    assert rejects.filter(pl.col("locator") == f"rocketchat_room.json line {lines}")["reason"].to_list() == [
+        "not a JSON object: the room's type is unknown (read as a channel)"]

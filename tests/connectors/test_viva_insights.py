@@ -174,6 +174,9 @@ def test_usage_segments_equal_those_of_vivainsights(tmp_path: Path, metric: str)
     both = vi_rules.join(expected, on=["person_key", "week_start"], how="inner")
     assert both.height == 10_500
     assert both.filter(pl.col("segment") != pl.col("expected")).height == 0
+    # the documented option for vivainsights' exact behaviour (rows, strict 9 of 12) gives the same
+    exact = usage_segments(weekly, rules=SegmentRules.vivainsights()).join(expected, on=["person_key", "week_start"])
+    assert exact.height == 10_500 and exact.filter(pl.col("segment") != pl.col("expected")).height == 0
     # uptake's default scales the habit threshold in short windows: identical once the window is full
     default = usage_segments(weekly).join(expected, on=["person_key", "week_start"])
     full = default.filter(pl.col("window_len") == 12)

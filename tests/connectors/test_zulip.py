@@ -116,7 +116,7 @@ def test_rejects_name_the_file_item_and_reason() -> None:
         ("messages-000002.json[id=101]", "id: duplicate message id, first seen earlier"),
         ("messages-000002.json[id=203]", "sender: user 99 is not in realm.json"),
         ("messages-000002.json[id=204]", "recipient: 999 is not in realm.json zerver_recipient"),
-        ("messages-000002.json[id=205]", "date_sent: after 2026-01-02T00:00:00Z (now + 1 day): a clock error"),
+        ("messages-000002.json[id=205]", "date_sent: after now + 1 day: a clock error"),
         ("realm.json[reaction=4]", "message: 107 is not a kept message of this export"),
     ]
     assert set(rej["file"]) == {"zulip-export-x7k2pq"}
@@ -158,4 +158,56 @@ def test_an_unreadable_archive_stops_with_the_file_named(tmp_path: Path) -> None
     zone.mkdir(parents=True)
     (zone / "export.tar.gz").write_bytes(b"not a tarball")
     with pytest.raises(ConnectorError, match="export.tar.gz"):
+        _read(tmp_path)
+
+
+def _copy(tmp_path: Path) -> Path:
+    return shutil.copytree(EXPORT, tmp_path / "platforms" / "zulip" / "export")
+
+
+def test_a_doubled_messages_file_gives_the_same_events_and_quarantines_the_copies(tmp_path: Path) -> None:
+    export = _copy(tmp_path)
+    path = export / "messages-000001.json"
+    path.write_bytes(path.read_bytes() * 2)  # two JSON objects, one after the other
+    t, untouched = _read(tmp_path), _read()
+    assert t["events"].drop("source_file").sort("event_id").equals(
+        untouched["events"].drop("source_file").sort("event_id"))
+    copies = len(json.loads((EXPORT / "messages-000001.json").read_text())["zerver_message"])
+    new = t["rejects"].join(untouched["rejects"], on=["locator", "reason"], how="anti")
+    # each message of the copy once (the one without date_sent was already quarantined for that)
+    assert new.height == copies - 1
+    assert set(new["reason"]) == {"id: duplicate message id, first seen earlier"}
+
+
+@pytest.mark.parametrize("content", [b"", b" \n", None], ids=["empty", "blank", "doubled"])
+def test_a_realm_json_that_is_not_one_object_stops_the_read(tmp_path: Path, content: bytes | None) -> None:
+    realm = _copy(tmp_path) / "realm.json"
+    realm.write_bytes(realm.read_bytes() * 2 if content is None else content)
+    with pytest.raises(ConnectorError, match=r"export, realm.json: realm.json (holds \d JSON values|cannot be read)"):
+        _read(tmp_path)
+
+
+def test_a_repeated_audit_log_id_is_quarantined(tmp_path: Path) -> None:
+    realm = _copy(tmp_path) / "realm.json"
+    data = json.loads(realm.read_text())
+    first = next(a for a in data["zerver_realmauditlog"] if a["event_type"] == 301)
+    data["zerver_realmauditlog"].append({**first, "modified_stream": 999})
+    realm.write_text(json.dumps(data))
+    t = _read(tmp_path)
+    joins = t["events"].filter(pl.col("event_id") == f"join:{first['id']}")
+    assert joins["space_id"].to_list() == [str(first["modified_stream"])]  # the first one is kept
+    dupes = t["rejects"].filter(pl.col("locator") == f"realm.json[auditlog={first['id']}]")
+    assert dupes["reason"].to_list() == ["subscription audit log id: duplicate, first seen earlier"]
+
+
+def test_a_folder_where_realm_json_or_a_messages_file_belongs_is_reported(tmp_path: Path) -> None:
+    export = _copy(tmp_path)
+    (export / "messages-000002.json").unlink()
+    (export / "messages-000002.json").mkdir()
+    t = _read(tmp_path)
+    assert t["rejects"].filter(pl.col("locator") == "messages-000002.json")["reason"].to_list() == [
+        "a folder (or not a regular file); expected a Zulip messages JSON file"]
+    (export / "realm.json").unlink()
+    (export / "realm.json").mkdir()
+    with pytest.raises(ConnectorError, match="export, realm.json: realm.json is a folder"):
         _read(tmp_path)

@@ -65,6 +65,35 @@ def test_without_scaling_no_habit_before_nine_active_weeks():
     assert _seg(seg, "A", 7)["segment"] == "Novice user"   # 8 active weeks, mean 1
 
 
+def _vivainsights_reference(pw: pl.DataFrame) -> dict[tuple[str, object], str]:
+    """The vivainsights "12w" rules written out independently with pandas: rolling over the person's
+    rows (min_periods 1) for the mean, the count of rows with >= 1 action in the last 12 rows >= 9."""
+    frame = pw.select("person_key", "week_start", "actions_total").sort("person_key", "week_start").to_pandas()
+    by = frame.groupby("person_key")["actions_total"]
+    mean = by.transform(lambda x: x.rolling(window=12, min_periods=1).mean())
+    habit = by.transform(lambda x: (x >= 1).astype(int).rolling(window=12, min_periods=1).sum()) >= 9
+    out = {}
+    for key, when, m, h in zip(frame["person_key"], frame["week_start"], mean, habit, strict=True):
+        out[(key, when.date() if hasattr(when, "date") else when)] = (
+            "Power user" if h and m >= 15 else "Habitual user" if h else "Novice user" if m >= 1
+            else "Low user" if m > 0 else "Non-user")
+    return out
+
+
+def test_vivainsights_option_is_its_exact_behaviour():
+    """SegmentRules.vivainsights(): strict 9 of the last 12 rows, no scaling at the start, rows not weeks.
+    B's gap (weeks 7-8) is skipped, so week 10 is its 5th row: mean 30, no habit -> Novice (default: 7-week
+    calendar window, mean 150/7)."""
+    pw = _panel()
+    seg = usage_segments(pw, rules=SegmentRules.vivainsights())
+    reference = _vivainsights_reference(pw)
+    got = {(r["person_key"], r["week_start"]): r["segment"] for r in seg.iter_rows(named=True)}
+    assert got == reference
+    b10 = _seg(seg, "B", 10)
+    assert (b10["window_len"], b10["active_weeks"], b10["mean_actions"]) == (5, 5, 30.0)
+    assert _seg(seg, "B", 4)["segment"] == "Novice user" and _seg(usage_segments(pw), "B", 4)["segment"] == "Power user"
+
+
 def test_thresholds_are_configurable():
     seg = usage_segments(_panel(), rules=SegmentRules(power_mean=0.5, novice_mean=0.25))
     assert _seg(seg, "A", 8)["segment"] == "Power user"

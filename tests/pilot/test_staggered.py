@@ -47,8 +47,12 @@ def test_mpdta_group_time_effects_match_the_published_table(mpdta: pl.DataFrame)
     # dynamic = mean of the e >= 0 event-study coefficients; pre-trend test over e = -3..-1
     post = r.event_study.filter(pl.col("event_time") >= 0)["estimate"].mean()
     assert r.dynamic.estimate == pytest.approx(post)
-    assert r.pre_trend.event_times == (-3, -2, -1) and r.pre_trend.df == 3
-    assert 0.01 < r.pre_trend.p_value < 0.2
+    assert r.pre_trend.event_times == (-3, -2, -1) and r.pre_trend.joint_df == 3 and r.pre_trend.weeks == 3
+    assert 0.01 < r.pre_trend.joint_p_value < 0.2
+    # the drift is the sum of the three placebo changes; 191 treated counties -> 190 degrees of freedom
+    pre = r.event_study.filter(pl.col("event_time") < 0)["estimate"].sum()
+    assert r.pre_trend.drift == pytest.approx(pre) and r.pre_trend.df == 190
+    assert abs(r.pre_trend.drift) < 2 * r.pre_trend.drift_se and r.pre_trend.p_value > 0.5
 
 
 def _weekly_panel(n: int = 600, weeks: int = 16, tau: float = 0.5, pre_trend: float = 0.0, seed: int = 0) -> pl.DataFrame:

@@ -85,6 +85,23 @@ def test_bursty_community_days_are_not_missing_exports() -> None:
     assert dt.date(2026, 3, 4) in poisson.filter(pl.col("source") == "bursty")["day"].to_list()
 
 
+def test_bursty_sources_get_an_over_dispersed_law() -> None:
+    """A few heavy users make most events: ordinary days swing far more than a Poisson count, so a
+    quiet day (1 event vs a median of 16) is not a missing export, and neither is a day without any
+    event on such a source (issue 18: a Monday at 0 whose neighbours had 1, 72 and 17 events); the
+    same days on a steady source are."""
+    days = [dt.date(2026, 1, 5) + dt.timedelta(weeks=k) for k in range(8)]
+    events = [16, 40, 6, 16, 1, 30, 9, 0]
+    vol = pl.DataFrame({
+        "source": ["slack"] * 8, "day": days, "weekday": [1] * 8, "events": events, "typical": [16.0] * 8,
+        "first_day": [dt.date(2026, 1, 1)] * 8, "last_day": [dt.date(2026, 3, 31)] * 8,
+    })
+    assert export_day_gaps(vol)["events"].to_list() == []
+    poisson_only = export_day_gaps(vol.with_columns(pl.lit(16).alias("events")).with_columns(
+        pl.Series("events", [16, 16, 16, 16, 1, 16, 16, 0])))
+    assert poisson_only["events"].to_list() == [1, 0]  # steady source: 1 of 16 is improbable
+
+
 def test_quiet_weekends_and_edge_days_are_not_flagged(wh: duckdb.DuckDBPyConnection) -> None:
     # the first and last days of a source's span may be partial exports
     wh.execute("DELETE FROM clean.events WHERE source = 'mattermost' AND occurred_at::DATE = DATE '2026-01-05' "

@@ -25,7 +25,8 @@ PILOT_EFFECTS_SCHEMA = pl.Schema({
     "cohort": pl.Utf8, "wave": pl.Int16, "support_level": pl.Utf8, "metric": pl.Utf8, "metric_kind": pl.Utf8,
     "estimator": pl.Utf8, "estimand": pl.Utf8, "row_type": pl.Utf8, "event_time": pl.Int32, "estimate": pl.Float64,
     "ci_low": pl.Float64, "ci_high": pl.Float64, "se": pl.Float64, "naive_estimate": pl.Float64,
-    "n_treated": pl.Int64, "n_control": pl.Int64, "pre_trend_p": pl.Float64, "window_start": pl.Date,
+    "n_treated": pl.Int64, "n_control": pl.Int64, "pre_trend_p": pl.Float64, "pre_trend_gap": pl.Float64,
+    "pre_trend_weeks": pl.Int32, "window_start": pl.Date,
     "window_end": pl.Date, "suppressed": pl.Boolean, "note": pl.Utf8,
 })
 REPRESENTATIVENESS_SCHEMA = pl.Schema({

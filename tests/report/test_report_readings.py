@@ -50,7 +50,29 @@ def test_headline_with_a_suppressed_organisation_cell_says_na():
 def test_adoption_reading():
     text = readings.reading_adoption(fx.adoption_curve(), W)
     assert text == ("42.0% of the 200 eligible employees were active in week 15, up 2.0 points on week 14; "
-                    "61.0% have been active at least once.")
+                    "61.0% have been active at least once. 29.5% reacted or contributed and 15.0% contributed "
+                    "(posted, replied, shared or uploaded).")
+
+
+def test_identical_states_are_said_once():
+    """A drop zone without reads (Slack only): active and engaged are the same people every week, and the
+    reading says so once instead of repeating the figures; without reactions either, active means contributed."""
+    from transforms.report.headline import headline, state_equivalence
+
+    curve = fx.adoption_curve()
+    no_reads = curve.with_columns(pl.col("active").alias("engaged"), pl.col("active_rate").alias("engaged_rate"))
+    assert state_equivalence(no_reads) == state_equivalence(no_reads).__class__(True, False)
+    text = readings.reading_adoption(no_reads, W)
+    assert text.endswith("This drop zone shows no reading activity (no source records reads or visits): active "
+                         "means reacted or contributed, and the engaged figures are the same numbers.")
+    nothing_but_posts = no_reads.with_columns(pl.col("active").alias("contributors"),
+                                              pl.col("active_rate").alias("contributor_rate"))
+    text = readings.reading_adoption(nothing_but_posts, W)
+    assert "active means contributed" in text and text.count("%") == 2
+    figure = headline(nothing_but_posts, W).get("contributors")
+    assert "% of the workforce" not in figure.label and "the same people as the active ones" in figure.label
+    # with reads, nothing is merged
+    assert state_equivalence(curve).sentence() is None
 
 
 def test_digital_divide_reading_compares_with_four_weeks_earlier():
@@ -99,6 +121,21 @@ def test_event_study_projection_and_power_readings():
                                       pretrend_p=0.41)
     assert es == ("Before the start, pilot and comparison groups moved together (pre-trend test p = 0.41); "
                   "5 weeks in, the effect is +9.1 points (95% CI +6.1 to +12.1).")
+    # a failed pre-trend test states the size of the drift next to its p-value: small next to the effect ...
+    small = readings.reading_event_study(views.event_study, "relative_week", "estimate", unit="points", scale=100,
+                                         pretrend_p=0.003, pretrend_gap=0.008, pretrend_weeks=7)
+    assert small.startswith("Careful: before the start, the gap between pilot and comparison groups already moved "
+                            "by +0.8 points over 7 weeks (pre-trend test p < 0.01): a real but small drift next to "
+                            "the effect of +9.1 points")
+    # ... or as large as the effect: the design is in doubt
+    large = readings.reading_event_study(views.event_study, "relative_week", "estimate", unit="points", scale=100,
+                                         pretrend_p=0.02, pretrend_gap=0.05, pretrend_weeks=7)
+    assert "moved by +5.0 points over 7 weeks (pre-trend test p = 0.02), so the difference-in-differences " \
+           "assumption is doubtful" in large
+    passed = readings.reading_event_study(views.event_study, "relative_week", "estimate", unit="points", scale=100,
+                                          pretrend_p=0.41, pretrend_gap=-0.004, pretrend_weeks=4)
+    assert passed.startswith("Before the start, pilot and comparison groups moved together (the gap moved -0.4 "
+                             "points over 4 weeks, pre-trend test p = 0.41)")
     proj = readings.reading_pilot_projection(views.projection, "weekly_active_rate", unit="points", scale=100)
     assert proj == ("Projected onto the whole eligible population, the effect of wave-1 on weekly_active_rate would be "
                     "+6.2 points (95% CI +3.0 to +9.4), against +9.8 among its own members (re-weighted by "
@@ -134,3 +171,16 @@ def test_format_helpers():
     assert fmt.signed_pct_points(0.012) == "+1.2 pts" and fmt.signed_points(-0.04) == "0.0 pts"
     assert fmt.week_label(dt.date(2025, 12, 15), relative_to=W) == "2025-W51"
     assert fmt.population_label("non_pilot") == "not in a pilot"
+
+
+def test_effects_table_lists_an_outcome_once_per_distinct_estimate():
+    from transforms.report.sections import _distinct_outcomes
+
+    eff = pilot_views(fx.pilot_effects()).effects
+    twin = eff.filter(pl.col("outcome") == "weekly_active_rate").with_columns(pl.lit("weekly_engaged_rate").alias("outcome"))
+    kept, same_as = _distinct_outcomes(pl.concat([eff, twin]))
+    assert "weekly_engaged_rate" not in kept["outcome"].to_list()
+    assert same_as == {"weekly_active_rate": ["weekly_engaged_rate"]}
+    different = twin.with_columns(pl.col("estimate") + 0.01)
+    kept, same_as = _distinct_outcomes(pl.concat([eff, different]))
+    assert "weekly_engaged_rate" in kept["outcome"].to_list() and same_as == {}

@@ -2,8 +2,8 @@
 check that the planted truth is what a correct reading of the files gives.
 
 It reads the files as written (not the simulator's memory): HR extracts for identities and
-eligibility, Slack/Mattermost/Viva Engage exports for events, Microsoft 365 reports for chat
-counters. Identity: trim, Unicode-fold accents, lower-case, drop ``+tag``, then match HR email,
+eligibility, Slack/Mattermost/Viva Engage exports for events, Microsoft 365 reports for Teams chat
+counters and Viva Engage posted / read / liked counts. Identity: trim, Unicode-fold accents, lower-case, drop ``+tag``, then match HR email,
 UPN or alias. Week: Monday 00:00 Europe/Paris.
 """
 
@@ -111,26 +111,43 @@ def viva_actions(drop_zone: Path) -> pl.DataFrame:
     return pl.DataFrame(rows, schema={"email": pl.Utf8, "epoch": pl.Float64, "action": pl.Utf8}, orient="row")
 
 
-def m365_active(drop_zone: Path) -> pl.DataFrame:
-    """(upn, week_start) with any chat message in a weekly Teams report."""
+def m365_actions(drop_zone: Path) -> pl.DataFrame:
+    """(upn, week_start, action) with a non-zero counter in a weekly usage report: Teams chat
+    messages are posts; Viva Engage posted / read / liked counts are post / read / react."""
     frames = []
     for path in sorted((drop_zone / "platforms" / "m365_usage").glob("*.csv")):
         f = pl.read_csv(path, infer_schema=False)
-        chat = (pl.col("Team Chat Message Count").cast(pl.Int64) + pl.col("Private Chat Message Count").cast(pl.Int64))
-        frames.append(f.filter(chat > 0).select(
-            pl.col("User Principal Name").alias("email"),
-            (pl.col("Report Refresh Date").str.to_date() - pl.duration(days=6)).alias("week_start")))
+        week = (pl.col("Report Refresh Date").str.to_date() - pl.duration(days=6)).alias("week_start")
+        upn = pl.col("User Principal Name").alias("email")
+        if "Team Chat Message Count" in f.columns:
+            counters = {"post": pl.col("Team Chat Message Count").cast(pl.Int64)
+                        + pl.col("Private Chat Message Count").cast(pl.Int64)}
+        else:
+            counters = {"post": pl.col("Posted Count").cast(pl.Int64), "read": pl.col("Read Count").cast(pl.Int64),
+                        "react": pl.col("Liked Count").cast(pl.Int64)}
+        for action, count in counters.items():
+            frames.append(f.filter(count > 0).select(upn, week, pl.lit(action).alias("action")))
     return pl.concat(frames)
 
 
-def active_person_weeks(drop_zone: Path) -> tuple[pl.DataFrame, dict[str, str]]:
-    """Distinct (employee_id, week_start) observably active, and the email index used."""
+TIER = {"post": "contribution", "reply": "contribution", "react": "reaction", "read": "passive"}
+
+
+def person_week_actions(drop_zone: Path) -> tuple[pl.DataFrame, dict[str, str]]:
+    """Distinct (employee_id, week_start, tier) with an action of that tier, and the email index used."""
     hr = hr_frame(drop_zone)
     index = email_index(hr)
     events = pl.concat([slack_actions(drop_zone), mattermost_actions(drop_zone), viva_actions(drop_zone)])
     events = events.with_columns(
         week_start=_week_start(pl.from_epoch(pl.col("epoch") * 1_000_000, time_unit="us").dt.replace_time_zone("UTC")))
-    both = pl.concat([events.select("email", "week_start"), m365_active(drop_zone)])
+    both = pl.concat([events.select("email", "week_start", "action"), m365_actions(drop_zone)])
     keys = both["email"].map_elements(normalise_email, return_dtype=pl.Utf8)
-    both = both.with_columns(employee_id=keys.replace_strict(index, default=None, return_dtype=pl.Utf8))
-    return both.drop_nulls("employee_id").select("employee_id", "week_start").unique(), index
+    both = both.with_columns(employee_id=keys.replace_strict(index, default=None, return_dtype=pl.Utf8),
+                             tier=pl.col("action").replace_strict(TIER))
+    return both.drop_nulls("employee_id").select("employee_id", "week_start", "tier").unique(), index
+
+
+def active_person_weeks(drop_zone: Path) -> tuple[pl.DataFrame, dict[str, str]]:
+    """Distinct (employee_id, week_start) observably active, and the email index used."""
+    tiers, index = person_week_actions(drop_zone)
+    return tiers.select("employee_id", "week_start").unique(), index

@@ -111,7 +111,7 @@ def test_mattermost_bulk_export_lines(drop_zone: DropZone) -> None:
 
 def test_m365_reports_have_old_and_new_layouts_and_chat_only_in_active_weeks(drop_zone: DropZone) -> None:
     world = drop_zone.world
-    files = sorted((drop_zone.path / "platforms" / "m365_usage").glob("*.csv"))
+    files = sorted((drop_zone.path / "platforms" / "m365_usage").glob("TeamsUserActivityUserDetail_*.csv"))
     assert len(files) == world.timeline.weeks
     headers = [f.read_bytes().split(b"\n", 1)[0] for f in files]
     assert all(h.startswith(b"\xef\xbb\xbfReport Refresh Date,") for h in headers)
@@ -130,4 +130,29 @@ def test_m365_reports_have_old_and_new_layouts_and_chat_only_in_active_weeks(dro
             if p >= 0:
                 chat_weeks += 1
                 assert active[p, week], (upn, week)
-    assert chat_weeks > 50
+    assert chat_weeks > 20
+
+
+def test_viva_engage_usage_reports_carry_reads_only_for_active_weeks(drop_zone: DropZone) -> None:
+    """The Viva Engage activity user detail report: one D7 file per week, its real header, every Viva
+    Engage user with a tenant identity listed, reads in active weeks only (the one export with reads)."""
+    world = drop_zone.world
+    files = sorted((drop_zone.path / "platforms" / "m365_usage").glob("VivaEngageActivityUserDetail_*.csv"))
+    assert len(files) == world.timeline.weeks
+    upn_to_person = {u.lower(): p for u, p in world.m365.select("upn", "person").iter_rows()}
+    active = world.behaviour.factual.active
+    reads = likes = 0
+    for week, path in enumerate(files):
+        assert path.read_bytes().startswith(b"\xef\xbb\xbfReport Refresh Date,User Principal Name,Display Name,")
+        report = pl.read_csv(path, infer_schema=False)
+        assert set(report["Report Period"]) == {"7"}
+        assert report["Report Refresh Date"][0] == world.timeline.sunday(week).isoformat()
+        assert set(report["User State"]) <= {"Active", "Deleted"}
+        for upn, read, liked in report.select("User Principal Name", "Read Count", "Liked Count").iter_rows():
+            p = upn_to_person[upn.lower()]
+            assert p >= 0 and world.identity.uses[p, 2] and world.identity.visible[p]
+            if int(read) or int(liked):
+                assert active[p, week], (upn, week)
+            reads += int(read) > 0
+            likes += int(liked) > 0
+    assert reads > 100 and likes > 20

@@ -16,7 +16,7 @@ COLUMNS = {
     "employee_id", "week", "week_start", "employed", "eligible", "worker_type", "department", "org_unit", "site",
     "country", "job_family", "level", "hire_date", "termination_date", "is_manager", "direct_reports",
     "manager_id", "pilot_cohort", "pilot_wave", "pilot_start", "pilot_support_level", "adopted", "active",
-    "actions", "kpi_first_response_hours",
+    "engaged", "contributor", "actions", "actions_observed", "kpi_first_response_hours",
 }
 
 
@@ -31,6 +31,9 @@ def test_panel_truth_is_the_written_ground_truth(drop_zone: DropZone) -> None:
     assert panel.height == hr_rows
     assert not panel.filter(~pl.col("eligible") & (pl.col("active") | (pl.col("actions") > 0))).height
     assert not panel.filter(pl.col("active") & ~pl.col("adopted")).height
+    # tiers nest: contributor => engaged => active; observed actions only in active weeks
+    assert not panel.filter((pl.col("contributor") & ~pl.col("engaged")) | (pl.col("engaged") & ~pl.col("active"))).height
+    assert (panel["active"] == (panel["actions_observed"] > 0)).all()
     members = panel.filter(pl.col("pilot_cohort") == "wave-1")["employee_id"].unique().sort().to_list()
     assert members == drop_zone.truth["pilot"]["cohorts"]["wave-1"]["members"]
     assert "maturity" not in " ".join(panel.columns)

@@ -6,7 +6,8 @@ import polars as pl
 
 from pipelines.simulator.truth import observable_active
 from tests.simulator.conftest import DropZone
-from tests.simulator.reference_reader import active_person_weeks, hr_frame
+from pipelines.simulator.world import observed_counts
+from tests.simulator.reference_reader import active_person_weeks, hr_frame, person_week_actions
 
 
 def test_weekly_active_counts_from_the_files_equal_the_truth(drop_zone: DropZone) -> None:
@@ -17,6 +18,32 @@ def test_weekly_active_counts_from_the_files_equal_the_truth(drop_zone: DropZone
     joined = truth.join(from_files, on="week_start", how="left", suffix="_files").fill_null(0)
     assert joined["active"].sum() > 500
     assert joined["active"].to_list() == joined["active_files"].to_list()
+
+
+def test_engaged_and_contributors_from_the_files_equal_the_truth(drop_zone: DropZone) -> None:
+    """Engaged = a reaction or a contribution, contributor = a contribution, read from the files."""
+    tiers, _ = person_week_actions(drop_zone.path)
+    eligible = {(w["week_start"]) for w in drop_zone.truth["weekly"]}
+    assert eligible
+    for column, wanted in (("engaged", ["reaction", "contribution"]), ("contributors", ["contribution"])):
+        from_files = (tiers.filter(pl.col("tier").is_in(wanted)).select("employee_id", "week_start").unique()
+                      .group_by("week_start").len(column).sort("week_start"))
+        truth = pl.DataFrame(drop_zone.truth["weekly"]).select(pl.col("week_start").str.to_date(),
+                                                                pl.col(column).cast(pl.UInt32))
+        joined = truth.join(from_files, on="week_start", how="left", suffix="_files").fill_null(0)
+        assert joined[column].to_list() == joined[f"{column}_files"].to_list(), column
+    weekly = pl.DataFrame(drop_zone.truth["weekly"])
+    # reading is visible in this drop zone (Viva Engage usage reports): active > engaged > contributors
+    assert (weekly["active"] >= weekly["engaged"]).all() and (weekly["engaged"] >= weekly["contributors"]).all()
+    assert weekly["active"].sum() > weekly["engaged"].sum() > weekly["contributors"].sum()
+
+
+def test_planned_observable_weeks_are_what_the_files_hold(drop_zone: DropZone) -> None:
+    """The behaviour decides which weeks a correct pipeline sees; the written files hold exactly those."""
+    world = drop_zone.world
+    observed = observed_counts(world)
+    planned = observable_active(world.behaviour, world.identity) & world.org.eligible
+    assert ((observed.total > 0) == planned).all()
 
 
 def test_active_people_from_the_files_are_exactly_the_observable_ones(drop_zone: DropZone) -> None:

@@ -125,7 +125,14 @@ METRICS: tuple[Metric, ...] = (
            "week counts as zero; the window starts at the person's first eligible week): habit = at least "
            "1 action in at least 9 of the 12 weeks (in a shorter window of n weeks: ceil(9n/12) weeks); "
            "Power = habit and mean >= 15; Habitual = habit; Novice = mean >= 1; Low = mean > 0; "
-           "Non-user = mean 0. Thresholds configurable (SegmentRules)."),
+           "Non-user = mean 0. Thresholds configurable (SegmentRules). How this default differs from "
+           "Microsoft's vivainsights.identify_usage_segments, and why: a short window at the start of a "
+           "person's history needs ceil(9n/12) active weeks instead of the full 9, so that recent joiners "
+           "(or a site that got the platform late) can be habitual before their ninth week instead of "
+           "being held below it by construction; and windows are calendar weeks (a gap counts as zero) "
+           "where vivainsights rolls over the person's last 12 rows (a gap is skipped, so an absence "
+           "never breaks a habit). SegmentRules.vivainsights() gives the exact vivainsights behaviour "
+           "(strict 9 of the last 12 rows, no scaling at the start, mean over the available rows)."),
     Metric("usage_segment_share", _A, "share", _NEUTRAL, "population x week x segment", _ELIG,
            "Share of eligible people in each usage segment."),
     # --- activity: lifecycle ---

@@ -15,6 +15,15 @@ Definitions (configurable through :class:`SegmentRules`), on one activity count 
 - ``Power user`` = habit and mean >= ``power_mean`` (15); ``Habitual user`` = habit (and not Power);
   ``Novice user`` = mean >= ``novice_mean`` (1); ``Low user`` = mean > 0; ``Non-user`` = mean 0.
 
+The default (:class:`SegmentRules`) differs from Microsoft's ``vivainsights.identify_usage_segments``
+in two ways, both deliberate: a short window at the start of a person's history needs a scaled
+share of active weeks (``ceil(9 n / 12)``) rather than the full 9, so that people who joined (or
+whose site got the platform) recently can be habitual before their ninth week; and windows are
+calendar weeks, a week without a row counting as zero, where ``vivainsights`` rolls over the
+person's last 12 *rows* (a gap in the data is skipped). :meth:`SegmentRules.vivainsights` gives
+the exact ``vivainsights`` behaviour: a strict 9-of-12 habit (nobody has one before their ninth
+row), the mean over the available rows, windows over rows.
+
 Kind: activity.
 """
 
@@ -46,6 +55,14 @@ class SegmentRules:
     power_mean: float = 15
     novice_mean: float = 1
     scale_short_windows: bool = True
+    #: windows over calendar weeks (a missing week counts as zero); False: over the person's rows
+    calendar_weeks: bool = True
+
+    @classmethod
+    def vivainsights(cls) -> SegmentRules:
+        """The exact ``vivainsights.identify_usage_segments`` rules ("12w"): a strict 9-of-12 habit
+        with no scaling at the start of a person's history, windows over the person's rows."""
+        return cls(scale_short_windows=False, calendar_weeks=False)
 
     def __post_init__(self) -> None:
         if not 1 <= self.habit_weeks <= self.window_weeks:
@@ -75,20 +92,25 @@ def usage_segments(
         .unique(["person_key", "week_start"], keep="first")
         .sort("person_key", "week_start")
     )
-    windowed = base.with_columns(
-        pl.col("__x").rolling_sum_by("week_start", window_size=f"{w}w").over("person_key").alias("window_actions"),
-        (pl.col("__x") >= rules.min_weekly_actions)
-        .cast(pl.Int32)
-        .rolling_sum_by("week_start", window_size=f"{w}w")
-        .over("person_key")
-        .alias("active_weeks"),
-        pl.min_horizontal(
-            ((pl.col("week_start") - pl.col("week_start").min().over("person_key")).dt.total_days() // 7) + 1,
-            pl.lit(w),
+    active = (pl.col("__x") >= rules.min_weekly_actions).cast(pl.Int32)
+    if rules.calendar_weeks:
+        windowed = base.with_columns(
+            pl.col("__x").rolling_sum_by("week_start", window_size=f"{w}w").over("person_key").alias("window_actions"),
+            active.rolling_sum_by("week_start", window_size=f"{w}w").over("person_key").alias("active_weeks"),
+            pl.min_horizontal(
+                ((pl.col("week_start") - pl.col("week_start").min().over("person_key")).dt.total_days() // 7) + 1,
+                pl.lit(w),
+            )
+            .cast(pl.Int32)
+            .alias("window_len"),
         )
-        .cast(pl.Int32)
-        .alias("window_len"),
-    )
+    else:  # vivainsights: the person's last w rows, whatever their dates
+        windowed = base.with_columns(
+            pl.col("__x").rolling_sum(window_size=w, min_samples=1).over("person_key").alias("window_actions"),
+            active.rolling_sum(window_size=w, min_samples=1).over("person_key").alias("active_weeks"),
+            pl.min_horizontal(pl.int_range(1, pl.len() + 1).over("person_key"), pl.lit(w)).cast(pl.Int32)
+            .alias("window_len"),
+        )
     if rules.scale_short_windows:
         needed = (pl.lit(rules.habit_weeks) * pl.col("window_len") / w).ceil()
     else:

@@ -88,7 +88,11 @@ PILOT_EFFECTS = Contract(
         Column("naive_estimate", pl.Float64, True, "unadjusted pilot minus control difference, same window"),
         Column("n_treated", pl.Int64, True, "units (people or teams) in the pilot arm"),
         Column("n_control", pl.Int64, True),
-        Column("pre_trend_p", pl.Float64, True, "did_cs: p-value of the joint pre-trend test"),
+        Column("pre_trend_p", pl.Float64, True,
+               "did_cs: p-value of the pre-trend test (the pre-period drift, t with treated units - 1 df)"),
+        Column("pre_trend_gap", pl.Float64, True,
+               "did_cs: how far the pilot-minus-comparison gap moved over the pre-period (metric's unit)"),
+        Column("pre_trend_weeks", pl.Int32, True, "did_cs: pre-period weeks the drift spans"),
         Column("window_start", pl.Date, True),
         Column("window_end", pl.Date, True, "exclusive"),
         Column("suppressed", pl.Boolean, False, "an arm has fewer than min_group_size units: no numbers"),
@@ -96,7 +100,7 @@ PILOT_EFFECTS = Contract(
     ),  # fmt: skip
 )
 
-_NUMBERS = ("estimate", "ci_low", "ci_high", "se", "naive_estimate", "pre_trend_p")
+_NUMBERS = ("estimate", "ci_low", "ci_high", "se", "naive_estimate", "pre_trend_p", "pre_trend_gap", "pre_trend_weeks")
 
 
 def pilot_effects(
@@ -315,6 +319,7 @@ def _staggered_rows(row: dict, res: StaggeredResult) -> list[dict]:
     row.update(
         estimate=res.overall.estimate, ci_low=res.overall.ci_low, ci_high=res.overall.ci_high, se=res.overall.se,
         n_treated=res.n_treated_units, n_control=res.n_control_units, pre_trend_p=res.pre_trend.p_value,
+        pre_trend_gap=res.pre_trend.drift, pre_trend_weeks=res.pre_trend.weeks or None,
     )  # fmt: skip
     events = [
         dict(row, row_type="event_study", event_time=e["event_time"], estimate=e["estimate"],

@@ -13,9 +13,14 @@ not-yet-treated units by default. Aggregations:
   (R ``did::aggte(type="dynamic")``'s overall figure); its SE from the event-study covariance.
 - ``groups``: one ATT per cohort (``group`` aggregation); ``event_study``: one row per event time
   ``e = t - g`` (weeks since the wave started when time is a week).
-- ``pre_trend``: a Wald test that every pre-period event-study coefficient is zero (chi-square
-  with one degree of freedom per pre-period), using the event-study covariance matrix; with the
-  default ``base_period="varying"`` those coefficients are week-on-week placebo changes.
+- ``pre_trend``: with the default ``base_period="varying"`` the pre-period event-study coefficients
+  are week-on-week placebo changes of the treated-minus-control gap. The reported test is on their
+  sum, the **pre-period drift** (how far the gap moved from the first pre-period to the last, in
+  the outcome's unit), with its standard error from the event-study covariance and a t reference
+  with (treated units or clusters - 1) degrees of freedom; it is sized correctly with few treated
+  units (about ten teams). The joint Wald test that every pre-period coefficient is zero is kept
+  beside it (``joint_*``): with few treated units its covariance is estimated from too few units
+  and it rejects far more often than its level (see ``benchmarks/pretrend_calibration.py``).
 
 Validated against the published ``mpdta`` results (see ``tests/pilot/test_staggered.py``).
 """
@@ -55,12 +60,28 @@ class Effect:
 
 @dataclass(frozen=True)
 class PreTrendTest:
-    """Joint test that all pre-period event-study coefficients are zero."""
+    """Test that pilot and comparison groups did not drift apart before the start.
 
-    statistic: float
+    ``drift``: sum of the pre-period placebo changes = change of the treated-minus-control gap from
+    the first pre-period to the period before the start (outcome units); ``drift_se`` its standard
+    error; ``p_value`` its two-sided t-test with ``df`` degrees of freedom (treated units or
+    clusters - 1). ``joint_statistic`` / ``joint_df`` / ``joint_p_value``: Wald test that every
+    pre-period coefficient is zero (chi-square; over-rejects with few treated units).
+    """
+
+    drift: float
+    drift_se: float
     df: int
     p_value: float
     event_times: tuple[int, ...]
+    joint_statistic: float = float("nan")
+    joint_df: int = 0
+    joint_p_value: float = float("nan")
+
+    @property
+    def weeks(self) -> int:
+        """Pre-periods the drift spans (placebo changes summed)."""
+        return len(self.event_times)
 
 
 @dataclass(frozen=True)
@@ -190,7 +211,8 @@ def staggered_did(
     )
     vcov = _event_vcov(event)
     dynamic = _linear_combination(es, vcov, es["event_time"] >= 0, z)
-    pre_trend = _pre_trend_test(es, vcov, anticipation)
+    n_clusters = int(data.loc[data["_g"] > 0, "_cluster"].nunique()) if cluster else n_treated
+    pre_trend = _pre_trend_test(es, vcov, anticipation, max(n_clusters - 1, 1))
 
     groups = pl.from_pandas(group.to_dataframe()).select(
         pl.col("label").cast(pl.Int64).alias("_g"),
@@ -342,21 +364,26 @@ def _linear_combination(es: pl.DataFrame, vcov: pl.DataFrame | None, mask: pl.Se
     return Effect(est, se, est - z * se, est + z * se, p)
 
 
-def _pre_trend_test(es: pl.DataFrame, vcov: pl.DataFrame | None, anticipation: int) -> PreTrendTest:
+def _pre_trend_test(es: pl.DataFrame, vcov: pl.DataFrame | None, anticipation: int, df: int) -> PreTrendTest:
     pre = es.filter((pl.col("event_time") < -anticipation) & pl.col("se").is_finite() & (pl.col("se") > 0))
     pre = pre.sort("event_time")
     times = tuple(pre["event_time"].to_list())
+    nan = float("nan")
     if not times:
-        return PreTrendTest(float("nan"), 0, float("nan"), ())
+        return PreTrendTest(nan, nan, df, nan, ())
     b = pre["estimate"].to_numpy()
     v = _sub_vcov(vcov, list(times), pre["se"].to_numpy())
-    # Wald statistic on the well-determined directions of v only: with few treated units the
+    ones = np.ones(len(b))
+    drift, drift_se = float(ones @ b), float(np.sqrt(max(float(ones @ v @ ones), 0.0)))
+    p = float(2 * stats.t.sf(abs(drift) / drift_se, df)) if drift_se > 0 else nan
+    # joint Wald statistic on the well-determined directions of v only: with few treated units the
     # estimated covariance can be near-singular, and inverting noise would inflate the statistic
     eigval, eigvec = np.linalg.eigh((v + v.T) / 2)
     keep = eigval > 1e-8 * max(float(eigval.max()), 1e-300)
     proj = eigvec[:, keep].T @ b
     stat = float((proj**2 / eigval[keep]).sum())
-    df = int(keep.sum())
-    if df < len(times):
-        log.info("%s: pre-trend covariance has rank %d < %d pre-periods", FRAME, df, len(times))
-    return PreTrendTest(stat, df, float(stats.chi2.sf(stat, df)) if df else float("nan"), times)
+    joint_df = int(keep.sum())
+    if joint_df < len(times):
+        log.info("%s: pre-trend covariance has rank %d < %d pre-periods", FRAME, joint_df, len(times))
+    return PreTrendTest(drift, drift_se, df, p, times, stat, joint_df,
+                        float(stats.chi2.sf(stat, joint_df)) if joint_df else nan)

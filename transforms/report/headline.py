@@ -18,7 +18,7 @@ from transforms.report import format as fmt
 from transforms.report.charts import publishable
 from transforms.report.inputs import require_columns
 
-__all__ = ["Headline", "HeadlineFigure", "headline", "population_value"]
+__all__ = ["Headline", "HeadlineFigure", "StateEquivalence", "headline", "population_value", "state_equivalence"]
 
 
 @dataclass(frozen=True)
@@ -79,6 +79,45 @@ def population_value(curve: pl.DataFrame, week: dt.date | None, population_type:
     return float(rows[column][0])
 
 
+@dataclass(frozen=True)
+class StateEquivalence:
+    """Which person-week states are the same people in every published week of a drop zone.
+
+    ``active_is_engaged``: no reading-only week anywhere (no source shows passive use, e.g. Slack or
+    Teams exports only); ``engaged_is_contributor``: no reaction-only week (no source shows
+    reactions). When true, the two metrics are identical by construction and are said once.
+    """
+
+    active_is_engaged: bool
+    engaged_is_contributor: bool
+
+    def sentence(self) -> str | None:
+        """One sentence saying so, or ``None`` when the three states differ."""
+        if self.active_is_engaged and self.engaged_is_contributor:
+            return ("This drop zone shows no reading activity and no reactions (no source records them): active "
+                    "means contributed, and engaged and contributor figures are the same numbers.")
+        if self.active_is_engaged:
+            return ("This drop zone shows no reading activity (no source records reads or visits): active means "
+                    "reacted or contributed, and the engaged figures are the same numbers.")
+        if self.engaged_is_contributor:
+            return ("This drop zone shows no reactions (no source records them): engaged means contributed, and the "
+                    "contributor figures are the same numbers.")
+        return None
+
+
+def state_equivalence(curve: pl.DataFrame) -> StateEquivalence:
+    """Compare the organisation's weekly active, engaged and contributor counts over every published week."""
+    org = curve.filter(pl.col("population_type") == "organisation")
+    cols = [c for c in ("active", "engaged", "contributors") if c in org.columns]
+    if len(cols) < 3 or org.height == 0:
+        return StateEquivalence(False, False)
+    rows = org.filter(pl.all_horizontal(pl.col(c).is_not_null() for c in cols))
+    if rows.height == 0:
+        return StateEquivalence(False, False)
+    return StateEquivalence(bool((rows["active"] == rows["engaged"]).all()),
+                            bool((rows["engaged"] == rows["contributors"]).all()))
+
+
 def _gap_points(curve: pl.DataFrame, week: dt.date | None, min_group_size: int) -> float | None:
     office = population_value(curve, week, "worker_type", "office", "active_rate", min_group_size=min_group_size)
     front = population_value(curve, week, "worker_type", "frontline", "active_rate", min_group_size=min_group_size)
@@ -122,12 +161,17 @@ def headline(curve: pl.DataFrame, week_start: dt.date, *,
         return f"{round(d):+,} people" if round(d) else "no change in people"
 
     rate_of = org(week_start, "contributor_rate")
+    same = state_equivalence(curve)
+    if same.active_is_engaged and same.engaged_is_contributor:
+        rate_of = None  # the share is the first figure again: said once (see StateEquivalence)
     figures = (
         HeadlineFigure("active_share", "of the workforce active this week", active, active_prev,
                        fmt.pct(active, 1), change(active, active_prev, fmt.signed_pct_points)),
         HeadlineFigure("contributors",
                        f"contributors ({tier_in_words(Tier.CONTRIBUTION)})"
-                       + (f", {fmt.pct(rate_of, 1)} of the workforce" if rate_of is not None else ""),
+                       + (f", {fmt.pct(rate_of, 1)} of the workforce" if rate_of is not None else
+                          ": the same people as the active ones (no reads or reactions in this drop zone)"
+                          if same.active_is_engaged and same.engaged_is_contributor else ""),
                        contrib, contrib_prev, fmt.count(contrib), change(contrib, contrib_prev, people)),
         HeadlineFigure("ever_active_share", "have been active at least once", ever, ever_prev, fmt.pct(ever, 1),
                        change(ever, ever_prev, fmt.signed_pct_points)),

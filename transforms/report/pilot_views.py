@@ -36,7 +36,8 @@ METHOD_LABELS: dict[str, str] = {
 PREFERRED_METHODS: tuple[str, ...] = ("did_cs", "aipw", "ipw", "matching")
 
 _RENAMES = {"metric": "outcome", "metric_kind": "outcome_kind", "estimator": "method",
-            "naive_estimate": "naive_difference", "event_time": "relative_week", "pre_trend_p": "pretrend_p"}
+            "naive_estimate": "naive_difference", "event_time": "relative_week", "pre_trend_p": "pretrend_p",
+            "pre_trend_gap": "pretrend_gap", "pre_trend_weeks": "pretrend_weeks"}
 
 
 #: Short names for tables.
@@ -65,6 +66,7 @@ def _normalise(frame: pl.DataFrame, table: str) -> pl.DataFrame:
                 "support_level": pl.lit(None, pl.Utf8), "suppressed": pl.lit(False), "outcome_kind": pl.lit(None, pl.Utf8),
                 "n_treated": pl.lit(None, pl.Int64), "n_control": pl.lit(None, pl.Int64),
                 "naive_difference": pl.lit(None, pl.Float64), "pretrend_p": pl.lit(None, pl.Float64),
+                "pretrend_gap": pl.lit(None, pl.Float64), "pretrend_weeks": pl.lit(None, pl.Int32),
                 "note": pl.lit(None, pl.Utf8)}
     return out.with_columns([expr.alias(c) for c, expr in defaults.items() if c not in out.columns])
 

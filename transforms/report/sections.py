@@ -563,12 +563,30 @@ def _effect_blocks(eff: pl.DataFrame, inputs: ReportInputs) -> list[Block]:
     return out + _unknown_note(unknown)
 
 
+def _distinct_outcomes(part: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, list[str]]]:
+    """Keep one outcome per distinct set of estimates: outcomes whose rows (cohort, method, estimate,
+    interval) are all identical to an earlier outcome's (e.g. active and engaged rates on a drop
+    zone without reads) are dropped and named beside the one kept."""
+    cols = [c for c in ("cohort", "method", "estimate", "ci_low", "ci_high") if c in part.columns]
+    kept: dict[str, pl.DataFrame] = {}
+    same_as: dict[str, list[str]] = {}
+    for outcome in part["outcome"].unique(maintain_order=True).to_list():
+        rows = part.filter(pl.col("outcome") == outcome).select(cols).sort(cols[:2])
+        twin = next((k for k, v in kept.items() if v.height == rows.height and v.equals(rows)), None)
+        if twin is None:
+            kept[outcome] = rows
+        else:
+            same_as.setdefault(twin, []).append(outcome)
+    return part.filter(pl.col("outcome").is_in(list(kept))), same_as
+
+
 def _effects_table(part: pl.DataFrame, kind: MetricKind, inputs: ReportInputs) -> TableBlock:
     """One line per outcome and cohort: naive, the preferred corrected estimate with its interval, counts."""
     from transforms.report.pilot_views import METHOD_SHORT, PREFERRED_METHODS
 
     if "cohort" not in part.columns:
         part = part.with_columns(pl.lit("pilot").alias("cohort"))
+    part, same_as = _distinct_outcomes(part)
     rows = []
     for (outcome, cohort), grp in part.group_by("outcome", "cohort", maintain_order=True):
         unit, scale = _unit(str(outcome), kind, inputs)
@@ -585,7 +603,8 @@ def _effects_table(part: pl.DataFrame, kind: MetricKind, inputs: ReportInputs) -
                          "not estimable", "", "", "", unit))
             continue
         a = ok.filter(pl.col("method") == adjusted[0]).row(0, named=True)
-        rows.append((str(outcome), str(cohort), v(naive["estimate"][0]) if naive.height else v(a.get("naive_difference")),
+        label = str(outcome) + (f" (= {', '.join(same_as[outcome])}: the same estimates)" if same_as.get(outcome) else "")
+        rows.append((label, str(cohort), v(naive["estimate"][0]) if naive.height else v(a.get("naive_difference")),
                      METHOD_SHORT.get(a["method"], a["method"]), v(a["estimate"]),
                      f"{v(a['ci_low'])} to {v(a['ci_high'])}",
                      f"{fmt.count(a.get('n_treated'))} / {fmt.count(a.get('n_control'))}", unit))
@@ -607,6 +626,8 @@ def _event_study_blocks(es: pl.DataFrame, inputs: ReportInputs) -> list[Block]:
                 rows = rows.filter(pl.col("cohort") == cohort)
             unit, scale = _unit(outcome, kind, inputs)
             pvals = rows["pretrend_p"].drop_nulls() if "pretrend_p" in rows.columns else pl.Series([])
+            gaps = rows["pretrend_gap"].drop_nulls() if "pretrend_gap" in rows.columns else pl.Series([])
+            spans = rows["pretrend_weeks"].drop_nulls() if "pretrend_weeks" in rows.columns else pl.Series([])
             fig = charts.plot_event_study(
                 _scaled(rows, scale, ("estimate", "ci_low", "ci_high")), kind=kind,
                 metrics=_kind_metrics(kind, [outcome]),
@@ -615,7 +636,9 @@ def _event_study_blocks(es: pl.DataFrame, inputs: ReportInputs) -> list[Block]:
                 unit_label=unit, min_group_size=inputs.min_group_size)
             out.append(_chart("marts.pilot_effects", fig, readings.reading_event_study(
                 rows, "relative_week", "estimate", unit=unit, scale=scale,
-                pretrend_p=float(pvals[0]) if pvals.len() else None)))
+                pretrend_p=float(pvals[0]) if pvals.len() else None,
+                pretrend_gap=float(gaps[0]) if gaps.len() else None,
+                pretrend_weeks=int(spans[0]) if spans.len() else None)))
     return out + _unknown_note(unknown)
 
 
