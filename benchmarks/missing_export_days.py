@@ -7,8 +7,9 @@ rule (:func:`quality.anomalies.export_day_gaps`) runs
 - on the data as written (no day is missing): every flagged source-day is a false alarm;
 - with one interior working day removed per source (a planted missing export day): detection.
 
-Both the rule in use (negative binomial calibrated on the source's over-dispersion) and the
-former Poisson-only rule are measured on the same data. Figures are printed as ``name=value``::
+Both the rule in use (negative binomial calibrated on the source's and the weekday's
+over-dispersion; an empty day a plain count unless a neighbouring week of that weekday was quiet)
+and the plain Poisson rule are measured on the same data. Figures are printed as ``name=value``::
 
     .venv/bin/python benchmarks/missing_export_days.py                     # 5 seeds, 800 x 30
     .venv/bin/python benchmarks/missing_export_days.py --seeds 2 --employees 300 --weeks 16

@@ -19,6 +19,7 @@ import logging
 import math
 
 import duckdb
+import numpy as np
 import polars as pl
 
 from quality.outcome import CheckContext, CheckOutcome
@@ -75,11 +76,13 @@ def daily_event_volumes(
     after (the one available at a source's edges): a low day is a dip against both sides, and a
     quiet week before a roll-out is not one; for a day without any event, the median of the same
     weekday within ``neighbour_weeks`` weeks either side (nobody at all acting is judged against
-    the whole neighbourhood).
+    the whole neighbourhood). ``quietest_around``: the fewest events of the same weekday within
+    ``neighbour_weeks`` weeks either side (the day excluded).
     """
     if not table_exists(con, table):
         return pl.DataFrame(schema={"source": pl.Utf8, "day": pl.Date, "weekday": pl.Int64, "events": pl.Int64,
-                                    "typical": pl.Float64, "first_day": pl.Date, "last_day": pl.Date})
+                                    "typical": pl.Float64, "first_day": pl.Date, "last_day": pl.Date,
+                                    "quietest_around": pl.Int64})
     tz = sql_literal(time_zone)
     span = 7 * neighbour_weeks
     return con.execute(
@@ -107,6 +110,11 @@ def daily_event_volumes(
         ),
         sides AS (
             SELECT source, day, weekday, events, first_day, last_day,
+                   min(events) OVER (
+                       PARTITION BY source, weekday ORDER BY day
+                       RANGE BETWEEN INTERVAL {span} DAY PRECEDING AND INTERVAL {span} DAY FOLLOWING
+                       EXCLUDE CURRENT ROW
+                   ) AS quietest_around,
                    median(events) OVER (
                        PARTITION BY source, weekday ORDER BY day
                        RANGE BETWEEN INTERVAL {span} DAY PRECEDING AND INTERVAL 1 DAY PRECEDING
@@ -125,14 +133,15 @@ def daily_event_volumes(
         SELECT source, day, weekday, events,
                CASE WHEN events = 0 THEN around
                     ELSE least(coalesce(before, after), coalesce(after, before)) END AS typical,
-               first_day, last_day
+               first_day, last_day, quietest_around
         FROM sides
         ORDER BY source, day
         """
     ).pl()
 
 
-def source_dispersion(volumes: pl.DataFrame, *, ratio: float = LOW_VOLUME_RATIO) -> pl.DataFrame:
+def source_dispersion(volumes: pl.DataFrame, *, ratio: float = LOW_VOLUME_RATIO, count: str = "events",
+                      typical: str = "typical", by: tuple[str, ...] = ("source",)) -> pl.DataFrame:
     """Each source's over-dispersion of daily counts on working days, robustly estimated.
 
     Grain: one row per source. ``dispersion`` is k in Var = mu + k mu^2 (negative binomial; 0 =
@@ -140,18 +149,42 @@ def source_dispersion(volumes: pl.DataFrame, *, ratio: float = LOW_VOLUME_RATIO)
     a typical volume of ((events - mu)^2 / (m c) - mu) / mu^2, floored at 0, where m = 0.4549 is
     the median of a chi-square with one degree of freedom (so the median estimates k rather than
     half of it) and c = 1 + pi / 12 the extra variance of a deviation from a median of a few
-    neighbouring weeks (approximately). Only ordinary working days count (not under ``ratio`` x typical: a missing day must
-    not excuse itself), and a median: a few spikes do not move it.
+    neighbouring weeks (approximately). ``count`` / ``typical`` name the count and its typical value. Every working day
+    counts, the low ones too (a source that is active one week and silent the next is bursty, and
+    that is what its silent days show), but through a median: a few missing days or spikes do not
+    move it. ``by`` groups the estimate (``("source", "weekday")``: one per weekday, for sources
+    active on some weekdays only every other week). ``ratio`` is not used (kept for symmetry).
     """
-    mu = pl.col("typical")
+    mu = pl.col(typical)
     return (
-        volumes.filter((pl.col("weekday") <= 5) & (mu > 0) & (pl.col("events") >= ratio * mu))
-        .group_by("source")
-        .agg((((pl.col("events") - mu) ** 2 / (CHI2_1_MEDIAN * MEDIAN_NOISE) - mu) / mu**2).median()
+        volumes.filter((pl.col("weekday") <= 5) & (mu > 0))
+        .group_by(*by)
+        .agg((((pl.col(count) - mu) ** 2 / (CHI2_1_MEDIAN * MEDIAN_NOISE) - mu) / mu**2).median()
              .clip(lower_bound=0)
              .alias("dispersion"))
-        .sort("source")
+        .sort(*by)
     )
+
+
+def _dispersion(volumes: pl.DataFrame) -> pl.DataFrame:
+    """Per source and weekday, the larger of the source's over-dispersion and that weekday's."""
+    overall = source_dispersion(volumes).rename({"dispersion": "__all"})
+    weekday = source_dispersion(volumes, by=("source", "weekday"))
+    return weekday.join(overall, on="source", how="left").select(
+        "source", "weekday", pl.max_horizontal("dispersion", pl.col("__all").fill_null(0.0)).alias("dispersion"))
+
+
+def _nb_cdf(counts: np.ndarray, mean: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """P(X <= count) for a negative binomial of ``mean`` and over-dispersion ``k`` (Var = mean +
+    k mean^2); Poisson where k is 0."""
+    from scipy.stats import nbinom, poisson
+
+    out = poisson.cdf(counts, mean)
+    bursty = k > 0
+    if bursty.any():
+        size = 1.0 / k[bursty]  # n = 1/k, p = n / (n + mean)
+        out[bursty] = nbinom.cdf(counts[bursty], size, size / (size + mean[bursty]))
+    return out
 
 
 def export_day_gaps(
@@ -165,19 +198,21 @@ def export_day_gaps(
     ``ratio`` x the typical volume of that weekday *and* so low that a count at the typical rate
     would do so with probability under ``max_chance``.
 
-    The count is modelled as negative binomial with mean ``typical`` and the source's
-    over-dispersion k (:func:`source_dispersion`; Var = mu + k mu^2, k = 0 is Poisson). A bursty
+    The count is modelled as negative binomial with mean ``typical`` and over-dispersion k
+    (:func:`source_dispersion`; Var = mu + k mu^2, k = 0 is Poisson), the larger of the source's
+    and that weekday's (a source active every other Tuesday has ordinary empty Tuesdays). A bursty
     community (a Monday at 0 whose neighbours had 1, 72 and 17 events) then has ordinary quiet
-    days, empty ones included (in a small community a day on which nobody acts is ordinary too); a
-    steady source's empty day is still improbable. ``overdispersion=False`` is the plain
+    days. A day without any event is a day on which nobody acted: when no neighbouring week of
+    that weekday was quiet (``quietest_around`` at or above ``ratio`` x typical, or unknown) it is
+    judged as a plain Poisson count (bursts of heavy users make busy days swing, not silent ones);
+    when one was (the issue's Monday at 0 beside a Monday at 1), empty days happen there and the
+    over-dispersed law stands. ``overdispersion=False`` is the plain
     Poisson rule, kept for comparison (``benchmarks/missing_export_days.py``).
 
     Grain: one row per suspicious source-day; ``kind`` is ``no events`` or ``low volume``;
     ``chance`` is the model's probability of a count that low; ``dispersion`` the k used.
     """
-    from scipy.stats import nbinom, poisson
-
-    per_source = source_dispersion(volumes, ratio=ratio)
+    per_source = _dispersion(volumes)
     if not overdispersion:
         per_source = per_source.with_columns(pl.lit(0.0).alias("dispersion"))
     mu = pl.col("typical")
@@ -189,17 +224,21 @@ def export_day_gaps(
             & (mu > 0)
             & (pl.col("events") < ratio * mu)
         )
-        .join(per_source, on="source", how="left")
+        .join(per_source, on=["source", "weekday"], how="left")
         .with_columns(pl.col("dispersion").fill_null(0.0))
     )
-    events = candidates["events"].to_numpy()
-    typical = candidates["typical"].to_numpy()
-    k = candidates["dispersion"].to_numpy()
-    chance = poisson.cdf(events, typical)
-    bursty = k > 0
-    if bursty.any():
-        size = 1.0 / k[bursty]  # negative binomial: n = 1/k, p = n / (n + mu)
-        chance[bursty] = nbinom.cdf(events[bursty], size, size / (size + typical[bursty]))
+    chance = _nb_cdf(candidates["events"].to_numpy(), candidates["typical"].to_numpy(),
+                     candidates["dispersion"].to_numpy())
+    # A day without any event, in a neighbourhood without any quiet day of that weekday: the bursts
+    # of heavy users that make active days swing say nothing about a day on which nobody at all
+    # acted, so that day is judged as a plain count (Poisson). When a neighbouring week was itself
+    # quiet (under ``ratio`` x typical), empty days happen here: the over-dispersed law stands.
+    quiet_around = (pl.col("quietest_around") < ratio * pl.col("typical")).fill_null(False) \
+        if "quietest_around" in candidates.columns else pl.lit(False)
+    steady_empty = candidates.select((pl.col("events") == 0) & ~quiet_around).to_series().to_numpy()
+    if overdispersion and steady_empty.any():
+        chance[steady_empty] = _nb_cdf(np.zeros(int(steady_empty.sum())), candidates["typical"].to_numpy()[steady_empty],
+                                       np.zeros(int(steady_empty.sum())))
     return (
         candidates.with_columns(pl.Series("chance", chance, dtype=pl.Float64))
         .filter(pl.col("chance") < max_chance)

@@ -311,8 +311,8 @@ def _declare() -> list[QualityCheck]:
             severity=W,
             blocking=False,
             description="No working day with no or far fewer events than the same weekday in the neighbouring weeks, "
-            "improbably so for that volume and the source's burstiness (negative binomial; a missing export "
-            "day).",
+            "improbably so for that volume and the source's burstiness (negative binomial; an empty day beside "
+            "quiet weeks is ordinary; a missing export day).",
             fn=anomalies.missing_export_days,
         ),
         # ---- clean: HR directory -------------------------------------------------------------

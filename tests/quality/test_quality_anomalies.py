@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import duckdb
 import polars as pl
@@ -44,9 +45,11 @@ def test_missing_export_day_is_named(wh: duckdb.DuckDBPyConnection) -> None:
     assert rows == [("mattermost", dt.date(2026, 1, 21), "low volume"), ("slack", dt.date(2026, 2, 4), "no events")]
 
 
-def _volumes(source: str, candidate: int, typical: float, *, ordinary: list[int] | None = None) -> pl.DataFrame:
+def _volumes(source: str, candidate: int, typical: float, *, ordinary: list[int] | None = None,
+             quietest_around: int | None = None) -> pl.DataFrame:
     """One source: ordinary working days (default: exactly the typical volume) and a candidate
-    day (a Wednesday inside the span), all with the same typical volume."""
+    day (a Wednesday inside the span), all with the same typical volume; ``quietest_around``: the
+    fewest events of the candidate's weekday in the neighbouring weeks (default: the typical)."""
     first = dt.date(2026, 1, 5)
     counts = ordinary if ordinary is not None else [int(typical)] * 20
     days = [first + dt.timedelta(days=7 * (i // 5) + i % 5) for i in range(len(counts))]
@@ -55,6 +58,7 @@ def _volumes(source: str, candidate: int, typical: float, *, ordinary: list[int]
         "source": source, "day": [*days, candidate_day], "weekday": [d.isoweekday() for d in days] + [3],
         "events": [*counts, candidate], "typical": typical,
         "first_day": first, "last_day": dt.date(2026, 3, 29),
+        "quietest_around": int(typical) if quietest_around is None else quietest_around,
     })
 
 
@@ -75,8 +79,9 @@ def test_bursty_community_days_are_not_missing_exports() -> None:
     """The issue's case: a Monday at 0 whose neighbours had 1, 72 and 17 events (median 17) is an
     ordinary day of a bursty community; the same 0 on a steady source of 17 a day is not."""
     bursty_days = [1, 72, 17, 3, 40, 0, 25, 9, 60, 2, 17, 30, 5, 90, 12, 1, 17, 44, 8, 21]
-    vol = pl.concat([_volumes("bursty", 0, 17.0, ordinary=bursty_days), _volumes("steady", 0, 17.0)])
-    assert source_dispersion(vol).rows() == [("bursty", pytest.approx(0.43, abs=0.01)), ("steady", 0.0)]
+    vol = pl.concat([_volumes("bursty", 0, 17.0, ordinary=bursty_days, quietest_around=1),
+                     _volumes("steady", 0, 17.0)])
+    assert source_dispersion(vol).rows() == [("bursty", pytest.approx(1.12, abs=0.01)), ("steady", 0.0)]
     gaps = export_day_gaps(vol)
     assert gaps["source"].to_list() == ["steady"]
     # the former Poisson-only rule called the bursty community's quiet days missing exports
@@ -87,16 +92,15 @@ def test_bursty_community_days_are_not_missing_exports() -> None:
 
 def test_bursty_sources_get_an_over_dispersed_law() -> None:
     """A few heavy users make most events: ordinary days swing far more than a Poisson count, so a
-    quiet day (1 event vs a median of 16) is not a missing export, and neither is a day without any
-    event on such a source (issue 18: a Monday at 0 whose neighbours had 1, 72 and 17 events); the
-    same days on a steady source are."""
+    quiet day (1 event vs a median of 16) is not a missing export; a day without any event still is
+    (nothing says that a neighbouring week was quiet too)."""
     days = [dt.date(2026, 1, 5) + dt.timedelta(weeks=k) for k in range(8)]
     events = [16, 40, 6, 16, 1, 30, 9, 0]
     vol = pl.DataFrame({
         "source": ["slack"] * 8, "day": days, "weekday": [1] * 8, "events": events, "typical": [16.0] * 8,
         "first_day": [dt.date(2026, 1, 1)] * 8, "last_day": [dt.date(2026, 3, 31)] * 8,
     })
-    assert export_day_gaps(vol)["events"].to_list() == []
+    assert export_day_gaps(vol)["events"].to_list() == [0]
     poisson_only = export_day_gaps(vol.with_columns(pl.lit(16).alias("events")).with_columns(
         pl.Series("events", [16, 16, 16, 16, 1, 16, 16, 0])))
     assert poisson_only["events"].to_list() == [1, 0]  # steady source: 1 of 16 is improbable
@@ -243,3 +247,15 @@ def test_backfilled_intervals_do_not_count_as_missing_managers(wh: duckdb.DuckDB
     assert outcome_of(wh, "managers_missing").passed
     wh.execute("UPDATE clean.hr_directory SET backfilled = false WHERE employee_id = 'E010'")
     assert not outcome_of(wh, "managers_missing").passed
+
+
+def test_an_empty_day_beside_quiet_weeks_is_ordinary_beside_busy_ones_is_not() -> None:
+    """Zero events means nobody acted: improbable in a neighbourhood whose weeks were all busy (a
+    plain count), ordinary where a neighbouring week of that weekday was quiet too (issue 18: a
+    Monday at 0 whose neighbours had 1, 72 and 17 events), both on the same bursty source."""
+    bursty_days = [1, 72, 17, 3, 40, 5, 25, 9, 60, 2, 17, 30, 5, 90, 12, 1, 17, 44, 8, 21]
+    quiet = _volumes("quiet_neighbour", 0, 17.0, ordinary=bursty_days, quietest_around=1)
+    busy = _volumes("busy_neighbours", 0, 17.0, ordinary=bursty_days, quietest_around=14)
+    gaps = export_day_gaps(pl.concat([quiet, busy]))
+    assert gaps.select("source", "day", "kind").rows() == [("busy_neighbours", dt.date(2026, 3, 4), "no events")]
+    assert gaps["chance"].item() == pytest.approx(math.exp(-17), rel=1e-6)
