@@ -47,9 +47,9 @@ def _mattermost_reactions(run: SimulatedRun) -> Counter:
             if not post:
                 continue
             for message in [post, *(post.get("replies") or [])]:
-                for reaction in message.get("reactions") or []:
-                    if reaction["user"] not in bots:
-                        counts[(reaction["user"], reaction["emoji_name"])] += 1
+                # one reaction per person and emoji on a message, however often the export lists it
+                pairs = {(r["user"], r["emoji_name"]) for r in message.get("reactions") or [] if r["user"] not in bots}
+                counts.update(pairs)
     return counts
 
 
