@@ -5,8 +5,8 @@ under 30 s on 2 cores.
 
 The warehouse is synthetic and built in SQL (not measured): two platform sources (``slack`` 60 %,
 ``mattermost`` 40 %) over 52 weeks and 10,000 accounts in a DuckDB file; raw tables carry 1 % exact
-re-exported copies and 1 % automated events; ``clean.events`` is raw de-duplicated and bot-free with
-``week_start``/``iso_week``; ``quality.event_conservation`` balances. Then the registry's checks of
+re-exported copies and 1 % automated events; the clean layer (``clean.events`` and its partition
+tables, ``quality.event_conservation``) is built by :func:`transforms.clean_events.build_clean_events`. Then the registry's checks of
 ``raw/<source>`` and ``clean/events`` run through :func:`quality.runner.run_checks` (schema,
 required values and vocabulary, conflicting duplicates, the GX suite on a 50,000-row sample,
 rejects, conservation, uniqueness, ISO weeks, missing export days), and the figures are printed::
@@ -37,8 +37,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from quality.runner import run_checks, summary_table  # noqa: E402
+from transforms.clean_events import build_clean_events  # noqa: E402
 from transforms.contracts import EVENTS, REJECTS  # noqa: E402
-from transforms.contracts.config import Charters, KpiRegistry, Pilots, PilotCohort, Settings  # noqa: E402
+from transforms.contracts.config import Charters, KpiRegistry, PilotCohort, Pilots, Settings  # noqa: E402
 
 TARGET_SECONDS = 30.0
 ACCOUNTS = 10_000
@@ -75,7 +76,7 @@ def build_warehouse(con: duckdb.DuckDBPyConnection, events: int) -> None:
                    NULL::VARCHAR AS thread_id, NULL::VARCHAR AS content_id,
                    (h >> 50) % 100 = 0 AS is_automated,
                    ((h >> 12) % 500)::INTEGER AS body_chars, NULL::VARCHAR[] AS hashtags, NULL::BOOLEAN AS is_question,
-                   ((h >> 30) % 3)::SMALLINT AS mention_count,
+                   ((h >> 30) % 3)::SMALLINT AS mention_count, NULL::VARCHAR AS reaction,
                    'export_' || ((h % {seconds}) // (7 * 86400))::VARCHAR || '.zip' AS source_file,
                    (h >> 56) % 100 = 7 AS copied  -- re-exported twice
             FROM base
@@ -84,32 +85,8 @@ def build_warehouse(con: duckdb.DuckDBPyConnection, events: int) -> None:
         con.execute(EVENTS.duckdb_ddl(table))
         con.execute(f"INSERT INTO {table} SELECT {columns} FROM generated")
         con.execute(f"INSERT INTO {table} SELECT {columns} FROM generated WHERE copied")
-        # clean: the generated rows minus bots, weeks looked up once per UTC quarter-hour
-        con.execute(f"""
-            CREATE TABLE IF NOT EXISTS clean.events AS
-            SELECT {columns}, NULL::DATE AS week_start, NULL::VARCHAR AS iso_week FROM generated LIMIT 0
-        """)
-        con.execute(f"""
-            INSERT INTO clean.events
-            WITH weeks AS (
-                SELECT quarter, date_trunc('week', timezone('Europe/Paris', to_timestamp(quarter * 900)))::DATE
-                    AS week_start
-                FROM (SELECT DISTINCT epoch_us(occurred_at) // 900000000 AS quarter FROM generated)
-            )
-            SELECT {', '.join('g.' + c for c in EVENTS.names)}, w.week_start, strftime(w.week_start, '%G-W%V')
-            FROM generated g JOIN weeks w ON epoch_us(g.occurred_at) // 900000000 = w.quarter
-            WHERE NOT g.is_automated
-        """)
-        con.execute("CREATE TABLE IF NOT EXISTS quality.event_conservation (source VARCHAR, rows_in BIGINT, "
-                    "kept BIGINT, rejected BIGINT, filtered_duplicate BIGINT, filtered_automated BIGINT, "
-                    "balanced BOOLEAN)")
-        con.execute(f"""
-            INSERT INTO quality.event_conservation
-            SELECT '{source}', count(*) + count_if(copied), count_if(NOT is_automated), 0, count_if(copied),
-                   count_if(is_automated), true
-            FROM generated
-        """)
     con.execute("DROP TABLE generated")
+    build_clean_events(con, ["slack", "mattermost"], settings)  # the real clean layer
 
 
 def main() -> int:

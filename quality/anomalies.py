@@ -5,6 +5,7 @@ a week's figures, though no contract is broken.
   neighbouring weeks, improbably so for that volume;
 - an identity match rate under ``settings.identity_match_threshold``;
 - managers missing from the directory, and cycles in the manager chain (recursive CTE);
+- person-weeks resting on HR employment back-filled before the first extract (from hire dates);
 - a late KPI feed, an unregistered KPI, a KPI whose scale jumps (a unit slip) or leaves its range.
 
 Each check is ``(con, context) -> CheckOutcome``; the tidy frames behind them are public so the
@@ -15,12 +16,22 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 
 import duckdb
+import numpy as np
 import polars as pl
 
 from quality.outcome import CheckContext, CheckOutcome
-from quality.warehouse import discover_sources, examples, head, missing_table, sql_literal, table_exists
+from quality.warehouse import (
+    discover_sources,
+    examples,
+    head,
+    missing_table,
+    sql_literal,
+    table_exists,
+    table_schema,
+)
 from transforms.warehouse import register_frame
 
 log = logging.getLogger(__name__)
@@ -28,9 +39,16 @@ log = logging.getLogger(__name__)
 #: Defaults of the missing-export-day rule.
 NEIGHBOUR_WEEKS = 3
 LOW_VOLUME_RATIO = 0.25
-#: A day is flagged only if a Poisson count at the typical rate would fall that low less often than
-#: this: with a typical volume of 12 events or more, a day with none is flagged; with 4, it is not.
+#: A day is flagged only if a count at the typical rate would fall that low less often than this,
+#: under a negative binomial with the source's over-dispersion (see :func:`export_day_gaps`). With
+#: steady activity (Poisson) and a typical volume of 12 events or more, a day with none is flagged;
+#: with 4, it is not.
 MAX_CHANCE = 1e-5
+#: Median of a chi-square distribution with one degree of freedom.
+CHI2_1_MEDIAN = 0.4549364
+#: A day's deviation from the median of its 2 x NEIGHBOUR_WEEKS neighbours also carries the
+#: median's own noise: Var(x - median) ~ Var(x) (1 + pi / (2 n)).
+MEDIAN_NOISE = 1 + math.pi / (2 * 2 * NEIGHBOUR_WEEKS)
 #: A KPI period whose median is this many times above or below the KPI's usual level is a unit slip.
 SCALE_JUMP_FACTOR = 10.0
 
@@ -58,23 +76,27 @@ def daily_event_volumes(
     after (the one available at a source's edges): a low day is a dip against both sides, and a
     quiet week before a roll-out is not one; for a day without any event, the median of the same
     weekday within ``neighbour_weeks`` weeks either side (nobody at all acting is judged against
-    the whole neighbourhood).
+    the whole neighbourhood). ``quietest_around``: the fewest events of the same weekday within
+    ``neighbour_weeks`` weeks either side (the day excluded).
     """
     if not table_exists(con, table):
         return pl.DataFrame(schema={"source": pl.Utf8, "day": pl.Date, "weekday": pl.Int64, "events": pl.Int64,
-                                    "typical": pl.Float64, "first_day": pl.Date, "last_day": pl.Date})
+                                    "typical": pl.Float64, "first_day": pl.Date, "last_day": pl.Date,
+                                    "quietest_around": pl.Int64})
     tz = sql_literal(time_zone)
     span = 7 * neighbour_weeks
+    if table == "clean.events" and table_exists(con, "clean.event_days"):
+        # the clean layer counted its kept events per source and local day as it built them
+        per_day = "SELECT source, occurred_on AS day, sum(events)::BIGINT AS events FROM clean.event_days GROUP BY ALL"
+    else:  # offsets are multiples of 15 min: convert once per quarter-hour
+        per_day = f"""
+            SELECT source, timezone({tz}, to_timestamp(quarter * 900))::DATE AS day, sum(events)::BIGINT AS events
+            FROM (SELECT source, epoch_us(occurred_at) // 900000000 AS quarter, count(*) AS events
+                  FROM {table} GROUP BY ALL) GROUP BY ALL
+        """
     return con.execute(
         f"""
-        WITH per_quarter_hour AS (  -- offsets are multiples of 15 min: convert once per quarter-hour
-            SELECT source, epoch_us(occurred_at) // 900000000 AS quarter, count(*) AS events
-            FROM {table} GROUP BY ALL
-        ),
-        per_day AS (
-            SELECT source, timezone({tz}, to_timestamp(quarter * 900))::DATE AS day, sum(events)::BIGINT AS events
-            FROM per_quarter_hour GROUP BY ALL
-        ),
+        WITH per_day AS ({per_day}),
         source_span AS (
             SELECT source, min(day) AS first_day, max(day) AS last_day FROM per_day GROUP BY source
         ),
@@ -90,6 +112,11 @@ def daily_event_volumes(
         ),
         sides AS (
             SELECT source, day, weekday, events, first_day, last_day,
+                   min(events) OVER (
+                       PARTITION BY source, weekday ORDER BY day
+                       RANGE BETWEEN INTERVAL {span} DAY PRECEDING AND INTERVAL {span} DAY FOLLOWING
+                       EXCLUDE CURRENT ROW
+                   ) AS quietest_around,
                    median(events) OVER (
                        PARTITION BY source, weekday ORDER BY day
                        RANGE BETWEEN INTERVAL {span} DAY PRECEDING AND INTERVAL 1 DAY PRECEDING
@@ -108,11 +135,58 @@ def daily_event_volumes(
         SELECT source, day, weekday, events,
                CASE WHEN events = 0 THEN around
                     ELSE least(coalesce(before, after), coalesce(after, before)) END AS typical,
-               first_day, last_day
+               first_day, last_day, quietest_around
         FROM sides
         ORDER BY source, day
         """
     ).pl()
+
+
+def source_dispersion(volumes: pl.DataFrame, *, ratio: float = LOW_VOLUME_RATIO, count: str = "events",
+                      typical: str = "typical", by: tuple[str, ...] = ("source",)) -> pl.DataFrame:
+    """Each source's over-dispersion of daily counts on working days, robustly estimated.
+
+    Grain: one row per source. ``dispersion`` is k in Var = mu + k mu^2 (negative binomial; 0 =
+    Poisson), with mu a day's ``typical`` volume: the median over the source's working days with
+    a typical volume of ((events - mu)^2 / (m c) - mu) / mu^2, floored at 0, where m = 0.4549 is
+    the median of a chi-square with one degree of freedom (so the median estimates k rather than
+    half of it) and c = 1 + pi / 12 the extra variance of a deviation from a median of a few
+    neighbouring weeks (approximately). ``count`` / ``typical`` name the count and its typical value. Every working day
+    counts, the low ones too (a source that is active one week and silent the next is bursty, and
+    that is what its silent days show), but through a median: a few missing days or spikes do not
+    move it. ``by`` groups the estimate (``("source", "weekday")``: one per weekday, for sources
+    active on some weekdays only every other week). ``ratio`` is not used (kept for symmetry).
+    """
+    mu = pl.col(typical)
+    return (
+        volumes.filter((pl.col("weekday") <= 5) & (mu > 0))
+        .group_by(*by)
+        .agg((((pl.col(count) - mu) ** 2 / (CHI2_1_MEDIAN * MEDIAN_NOISE) - mu) / mu**2).median()
+             .clip(lower_bound=0)
+             .alias("dispersion"))
+        .sort(*by)
+    )
+
+
+def _dispersion(volumes: pl.DataFrame) -> pl.DataFrame:
+    """Per source and weekday, the larger of the source's over-dispersion and that weekday's."""
+    overall = source_dispersion(volumes).rename({"dispersion": "__all"})
+    weekday = source_dispersion(volumes, by=("source", "weekday"))
+    return weekday.join(overall, on="source", how="left").select(
+        "source", "weekday", pl.max_horizontal("dispersion", pl.col("__all").fill_null(0.0)).alias("dispersion"))
+
+
+def _nb_cdf(counts: np.ndarray, mean: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """P(X <= count) for a negative binomial of ``mean`` and over-dispersion ``k`` (Var = mean +
+    k mean^2); Poisson where k is 0."""
+    from scipy.stats import nbinom, poisson
+
+    out = poisson.cdf(counts, mean)
+    bursty = k > 0
+    if bursty.any():
+        size = 1.0 / k[bursty]  # n = 1/k, p = n / (n + mean)
+        out[bursty] = nbinom.cdf(counts[bursty], size, size / (size + mean[bursty]))
+    return out
 
 
 def export_day_gaps(
@@ -120,47 +194,60 @@ def export_day_gaps(
     *,
     ratio: float = LOW_VOLUME_RATIO,
     max_chance: float = MAX_CHANCE,
+    overdispersion: bool = True,
 ) -> pl.DataFrame:
     """Working days (Monday-Friday, strictly inside the source's span) whose events fall under
     ``ratio`` x the typical volume of that weekday *and* so low that a count at the typical rate
-    would do so with probability under ``max_chance`` (so a quiet source's ordinary fluctuations
-    are not flagged). Events come in bursts per person (a few heavy users make most of them), so
-    the count is over-dispersed: its law is a negative binomial with the typical mean and variance
-    ``dispersion x mean``, the dispersion being the source's median of (events - typical)^2 /
-    typical over its ordinary working days (not under ``ratio`` x typical; at least 1: Poisson). A day
-    with no event at all keeps the Poisson law: bursts of heavy users do not make a silent day likely.
+    would do so with probability under ``max_chance``.
+
+    The count is modelled as negative binomial with mean ``typical`` and over-dispersion k
+    (:func:`source_dispersion`; Var = mu + k mu^2, k = 0 is Poisson), the larger of the source's
+    and that weekday's (a source active every other Tuesday has ordinary empty Tuesdays). A bursty
+    community (a Monday at 0 whose neighbours had 1, 72 and 17 events) then has ordinary quiet
+    days. A day without any event is a day on which nobody acted: when no neighbouring week of
+    that weekday was quiet (``quietest_around`` at or above ``ratio`` x typical, or unknown) it is
+    judged as a plain Poisson count (bursts of heavy users make busy days swing, not silent ones);
+    when one was (the issue's Monday at 0 beside a Monday at 1), empty days happen there and the
+    over-dispersed law stands. ``overdispersion=False`` is the plain
+    Poisson rule, kept for comparison (``benchmarks/missing_export_days.py``).
 
     Grain: one row per suspicious source-day; ``kind`` is ``no events`` or ``low volume``;
-    ``chance`` is the Poisson probability of a count that low.
+    ``chance`` is the model's probability of a count that low; ``dispersion`` the k used.
     """
-    from scipy.stats import nbinom, poisson
-
-    # dispersion from the ordinary working days only (a missing day must not excuse itself)
-    working = volumes.filter((pl.col("weekday") <= 5) & (pl.col("typical") > 0)
-                             & (pl.col("events") >= ratio * pl.col("typical")))
-    dispersion = working.group_by("source").agg(
-        ((pl.col("events") - pl.col("typical")) ** 2 / pl.col("typical")).median().clip(lower_bound=1.0)
-        .alias("dispersion"))
-    candidates = volumes.join(dispersion, on="source", how="left").with_columns(
-        pl.col("dispersion").fill_null(1.0)).filter(
-        (pl.col("weekday") <= 5)
-        & (pl.col("day") > pl.col("first_day"))
-        & (pl.col("day") < pl.col("last_day"))
-        & (pl.col("typical") > 0)
-        & (pl.col("events") < ratio * pl.col("typical"))
+    per_source = _dispersion(volumes)
+    if not overdispersion:
+        per_source = per_source.with_columns(pl.lit(0.0).alias("dispersion"))
+    mu = pl.col("typical")
+    candidates = (
+        volumes.filter(
+            (pl.col("weekday") <= 5)
+            & (pl.col("day") > pl.col("first_day"))
+            & (pl.col("day") < pl.col("last_day"))
+            & (mu > 0)
+            & (pl.col("events") < ratio * mu)
+        )
+        .join(per_source, on=["source", "weekday"], how="left")
+        .with_columns(pl.col("dispersion").fill_null(0.0))
     )
-    mu, phi = candidates["typical"].to_numpy(), candidates["dispersion"].to_numpy()
-    k = candidates["events"].to_numpy()
-    over = (phi > 1.0) & (k > 0)  # a day without any event is judged as before: nobody at all acted
-    chance = poisson.cdf(k, mu)
-    chance[over] = nbinom.cdf(k[over], mu[over] / (phi[over] - 1.0), 1.0 / phi[over])
+    chance = _nb_cdf(candidates["events"].to_numpy(), candidates["typical"].to_numpy(),
+                     candidates["dispersion"].to_numpy())
+    # A day without any event, in a neighbourhood without any quiet day of that weekday: the bursts
+    # of heavy users that make active days swing say nothing about a day on which nobody at all
+    # acted, so that day is judged as a plain count (Poisson). When a neighbouring week was itself
+    # quiet (under ``ratio`` x typical), empty days happen here: the over-dispersed law stands.
+    quiet_around = (pl.col("quietest_around") < ratio * pl.col("typical")).fill_null(False) \
+        if "quietest_around" in candidates.columns else pl.lit(False)
+    steady_empty = candidates.select((pl.col("events") == 0) & ~quiet_around).to_series().to_numpy()
+    if overdispersion and steady_empty.any():
+        chance[steady_empty] = _nb_cdf(np.zeros(int(steady_empty.sum())), candidates["typical"].to_numpy()[steady_empty],
+                                       np.zeros(int(steady_empty.sum())))
     return (
         candidates.with_columns(pl.Series("chance", chance, dtype=pl.Float64))
         .filter(pl.col("chance") < max_chance)
         .with_columns(
             pl.when(pl.col("events") == 0).then(pl.lit("no events")).otherwise(pl.lit("low volume")).alias("kind")
         )
-        .select("source", "day", "weekday", "events", "typical", "chance", "kind")
+        .select("source", "day", "weekday", "events", "typical", "dispersion", "chance", "kind")
     )
 
 
@@ -169,8 +256,8 @@ _WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 def missing_export_days(con: duckdb.DuckDBPyConnection, ctx: CheckContext) -> CheckOutcome:
     """A working day with no events, or under a quarter of the same weekday's median in the three
-    weeks either side and improbably low for that median (Poisson chance < 1e-5): likely a
-    missing export day."""
+    weeks either side and improbably low for that median (chance < 1e-5 under a negative binomial
+    calibrated on the source's over-dispersion): likely a missing export day."""
     if not table_exists(con, "clean.events"):
         return missing_table("clean.events", required=False)
     gaps = export_day_gaps(daily_event_volumes(con, time_zone=ctx.time_zone))
@@ -231,14 +318,18 @@ def identity_match_rate(
 def missing_managers(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """Directory rows whose ``manager_id`` is nobody in the directory during that row's validity.
 
-    Grain: one row per (employee_id, valid_from) interval with a dangling manager.
+    Grain: one row per (employee_id, valid_from) interval with a dangling manager. Intervals
+    back-filled before the first extract are not judged: their manager is an assumption (the first
+    extract's), not HR's word about that time.
     """
+    judged = "NOT coalesce(d.backfilled, false)" if "backfilled" in table_schema(con, "clean.hr_directory").names() else "true"
     return con.execute(
         f"""
         SELECT d.employee_id, d.manager_id, d.valid_from, d.valid_to,
                EXISTS (SELECT 1 FROM clean.hr_directory a WHERE a.employee_id = d.manager_id) AS known_at_other_times
         FROM clean.hr_directory d
         WHERE d.manager_id IS NOT NULL
+          AND {judged}
           AND NOT EXISTS (
               SELECT 1 FROM clean.hr_directory m
               WHERE m.employee_id = d.manager_id
@@ -266,6 +357,54 @@ def managers_missing(con: duckdb.DuckDBPyConnection, ctx: CheckContext) -> Check
         f"at the time (e.g. {examples(dangling, ['employee_id', 'manager_id', 'valid_from'])})",
         meta,
         head(dangling),
+    )
+
+
+def backfilled_person_weeks(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Eligible person-weeks whose HR record is back-filled before the first extract, per week.
+
+    Grain: one row per week with any. Columns: ``week_start``, ``backfilled`` (eligible
+    person-weeks resting on a back-filled interval), ``eligible`` (all eligible person-weeks).
+    Reads ``clean.employee_week``.
+    """
+    return con.execute(
+        """
+        SELECT week_start, count(*) FILTER (hr_backfilled) AS backfilled, count(*) AS eligible
+        FROM clean.employee_week WHERE is_eligible
+        GROUP BY ALL HAVING count(*) FILTER (hr_backfilled) > 0 ORDER BY week_start
+        """
+    ).pl()
+
+
+def hr_backfilled_weeks(con: duckdb.DuckDBPyConnection, ctx: CheckContext) -> CheckOutcome:
+    """How many eligible person-weeks rest on employment back-filled before the first HR extract
+    (from ``hire_date``, with the first extract's attributes): a warning whenever any does, since
+    their denominators and HR breakdowns are assumed, not delivered."""
+    table = "clean.employee_week"
+    if not table_exists(con, table):
+        return missing_table(table, required=False)
+    if "hr_backfilled" not in table_schema(con, table).names():
+        return CheckOutcome(False, f"{table} has no hr_backfilled column; rebuild it", {"table": table})
+    weeks = backfilled_person_weeks(con)
+    total = con.execute(f"SELECT count(*) FROM {table} WHERE is_eligible").fetchone()[0]
+    assumed = int(weeks["backfilled"].sum()) if weeks.height else 0
+    first_extract = (
+        con.execute("SELECT min(snapshot_date) FROM clean.hr_extracts").fetchone()[0]
+        if table_exists(con, "clean.hr_extracts") else None
+    )
+    meta = {"backfilled_person_weeks": assumed, "eligible_person_weeks": int(total), "weeks": weeks.height,
+            "first_extract": str(first_extract) if first_extract else None}
+    if assumed == 0:
+        return CheckOutcome(True, "no eligible person-week rests on back-filled HR data", meta)
+    share = assumed / total if total else 0.0
+    return CheckOutcome(
+        False,
+        f"{assumed} of {total} eligible person-weeks ({share:.0%}), in {weeks.height} week(s) from "
+        f"{weeks['week_start'].min()} to {weeks['week_start'].max()}, rest on employment back-filled before "
+        f"the first HR extract ({first_extract}) from hire_date, with that extract's attributes: add earlier "
+        "HR extracts to replace the assumption",
+        meta,
+        head(weeks, 60),
     )
 
 
@@ -484,6 +623,7 @@ __all__ = [
     "activity_last_day",
     "daily_event_volumes",
     "export_day_gaps",
+    "source_dispersion",
     "identity_match_rate",
     "kpi_feed_late",
     "kpi_freshness",

@@ -136,8 +136,9 @@ def weeks_covered(con: duckdb.DuckDBPyConnection, context: CheckContext | None =
 
 def missing_days(con: duckdb.DuckDBPyConnection, context: CheckContext | None = None) -> pl.DataFrame:
     """Working days whose events fall under a quarter of the same weekday's typical volume
-    (median of the neighbouring three weeks), improbably so (Poisson chance under 1e-5), per
-    source; ``kind`` = no events / low volume.
+    (median of the neighbouring three weeks), improbably so (chance under 1e-5 under a negative
+    binomial calibrated on the source's over-dispersion), per source; ``kind`` = no events / low
+    volume.
 
     Grain: one row per suspicious (source, day). The rule is the ``missing_export_days`` check's.
     """

@@ -311,7 +311,8 @@ def _declare() -> list[QualityCheck]:
             severity=W,
             blocking=False,
             description="No working day with no or far fewer events than the same weekday in the neighbouring weeks, "
-            "improbably so for that volume (a missing export day).",
+            "improbably so for that volume and the source's burstiness (negative binomial; an empty day beside "
+            "quiet weeks is ordinary; a missing export day).",
             fn=anomalies.missing_export_days,
         ),
         # ---- clean: HR directory -------------------------------------------------------------
@@ -346,6 +347,15 @@ def _declare() -> list[QualityCheck]:
             blocking=False,
             description="No manager chain loops back on itself (recursive walk up the hierarchy at each snapshot date).",
             fn=anomalies.manager_cycles,
+        ),
+        QualityCheck(
+            name="hr_backfilled_weeks",
+            target="marts/person_week",
+            severity=W,
+            blocking=False,
+            description="No eligible person-week rests on employment back-filled before the first HR extract (from "
+            "hire_date, with the first extract's attributes); says how many do.",
+            fn=anomalies.hr_backfilled_weeks,
         ),
         # ---- identity ------------------------------------------------------------------------
         QualityCheck(

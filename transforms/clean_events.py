@@ -18,8 +18,10 @@ Every input row gets exactly one disposition, in this order of precedence:
    before 2000-01-01, i.e. an unset clock; for counters a negative count or an inverted period).
 2. ``duplicate``: events: a further copy of the same ``(source, event_id)`` (re-ingested or
    overlapping exports; the copy from the lexically last ``source_file`` is kept), or a
-   content-identical repeat under another id (same source, account, action, occurred_at, space
-   and content; the smallest ``event_id`` is kept). Counters: a further copy of the same
+   content-identical repeat under another id (same source, account, action, occurred_at, space,
+   content and ``reaction``: ``CONTENT_IDENTITY``; the smallest ``event_id`` is kept). A reaction
+   carries its message's time and id, so two emoji of one person on one message differ only by
+   ``reaction``: both are kept. Counters: a further copy of the same
    ``(source, account, period, action)`` (the copy from the last ``source_file`` is kept).
 3. ``automated``: the event is flagged automated, or its account is automated in the accounts table.
 4. ``overlap`` (counters only): periods of one account and action that overlap (a D30 report
@@ -42,7 +44,12 @@ from collections.abc import Sequence
 
 import duckdb
 
-from transforms.clean_event_partitions import EVENT_CANDIDATES, EVENT_PARTITIONS, build_event_partitions
+from transforms.clean_event_partitions import (
+    CONTENT_IDENTITY,
+    EVENT_CANDIDATES,
+    EVENT_PARTITIONS,
+    build_event_partitions,
+)
 from transforms.contracts import ACTIVITY_COUNTS, Contract
 from transforms.contracts.config import Settings
 from transforms.contracts.vocabulary import EARLIEST_PLAUSIBLE
@@ -53,6 +60,7 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "CONSERVATION_TABLE",
+    "CONTENT_IDENTITY",
     "build_clean_events",
     "check_conservation",
     "existing_sources",

@@ -15,7 +15,9 @@ latest of the interval start, the site's launch and the hire date, for the first
 that day still falls inside the interval and the employment. For the person's first interval the
 interval start is not used (their first known attributes are assumed to have held since hire), so
 ``eligible_from`` can precede the HR data. ``direct_reports`` counts the employees employed that
-week whose record names the person as manager (eligible or not).
+week whose record names the person as manager (eligible or not). ``hr_backfilled``: the week's
+record is an interval back-filled before the first HR extract (see :mod:`transforms.hr_history`):
+employment from ``hire_date``, attributes of the first extract.
 """
 
 from __future__ import annotations
@@ -102,7 +104,8 @@ def _employee_weeks_sql(weeks_table: str) -> str:
             e.in_scope, e.launch <= e.week_end AS platform_available,
             e.in_scope AND e.launch <= e.week_end AS is_eligible,
             f.eligible_from,
-            CAST(coalesce(r.direct_reports, 0) AS INTEGER) AS direct_reports
+            CAST(coalesce(r.direct_reports, 0) AS INTEGER) AS direct_reports,
+            e.backfilled AS hr_backfilled
         FROM employed e
         LEFT JOIN reports r USING (employee_id, week_start)
         LEFT JOIN first_eligible f USING (employee_id)
@@ -128,7 +131,7 @@ def stage_employee_weeks(
 ) -> None:
     """Create TEMP table ``table``: one row per employee per given week of employment, with the HR
     attributes of that week, ``in_scope``, ``platform_available``, ``is_eligible``,
-    ``eligible_from`` and ``direct_reports`` (see the module docstring). Reads ``clean.hr_directory``."""
+    ``eligible_from``, ``direct_reports`` and ``hr_backfilled`` (see the module docstring). Reads ``clean.hr_directory``."""
     _require_hr(con)
     con.execute(
         "CREATE OR REPLACE TEMP TABLE __eligibility_weeks AS SELECT unnest($weeks::DATE[]) AS week_start",

@@ -21,7 +21,15 @@ How intervals are cut, per employee:
   between two extracts is not known.
 - ``valid_from`` is the extract date, except for a spell's first interval when ``hire_date`` lies
   after the previous extract and before this one: then the hire date (the new hire's first record
-  was true from their first day). Before the very first extract nothing is known.
+  was true from their first day).
+- Before the very first extract (the first HR data received, often a single extract taken today
+  while the platform export goes back a year), an employee listed in it as employed whose
+  ``hire_date`` is earlier gets one more interval ``[hire_date, first extract)``, ``backfilled``
+  true: employed since hire (HR says so) with the first extract's attributes (an assumption: a
+  transfer or a new manager before the first extract is not known). Leavers gone before the
+  first extract are not in it and are not back-filled; without ``hire_date`` nothing is assumed.
+  Every other interval has ``backfilled`` false. The quality check ``hr_backfilled_weeks`` says
+  how many eligible person-weeks rest on back-filled intervals.
 - A spell ends at the earlier of ``termination_date + 1 day`` (exclusive end) and the first later
   extract that does not list the employee ("absent from later extracts ends there"); a spell
   still listed in the latest extract stays open (``valid_to`` null).
@@ -107,7 +115,11 @@ def build_hr_directory(con: duckdb.DuckDBPyConnection, sources: Sequence[str], s
     }
     mapped_field = wt.field  # a Literal of the Settings model: a safe column name
     attrs = ", ".join(HR_ATTRIBUTE_COLUMNS)
-    contract_cols = ", ".join(f'"{c}"' for c in HR_DIRECTORY.names)
+
+    def columns(**expressions: str) -> str:
+        """The contract's columns in order, some of them computed."""
+        return ", ".join(f'{expressions[c]} AS "{c}"' if c in expressions else f'"{c}"' for c in HR_DIRECTORY.names)
+
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute(
@@ -246,12 +258,18 @@ def build_hr_directory(con: duckdb.DuckDBPyConnection, sources: Sequence[str], s
             SELECT * REPLACE (
                 CASE WHEN valid_to <= valid_from THEN valid_from + 1 ELSE valid_to END AS valid_to)
             FROM (
-                SELECT {contract_cols.replace('"valid_to"', 'valid_to_raw AS valid_to')}
+                SELECT {columns(valid_to="valid_to_raw", backfilled="false")}
                 FROM bounded
                 UNION ALL
-                SELECT {contract_cols.replace('"valid_from"', 'termination_date AS valid_from')
-                        .replace('"valid_to"', 'CAST(termination_date + 1 AS DATE) AS valid_to')}
+                SELECT {columns(valid_from="termination_date", valid_to="CAST(termination_date + 1 AS DATE)",
+                                backfilled="false")}
                 FROM only_listed_after_leaving
+                UNION ALL
+                -- employed since before the first extract: back-filled from hire_date
+                SELECT {columns(valid_from="hire_date", valid_to="valid_from", backfilled="true")}
+                FROM bounded
+                WHERE opens_spell AND hire_date < valid_from
+                  AND valid_from = (SELECT min(snapshot_date) FROM clean.hr_extracts)
             )
             ORDER BY employee_id, valid_from
             """
@@ -262,8 +280,15 @@ def build_hr_directory(con: duckdb.DuckDBPyConnection, sources: Sequence[str], s
         raise
     finally:
         con.execute("DROP TABLE IF EXISTS temp.__hr_rows")
-    n, people = con.execute("SELECT count(*), count(DISTINCT employee_id) FROM clean.hr_directory").fetchone()
+    n, people, backfilled = con.execute(
+        "SELECT count(*), count(DISTINCT employee_id), count(*) FILTER (backfilled) FROM clean.hr_directory"
+    ).fetchone()
     log.info("clean.hr_directory: %d intervals for %d employees", n, people)
+    if backfilled:
+        log.warning(
+            "clean.hr_directory: employment of %d employee(s) back-filled before the first HR extract from "
+            "hire_date, with the first extract's attributes (flagged backfilled)", backfilled,
+        )
 
 
 def build_events_hr(con: duckdb.DuckDBPyConnection) -> None:

@@ -91,26 +91,41 @@ def iso_week_sql(date_sql: str) -> str:
 
 
 def data_weeks(con: duckdb.DuckDBPyConnection) -> list[dt.date]:
-    """The weeks the data covers: from the first week with HR data to the last week with events,
-    activity counts or HR data (Mondays, ascending, no gaps).
+    """The weeks the data covers (Mondays, ascending, no gaps).
 
-    Reads ``clean.hr_extracts`` (from :func:`transforms.hr_history.build_hr_directory`),
-    ``clean.event_counts`` and ``clean.activity_counts`` (from
-    :func:`transforms.clean_events.build_clean_events`). No HR extract -> no weeks.
+    The last week is the last one with events, activity counts or HR data. The first is the week of
+    the first HR extract, or earlier when the platform data starts earlier and the HR directory
+    covers that time: then the later of the first week with events or counts and the week of the
+    earliest ``clean.hr_directory`` interval (back-filled employment before the first extract, see
+    :mod:`transforms.hr_history`). Weeks before any HR interval would have no eligible person.
+
+    Reads ``clean.hr_extracts`` and ``clean.hr_directory`` (from
+    :func:`transforms.hr_history.build_hr_directory`), ``clean.event_counts`` and ``clean.activity_counts``
+    (from :func:`transforms.clean_events.build_clean_events`). No HR extract -> no weeks.
     """
     require_relation(con, "clean.hr_extracts", "transforms.hr_history.build_hr_directory")
+    require_relation(con, "clean.hr_directory", "transforms.hr_history.build_hr_directory")
     require_relation(con, "clean.event_counts", "transforms.clean_events.build_clean_events")
     require_relation(con, "clean.activity_counts", "transforms.clean_events.build_clean_events")
     first, last = con.execute(
         f"""
-        WITH bounds AS (
-            SELECT {date_week_start_sql('min(snapshot_date)')} AS first_week,
-                   {date_week_start_sql('max(snapshot_date)')} AS last_week
+        WITH hr AS (
+            SELECT {date_week_start_sql('min(snapshot_date)')} AS first_extract_week,
+                   {date_week_start_sql('max(snapshot_date)')} AS last_extract_week
             FROM clean.hr_extracts
-            UNION ALL SELECT NULL, max(week_start) FROM clean.event_counts
-            UNION ALL SELECT NULL, max(week_start) FROM clean.activity_counts
+        ),
+        covered AS (SELECT {date_week_start_sql('min(valid_from)')} AS first_hr_week FROM clean.hr_directory),
+        platform AS (
+            SELECT min(first_week) AS first_week, max(last_week) AS last_week FROM (
+                SELECT min(week_start) AS first_week, max(week_start) AS last_week FROM clean.event_counts
+                UNION ALL SELECT min(week_start), max(week_start) FROM clean.activity_counts
+            )
         )
-        SELECT min(first_week), max(last_week) FROM bounds
+        SELECT CASE WHEN platform.first_week < hr.first_extract_week
+                    THEN greatest(platform.first_week, least(covered.first_hr_week, hr.first_extract_week))
+                    ELSE hr.first_extract_week END,
+               greatest(hr.last_extract_week, platform.last_week)
+        FROM hr, covered, platform
         """
     ).fetchone()
     if first is None:

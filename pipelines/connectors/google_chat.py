@@ -36,8 +36,9 @@ Mapping
 event_id scheme (``message_id`` is Google's own ``<space>/<topic>/<message>`` id)
 --------------------------------------------------------------------------------
 - message: ``<message_id>`` (also its ``content_id``)
-- reaction: ``<message_id>:react:<emoji>:<email>``; ``content_id`` = ``<message_id>:react:<emoji>``
-  (two emoji of one person on one message stay two reactions after cleaning).
+- reaction: ``<message_id>:react:<emoji>:<email>``; ``content_id`` = the message's
+  ``message_id``, ``reaction`` = the emoji (two emoji of one person on one message stay two
+  reactions after cleaning).
 
 Quarantined (``rejects``, ``file`` = the Takeout, ``locator`` =
 ``<group>/messages.json[message_id=...]``): a missing ``message_id`` or creator e-mail, a
@@ -321,7 +322,8 @@ def _reactions(messages: pl.DataFrame, member: str) -> pl.DataFrame:
         pl.lit("react").alias("action"),
         "space_id",
         "thread_id",
-        (pl.col("message_id") + ":react:" + pl.col("__emoji")).alias("content_id"),
+        pl.col("message_id").alias("content_id"),
+        pl.col("__emoji").alias("reaction"),
         pl.lit(False).alias("is_automated"),
         pl.lit(member).alias("source_file"),
         (pl.lit(f"{member}[message_id=") + pl.col("message_id") + "].reactions[" + pl.col("__emoji") + "]").alias("__locator"),

@@ -26,7 +26,7 @@ Mapping
 - time: ``create_at`` (epoch milliseconds, UTC); a reaction's own ``create_at``.
 - ``post`` / ``direct_post`` -> ``post``; a nested reply -> ``reply`` (``thread_id`` = its
   post's ``content_id``); a post or reply with ``attachments`` (files) -> ``upload``; each
-  reaction -> ``react``.
+  reaction -> ``react``, its ``emoji_name`` in ``reaction``.
 - post ``type`` ``system_join_channel`` / ``system_join_team`` -> ``join``; any other
   ``system_*`` type -> ``post`` with ``is_automated``. Old exports (Mattermost 5) carry no post
   ``type``: there, a message that is exactly ``"<user> joined the channel."`` / ``"... team."``
@@ -560,6 +560,7 @@ def _events(
             pl.format("{} reactions[{}]", "__locator", "__k").alias("__locator"),
             pl.lit(None, dtype=pl.Utf8).alias("__post_problem"),
             pl.col("emoji_name").alias("__emoji"),
+            pl.col("emoji_name").alias("reaction"),
         )
     )
     combined = pl.concat(

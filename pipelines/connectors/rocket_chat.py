@@ -40,8 +40,9 @@ Mapping
 event_id scheme (MongoDB ``_id`` s, stable across re-exports)
 ------------------------------------------------------------
 - message: ``<_id>`` (also its ``content_id``)
-- reaction: ``<_id>:react:<emoji>:<username>``; ``content_id`` = ``<_id>:react:<emoji>`` (two
-  emoji of one person on one message stay two reactions after cleaning).
+- reaction: ``<_id>:react:<emoji>:<username>``; ``content_id`` = the message's ``_id``,
+  ``reaction`` = the emoji (two emoji of one person on one message stay two reactions after
+  cleaning).
 
 Quarantined (``rejects``, ``locator`` = ``<file> line N``): lines that are not JSON objects
 (messages, users and rooms), messages without ``_id``, ``rid``, ``ts`` or ``u._id``, an unreadable
@@ -354,7 +355,8 @@ def _reactions(messages: pl.DataFrame, users: pl.DataFrame, file: str) -> pl.Dat
         pl.lit("react").alias("action"),
         "space_id",
         "thread_id",
-        (pl.col("id") + ":react:" + pl.col("__emoji")).alias("content_id"),
+        pl.col("id").alias("content_id"),
+        pl.col("__emoji").alias("reaction"),
         pl.col("__user_is_bot").fill_null(False).alias("is_automated"),
         pl.lit(file).alias("source_file"),
         (pl.lit(f"{file} line ") + pl.col("__line").cast(pl.Utf8) + ".reactions[" + pl.col("__emoji") + "]["

@@ -31,8 +31,9 @@ Mapping (one event per message, plus one per reacting person)
 - ``is_automated``: ``bot_message`` and system subtypes (topic, purpose, rename, archive,
   pins, integrations added/removed, leaves, reminders...), any message with a ``bot_id`` or
   ``app_id``, and messages by ``is_bot`` users or Slackbot. Joins are the person's own action.
-- ``reactions``: one ``react`` event per listed user and emoji; Slack exports carry no reaction
-  time, so ``occurred_at`` is the reacted message's time (a lower bound).
+- ``reactions``: one ``react`` event per listed user and emoji, the emoji's name in ``reaction``
+  (a person's two emoji on one message are two events that differ only by it); Slack exports
+  carry no reaction time, so ``occurred_at`` is the reacted message's time (a lower bound).
 - filtered (counted in the log, no event): tombstones of deleted parents (``subtype:
   tombstone``), ``message_changed`` / ``message_deleted`` / ``message_replied`` records and
   any other ``hidden`` message.
@@ -697,6 +698,7 @@ def _map_messages(
     message_events = kept.with_columns(
         pl.lit(SOURCE).alias("source"),
         pl.col("event_id").alias("content_id"),
+        pl.lit(None, dtype=pl.Utf8).alias("reaction"),
         pl.col("member").alias("source_file"),
     ).select(_EVENT_COLUMNS)
     reaction_events = _reaction_events(kept, users)
@@ -802,6 +804,7 @@ def _reaction_events(kept: pl.DataFrame, users: pl.DataFrame) -> pl.DataFrame:
             pl.lit(None, dtype=pl.List(pl.Utf8)).alias("hashtags"),
             pl.lit(None, dtype=pl.Boolean).alias("is_question"),
             pl.lit(None, dtype=pl.Int16).alias("mention_count"),
+            pl.col("__emoji").alias("reaction"),
             pl.col("member").alias("source_file"),
             (pl.col("member") + "[ts=" + pl.col("ts") + "].reactions[" + pl.col("__emoji") + "]").alias("__locator"),
         )

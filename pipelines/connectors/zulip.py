@@ -43,8 +43,8 @@ Mapping
 event_id scheme (Zulip's ids are stable across re-exports of the same server)
 -----------------------------------------------------------------------------
 - message: ``<message id>`` (also its ``content_id``)
-- reaction: ``<message id>:react:<emoji_name>:<user id>``; its ``content_id`` is
-  ``<message id>:react:<emoji_name>`` so that two emoji from one person on one message stay
+- reaction: ``<message id>:react:<emoji_name>:<user id>``; its ``content_id`` is the message's
+  id and ``reaction`` its ``emoji_name``, so that two emoji from one person on one message stay
   two reactions after cleaning; ``thread_id`` is the message's thread.
 - join: ``join:<audit log id>``
 
@@ -405,7 +405,8 @@ class ZulipConnector(Connector):
             _utc("occurred_at"),
             user.alias("account_id"),
             pl.lit("react").alias("action"),
-            (message + ":react:" + pl.col("emoji_name")).alias("content_id"),
+            message.alias("content_id"),
+            pl.col("emoji_name").alias("reaction"),
             pl.lit("realm.json").alias("source_file"),
             (pl.lit("realm.json[reaction=") + pl.col("id").cast(pl.Utf8).fill_null("missing") + "]").alias("__locator"),
             pl.concat_str(pl.lit("message=") + message, pl.lit("user=") + user, separator=" ",

@@ -241,6 +241,7 @@ def _canonical_events(frame: pl.DataFrame, source: str, world: SimulatedWorld) -
         pl.when(pl.col("kind") == REACT).then(parent).otherwise(content).alias("content_id"),
         pl.col("automated").alias("is_automated"),
         "body_chars", "hashtags", "is_question", "mention_count",
+        pl.when(pl.col("kind") == REACT).then(emoji).otherwise(None).alias("reaction"),
         pl.lit(None, pl.Utf8).alias("source_file"),
     )
     return out.sort("occurred_at", "event_id").cast(EVENTS.schema)  # type: ignore[arg-type]

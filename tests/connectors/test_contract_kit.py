@@ -21,6 +21,7 @@ import polars as pl
 import pytest
 
 from pipelines.connectors import ENTRY_POINT_GROUP, Batch, Connector, registered_connectors
+from transforms.clean_events import CONTENT_IDENTITY
 from transforms.contracts import ACTIONS, CONTRACTS, REJECTS
 from transforms.contracts.tables import TEXT_COLUMNS
 
@@ -134,6 +135,26 @@ def check_no_message_text(connector: Connector, batches: tuple[Batch, ...]) -> N
         assert not long, f"{name} {table}: values with {TEXT_LIKE_WORDS}+ words look like message text: {long}"
 
 
+def check_reaction_identity(connector: Connector, batches: tuple[Batch, ...]) -> None:
+    """A react event names its emoji in ``reaction`` (other actions leave it null), and no two events
+    share the content identity that the clean layer uses to drop repeats under another id
+    (``transforms.clean_events.CONTENT_IDENTITY``): distinct actions must stay distinct."""
+    events = _tables(batches).get("events")
+    if events is None or events.height == 0:
+        return
+    name = connector.name
+    is_react = pl.col("action") == "react"
+    unnamed = events.filter(is_react & pl.col("reaction").is_null()).height
+    assert unnamed == 0, f"{name}: {unnamed} react event(s) without their emoji in `reaction`"
+    stray = events.filter(~is_react & pl.col("reaction").is_not_null()).height
+    assert stray == 0, f"{name}: {stray} non-react event(s) with a `reaction`"
+    same = events.filter(pl.struct(list(CONTENT_IDENTITY)).is_duplicated())
+    assert same.height == 0, (
+        f"{name}: {same.height} events share {CONTENT_IDENTITY}; the clean layer would keep one of each:\n"
+        f"{same.select('event_id', 'action', 'content_id', 'reaction').head()}"
+    )
+
+
 def check_rejects(connector: Connector, batches: tuple[Batch, ...]) -> None:
     rejects = _tables(batches).get("rejects", pl.DataFrame(schema=REJECTS.schema))
     assert rejects.schema == REJECTS.schema
@@ -145,7 +166,7 @@ def check_rejects(connector: Connector, batches: tuple[Batch, ...]) -> None:
 
 CHECKS = (
     check_declaration, check_schemas, check_declared_tables_have_rows, check_keys_and_sources,
-    check_utc_and_vocabulary, check_no_message_text, check_rejects,
+    check_utc_and_vocabulary, check_no_message_text, check_reaction_identity, check_rejects,
 )
 
 

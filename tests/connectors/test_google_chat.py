@@ -13,12 +13,13 @@ import pytest
 
 from pipelines.connectors import ConnectorError
 from pipelines.connectors.google_chat import GoogleChatConnector, parse_created_date
+from transforms.clean_events import CONTENT_IDENTITY
 
 ROOT = Path(__file__).parents[1] / "fixtures" / "connectors" / "google_chat"
 TAKEOUT = ROOT / "platforms" / "google_chat" / "takeout-20240308T101500Z"
 CHAT = TAKEOUT / "Takeout" / "Google Chat"
 NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-CLEAN_KEY = ["source", "account_id", "action", "occurred_at", "space_id", "content_id"]
+CLEAN_KEY = list(CONTENT_IDENTITY)  # what the clean layer takes for one action
 
 
 def _read(root: Path = ROOT) -> dict[str, pl.DataFrame]:
@@ -71,7 +72,7 @@ def test_mapping_of_each_message() -> None:
 def test_two_emoji_of_one_person_stay_two_reactions_after_cleaning() -> None:
     reacts = _read()["events"].filter(pl.col("action") == "react")
     bo = reacts.filter(pl.col("account_id") == "bo.chen@northwind.example")
-    assert bo.height == 2 and bo["content_id"].n_unique() == 2
+    assert bo.height == 2 and bo["content_id"].n_unique() == 1 and bo["reaction"].n_unique() == 2
     assert reacts.select(CLEAN_KEY).is_unique().all()
     assert set(reacts["occurred_at"]) == {dt.datetime(2024, 3, 4, 9, 15, tzinfo=dt.UTC)}
 

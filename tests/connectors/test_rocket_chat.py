@@ -13,11 +13,12 @@ import pytest
 
 from pipelines.connectors import ConnectorError
 from pipelines.connectors.rocket_chat import RocketChatConnector
+from transforms.clean_events import CONTENT_IDENTITY
 
 ROOT = Path(__file__).parents[1] / "fixtures" / "connectors" / "rocket_chat"
 EXPORT = ROOT / "platforms" / "rocket_chat" / "rocketchat-2024-03-08"
 NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-CLEAN_KEY = ["source", "account_id", "action", "occurred_at", "space_id", "content_id"]
+CLEAN_KEY = list(CONTENT_IDENTITY)  # what the clean layer takes for one action
 
 
 def _read(root: Path = ROOT, **kwargs: object) -> dict[str, pl.DataFrame]:
@@ -90,6 +91,8 @@ def test_two_emoji_of_one_person_stay_two_reactions_after_cleaning() -> None:
         ("Hy6Zb1Cv4Xn7Mq2Ws:react::thumbsup::bo.chen", "pQ2rS4tU6vW8xY0zA"),
     ]
     assert reacts.select(CLEAN_KEY).is_unique().all()
+    assert set(reacts["content_id"]) == {"Hy6Zb1Cv4Xn7Mq2Ws"}  # the message reacted to
+    assert reacts["reaction"].to_list() == [":tada:", ":tada:", ":thumbsup:"]
 
 
 def test_accounts() -> None:

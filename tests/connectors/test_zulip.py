@@ -13,12 +13,13 @@ import pytest
 
 from pipelines.connectors import ConnectorError
 from pipelines.connectors.zulip import ZulipConnector
+from transforms.clean_events import CONTENT_IDENTITY
 
 ROOT = Path(__file__).parents[1] / "fixtures" / "connectors" / "zulip"
 EXPORT = ROOT / "platforms" / "zulip" / "zulip-export-x7k2pq"
 NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 #: The dedup key of transforms/clean_events.py: content-identical events collapse on it.
-CLEAN_KEY = ["source", "account_id", "action", "occurred_at", "space_id", "content_id"]
+CLEAN_KEY = list(CONTENT_IDENTITY)  # what the clean layer takes for one action
 
 
 def _tables(batches) -> dict[str, pl.DataFrame]:  # noqa: ANN001
@@ -90,6 +91,7 @@ def test_two_emoji_of_one_person_stay_two_reactions_after_cleaning() -> None:
     reacts = _read()["events"].filter(pl.col("action") == "react").sort("event_id")
     assert reacts["event_id"].to_list() == ["101:react:+1:11", "101:react:tada:11", "102:react:heart:10"]
     assert reacts.select(CLEAN_KEY).is_unique().all()
+    assert reacts.select("content_id", "reaction").rows() == [("101", "+1"), ("101", "tada"), ("102", "heart")]
     assert set(reacts["thread_id"]) == {"101"}
     # a reaction has no time in Zulip: it takes its message's time
     assert reacts["occurred_at"][0] == dt.datetime(2024, 2, 29, 9, 46, 40, 123456, tzinfo=dt.UTC)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import polars as pl
 import pytest
@@ -11,6 +13,7 @@ from transforms.metrics.diffusion import (
     BassFit,
     _simulate_paths,
     bass_adopters,
+    effective_start_week,
     expected_path,
     fit_bass,
     fit_bass_diffusion,
@@ -116,3 +119,16 @@ def test_small_populations_are_not_fitted_and_hidden():
     assert fit.parameters["estimate"].null_count() == fit.parameters.height
     assert fit.parameters["status"][0].startswith("suppressed")
     assert fit.projection["observed_share"].null_count() == fit.projection.height
+
+
+def test_a_roll_out_before_the_data_starts_the_model_with_the_first_week_of_data():
+    """A platform export that starts after the launch (settings.platform_launch earlier than the
+    data): the model starts with the first week observed instead of failing."""
+    pw = _planted_panel(weeks=20, g=0)
+    launch = week(0) - dt.timedelta(weeks=30)
+    assert effective_start_week(pw, launch) == week(0)
+    assert effective_start_week(pw, week(3)) == week(3)
+    fit = fit_bass_diffusion(pw, start_week=launch, bootstrap_reps=5, horizon_weeks=30, seed=1)
+    org = fit.parameters.filter(pl.col("population") == "organisation")
+    assert org["start_week"].unique().to_list() == [week(0)]
+    assert org["headcount"][0] == 800 and set(org["status"]) == {"ok"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import polars as pl
 import pytest
 from metric_fixtures import make_person_week, week
@@ -121,3 +122,40 @@ def test_retention_split_by_population_and_suppressed():
 def test_unknown_cohort_rule_is_refused():
     with pytest.raises(ValueError, match="cohort_by"):
         retention_triangle(_retention_panel(), cohort_by="signup")  # type: ignore[arg-type]
+
+
+def _cohort_panel(seed: int) -> pl.DataFrame:
+    """Cohorts of 2 to 12 people starting each week, some leaving, over 14 weeks."""
+    rng = np.random.default_rng(seed)
+    rows, n = [], 0
+    for start in range(8):
+        for _ in range(int(rng.integers(2, 13))):
+            n += 1
+            leave = int(rng.integers(start + 2, 20))
+            for w in range(min(leave, 14)):
+                active = w == start or (w > start and rng.random() < 0.5)
+                rows.append({"person_key": f"P{n:03d}", "w": w, "passive": int(active)})
+    return make_person_week(rows)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_retention_suppression_hides_cohort_tails_and_is_not_recoverable(seed):
+    tri = retention_triangle(_cohort_panel(seed), min_group_size=5)
+    assert tri["suppressed"].any() and not tri["suppressed"].all()
+    # every cohort shows weeks 0..j-1 and hides j.. (never its first weeks alone)
+    for (cohort,), rows in tri.group_by("cohort"):
+        flags = rows.sort("weeks_since")["suppressed"].to_list()
+        assert flags == sorted(flags), (cohort, flags)
+    # every shown cell describes at least 5 people, and hidden values are null
+    shown = tri.filter(~pl.col("suppressed"))
+    assert shown["eligible"].min() >= 5 and shown["cohort_size"].min() >= 5
+    assert tri.filter(pl.col("suppressed"))["retention_on"].null_count() == int(tri["suppressed"].sum())
+    # in a calendar week with shown cells, hidden cells are none, or two or more holding at least 5
+    # people together (else one would be the week's ever-active headcount minus the shown cells)
+    truth = retention_triangle(_cohort_panel(seed), min_group_size=1)
+    hidden = truth.join(tri.filter(pl.col("suppressed")).select("cohort", "weeks_since"),
+                        on=["cohort", "weeks_since"], how="semi")
+    per_week = hidden.group_by("week_start").agg(pl.len().alias("n"), pl.col("eligible").sum().alias("size"))
+    cells = truth.group_by("week_start").len("cells")
+    per_week = per_week.join(cells, on="week_start")
+    assert per_week.filter((pl.col("n") < pl.col("cells")) & ((pl.col("n") < 2) | (pl.col("size") < 5))).height == 0

@@ -3,15 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import duckdb
 import polars as pl
 import pytest
 
-from quality.anomalies import daily_event_volumes, export_day_gaps, kpi_freshness, manager_chain_cycles
+from quality.anomalies import (
+    daily_event_volumes,
+    export_day_gaps,
+    kpi_freshness,
+    manager_chain_cycles,
+    source_dispersion,
+)
 from quality.outcome import Severity
 from quality.warehouse import load_context
-from tests.quality.warehouse_fixture import outcome_of
+from tests.quality.warehouse_fixture import delete_events, outcome_of
 
 
 def test_daily_volumes_fill_empty_days_and_use_the_weekday_median(wh: duckdb.DuckDBPyConnection) -> None:
@@ -27,9 +34,8 @@ def test_daily_volumes_fill_empty_days_and_use_the_weekday_median(wh: duckdb.Duc
 
 
 def test_missing_export_day_is_named(wh: duckdb.DuckDBPyConnection) -> None:
-    wh.execute("DELETE FROM clean.events WHERE source = 'slack' AND occurred_at::DATE = DATE '2026-02-04'")
-    wh.execute("""DELETE FROM clean.events WHERE source = 'mattermost' AND occurred_at::DATE = DATE '2026-01-21'
-                  AND account_id > 'M002'""")  # 2 of 20 left: low volume (Poisson P(X <= 2 | 20) = 4e-7)
+    delete_events(wh, "slack", "occurred_at::DATE = DATE '2026-02-04'")
+    delete_events(wh, "mattermost", "occurred_at::DATE = DATE '2026-01-21' AND account_id > 'M002'")  # 2 of 20 left: low volume (Poisson P(X <= 2 | 20) = 4e-7)
     o = outcome_of(wh, "missing_export_days")
     assert not o.passed and o.severity is Severity.WARN and not o.blocking
     assert "mattermost 2026-01-21 (Wed): 2 events vs typically 20" in o.message
@@ -38,22 +44,55 @@ def test_missing_export_day_is_named(wh: duckdb.DuckDBPyConnection) -> None:
     assert rows == [("mattermost", dt.date(2026, 1, 21), "low volume"), ("slack", dt.date(2026, 2, 4), "no events")]
 
 
+def _volumes(source: str, candidate: int, typical: float, *, ordinary: list[int] | None = None,
+             quietest_around: int | None = None) -> pl.DataFrame:
+    """One source: ordinary working days (default: exactly the typical volume) and a candidate
+    day (a Wednesday inside the span), all with the same typical volume; ``quietest_around``: the
+    fewest events of the candidate's weekday in the neighbouring weeks (default: the typical)."""
+    first = dt.date(2026, 1, 5)
+    counts = ordinary if ordinary is not None else [int(typical)] * 20
+    days = [first + dt.timedelta(days=7 * (i // 5) + i % 5) for i in range(len(counts))]
+    candidate_day = dt.date(2026, 3, 4)
+    return pl.DataFrame({
+        "source": source, "day": [*days, candidate_day], "weekday": [d.isoweekday() for d in days] + [3],
+        "events": [*counts, candidate], "typical": typical,
+        "first_day": first, "last_day": dt.date(2026, 3, 29),
+        "quietest_around": int(typical) if quietest_around is None else quietest_around,
+    })
+
+
 def test_gap_rule_needs_a_quarter_and_an_improbable_count() -> None:
-    day = dt.date(2026, 1, 14)
-    vol = pl.DataFrame({
-        "source": ["busy", "busy", "quiet", "ok"], "day": [day] * 4, "weekday": [3] * 4,
-        "events": [4, 2, 0, 11], "typical": [20.0, 20.0, 4.0, 40.0],
-        "first_day": [dt.date(2026, 1, 5)] * 4, "last_day": [dt.date(2026, 3, 1)] * 4,
-    }).with_row_index().with_columns(pl.format("{}-{}", "source", "index").alias("source"))
+    vol = pl.concat([
+        _volumes("busy-0", 4, 20.0), _volumes("busy-1", 2, 20.0), _volumes("quiet", 0, 4.0),
+        _volumes("ok", 11, 40.0),
+    ])
     gaps = export_day_gaps(vol)
-    # 4 of 20: P = 1.7e-5 (not improbable enough); 2 of 20: P = 4.5e-7; 0 of 4: P = 0.018; 11 of 40: improbable (P = 1e-7) but not under a quarter
-    assert gaps["source"].to_list() == ["busy-1"]
+    # steady sources (Poisson): 4 of 20: P = 1.7e-5 (not improbable enough); 2 of 20: P = 4.5e-7;
+    # 0 of 4: P = 0.018; 11 of 40: improbable (P = 1e-7) but not under a quarter
+    assert gaps.select("source", "day").rows() == [("busy-1", dt.date(2026, 3, 4))]
     assert gaps["chance"].item() == pytest.approx(4.5e-7, rel=0.05)
+    assert gaps["dispersion"].item() == 0.0
+
+
+def test_bursty_community_days_are_not_missing_exports() -> None:
+    """The issue's case: a Monday at 0 whose neighbours had 1, 72 and 17 events (median 17) is an
+    ordinary day of a bursty community; the same 0 on a steady source of 17 a day is not."""
+    bursty_days = [1, 72, 17, 3, 40, 0, 25, 9, 60, 2, 17, 30, 5, 90, 12, 1, 17, 44, 8, 21]
+    vol = pl.concat([_volumes("bursty", 0, 17.0, ordinary=bursty_days, quietest_around=1),
+                     _volumes("steady", 0, 17.0)])
+    assert source_dispersion(vol).rows() == [("bursty", pytest.approx(1.12, abs=0.01)), ("steady", 0.0)]
+    gaps = export_day_gaps(vol)
+    assert gaps["source"].to_list() == ["steady"]
+    # the former Poisson-only rule called the bursty community's quiet days missing exports
+    poisson = export_day_gaps(vol, overdispersion=False)
+    assert poisson.filter(pl.col("source") == "bursty").height == 4  # days with 0, 2, 1 and 0 events vs 17
+    assert dt.date(2026, 3, 4) in poisson.filter(pl.col("source") == "bursty")["day"].to_list()
 
 
 def test_bursty_sources_get_an_over_dispersed_law() -> None:
     """A few heavy users make most events: ordinary days swing far more than a Poisson count, so a
-    quiet day (1 event vs a median of 16) is not a missing export; a day without any event still is."""
+    quiet day (1 event vs a median of 16) is not a missing export; a day without any event still is
+    (nothing says that a neighbouring week was quiet too)."""
     days = [dt.date(2026, 1, 5) + dt.timedelta(weeks=k) for k in range(8)]
     events = [16, 40, 6, 16, 1, 30, 9, 0]
     vol = pl.DataFrame({
@@ -68,8 +107,7 @@ def test_bursty_sources_get_an_over_dispersed_law() -> None:
 
 def test_quiet_weekends_and_edge_days_are_not_flagged(wh: duckdb.DuckDBPyConnection) -> None:
     # the first and last days of a source's span may be partial exports
-    wh.execute("DELETE FROM clean.events WHERE source = 'mattermost' AND occurred_at::DATE = DATE '2026-01-05' "
-               "AND account_id > 'M001'")
+    delete_events(wh, "mattermost", "occurred_at::DATE = DATE '2026-01-05' AND account_id > 'M001'")
     assert outcome_of(wh, "missing_export_days").passed
 
 
@@ -185,3 +223,37 @@ def test_unregistered_kpi(wh: duckdb.DuckDBPyConnection) -> None:
                   30, 'kpis.csv')""")
     o = outcome_of(wh, "kpi_unregistered")
     assert not o.passed and o.message == "KPI(s) not in kpi_registry.yaml: nps"
+
+
+def test_backfilled_person_weeks_are_counted_in_a_warning(wh: duckdb.DuckDBPyConnection) -> None:
+    assert outcome_of(wh, "hr_backfilled_weeks").passed
+    # the first two weeks of 12 employees rest on back-filled HR data (3 x 2 + ... = 24 person-weeks)
+    wh.execute("""UPDATE clean.employee_week SET hr_backfilled = true
+                  WHERE week_start < DATE '2026-01-19' AND employee_id <= 'E012'""")
+    o = outcome_of(wh, "hr_backfilled_weeks")
+    assert not o.passed and o.severity is Severity.WARN and not o.blocking
+    assert o.message.startswith("24 of 240 eligible person-weeks (10%), in 2 week(s) from 2026-01-05 to 2026-01-12")
+    assert "first HR extract (2026-01-05)" in o.message
+    assert o.failing_rows.rows() == [(dt.date(2026, 1, 5), 12, 30), (dt.date(2026, 1, 12), 12, 30)]
+
+
+def test_backfilled_intervals_do_not_count_as_missing_managers(wh: duckdb.DuckDBPyConnection) -> None:
+    # E010 reports to E002 since 2020 by assumption: E002 only appears from the first extract
+    wh.execute("""INSERT INTO clean.hr_directory BY NAME
+                  SELECT * REPLACE (DATE '2020-01-01' AS valid_from, valid_from AS valid_to, true AS backfilled)
+                  FROM clean.hr_directory WHERE employee_id = 'E010'""")
+    assert outcome_of(wh, "managers_missing").passed
+    wh.execute("UPDATE clean.hr_directory SET backfilled = false WHERE employee_id = 'E010'")
+    assert not outcome_of(wh, "managers_missing").passed
+
+
+def test_an_empty_day_beside_quiet_weeks_is_ordinary_beside_busy_ones_is_not() -> None:
+    """Zero events means nobody acted: improbable in a neighbourhood whose weeks were all busy (a
+    plain count), ordinary where a neighbouring week of that weekday was quiet too (issue 18: a
+    Monday at 0 whose neighbours had 1, 72 and 17 events), both on the same bursty source."""
+    bursty_days = [1, 72, 17, 3, 40, 5, 25, 9, 60, 2, 17, 30, 5, 90, 12, 1, 17, 44, 8, 21]
+    quiet = _volumes("quiet_neighbour", 0, 17.0, ordinary=bursty_days, quietest_around=1)
+    busy = _volumes("busy_neighbours", 0, 17.0, ordinary=bursty_days, quietest_around=14)
+    gaps = export_day_gaps(pl.concat([quiet, busy]))
+    assert gaps.select("source", "day", "kind").rows() == [("busy_neighbours", dt.date(2026, 3, 4), "no events")]
+    assert gaps["chance"].item() == pytest.approx(math.exp(-17), rel=1e-6)

@@ -11,7 +11,7 @@ from dagster import AssetKey, DagsterInstance, asset, materialize
 from pipelines.assets.checks import build_asset_checks, run_summary
 from pipelines.resources import WarehouseResource
 from quality.registry import REGISTRY
-from tests.quality.warehouse_fixture import warehouse_file
+from tests.quality.warehouse_fixture import delete_events, warehouse_file
 
 SOURCES = {"events": ["slack", "mattermost"], "hr_snapshots": ["hr_csv"], "activity_counts": ["m365_usage"],
            "accounts": ["slack"]}
@@ -79,15 +79,16 @@ def _run(path: Path):
 def test_blocking_failure_stops_downstream_and_warning_does_not(tmp_path: Path) -> None:
     path = warehouse_file(tmp_path / "w.duckdb")
     con = duckdb.connect(str(path))
-    con.execute("DELETE FROM clean.events WHERE source = 'slack' AND occurred_at::DATE = DATE '2026-02-04'")
-    con.execute("UPDATE quality.event_conservation SET kept = 1202 WHERE source = 'slack'")
+    delete_events(con, "slack", "occurred_at::DATE = DATE '2026-02-04'")
+    # the conservation row still counts the 30 deleted rows as read
+    con.execute("UPDATE quality.event_conservation SET rows_in = 1240, raw_rows = 1240 WHERE source = 'slack'")
     con.close()
     evaluations, materialized = _run(path)
     assert evaluations["missing_export_days"].passed is False
     assert evaluations["missing_export_days"].severity.value == "WARN"
     assert "slack 2026-02-04 (Wed): 0 events" in evaluations["missing_export_days"].description
-    # conservation holds after the planted fix (1232 - 30 = 1202 kept and in clean.events)... except the count
-    # rows_in 1240 != 1202 + 8: the blocking check fails and marts/person_week does not run
+    # 1232 - 30 = 1202 kept and in clean.events, but rows_in 1240 != 1202 + 8: the blocking check fails and
+    # marts/person_week does not run
     conserved = evaluations["events_conserved"]
     assert conserved.passed is False and conserved.blocking and conserved.severity.value == "ERROR"
     assert "slack events: 1240 in vs 1202 kept + 0 rejected + 8 filtered" in conserved.description

@@ -10,6 +10,7 @@ import pytest
 
 from quality import coverage
 from quality.run_summary import build_run_summary, write_run_summary
+from tests.quality.warehouse_fixture import delete_events
 
 
 def test_run_summary_known_answer(wh: duckdb.DuckDBPyConnection) -> None:
@@ -50,7 +51,8 @@ def test_source_row_flow_shares(wh: duckdb.DuckDBPyConnection) -> None:
 
 
 def test_weeks_covered_and_missing_weeks(wh: duckdb.DuckDBPyConnection) -> None:
-    wh.execute("DELETE FROM clean.events WHERE source = 'mattermost' AND week_start = DATE '2026-01-26'")
+    delete_events(wh, "mattermost", "timezone('Europe/Paris', occurred_at)::DATE BETWEEN DATE '2026-01-26' "
+                  "AND DATE '2026-02-01'")
     weeks = coverage.weeks_covered(wh)
     mm = weeks.filter(pl.col("source") == "mattermost").row(0, named=True)
     assert (mm["kind"], mm["first_week"], mm["last_week"], mm["weeks_spanned"], mm["weeks_with_data"]) == (
@@ -69,7 +71,7 @@ def test_weeks_covered_and_missing_weeks(wh: duckdb.DuckDBPyConnection) -> None:
 
 
 def test_missing_days_is_the_checks_rule(wh: duckdb.DuckDBPyConnection) -> None:
-    wh.execute("DELETE FROM clean.events WHERE source = 'slack' AND occurred_at::DATE = DATE '2026-01-28'")
+    delete_events(wh, "slack", "occurred_at::DATE = DATE '2026-01-28'")
     days = coverage.missing_days(wh)
     assert days.select("source", "day", "events", "typical", "kind").rows() == [
         ("slack", dt.date(2026, 1, 28), 0, 30.0, "no events")]

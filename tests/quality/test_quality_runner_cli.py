@@ -13,7 +13,7 @@ from quality.outcome import CheckOutcome, Severity
 from quality.registry import REGISTRY, QualityCheck, expand
 from quality.runner import evaluate, exit_code, run_checks, summary_table
 from quality.warehouse import discover_sources, load_context
-from tests.quality.warehouse_fixture import warehouse_file
+from tests.quality.warehouse_fixture import delete_events, warehouse_file
 
 
 def test_registry_declares_severity_policy() -> None:
@@ -62,10 +62,10 @@ def test_a_crashing_check_fails_with_the_exception(wh: duckdb.DuckDBPyConnection
 
 
 def test_exit_code_and_summary(wh: duckdb.DuckDBPyConnection) -> None:
-    wh.execute("DELETE FROM clean.events WHERE source = 'slack' AND occurred_at::DATE = DATE '2026-02-04'")
+    delete_events(wh, "slack", "occurred_at::DATE = DATE '2026-02-04'")
     warn_only = run_checks(wh, only=["missing_export_days", "clean_events_unique"])
     assert exit_code(warn_only) == 0  # a warning never fails the run
-    wh.execute("INSERT INTO clean.events SELECT * FROM clean.events LIMIT 1")
+    wh.execute("UPDATE clean.event_partitions SET kept_ids = kept - 1 WHERE week_start = DATE '2026-01-12'")
     outcomes = run_checks(wh, only=["missing_export_days", "clean_events_unique"])
     assert exit_code(outcomes) == 1
     table = summary_table(outcomes)
@@ -80,7 +80,7 @@ def test_check_command_on_clean_and_broken_warehouses(tmp_path: Path) -> None:
     assert check_command(path, console=console) == 0
     text = console.export_text()
     assert "uptake quality checks" in text and "events_conserved" in text and "FAIL" not in text
-    assert "46 checks: 46 passed, 0 failed (error), 0 warning(s), 0 skipped" in text
+    assert "47 checks: 47 passed, 0 failed (error), 0 warning(s), 0 skipped" in text
 
     con = duckdb.connect(str(path))
     con.execute("UPDATE quality.event_conservation SET kept = 1000 WHERE source = 'slack'")
@@ -91,7 +91,7 @@ def test_check_command_on_clean_and_broken_warehouses(tmp_path: Path) -> None:
     text = console.export_text()
     assert "FAIL" in text and "rows not conserved: slack events: 1240 in vs 1000 kept" in text
     assert "warn" in text and "identity match rate below 90%: slack 50.0%" in text
-    assert "44 passed, 1 failed (error), 1 warning(s)" in text
+    assert "45 passed, 1 failed (error), 1 warning(s)" in text
 
 
 def test_check_command_missing_warehouse(tmp_path: Path) -> None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import duckdb
 
 from quality.outcome import Severity
 from quality.runner import run_checks
-from tests.quality.warehouse_fixture import outcome_of
-from tests.quality.warehouse_fixture import MATTERMOST_ROWS, SLACK_CLEAN_ROWS, SLACK_RAW_ROWS
+from tests.quality.warehouse_fixture import MATTERMOST_ROWS, SLACK_CLEAN_ROWS, SLACK_RAW_ROWS, outcome_of
 
 
 def test_clean_warehouse_passes_every_check(wh: duckdb.DuckDBPyConnection) -> None:
@@ -72,10 +73,17 @@ def test_exact_reexport_copies_pass_but_changed_payload_fails(wh: duckdb.DuckDBP
 
 
 def test_strict_uniqueness_of_clean_and_marts(wh: duckdb.DuckDBPyConnection) -> None:
-    wh.execute("INSERT INTO clean.events SELECT * FROM clean.events WHERE event_id = 's-2026-01-05-004'")
+    o = outcome_of(wh, "clean_events_unique")
+    assert o.passed and o.metadata["kept"] == SLACK_CLEAN_ROWS + MATTERMOST_ROWS
+    assert o.metadata["partitions"] == 16  # 8 weeks x 2 event sources
+    # a partition whose kept rows outnumber its distinct ids
+    wh.execute("UPDATE clean.event_partitions SET kept_ids = kept - 1 "
+               "WHERE source = 'slack' AND week_start = DATE '2026-01-05'")
     o = outcome_of(wh, "clean_events_unique")
     assert not o.passed
-    assert o.message.startswith("clean.events: 1 duplicate (source, event_id) key(s), 1 surplus row(s)")
+    assert o.message.startswith("clean.events: 1 surplus row(s) with a repeated (source, event_id) in 1 week "
+                                "partition(s)")
+    assert "2026-01-05" in o.message
     wh.execute("INSERT INTO marts.person_week SELECT * FROM marts.person_week LIMIT 2")
     o = outcome_of(wh, "person_week_unique")
     assert not o.passed and o.metadata["duplicate_keys"] == 2
@@ -85,8 +93,9 @@ def test_conservation_recomputed(wh: duckdb.DuckDBPyConnection) -> None:
     o = outcome_of(wh, "events_conserved")
     assert o.passed and o.metadata["rows_in"] == SLACK_RAW_ROWS + MATTERMOST_ROWS + 80  # + m365 counters
     assert o.metadata["kept"] == SLACK_CLEAN_ROWS + MATTERMOST_ROWS + 80
-    # a row vanishes from clean.events without being counted anywhere
-    wh.execute("DELETE FROM clean.events WHERE event_id = 's-2026-01-05-001'")
+    # a kept event vanishes from the counts without being counted anywhere
+    wh.execute("""UPDATE clean.event_counts SET events = events - 1 WHERE rowid = (
+                  SELECT min(rowid) FROM clean.event_counts WHERE source = 'slack')""")
     o = outcome_of(wh, "events_conserved")
     assert not o.passed
     assert "slack events: 1240 in vs 1232 kept + 0 rejected + 8 filtered, but clean.events holds 1231" in o.message
@@ -104,19 +113,24 @@ def test_conservation_recomputed(wh: duckdb.DuckDBPyConnection) -> None:
 
 def test_conservation_row_missing_for_a_source(wh: duckdb.DuckDBPyConnection) -> None:
     wh.execute("DELETE FROM quality.event_conservation WHERE source = 'mattermost'")
-    wh.execute("DELETE FROM clean.events WHERE source = 'mattermost'")
+    wh.execute("DELETE FROM clean.event_counts WHERE source = 'mattermost'")
     o = outcome_of(wh, "events_conserved")
     assert not o.passed and "no conservation row for mattermost events" in o.message
 
 
 def test_clean_event_weeks(wh: duckdb.DuckDBPyConnection) -> None:
     # 23:30 UTC on Sunday 2026-01-11 is already Monday in Paris: week 2026-01-12
-    wh.execute("""UPDATE clean.events SET occurred_at = TIMESTAMPTZ '2026-01-11 23:30:00+00'
-                  WHERE event_id = 's-2026-01-05-001'""")
-    wh.execute("UPDATE clean.events SET iso_week = '2026-W1' WHERE event_id = 's-2026-01-06-001'")
+    assert outcome_of(wh, "clean_events_weeks").passed
+    # 23:30 UTC on Sunday 2026-01-11 is already Monday in Paris: week 2026-01-12, not 2026-01-05
+    quarter = "epoch(TIMESTAMPTZ '2026-01-11 23:30:00+00')::BIGINT // 900"
+    assert wh.execute(f"SELECT week_start FROM clean.local_quarters WHERE quarter = {quarter}").fetchone()[0] == \
+        dt.date(2026, 1, 12)
+    wh.execute(f"UPDATE clean.local_quarters SET week_start = DATE '2026-01-05', iso_week = '2026-W02' "
+               f"WHERE quarter = {quarter}")
+    wh.execute(f"UPDATE clean.local_quarters SET iso_week = '2026-W1' WHERE quarter = {quarter} + 4")
     o = outcome_of(wh, "clean_events_weeks")
     assert not o.passed
-    assert "1 row(s) with week_start: not the week of occurred_at in the organisation's time zone" in o.message
+    assert "1 row(s) with week_start: not the week of the quarter-hour in the organisation's time zone" in o.message
     assert "1 row(s) with iso_week: not the YYYY-Www label of week_start" in o.message
 
 
@@ -202,8 +216,10 @@ def test_rejects_provenance_across_sources(wh: duckdb.DuckDBPyConnection) -> Non
 
 def test_empty_tables_pass(wh: duckdb.DuckDBPyConnection) -> None:
     # a connector with no input leaves empty, typed tables: every check passes on them
-    for table in ("raw.slack_events", "clean.events", "quality.event_conservation", "marts.person_week",
-                  "marts.adoption_curve", "raw.kpi_values", "clean.hr_directory", "clean.identity_map"):
+    for table in ("raw.slack_events", "clean.event_partitions", "clean.event_candidates", "clean.event_counts",
+                  "clean.event_days", "clean.account_events", "clean.local_quarters", "quality.event_conservation",
+                  "marts.person_week", "marts.adoption_curve", "raw.kpi_values", "clean.hr_directory",
+                  "clean.identity_map"):
         wh.execute(f"DELETE FROM {table}")
     outcomes = run_checks(wh)
     failed = {o.check: o.message for o in outcomes if not o.passed}

@@ -11,6 +11,7 @@ with figures simple enough to compute by hand:
 - m365_usage: weekly activity counters for 10 accounts;
 - KPI feed: first_response_hours (teams T1..T3, values 10/11/12 hours) and resolution_rate
   (sites, 0.8), weekly, up to the week ending 2026-03-01;
+- clean.employee_week: the 30 employees eligible in each of the 8 weeks, none back-filled;
 - person_week, adoption_curve and pilot_effects consistent with the above.
 """
 
@@ -23,6 +24,7 @@ import duckdb
 
 from quality.outcome import CheckOutcome
 from quality.runner import run_checks
+from transforms.clean_events import build_clean_events
 from transforms.contracts import ACCOUNTS, ACTIVITY_COUNTS, EVENTS, HR_DIRECTORY, HR_SNAPSHOTS, KPI_VALUES, REJECTS
 from transforms.contracts.actions import action_tier_sql_case
 from transforms.contracts.config import Charters, KpiDefinition, KpiRegistry, PilotCohort, Pilots, Settings
@@ -95,8 +97,19 @@ def build_warehouse(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection
         SELECT * EXCLUDE (snapshot_date, source_file, email, site),
                CASE WHEN employee_id = 'E028' THEN NULL ELSE email END AS email,
                CASE WHEN employee_id = 'E029' THEN NULL ELSE site END AS site,
-               snapshot_date AS valid_from, NULL::DATE AS valid_to
+               snapshot_date AS valid_from, NULL::DATE AS valid_to, false AS backfilled
         FROM raw.hr_csv_hr_snapshots WHERE snapshot_date = DATE '2026-01-05'
+    """)
+    con.execute("""
+        CREATE TABLE clean.hr_extracts AS
+        SELECT 'hr_csv' AS source, snapshot_date, count(*) AS rows_listed
+        FROM raw.hr_csv_hr_snapshots GROUP BY ALL ORDER BY snapshot_date
+    """)
+    con.execute("""
+        CREATE TABLE clean.employee_week AS
+        SELECT p.employee_id, w.week_start, true AS is_eligible, false AS hr_backfilled
+        FROM people p, (SELECT DISTINCT date_trunc('week', day)::DATE AS week_start FROM days) w
+        ORDER BY w.week_start, p.employee_id
     """)
 
     # ---- platform events --------------------------------------------------------------------
@@ -116,7 +129,7 @@ def build_warehouse(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection
         SELECT * FROM human
         UNION ALL SELECT * FROM human WHERE event_id IN ('s-2026-01-12-001', 's-2026-01-12-002', 's-2026-01-12-003')
         UNION ALL
-        SELECT 'slack', printf('bot-%d', b), TIMESTAMPTZ '2026-01-07 09:00:00+00', 'UBOT', NULL, 'post', 'C01',
+        SELECT 'slack', printf('bot-%d', b), TIMESTAMPTZ '2026-01-07 09:00:00+00' + to_minutes(b), 'UBOT', NULL, 'post', 'C01',
                true, 10, 'export.zip'
         FROM range(5) t(b)
     """)
@@ -144,31 +157,8 @@ def build_warehouse(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection
         FROM days JOIN people p ON weekday = 1 AND p.i <= 10
     """)
 
-    # ---- clean events and conservation ---------------------------------------------------------
-    con.execute("""
-        CREATE TABLE clean.events AS
-        SELECT DISTINCT ON (source, event_id) *,
-               date_trunc('week', timezone('Europe/Paris', occurred_at))::DATE AS week_start,
-               strftime(date_trunc('week', timezone('Europe/Paris', occurred_at))::DATE, '%G-W%V') AS iso_week
-        FROM (SELECT * FROM raw.slack_events UNION ALL BY NAME SELECT * FROM raw.mattermost_events)
-        WHERE NOT is_automated
-        ORDER BY source, event_id
-    """)
-    con.execute("""
-        CREATE TABLE clean.activity_counts AS
-        SELECT source, account_id, account_email, action, period_start AS week_start,
-               strftime(period_start, '%G-W%V') AS iso_week, count, period_start, period_end, source_file
-        FROM raw.m365_usage_activity_counts
-    """)
-    con.execute("""
-        CREATE TABLE quality.event_conservation AS
-        SELECT * FROM (VALUES
-            ('m365_usage', 'activity_counts', 80, 80, 0, 80, 0, 0, 0, 0, true),
-            ('mattermost', 'events', 800, 800, 0, 800, 0, 0, 0, 0, true),
-            ('slack', 'events', 1240, 1240, 0, 1232, 0, 3, 5, 0, true))
-            t(source, input, rows_in, raw_rows, connector_rejects, kept, rejected, filtered_duplicate,
-              filtered_automated, filtered_overlap, balanced)
-    """)
+    # ---- clean events and conservation: the real clean layer on the raw tables ----------------
+    rebuild_clean(con)
 
     # ---- identity ------------------------------------------------------------------------------
     con.execute("""
@@ -269,6 +259,19 @@ def build_warehouse(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection
         ) t(cohort, metric, kind, estimator, estimate, ci_low, ci_high, se, n_treated, n_control, pre_trend_p)
     """)
     return con
+
+
+def rebuild_clean(con: duckdb.DuckDBPyConnection) -> None:
+    """(Re)build the clean events, counters and conservation from the raw tables, as the pipeline
+    does; a test plants a fault in the raw rows and calls this."""
+    build_clean_events(con, ["slack", "mattermost", "m365_usage"], SETTINGS)
+
+
+def delete_events(con: duckdb.DuckDBPyConnection, source: str, where: str) -> None:
+    """Plant a fault where it happens in practice: events of ``source`` missing from its export
+    (raw rows deleted), then the clean layer rebuilt over the raw tables."""
+    con.execute(f"DELETE FROM raw.{source}_events WHERE {where}")
+    rebuild_clean(con)
 
 
 def warehouse_file(path: Path) -> Path:

@@ -22,7 +22,10 @@ def _trace(fig, name):
 
 def test_adoption_rates_draw_the_curve_in_percent():
     fig = charts.plot_adoption_rates(fx.adoption_curve())
-    active = _trace(fig, "active (any action)")
+    active = _trace(fig, "active (visited, read, reacted, posted, replied, shared or uploaded)")
+    # every tier's actions, worded from the vocabulary: uploads make a contributor too
+    assert _trace(fig, "contributed (posted, replied, shared or uploaded)")
+    assert _trace(fig, "engaged (reacted, posted, replied, shared or uploaded)")
     assert list(active.x) == fx.WEEKS
     assert list(active.y) == pytest.approx([100 * v for v in fx.ORG_ACTIVE])
     assert list(_trace(fig, "ever active").y) == pytest.approx([100 * v for v in fx.ORG_EVER])

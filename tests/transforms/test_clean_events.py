@@ -296,3 +296,48 @@ def test_only_the_weeks_whose_rows_changed_are_rebuilt(con, load, make_settings)
         con.execute(f"DELETE FROM {table}")
     build_clean_events(con, ["slack"], make_settings())
     assert kept(con) == incremental
+
+
+def test_two_emoji_of_one_person_on_one_message_are_two_reactions(con, make_settings, tmp_path):
+    """A reaction carries its message's time and id; only its emoji tells a person's two reactions
+    on one message apart. Both go through the Slack connector and the clean layer."""
+    import json
+
+    from pipelines.connectors.slack import SlackConnector
+    from pipelines.warehouse import write_batches
+
+    export = tmp_path / "export"
+    (export / "general").mkdir(parents=True)
+    (export / "users.json").write_text(json.dumps([
+        {"id": u, "name": u.lower(), "profile": {"email": f"{u.lower()}@northwind.example"}} for u in ("U1", "U2")
+    ]))
+    (export / "channels.json").write_text(json.dumps([{"id": "C1", "name": "general"}]))
+    (export / "general" / "2026-01-06.json").write_text(json.dumps([
+        {"type": "message", "user": "U2", "text": "hello", "ts": "1767690000.000100",
+         "reactions": [{"name": "+1", "users": ["U1", "U2"], "count": 2},
+                       {"name": "tada", "users": ["U1"], "count": 1}]},
+    ]))
+    connector = SlackConnector()
+    write_batches(con, "slack", connector.yields, connector.read(export))
+    build_clean_events(con, ["slack"], make_settings())
+    reactions = con.execute(
+        "SELECT account_id, reaction FROM clean.events WHERE action = 'react' ORDER BY account_id, reaction"
+    ).fetchall()
+    assert reactions == [("U1", "+1"), ("U1", "tada"), ("U2", "+1")]
+    assert con.execute(
+        "SELECT filtered_duplicate, balanced FROM quality.event_conservation WHERE source = 'slack'"
+    ).fetchone() == (0, True)
+
+
+def test_same_reaction_listed_twice_is_still_a_duplicate(con, load, make_settings):
+    """Content-identical repeats (another id, same person, message and emoji) are still filtered."""
+    react = {"action": "react", "content": "m1", "account": "U1"}
+    load("raw.slack_events", EVENTS, [
+        {**ev("m1:react:+1:U1", "2026-01-06 09:00", **react), "reaction": "+1"},
+        {**ev("m1:react:+1:U1:copy", "2026-01-06 09:00", **react), "reaction": "+1"},
+        {**ev("m1:react:tada:U1", "2026-01-06 09:00", **react), "reaction": "tada"},
+    ])
+    build_clean_events(con, ["slack"], make_settings())
+    assert con.execute("SELECT event_id FROM clean.events ORDER BY event_id").fetchall() == [
+        ("m1:react:+1:U1",), ("m1:react:tada:U1",)
+    ]

@@ -126,3 +126,36 @@ def test_incremental_weeks_equal_full_build(launched):
     assert again == full
     with pytest.raises(ValueError, match="expected the Monday"):
         build_employee_weeks(con, settings, weeks=[d("2026-01-27")])
+
+
+def test_one_extract_taken_today_makes_the_platform_history_eligible(con, load, make_settings):
+    """A single HR extract dated after a year of platform activity: people hired before it are
+    eligible in the earlier weeks (back-filled from hire_date and flagged), others from their hire."""
+    from transforms.contracts import EVENTS
+
+    settings = make_settings(platform_launch=d("2025-06-02"))
+    load("raw.hr_csv_hr_snapshots", HR_SNAPSHOTS, [
+        snap("2026-06-01", "OLD", hire_date=d("2019-01-01")),
+        snap("2026-06-01", "NEW", hire_date=d("2026-03-04")),  # a Wednesday
+        snap("2026-06-01", "NO_HIRE_DATE", hire_date=None),
+    ])
+    load("raw.slack_events", EVENTS, [
+        {"source": "slack", "event_id": "m1", "occurred_at": dt.datetime(2025, 6, 3, 9, tzinfo=dt.UTC),
+         "account_id": "U1", "action": "post", "is_automated": False},
+    ])
+    build_hr_directory(con, ["hr_csv"], settings)
+    build_clean_events(con, ["slack"], settings)
+    build_employee_weeks(con, settings)
+    weeks = eligible_by_week(con)
+    assert min(weeks) == d("2025-06-02")  # the weeks start with the platform data, not the extract
+    assert weeks[d("2025-06-02")] == ["OLD"]
+    assert weeks[d("2026-03-02")] == ["NEW", "OLD"]  # NEW from the week of their hire
+    assert weeks[d("2026-06-01")] == ["NEW", "NO_HIRE_DATE", "OLD"]
+    backfilled = con.execute(
+        "SELECT employee_id, count(*), min(week_start), max(week_start) FROM clean.employee_week "
+        "WHERE hr_backfilled GROUP BY ALL ORDER BY 1"
+    ).fetchall()
+    assert backfilled == [
+        ("NEW", 13, d("2026-03-02"), d("2026-05-25")),
+        ("OLD", 52, d("2025-06-02"), d("2026-05-25")),
+    ]

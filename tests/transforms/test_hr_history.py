@@ -65,10 +65,12 @@ def directory(con, load, make_settings):
     return con
 
 
-def intervals(con, emp: str) -> list[tuple]:
+def intervals(con, emp: str, *, backfilled: bool = False) -> list[tuple]:
+    """The employee's intervals from the extracts (with ``backfilled``: the back-filled ones too)."""
     return con.execute(
         "SELECT org_unit, site, worker_type, hire_date, termination_date, valid_from, valid_to "
-        "FROM clean.hr_directory WHERE employee_id = ? ORDER BY valid_from", [emp]
+        "FROM clean.hr_directory WHERE employee_id = ? AND (? OR NOT backfilled) ORDER BY valid_from",
+        [emp, backfilled],
     ).fetchall()
 
 
@@ -115,7 +117,9 @@ def test_gap_makes_two_spells_and_hr_worker_type_wins(directory):
 def test_contract_columns_and_no_overlaps(directory):
     cols = [r[0] for r in directory.execute("DESCRIBE clean.hr_directory").fetchall()]
     assert cols == HR_DIRECTORY.names
-    assert directory.execute("SELECT count(*) FROM clean.hr_directory").fetchone() == (9,)
+    # 9 intervals from the extracts, and 6 back-filled before the first one (all but the new hire)
+    assert directory.execute("SELECT count(*) FILTER (NOT backfilled), count(*) FILTER (backfilled) "
+                             "FROM clean.hr_directory").fetchone() == (9, 6)
     overlaps = directory.execute(
         """SELECT count(*) FROM clean.hr_directory a JOIN clean.hr_directory b
            ON a.employee_id = b.employee_id AND a.valid_from < b.valid_from
@@ -130,7 +134,7 @@ def test_first_source_wins_on_the_same_day(con, load, make_settings):
     load("raw.hr_csv_hr_snapshots", HR_SNAPSHOTS, [snap("2026-01-05", "E1", org_unit="FROM_CSV")])
     load("raw.hr_scim_hr_snapshots", HR_SNAPSHOTS, [snap("2026-01-05", "E1", org_unit="FROM_SCIM")])
     build_hr_directory(con, ["hr_scim", "hr_csv"], make_settings())
-    assert con.execute("SELECT org_unit FROM clean.hr_directory").fetchall() == [("FROM_SCIM",)]
+    assert con.execute("SELECT org_unit FROM clean.hr_directory WHERE NOT backfilled").fetchall() == [("FROM_SCIM",)]
 
 
 def test_event_gets_attributes_valid_at_its_local_date(directory, load, make_settings):
@@ -142,7 +146,8 @@ def test_event_gets_attributes_valid_at_its_local_date(directory, load, make_set
     load("raw.slack_events", EVENTS, [
         ev("before", "2026-01-18 22:30"),   # Sunday 23:30 in Paris: still S1
         ev("after", "2026-01-18 23:30"),    # Monday 19 January 00:30 in Paris: S2 at the plant
-        ev("early", "2025-12-01 10:00"),    # before any HR record: no attributes
+        ev("early", "2025-12-01 10:00"),    # before the first extract: back-filled from the hire date
+        ev("earliest", "2019-02-28 10:00"),  # before the hire date: no attributes
     ])
     settings = make_settings()
     build_clean_events(con, ["slack"], settings)
@@ -154,9 +159,12 @@ def test_event_gets_attributes_valid_at_its_local_date(directory, load, make_set
     assert got == [
         ("after", "E_MOVE", "S2", "PLANT-LYON", "frontline"),
         ("before", "E_MOVE", "S1", "HQ-PARIS", "office"),
-        ("early", "E_MOVE", None, None, None),
+        ("earliest", "E_MOVE", None, None, None),
+        ("early", "E_MOVE", "S1", "HQ-PARIS", "office"),
     ]
-    assert data_weeks(con)[0] == d("2026-01-05") and data_weeks(con)[-1] == d("2026-01-26")
+    # the platform data starts before the first extract: the weeks start with it, here with the
+    # week of the earliest HR interval (hired Friday 2019-03-01), which holds the earliest event
+    assert data_weeks(con)[0] == d("2019-02-25") and data_weeks(con)[-1] == d("2026-01-26")
 
 
 def test_missing_inputs_are_named(con):
@@ -188,7 +196,8 @@ def test_sources_form_one_sequence_and_missing_columns_carry_forward(con, load, 
     ])
     build_hr_directory(con, ["hr_csv", "hr_scim"], make_settings())
     rows = con.execute(
-        "SELECT employee_id, manager_id, level, hire_date, valid_from, valid_to FROM clean.hr_directory ORDER BY employee_id, valid_from"
+        "SELECT employee_id, manager_id, level, hire_date, valid_from, valid_to FROM clean.hr_directory "
+        "WHERE NOT backfilled ORDER BY employee_id, valid_from"
     ).fetchall()
     assert rows == [
         ("E1", "M1", 4, d("2019-03-01"), d("2026-01-05"), None),
@@ -196,3 +205,36 @@ def test_sources_form_one_sequence_and_missing_columns_carry_forward(con, load, 
         ("E2", None, 4, d("2019-03-01"), d("2026-01-18"), None),
         ("E3", "M1", 4, d("2019-03-01"), d("2026-01-05"), d("2026-01-18")),
     ]
+
+
+def test_single_extract_back_fills_employment_from_hire_date(con, load, make_settings):
+    """One extract taken today, a platform export going back a year: employment before the extract
+    comes from hire_date, with the extract's attributes, flagged backfilled."""
+    load("raw.hr_csv_hr_snapshots", HR_SNAPSHOTS, [
+        snap("2026-06-01", "E_OLD", hire_date=d("2019-03-01")),
+        snap("2026-06-01", "E_NEW", hire_date=d("2026-02-16"), org_unit="S9"),
+        snap("2026-06-01", "E_UNKNOWN", hire_date=None),       # no hire date: nothing assumed
+        snap("2026-06-01", "E_TODAY", hire_date=d("2026-06-01")),  # hired on the extract's day
+    ])
+    build_hr_directory(con, ["hr_csv"], make_settings())
+    rows = con.execute(
+        "SELECT employee_id, org_unit, valid_from, valid_to, backfilled FROM clean.hr_directory "
+        "ORDER BY employee_id, valid_from"
+    ).fetchall()
+    assert rows == [
+        ("E_NEW", "S9", d("2026-02-16"), d("2026-06-01"), True),
+        ("E_NEW", "S9", d("2026-06-01"), None, False),
+        ("E_OLD", "S1", d("2019-03-01"), d("2026-06-01"), True),
+        ("E_OLD", "S1", d("2026-06-01"), None, False),
+        ("E_TODAY", "S1", d("2026-06-01"), None, False),
+        ("E_UNKNOWN", "S1", d("2026-06-01"), None, False),
+    ]
+
+
+def test_later_extracts_are_not_back_filled(directory):
+    """Only the first extract is back-filled: a rehire or a hire seen later keeps its own start."""
+    assert intervals(directory, "E_BACK", backfilled=True)[0][5:] == (d("2019-03-01"), d("2026-01-05"))
+    assert intervals(directory, "E_HIRE", backfilled=True) == intervals(directory, "E_HIRE")
+    assert directory.execute(
+        "SELECT count(*) FROM clean.hr_directory WHERE backfilled AND valid_to <> DATE '2026-01-05'"
+    ).fetchone() == (0,)

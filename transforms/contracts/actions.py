@@ -48,6 +48,18 @@ ACTION_TIERS: dict[Action, Tier] = {
     Action.JOIN: Tier.MEMBERSHIP,
 }
 
+#: How a report says that someone did an action ("people who posted, replied, shared or uploaded").
+ACTION_PAST_TENSE: dict[Action, str] = {
+    Action.VISIT: "visited",
+    Action.READ: "read",
+    Action.REACT: "reacted",
+    Action.POST: "posted",
+    Action.REPLY: "replied",
+    Action.SHARE: "shared",
+    Action.UPLOAD: "uploaded",
+    Action.JOIN: "joined",
+}
+
 ACTIONS: tuple[str, ...] = tuple(a.value for a in Action)
 TIERS: tuple[str, ...] = tuple(t.value for t in Tier)
 #: Tiers that make a person-week *active*.
@@ -72,3 +84,21 @@ def action_tier_sql_case(column: str = "action") -> str:
     """A SQL ``CASE`` expression mapping an action column to its tier (for DuckDB queries)."""
     whens = " ".join(f"WHEN '{a.value}' THEN '{t.value}'" for a, t in ACTION_TIERS.items())
     return f"CASE {column} {whens} END"
+
+
+def tier_actions(tier: Tier | str) -> tuple[Action, ...]:
+    """The actions of a tier, in vocabulary order; ``ValueError`` names an unknown tier."""
+    try:
+        wanted = Tier(tier)
+    except ValueError as exc:
+        raise ValueError(f"unknown tier {tier!r}; expected one of {', '.join(TIERS)}") from exc
+    return tuple(a for a, t in ACTION_TIERS.items() if t == wanted)
+
+
+def tier_in_words(*tiers: Tier | str) -> str:
+    """The actions of ``tiers`` as a report says them, from the vocabulary: ``tier_in_words("contribution")``
+    is "posted, replied, shared or uploaded"."""
+    verbs = [ACTION_PAST_TENSE[a] for t in tiers for a in tier_actions(t)]
+    if not verbs:
+        return ""
+    return verbs[0] if len(verbs) == 1 else ", ".join(verbs[:-1]) + " or " + verbs[-1]

@@ -33,6 +33,9 @@ EVENTS = Contract(
         Column("hashtags", pl.List(pl.Utf8), True, "lower-cased hashtags without '#'"),
         Column("is_question", pl.Boolean, True, "the text asks a question (ends a sentence with '?')"),
         Column("mention_count", pl.Int16, True, "number of @-mentions in the text"),
+        Column("reaction", pl.Utf8, True,
+               "the emoji or reaction type of a react event (e.g. 'thumbsup'); null for other actions. "
+               "Two reactions of one person on one message differ by it"),
         Column("source_file", pl.Utf8, True, "file inside the export the row came from (provenance)"),
     ),
 )
@@ -110,6 +113,9 @@ HR_DIRECTORY = Contract(
         *_HR_ATTRS,
         Column("valid_from", pl.Date, False, "inclusive"),
         Column("valid_to", pl.Date, True, "exclusive; null = still valid"),
+        Column("backfilled", pl.Boolean, False,
+               "an interval before the first HR extract, from hire_date: employment assumed, attributes "
+               "assumed to be those of the first extract"),
     ),
 )
 

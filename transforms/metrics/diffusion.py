@@ -50,6 +50,7 @@ __all__ = [
     "bass_parameters",
     "bass_projection",
     "bass_start_week",
+    "effective_start_week",
     "expected_path",
     "fit_bass",
     "fit_bass_diffusion",
@@ -222,6 +223,20 @@ class BassDiffusion:
 _PARAMETERS = ("p", "q", "m", "m_share", "peak_week_index", "weeks_to_50", "weeks_to_80")
 
 
+def effective_start_week(person_week: pl.DataFrame, start_week: dt.date) -> dt.date:
+    """The Monday the Bass model starts: ``start_week``'s, or the first week of ``person_week`` when
+    the roll-out began before the data does (a platform export that starts after the launch): the
+    model then starts with the first week observed, and people active in it count as its first
+    adopters. Logged when moved."""
+    g = week_start_of(start_week)
+    first = person_week["week_start"].min() if "week_start" in person_week.columns else None
+    if first is not None and g < first:
+        log.warning("Bass model: the roll-out (%s) starts before the data (%s); the model starts with the first "
+                    "week of data", g, first)
+        return first
+    return g
+
+
 def fit_bass_diffusion(
     person_week: pl.DataFrame,
     *,
@@ -236,9 +251,12 @@ def fit_bass_diffusion(
     """Fit the Bass model per population, bootstrap it, and project it (see the module docstring).
 
     Populations whose Bass population is below ``min_group_size``, or with fewer than 3 weeks or
-    no adopter, get null estimates (``status`` says why). ``interval`` is the bootstrap percentile
+    no adopter, get null estimates (``status`` says why). A ``start_week`` before the first week of
+    data starts the model with that week (:func:`effective_start_week`); ``start_week`` in the
+    output is the week used. ``interval`` is the bootstrap percentile
     interval's coverage (0.9 = 5th to 95th percentile).
     """
+    start_week = effective_start_week(person_week, start_week)
     adopters = bass_adopters(person_week, start_week=start_week, populations=populations)
     rng = np.random.default_rng(seed)
     lo_q, hi_q = (1 - interval) / 2 * 100, (1 + interval) / 2 * 100

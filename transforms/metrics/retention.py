@@ -27,10 +27,10 @@ import polars as pl
 from transforms.metrics.history import PERSON_WEEK_CORE, weeks_between, with_first_active
 from transforms.metrics.populations import population_expr, require_columns
 from transforms.metrics.registry import MetricKind, table_function, with_kind
-from transforms.privacy import DEFAULT_MIN_GROUP_SIZE, suppress_cells
+from transforms.privacy import DEFAULT_MIN_GROUP_SIZE, SUPPRESSED
 from transforms.weeks import week_start_expr
 
-__all__ = ["CohortBy", "retention_triangle"]
+__all__ = ["CohortBy", "retention_triangle", "suppress_cohort_tails"]
 
 CohortBy = Literal["first_active_week", "pilot_wave"]
 
@@ -61,8 +61,8 @@ def retention_triangle(
     ``retention_on_or_after`` = ``retained_on_or_after`` / ``eligible_on_or_after`` (members
     eligible in week c+k or later). ``population`` (a population type) splits each cohort by the
     member's attribute in their first eligible week on or after the cohort start. Cells with fewer
-    than ``min_group_size`` eligible members are suppressed, complementary across the cohorts of
-    one population type and calendar week (their sum is the ever-active headcount of that week).
+    than ``min_group_size`` eligible members are suppressed, consistently per cohort and
+    complementary across the cohorts of one calendar week: see :func:`suppress_cohort_tails`.
     """
     require_columns(person_week, PERSON_WEEK_CORE, table="person_week")
     if cohort_by not in ("first_active_week", "pilot_wave"):
@@ -141,11 +141,7 @@ def retention_triangle(
             (pl.col("retained_on_or_after") / pl.col("eligible_on_or_after")).alias("retention_on_or_after"),
         )
     )
-    published = suppress_cells(
-        table, size_column="eligible", value_columns=list(_VALUES),
-        partition_by=["population_type", "week_start"], min_group_size=min_group_size,
-        order_by=["population", "cohort"],
-    )
+    published = suppress_cohort_tails(table, min_group_size=min_group_size)
     return with_kind(
         published.with_columns(pl.lit(cohort_by).alias("cohort_type"))
         .sort("population", "cohort_start", "weeks_since")
@@ -154,3 +150,74 @@ def retention_triangle(
         MetricKind.ACTIVITY,
     )
 
+
+
+_COHORT = ("population_type", "population", "cohort")
+_CALENDAR_WEEK = ("population_type", "week_start")
+
+
+def suppress_cohort_tails(table: pl.DataFrame, *, min_group_size: int = DEFAULT_MIN_GROUP_SIZE) -> pl.DataFrame:
+    """Suppress retention cells so that every cohort shows a run of weeks from its start and hides
+    the rest ("hidden from week j on"), and no hidden cell can be recovered by difference.
+
+    - A cohort whose size is under ``min_group_size`` is hidden whole (j = 0); otherwise it is
+      hidden from the first week whose eligible members fall under it (leavers).
+    - The cohorts present in one calendar week add up to that week's ever-active headcount
+      (published with the adoption curve), so in every calendar week of a population type either
+      no cell is hidden, or at least two are and they hold at least ``min_group_size`` people:
+      further cells are hidden, smallest first (ties: population, cohort), each hiding its cohort
+      from that week on. This repeats until nothing changes.
+
+    A cohort is never hidden in its first weeks and shown later: its size, shown on every row,
+    would give away a hidden first week (everyone in a first-active cohort is active in it).
+    Values of hidden cells are nulled; ``suppressed`` flags them. Returns a new frame.
+    """
+    k = min_group_size
+    if table.height == 0:
+        return table.with_columns(pl.lit(False).alias(SUPPRESSED))
+    size = pl.col("eligible").fill_null(0)
+    hidden_from = (
+        table.group_by(*_COHORT)
+        .agg(
+            pl.when(pl.col("cohort_size").max().fill_null(0) < k).then(pl.lit(0, pl.Int32))
+            .otherwise(pl.col("weeks_since").filter(size < k).min()).alias("hidden_from")
+        )
+    )
+    while True:
+        staged = table.join(hidden_from, on=list(_COHORT), how="left").with_columns(
+            (pl.col("weeks_since") >= pl.col("hidden_from")).fill_null(False).alias("__hidden"),
+            size.alias("__size"),
+        )
+        partitions = staged.group_by(*_CALENDAR_WEEK).agg(
+            pl.col("__hidden").sum().alias("__n_hidden"),
+            pl.col("__size").filter(pl.col("__hidden")).sum().alias("__hidden_size"),
+        ).filter((pl.col("__n_hidden") >= 1) & ((pl.col("__n_hidden") < 2) | (pl.col("__hidden_size") < k)))
+        extra = (
+            staged.filter(~pl.col("__hidden"))
+            .join(partitions, on=list(_CALENDAR_WEEK), how="inner")
+            .sort(*_CALENDAR_WEEK, "__size", "population", "cohort")
+            .with_columns(
+                pl.int_range(1, pl.len() + 1).over(_CALENDAR_WEEK).alias("__rank"),
+                pl.col("__size").cum_sum().over(_CALENDAR_WEEK).alias("__cum"),
+            )
+        )
+        if extra.height == 0:
+            break
+        enough = ((pl.col("__n_hidden") + pl.col("__rank")) >= 2) & ((pl.col("__hidden_size") + pl.col("__cum")) >= k)
+        cut = pl.when(enough).then(pl.col("__rank")).min().over(_CALENDAR_WEEK).fill_null(pl.len().over(_CALENDAR_WEEK))
+        chosen = (
+            extra.filter(pl.col("__rank") <= cut)
+            .group_by(*_COHORT).agg(pl.col("weeks_since").min().alias("__new_from"))
+        )
+        updated = hidden_from.join(chosen, on=list(_COHORT), how="left").with_columns(
+            pl.min_horizontal("hidden_from", "__new_from").alias("hidden_from")
+        ).drop("__new_from")
+        if updated.sort(*_COHORT).equals(hidden_from.sort(*_COHORT)):
+            break
+        hidden_from = updated
+    flagged = table.join(hidden_from, on=list(_COHORT), how="left", maintain_order="left").with_columns(
+        (pl.col("weeks_since") >= pl.col("hidden_from")).fill_null(False).alias(SUPPRESSED)
+    ).drop("hidden_from")
+    return flagged.with_columns(
+        [pl.when(pl.col(SUPPRESSED)).then(None).otherwise(pl.col(c)).alias(c) for c in _VALUES]
+    )

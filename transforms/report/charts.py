@@ -25,6 +25,7 @@ from collections.abc import Sequence
 import plotly.graph_objects as go
 import polars as pl
 
+from transforms.contracts.actions import ACTIVE_TIERS, Tier, tier_in_words
 from transforms.metrics.registry import KIND_COLUMN, MetricKind, MixedKindError, assert_single_kind, get_metric
 from transforms.privacy import DEFAULT_MIN_GROUP_SIZE
 from transforms.report import format as fmt
@@ -157,9 +158,11 @@ def _pct(values: pl.Series) -> list[float | None]:
     return (values.cast(pl.Float64) * 100).round(3).to_list()
 
 
-def _annotate_empty(fig: go.Figure, what: str) -> go.Figure:
-    fig.add_annotation(text=f"No publishable {what} (cells below the minimum group size are hidden).",
-                       showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5, font={"color": GREY})
+def _annotate_empty(fig: go.Figure, what: str, *, hidden: bool = True) -> go.Figure:
+    """Say why a chart is empty: its cells were hidden (``hidden``), or there was nothing to draw."""
+    text = (f"No publishable {what} (cells below the minimum group size are hidden)." if hidden else
+            f"No {what} in this data yet.")
+    fig.add_annotation(text=text, showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5, font={"color": GREY})
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     return fig
@@ -180,10 +183,11 @@ def _pick(frame: pl.DataFrame, candidates: Sequence[str], *, table: str, what: s
 
 # ------------------------------------------------------------------------------------------ adoption
 
+#: Legend labels of the adoption rates, worded from the action vocabulary and its tiers.
 _RATE_LABELS = {
-    "active_rate": "active (any action)",
-    "engaged_rate": "engaged (reacted or contributed)",
-    "contributor_rate": "contributed (posted, replied, shared)",
+    "active_rate": f"active ({tier_in_words(*ACTIVE_TIERS)})",
+    "engaged_rate": f"engaged ({tier_in_words(Tier.REACTION, Tier.CONTRIBUTION)})",
+    "contributor_rate": f"contributed ({tier_in_words(Tier.CONTRIBUTION)})",
     "ever_active_rate": "ever active",
 }
 
@@ -766,7 +770,7 @@ def plot_community_outputs(outputs: pl.DataFrame, *, week_start: dt.date, weeks:
                      y_title=None, x_title="outputs per week (per the community's charter)",
                      height=max(CHART_HEIGHT - 60, 140 + 30 * rows.height), left_margin=170)
     if rows.height == 0:
-        return _annotate_empty(fig, "communities")
+        return _annotate_empty(fig, "community outputs", hidden=False)  # counts: never suppressed
     names = [str(c) for c in rows["community"].to_list()]
     fig.add_trace(go.Bar(x=rows["per_week"].to_list(), y=names, orientation="h", name="outputs per week",
                          marker_color=PALETTE[2], hovertemplate="%{y}: %{x:.1f} per week<extra></extra>"))
@@ -844,7 +848,9 @@ def plot_kpi_activity_link(link: pl.DataFrame, *, min_group_size: int = DEFAULT_
                      title="Does activity run ahead of outcomes? Correlation by lag (association, not effect)",
                      y_title="correlation across teams", x_title="weeks between a team's activity and its KPI")
     if rows.height == 0:
-        return _annotate_empty(fig, "lags")
+        hidden = "suppressed" in link.columns and bool(link["suppressed"].fill_null(False).any())
+        return _annotate_empty(fig, "lags", hidden=hidden or publishable(
+            link, size_columns=["n_teams"], min_group_size=min_group_size).height < link.height)
     for i, name in enumerate(rows["kpi"].unique(maintain_order=True).to_list()):
         part = rows.filter(pl.col("kpi") == name)
         fig.add_trace(go.Scatter(x=part[lag].to_list(), y=part["correlation"].to_list(), mode="lines+markers",
@@ -875,7 +881,7 @@ def plot_coverage(coverage: pl.DataFrame) -> go.Figure:
                      height=max(CHART_HEIGHT - 80, 140 + 28 * rows.height), left_margin=130)
     fig.update_layout(barmode="stack")
     if rows.height == 0:
-        return _annotate_empty(fig, "sources")
+        return _annotate_empty(fig, "sources", hidden=False)
     names = [str(s) for s in rows[source].to_list()]
     parts = [(kept, "kept", PALETTE[2]), *([(filtered, "filtered (bots, duplicates)", GREY)] if filtered else []),
              (rejected, "rejected (quarantined)", PALETTE[3])]
@@ -900,7 +906,7 @@ def plot_match_rates(match: pl.DataFrame, *, threshold: float | None = None) -> 
                      x_title="% of accounts (bots excluded)", height=max(CHART_HEIGHT - 100, 130 + 28 * rows.height),
                      left_margin=130)
     if rows.height == 0:
-        return _annotate_empty(fig, "sources")
+        return _annotate_empty(fig, "sources with human accounts", hidden=False)
     vals = _pct(rows[rate])
     fig.add_trace(go.Bar(x=vals, y=[str(s) for s in rows[source].to_list()], orientation="h", showlegend=False,
                          marker_color=[PALETTE[3] if threshold is not None and v < 100 * threshold else PALETTE[0]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-__all__ = ["count", "population_label", "is_number", "number", "pct", "points", "signed_pct_points", "signed_points", "week_label"]
+__all__ = ["count", "day", "population_label", "is_number", "number", "pct", "points", "signed_pct_points", "signed_points", "week_label"]
 
 NA = "n/a"
 
@@ -46,9 +46,14 @@ def signed_pct_points(share_change: float | None, digits: int = 1) -> str:
     return NA if not is_number(share_change) else signed_points(100 * share_change, digits)
 
 
-def count(n: float | None) -> str:
-    """A head count with thousands separators ("1,980")."""
-    return NA if not is_number(n) else f"{round(n):,}"
+def count(n: float | None, *, missing: str = NA) -> str:
+    """A head count with thousands separators ("1,980"); ``missing`` for none."""
+    return missing if not is_number(n) else f"{round(n):,}"
+
+
+def day(d: dt.date | None, *, missing: str = NA) -> str:
+    """A date as ISO ``YYYY-MM-DD``; ``missing`` for none (never "None")."""
+    return missing if not isinstance(d, dt.date) else d.isoformat()
 
 
 def number(x: float | None, digits: int = 2) -> str:

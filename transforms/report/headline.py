@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from transforms.contracts.actions import Tier, tier_in_words
 from transforms.privacy import DEFAULT_MIN_GROUP_SIZE
 from transforms.report import format as fmt
 from transforms.report.charts import publishable
@@ -130,7 +131,8 @@ def headline(curve: pl.DataFrame, week_start: dt.date, *,
     """Headline figures of ``week_start`` from the adoption curve, with changes on the previous week.
 
     - ``active_share``: active / eligible, whole organisation (a share; change in points).
-    - ``contributors``: people who posted, replied, shared or uploaded (a count; change in people).
+    - ``contributors``: people with a contribution-tier action (posted, replied, shared or uploaded:
+      the words come from the action vocabulary); a count, change in people.
     - ``ever_active_share``: eligible people active at least once so far / eligible.
     - ``frontline_gap``: office minus frontline active share, in points (positive = frontline behind).
 
@@ -166,7 +168,7 @@ def headline(curve: pl.DataFrame, week_start: dt.date, *,
         HeadlineFigure("active_share", "of the workforce active this week", active, active_prev,
                        fmt.pct(active, 1), change(active, active_prev, fmt.signed_pct_points)),
         HeadlineFigure("contributors",
-                       "contributors (posted, replied, shared)"
+                       f"contributors ({tier_in_words(Tier.CONTRIBUTION)})"
                        + (f", {fmt.pct(rate_of, 1)} of the workforce" if rate_of is not None else
                           ": the same people as the active ones (no reads or reactions in this drop zone)"
                           if same.active_is_engaged and same.engaged_is_contributor else ""),

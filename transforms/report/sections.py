@@ -90,6 +90,43 @@ def _missing(table: str, what: str) -> NoteBlock:
     return NoteBlock(f"{what}: not available yet ({table} is not in the warehouse).", level="missing")
 
 
+#: The drop-zone file (docs/drop_zone.md) that fills each part a first run may lack.
+NOT_DECLARED = {
+    "pilots": "No pilot cohort is declared, so there is nothing to compare yet: add pilots.yaml to the drop "
+              "zone (each wave's name, start date and members; see docs/drop_zone.md).",
+    "charters": "No community charter is declared, so no community output can be recognised yet: add "
+                "charters.yaml to the drop zone (each community's spaces, purpose and the rule that "
+                "recognises an output; see docs/drop_zone.md).",
+    "kpis": "No outcome KPI is registered yet: add kpi_registry.yaml (each KPI's unit, direction and unit "
+            "type) and its values as kpis/*.csv to the drop zone (see docs/drop_zone.md).",
+    "kpi_values": "No KPI value was received yet: add the registered KPIs' values as kpis/*.csv to the drop "
+                  "zone (see docs/drop_zone.md).",
+    "team_kpi": "Relating activity to outcomes needs a weekly team KPI (kpi_registry.yaml: unit_type team, "
+                "grain week) with its values in kpis/*.csv (see docs/drop_zone.md).",
+}
+
+
+def _not_declared(part: str) -> NoteBlock:
+    return NoteBlock(NOT_DECLARED[part], level="missing")
+
+
+def _empty(frame: pl.DataFrame | None) -> bool:
+    return frame is not None and frame.height == 0
+
+
+def _no_pilot_declared(inputs: ReportInputs) -> bool:
+    """True when the data shows no pilot at all: every pilot table absent or empty, and the adoption
+    curve's pilot populations (when it has them) are only the non-pilot rest."""
+    names = ("marts.pilot_representativeness", "marts.pilot_effects", "marts.pilot_power")
+    if any(inputs.tables.get(n) is not None and inputs.tables[n].height for n in names):
+        return False
+    curve = inputs.tables.get("marts.adoption_curve")
+    if curve is None or "population_type" not in curve.columns:
+        return all(inputs.tables.get(n) is not None for n in names)  # every pilot table there, all empty
+    waves = curve.filter(pl.col("population_type").is_in(["pilot_wave", "pilot_cohort"]))["population"]
+    return set(waves.drop_nulls().to_list()) <= {"non_pilot"}
+
+
 def _guarded(table: str, build: Callable[[], list[Block]]) -> list[Block]:
     """Run one block builder; any failure becomes one line naming the table (and is logged)."""
     try:
@@ -207,9 +244,22 @@ def _inequality_blocks(ineq: pl.DataFrame, k: int) -> list[Block]:
     return [NoteBlock(text)]
 
 
+def _ceiling_share(org: pl.DataFrame) -> float | None:
+    """The fitted Bass ceiling as a share of the headcount: (adopted before + m) / headcount."""
+    row = org.filter(pl.col("parameter") == "m")
+    if row.height == 0:
+        return None
+    r = row.row(0, named=True)
+    if fmt.is_number(r.get("estimate")) and fmt.is_number(r.get("headcount")) and r["headcount"]:
+        return (float(r.get("adopted_before") or 0) + float(r["estimate"])) / float(r["headcount"])
+    share = org.filter(pl.col("parameter") == "m_share")
+    return float(share["estimate"][0]) if share.height and fmt.is_number(share["estimate"][0]) else None
+
+
 def _reading_diffusion(diff: pl.DataFrame, params: pl.DataFrame | None) -> str:
-    """"If the current pace holds (Bass model), 50% of eligible non-pilot employees will have used the
-    platform after about 9 weeks of roll-out (90% interval 7 to 12) and 80% after about 24."."""
+    """"If the current pace holds (Bass model), the share of non-pilot eligible employees who have used the
+    platform reaches 50% after about 9 weeks of roll-out (90% interval 7 to 12) and 80% after about 24."; when
+    the fitted ceiling stays under a target, the sentence says so instead of a time."""
     status = diff["status"].drop_nulls().unique().to_list() if "status" in diff.columns else []
     bad = [s for s in status if s != "ok"]
     if params is None or "parameter" not in params.columns:
@@ -218,23 +268,34 @@ def _reading_diffusion(diff: pl.DataFrame, params: pl.DataFrame | None) -> str:
     org = params
     if "population_type" in org.columns:
         org = org.filter(pl.col("population_type") == "organisation")
-    parts = []
-    for name, share in (("weeks_to_50", "50%"), ("weeks_to_80", "80%")):
+    ceiling = _ceiling_share(org)
+    horizon = int(diff["weeks_since_start"].max()) + 1 if "weeks_since_start" in diff.columns and diff.height else None
+    reached, under_ceiling = [], []
+    for name, target in (("weeks_to_50", 0.5), ("weeks_to_80", 0.8)):
         row = org.filter(pl.col("parameter") == name)
         if row.height == 0:
             continue
-        r = row.row(0, named=True)
-        if not fmt.is_number(r.get("estimate")):
-            parts.append(f"{share} is not reached by the fitted ceiling")
-            continue
-        band = (f" (90% interval {r['low']:.0f} to {r['high']:.0f})"
-                if fmt.is_number(r.get("low")) and fmt.is_number(r.get("high")) else
-                f" (at least {r['low']:.0f})" if fmt.is_number(r.get("low")) else "")
-        parts.append(f"{share} after about {r['estimate']:.0f} weeks of roll-out{band}")
-    if not parts:
+        r, share = row.row(0, named=True), fmt.pct(target)
+        if fmt.is_number(r.get("estimate")):
+            band = (f" (90% interval {r['low']:.0f} to {r['high']:.0f})"
+                    if fmt.is_number(r.get("low")) and fmt.is_number(r.get("high")) else
+                    f" (at least {r['low']:.0f})" if fmt.is_number(r.get("low")) else "")
+            reached.append(f"{share} after about {r['estimate']:.0f} weeks of roll-out{band}")
+        elif ceiling is not None and ceiling >= target and horizon is not None:
+            reached.append(f"{share} only after more than {horizon} weeks (beyond the projection)")
+        else:
+            under_ceiling.append(share)
+    if not reached and not under_ceiling:
         return "The Bass model could not be fitted on this data" + (f": {bad[0]}." if bad else ".")
-    return ("If the current pace holds (Bass model), the share of non-pilot eligible employees who have used the "
-            "platform reaches " + "; ".join(parts) + ".")
+    subject = "If the current pace holds (Bass model), the share of non-pilot eligible employees who have used the platform"
+    levels_off = (f"levels off at about {fmt.pct(ceiling)} (the fitted ceiling)" if ceiling is not None else
+                  "levels off under the target (the fitted ceiling)")
+    if not reached:
+        return f"{subject} {levels_off}: it does not reach {' or '.join(under_ceiling)}."
+    text = f"{subject} reaches {' and '.join(reached)}"
+    if under_ceiling:
+        text += f", then {levels_off}: it does not reach {' or '.join(under_ceiling)}"
+    return text + "."
 
 
 # ------------------------------------------------------------------------------------- left behind
@@ -398,6 +459,10 @@ def pilot_section(inputs: ReportInputs) -> Section:
     """Representativeness, naive beside adjusted effects, event study, projection and power."""
     k = inputs.min_group_size
     blocks: list[Block] = []
+    if _no_pilot_declared(inputs):
+        return Section("pilot", "The pilot", "Pilot groups are compared with the rest of the organisation here, "
+                       "once a pilot is declared.", (MetricKind.ACTIVITY, MetricKind.OUTCOME),
+                       (_not_declared("pilots"),))
     rep = inputs.tables.get("marts.pilot_representativeness")
     if rep is None:
         blocks.append(_missing("marts.pilot_representativeness", "Is the pilot representative?"))
@@ -618,7 +683,10 @@ def outputs_section(inputs: ReportInputs) -> Section:
     blocks: list[Block] = []
     outs = inputs.table("marts.community_outputs")
     flags = inputs.tables.get("marts.community_flags")
-    if outs is None:
+    whole = inputs.tables.get("marts.community_outputs")
+    if _empty(whole) and (flags is None or flags.height == 0):
+        blocks.append(_not_declared("charters"))
+    elif outs is None:
         blocks.append(_missing("marts.community_outputs", "Community outputs"))
     else:
         blocks += _guarded("marts.community_outputs", lambda: [_chart(
@@ -626,7 +694,7 @@ def outputs_section(inputs: ReportInputs) -> Section:
             readings.reading_community_outputs(outs, inputs.week_start, flags=flags))])
     if flags is None:
         blocks.append(_missing("marts.community_flags", "Busy without outputs, silent communities"))
-    else:
+    elif flags.height:
         blocks += _guarded("marts.community_flags", lambda: [_flags_table(flags)])
     return Section("outputs", "Outputs by community",
                    "What each community produces according to its charter (answered questions, ideas, shared "
@@ -653,7 +721,13 @@ def outcomes_section(inputs: ReportInputs) -> Section:
     k = inputs.min_group_size
     blocks: list[Block] = []
     kpis = inputs.table("marts.outcome_kpis")
-    if kpis is None:
+    registered = bool(inputs.kpi_registry)
+    if not registered and (kpis is None or kpis.height == 0):
+        kpis = None
+        blocks.append(_not_declared("kpis"))
+    elif kpis is not None and kpis.height == 0:
+        blocks.append(_not_declared("kpi_values"))
+    elif kpis is None:
         blocks.append(_missing("marts.outcome_kpis", "Outcome KPIs"))
     else:
         def kpi_blocks() -> list[Block]:
@@ -667,11 +741,18 @@ def outcomes_section(inputs: ReportInputs) -> Section:
                           for tr in fig.data}
                 res.append(_chart("marts.outcome_kpis", fig, readings.reading_kpi_trend(
                     series, name, unit=unit, direction=kdef.direction if kdef else None)))
-            return res or [NoteBlock("marts.outcome_kpis holds no KPI values yet.")]
+            return res or [_not_declared("kpi_values")]
         blocks += _guarded("marts.outcome_kpis", kpi_blocks)
     link = inputs.tables.get("marts.kpi_activity_link")
-    if link is None:
+    team_kpis = [k for k in inputs.kpi_registry if k.unit_type == "team" and k.grain == "week"]
+    if _empty(link) and not team_kpis:
+        if registered:
+            blocks.append(_not_declared("team_kpi"))
+    elif link is None:
         blocks.append(_missing("marts.kpi_activity_link", "Activity ahead of outcomes (lead-lag association)"))
+    elif link.height == 0:
+        blocks.append(NoteBlock("The weekly team KPIs have no values in the weeks of the activity data yet, so "
+                                "they cannot be related to activity."))
     else:
         def link_blocks() -> list[Block]:
             return [_chart("marts.kpi_activity_link", charts.plot_kpi_activity_link(link, min_group_size=k),
@@ -698,8 +779,17 @@ def quality_section(inputs: ReportInputs, *, match_threshold: float | None = Non
             kept = _first(cov, ["rows_kept", "kept"])
             rej = _first(cov, ["rows_rejected", "rejected"])
             fil = _first(cov, ["rows_filtered", "filtered"])
-            return [_chart("quality.coverage", charts.plot_coverage(cov),
-                           readings.reading_coverage(cov, src, kept, rej, fil))]
+            received, silent = _sources_with_data(cov, src, [c for c in (kept, rej, fil) if c])
+            out: list[Block] = []
+            if received.height:
+                out.append(_chart("quality.coverage", charts.plot_coverage(received),
+                                  readings.reading_coverage(received, src, kept, rej, fil)))
+            else:
+                out.append(NoteBlock("No rows were received from any source."))
+            if silent:
+                out.append(NoteBlock(f"Nothing was received from {', '.join(silent)} (registered inputs with no "
+                                     "file in the drop zone)."))
+            return out
         blocks += _guarded("quality.coverage", cov_blocks)
     match = inputs.tables.get("quality.match_rates")
     if match is None:
@@ -734,6 +824,19 @@ def quality_section(inputs: ReportInputs, *, match_threshold: float | None = Non
                    "employee: every number above depends on these.", (MetricKind.PREREQUISITE,), tuple(blocks))
 
 
+def _sources_with_data(cov: pl.DataFrame, source: str | None, counts: Sequence[str]) -> tuple[pl.DataFrame, list[str]]:
+    """The coverage rows of sources that sent anything, and the names of those that sent nothing."""
+    if source is None:
+        return cov, []
+    received = pl.sum_horizontal([pl.col(c).fill_null(0) for c in counts]) if counts else pl.lit(1)
+    if "rows_in" in cov.columns:
+        received = pl.col("rows_in").fill_null(0)
+    totals = cov.group_by(source, maintain_order=True).agg(received.sum().alias("__received"))
+    senders = totals.filter(pl.col("__received") > 0)[source].to_list()
+    silent = sorted(str(s) for s in totals.filter(pl.col("__received") == 0)[source].to_list())
+    return cov.filter(pl.col(source).is_in(senders)), silent
+
+
 def _weeks_covered_table(weeks: pl.DataFrame) -> TableBlock:
     """Per source and kind of input: first and last week with data, and the weeks missing in between."""
     rows = []
@@ -757,8 +860,14 @@ def _profile_table(profile: pl.DataFrame, min_group_size: int) -> TableBlock:
 
 def _freshness_table(fresh: pl.DataFrame) -> TableBlock:
     """Per outcome KPI: its latest period against the activity data, and whether the feed is late."""
-    rows = tuple((str(r["kpi"]), str(r.get("latest_period_end")), fmt.count(r.get("delay_days")),
-                  fmt.count(r.get("max_delay_days")), "late" if r.get("late") else "on time")
+    def status(r: dict) -> str:
+        if r.get("latest_period_end") is None:
+            return "no values received"
+        return "late" if r.get("late") else "on time"
+
+    rows = tuple((str(r["kpi"]), fmt.day(r.get("latest_period_end"), missing="none yet"),
+                  fmt.count(r.get("delay_days"), missing="-"), fmt.count(r.get("max_delay_days"), missing="-"),
+                  status(r))
                  for r in fresh.sort("kpi").iter_rows(named=True))
     return TableBlock("Outcome KPI feeds: how recent each is",
                       ("KPI", "latest period end", "days behind activity", "allowed", "status"), rows)

@@ -1,0 +1,81 @@
+"""Issue 18 acceptance: the report of a 70-person organisation's first run, without pilots, KPIs or
+charters. A year of Slack activity (simulated, in the real export format), one HR extract taken
+after the last message, settings with only the required keys; run with ``uptake run`` and
+``uptake report`` as a new user would."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from pipelines.simulator import simulate
+from tests.conftest import uptake_cli
+from tests.e2e.first_run import page_text, report_defects
+
+pytestmark = pytest.mark.xdist_group("first_run_report")
+
+START = dt.date(2025, 6, 2)
+WEEKS = 52
+
+
+@pytest.fixture(scope="module")
+def small_org(tmp_path_factory: pytest.TempPathFactory, secret_file: Path) -> tuple[Path, Path, dt.date]:
+    base = tmp_path_factory.mktemp("first_run_70")
+    raw = base / "raw"
+    simulate(raw, employees=70, weeks=WEEKS, seed=5, start=START, progress=None)
+    for part in ("platforms/mattermost", "platforms/viva_engage", "platforms/m365_usage", "kpis"):
+        shutil.rmtree(raw / part)
+    for name in ("pilots.yaml", "kpi_registry.yaml", "charters.yaml", "ground_truth.json", "truth_weekly.csv",
+                 "truth_accounts.csv", "hr/directory_scim.json"):
+        (raw / name).unlink(missing_ok=True)
+    *older, last = sorted((raw / "hr").glob("hr_*.csv"))
+    for extract in older:
+        extract.unlink()
+    extract_date = START + dt.timedelta(weeks=WEEKS, days=10)  # after the last message
+    last.rename(raw / "hr" / f"hr_{extract_date.isoformat()}.csv")
+    (raw / "settings.yaml").write_text(f"organisation: Small Org\nplatform_launch: {START}\n", encoding="utf-8")
+    warehouse = base / "warehouse.duckdb"
+    uptake_cli("run", "--raw", str(raw), "--warehouse", str(warehouse), "--reports", str(base / "reports"),
+               env={"UPTAKE_SECRET_FILE": str(secret_file)})
+    return base, warehouse, extract_date
+
+
+def _report(base: Path, warehouse: Path, week: str) -> str:
+    out = base / f"report_{week}.html"
+    uptake_cli("report", "--warehouse", str(warehouse), "--week", week, "--out", str(out))
+    return out.read_text(encoding="utf-8")
+
+
+def test_seventy_people_without_pilots_kpis_or_charters(small_org) -> None:
+    base, warehouse, extract_date = small_org
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        eligible = con.execute("SELECT count(DISTINCT person_key) FROM marts.person_week").fetchone()[0]
+        last_event_week = con.execute("SELECT max(week_start) FROM clean.events").fetchone()[0]
+        first_week = con.execute("SELECT min(week_start) FROM marts.person_week").fetchone()[0]
+        retention = con.execute("SELECT * FROM marts.retention").pl()
+    assert 60 <= eligible <= 80
+    assert first_week == START  # a year of history, although HR was extracted once, afterwards
+    week = f"{last_event_week.isocalendar()[0]}-W{last_event_week.isocalendar()[1]:02d}"
+    page = _report(base, warehouse, week)
+    assert report_defects(page) == []
+    text = page_text(page)
+    # what is missing is named, with the file that fills it
+    assert "No pilot cohort is declared" in text and "pilots.yaml" in text
+    assert "No community charter is declared" in text and "charters.yaml" in text
+    assert "No outcome KPI is registered" in text and "kpi_registry.yaml" in text and "kpis/*.csv" in text
+    # the sources that sent nothing are listed in one line, not drawn
+    assert "Nothing was received from" in text
+    for silent in ("mattermost", "viva_engage", "m365_usage"):
+        assert silent in text.split("Nothing was received from", 1)[1].split(".", 1)[0]
+    assert "contributors (posted, replied, shared or uploaded)" in text
+    # retention: every cohort shows its first weeks and hides the rest, never the reverse
+    for _, rows in retention.group_by("cohort_type", "population_type", "population", "cohort"):
+        flags = rows.sort("weeks_since")["suppressed"].to_list()
+        assert flags == sorted(flags)
+    shown = retention.filter(~pl.col("suppressed"))
+    assert shown.height == 0 or shown["eligible"].min() >= 5
