@@ -24,13 +24,12 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-import orjson
 import polars as pl
 
-from pipelines.simulator.output_files import write_zip
+from pipelines.simulator.output_files import json_bytes, write_zip
 from pipelines.simulator.parameters import TIME_ZONE
-from pipelines.simulator.platform_formats import (EMOJI_CHARACTERS, chat_events, format_rng, retarget_mentions,
-                                                  written_accounts)
+from pipelines.simulator.platform_formats import (EMOJI_CHARACTERS, chat_events, format_rng, platform_accounts,
+                                                  retarget_mentions)
 from pipelines.simulator.text import FILE_NAMES
 from pipelines.simulator.world import SimulatedWorld
 
@@ -64,21 +63,14 @@ def _created_date(t_us: pl.Expr) -> pl.Expr:
     return (local.dt.strftime("%A, %B %-d, %Y at %-I:%M:%S") + NARROW_NBSP + local.dt.strftime("%p %Z"))
 
 
-def _dumps(obj: object) -> bytes:
-    return orjson.dumps(obj, option=orjson.OPT_INDENT_2)
-
-
 def write_google_chat_takeout(world: SimulatedWorld, out_dir: Path, platform: str) -> Path:
     """Write simulated ``platform`` (``slack`` or ``mattermost``) as a Google Takeout of Google Chat."""
     tl = world.timeline
     rng = format_rng(world, "google_chat", 2)
-    accounts = (written_accounts(world).filter((pl.col("account") >= 0) & (pl.col("source") == "google_chat"))
-                .sort("account"))
+    accounts = platform_accounts(world, platform)
     person = {a: {"name": n, "email": (e.strip() if e else a), "user_type": "Bot" if b else "Human"}
               for a, n, e, b in accounts.select("account_id", "display_name", "email", "is_bot").iter_rows()}
-    world_ids = world.accounts.filter(pl.col("source") == platform).sort("account")["account_id"].to_list()
-    mention = {old: f"@{person[new]['name']}" for old, new in zip(world_ids, accounts["account_id"].to_list(),
-                                                                   strict=True)}
+    mention = {old: f"@{name}" for old, name in accounts.select("world_id", "display_name").iter_rows()}
     spaces = space_ids(world, platform)
     ev = chat_events(world, platform).with_columns(created=_created_date(pl.col("t_us")),
                                                    second=pl.col("t_us") // 1_000_000)
@@ -132,14 +124,14 @@ def write_google_chat_takeout(world: SimulatedWorld, out_dir: Path, platform: st
         sp = world.spaces[j]
         people = everyone if sp.name == general else members[j]
         folder = f"{base}/Groups/Space {space}"
-        files[f"{folder}/group_info.json"] = _dumps({"name": sp.name,
+        files[f"{folder}/group_info.json"] = json_bytes({"name": sp.name,
                                                      "members": [person[a] for a in sorted(people)]})
-        files[f"{folder}/messages.json"] = _dumps({"messages": by_space[j]})
+        files[f"{folder}/messages.json"] = json_bytes({"messages": by_space[j]})
     # the administrator whose Takeout this is: an active employee (a human at least, in a tiny organisation)
     admin = accounts.sort(pl.col("kind") != "employee", "deleted", "is_bot", "account")["account_id"][0]
     digits = format_rng(world, "google_chat", 3).integers(10, size=21)
     user_number = str(1 + digits[0] % 9) + "".join(str(d) for d in digits[1:])
-    files[f"{base}/Users/User {user_number}/user_info.json"] = _dumps({
+    files[f"{base}/Users/User {user_number}/user_info.json"] = json_bytes({
         "user": person[admin],
         "membership_info": [{"group_name": world.spaces[j].name, "group_id": f"Space {s}",
                              "membership_state": "MEMBER_JOINED"} for j, s in spaces.items()],

@@ -56,3 +56,10 @@ def write_tar_gz(path: Path, files: dict[str, bytes], when: dt.datetime, *, root
                                                 compresslevel=6) as gz:
         gz.write(buffer.getvalue())
     return path
+
+
+def json_bytes(obj: object) -> bytes:
+    """``obj`` as UTF-8 JSON indented by two spaces (as Zulip's export and Google Takeout write it)."""
+    import orjson
+
+    return orjson.dumps(obj, option=orjson.OPT_INDENT_2)

@@ -36,8 +36,8 @@ import polars as pl
 if TYPE_CHECKING:
     from pipelines.simulator.world import SimulatedWorld
 
-__all__ = ["CHAT_FORMATS", "CHOICES", "PlatformFormats", "format_rng", "written_accounts", "written_space_ids",
-           "written_tenant_users"]
+__all__ = ["CHOICES", "PlatformFormats", "format_rng", "platform_accounts", "written_accounts",
+           "written_space_ids", "written_tenant_users"]
 
 #: Per substitutable platform, the formats it can be written in (its own first).
 CHOICES: dict[str, tuple[str, ...]] = {
@@ -45,8 +45,6 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "mattermost": ("mattermost", "zulip", "google_chat", "rocket_chat"),
     "teams": ("m365_usage", "viva_insights"),
 }
-#: The chat export formats added beside Slack and Mattermost.
-CHAT_FORMATS: tuple[str, ...] = ("zulip", "google_chat", "rocket_chat")
 #: One random stream per format for its ids, independent of the other writers (and of their order).
 _FORMAT_STREAMS: dict[str, int] = {"zulip": 71, "google_chat": 72, "rocket_chat": 73, "viva_insights": 74}
 
@@ -168,6 +166,16 @@ def written_accounts(world: SimulatedWorld) -> pl.DataFrame:
                 pl.lit(False).alias("deleted"), pl.lit(True).alias("is_bot"), "account_id",
             ).select(world.accounts.columns))
     return pl.concat(parts, how="vertical")
+
+
+def platform_accounts(world: SimulatedWorld, platform: str) -> pl.DataFrame:
+    """The accounts of simulated ``platform`` as its format writes them (``written_accounts`` rows,
+    in account order, without the format's own system accounts), with ``world_id``: the id the
+    simulator gave the account on ``platform`` itself (the one its message texts mention)."""
+    fmt = world.formats.source(platform)
+    world_ids = world.accounts.select("account", pl.col("account_id").alias("world_id"))
+    return (written_accounts(world).filter((pl.col("account") >= 0) & (pl.col("source") == fmt))
+            .join(world_ids, on="account").sort("account"))
 
 
 def written_tenant_users(world: SimulatedWorld) -> pl.DataFrame:

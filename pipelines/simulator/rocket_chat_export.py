@@ -25,7 +25,7 @@ import numpy as np
 import orjson
 import polars as pl
 
-from pipelines.simulator.platform_formats import chat_events, format_rng, retarget_mentions, written_accounts
+from pipelines.simulator.platform_formats import chat_events, format_rng, platform_accounts, retarget_mentions
 from pipelines.simulator.text import FILE_NAMES
 from pipelines.simulator.world import SimulatedWorld
 
@@ -76,13 +76,10 @@ def write_rocket_chat_export(world: SimulatedWorld, out_dir: Path, platform: str
     """Write simulated ``platform`` (``slack`` or ``mattermost``) as Rocket.Chat mongoexport dumps."""
     tl = world.timeline
     rng = format_rng(world, "rocket_chat", 3)
-    accounts = (written_accounts(world).filter((pl.col("account") >= 0) & (pl.col("source") == "rocket_chat"))
-                .sort("account"))
+    accounts = platform_accounts(world, platform)
     user = {a: {"_id": a, "username": u, "name": n} for a, u, n in
             accounts.select("account_id", "username", "display_name").iter_rows()}
-    world_ids = world.accounts.filter(pl.col("source") == platform).sort("account")["account_id"].to_list()
-    by_world_id = dict(zip(world_ids, accounts["account_id"].to_list(), strict=True))
-    mention = {old: f"@{user[new]['username']}" for old, new in by_world_id.items()}
+    mention = {old: f"@{name}" for old, name in accounts.select("world_id", "username").iter_rows()}
     by_username = {u["username"]: a for a, u in user.items()}
     rooms = space_ids(world, platform)
     ev = chat_events(world, platform).with_columns(t_ms=pl.col("t_us") // 1000)

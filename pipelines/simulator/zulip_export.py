@@ -29,10 +29,10 @@ import orjson
 import polars as pl
 
 from pipelines.simulator.communities import MM_TEAM
-from pipelines.simulator.output_files import write_tar_gz
+from pipelines.simulator.output_files import json_bytes, write_tar_gz
 from pipelines.simulator.parameters import ORGANISATION, TIME_ZONE
-from pipelines.simulator.platform_formats import (chat_events, format_rng, retarget_mentions, thread_topics,
-                                                  written_accounts)
+from pipelines.simulator.platform_formats import (chat_events, format_rng, platform_accounts, retarget_mentions,
+                                                  thread_topics)
 from pipelines.simulator.text import FILE_NAMES
 from pipelines.simulator.world import SimulatedWorld
 
@@ -82,20 +82,12 @@ def _epoch(day: dt.date) -> float:
     return float((day - dt.date(1970, 1, 1)).days * 86_400)
 
 
-def _dumps(obj: object) -> bytes:
-    return orjson.dumps(obj, option=orjson.OPT_INDENT_2)
-
-
 def write_zulip_export(world: SimulatedWorld, out_dir: Path, platform: str) -> Path:
     """Write simulated ``platform`` (``slack`` or ``mattermost``) as a Zulip realm export tarball."""
     tl = world.timeline
     rng = format_rng(world, "zulip", 1)
-    accounts = (written_accounts(world).filter((pl.col("account") >= 0) & (pl.col("source") == "zulip"))
-                .sort("account"))
-    name_of = dict(zip(accounts["account_id"].to_list(), accounts["display_name"].to_list(), strict=True))
-    by_world_id = dict(zip(world.accounts.filter(pl.col("source") == platform).sort("account")["account_id"].to_list(),
-                           accounts["account_id"].to_list(), strict=True))
-    mention = {old: f"@**{name_of[new]}**" for old, new in by_world_id.items()}
+    accounts = platform_accounts(world, platform)
+    mention = {old: f"@**{name}**" for old, name in accounts.select("world_id", "display_name").iter_rows()}
     streams = space_ids(world, platform)
     recipient_of = {j: FIRST_RECIPIENT_ID + k for k, j in enumerate(streams)}
     ev = chat_events(world, platform)
@@ -154,13 +146,13 @@ def write_zulip_export(world: SimulatedWorld, out_dir: Path, platform: str) -> P
     ]
     realm = _realm(world, platform, accounts, streams, recipient_of, ev, owner, reactions, audit)
 
-    files: dict[str, bytes] = {"realm.json": _dumps(realm)}
+    files: dict[str, bytes] = {"realm.json": json_bytes(realm)}
     for k in range(0, max(len(zulip_messages), 1), MESSAGES_PER_FILE):
-        files[f"messages-{k // MESSAGES_PER_FILE + 1:06d}.json"] = _dumps({
+        files[f"messages-{k // MESSAGES_PER_FILE + 1:06d}.json"] = json_bytes({
             "zerver_message": zulip_messages[k:k + MESSAGES_PER_FILE],
             "zerver_usermessage": [u for u in usermessages[k:k + MESSAGES_PER_FILE]],
         })
-    files["attachment.json"] = _dumps({"zerver_attachment": attachments})
+    files["attachment.json"] = json_bytes({"zerver_attachment": attachments})
     suffix = "".join(chr(ord("a") + int(x)) for x in rng.integers(26, size=8))
     root = f"zulip-export-{suffix}"
     return write_tar_gz(out_dir / "platforms" / "zulip" / f"{root}.tar.gz", files,
