@@ -106,13 +106,6 @@ class PlatformFormats:
             return str(getattr(self, platform))
         return platform
 
-    def platform_of(self, fmt: str) -> str | None:
-        """The simulated platform written in ``fmt``, if any."""
-        for platform in CHOICES:
-            if getattr(self, platform) == fmt:
-                return platform
-        return None
-
 
 def format_rng(world: SimulatedWorld, fmt: str, stream: int) -> np.random.Generator:
     """A generator for the random ids of ``fmt``, from the world's seed only: the ids a format
