@@ -83,6 +83,18 @@ class Settings(_Strict):
     identity_match_threshold: float = Field(0.9, ge=0, le=1)
     report_weekday: Literal["monday"] = "monday"
     report_hour: int = Field(6, ge=0, le=23)
+    language: Literal["en", "fr"] = Field(
+        "en",
+        description="the language the weekly report is written in: en (English) or fr (French); a region "
+        "such as fr_FR or fr-CA is accepted and read as its language. `uptake report --lang` overrides it.",
+    )
+
+    @field_validator("language", mode="before")
+    @classmethod
+    def _language_code(cls, v: object) -> object:
+        if isinstance(v, str):
+            return v.strip().replace("-", "_").split("_", 1)[0].lower()
+        return v
 
     @field_validator("time_zone")
     @classmethod

@@ -45,6 +45,7 @@ from pathlib import Path
 
 from babel import Locale
 from babel import dates as babel_dates
+from babel import lists as babel_lists
 from babel import numbers as babel_numbers
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -61,11 +62,14 @@ __all__ = [
     "current_language",
     "format_date",
     "format_datetime",
+    "format_list",
     "format_number",
     "format_percent",
     "ngettext",
     "normalise_language",
+    "number_separators",
     "pgettext",
+    "plotly_locale",
     "translations",
     "use_language",
 ]
@@ -195,6 +199,39 @@ def format_percent(share: float, digits: int = 0) -> str:
                                         decimal_quantization=False)
 
 
+def number_separators() -> str:
+    """The decimal and thousands separators of the active language, as Plotly's ``layout.separators``
+    wants them: ``".,"`` in English, ``", "`` (narrow no-break space) in French."""
+    locale = _locale()
+    return babel_numbers.get_decimal_symbol(locale) + babel_numbers.get_group_symbol(locale)
+
+
+def plotly_locale() -> dict[str, object] | None:
+    """The active language's Plotly locale (month and day names, separators) for ``Plotly.register``,
+    built from Babel's CLDR data; ``None`` for English, plotly.js's built-in language."""
+    if _ACTIVE.get() == DEFAULT_LANGUAGE:
+        return None
+    locale = _locale()
+
+    def names(kind: str, width: str) -> list[str]:
+        table = (babel_dates.get_month_names(width, "stand-alone", locale) if kind == "months" else
+                 babel_dates.get_day_names(width, "stand-alone", locale))
+        keys = range(1, 13) if kind == "months" else (6, 0, 1, 2, 3, 4, 5)  # plotly's weeks start on Sunday
+        return [table[k] for k in keys]
+
+    return {
+        "moduleType": "locale",
+        "name": _ACTIVE.get(),
+        "dictionary": {},
+        "format": {
+            "days": names("days", "wide"), "shortDays": names("days", "abbreviated"),
+            "months": names("months", "wide"), "shortMonths": names("months", "abbreviated"),
+            "date": "%d/%m/%Y", "decimal": babel_numbers.get_decimal_symbol(locale),
+            "thousands": babel_numbers.get_group_symbol(locale),
+        },
+    }
+
+
 def format_date(day: dt.date, style: str = "long") -> str:
     """A date in the active language: ``7 December 2026`` / ``7 décembre 2026`` (``style`` is Babel's:
     ``short``, ``medium``, ``long``, ``full`` or a pattern)."""
@@ -205,3 +242,15 @@ def format_datetime(moment: dt.datetime) -> str:
     """A UTC time stamp in the active language: ``7 December 2026, 06:00 UTC`` / ``7 décembre 2026 à 06:00 UTC``."""
     moment = moment.astimezone(dt.UTC) if moment.tzinfo else moment
     return _("{date}, {time} UTC").format(date=format_date(moment.date()), time=f"{moment:%H:%M}")
+
+
+def format_list(items: list[str], conjunction: str = "and") -> str:
+    """``items`` as a list in words: "a, b and c" / "a, b et c"; ``conjunction="or"``: "a, b or c" /
+    "a, b ou c". English has no serial comma (the report's house style; CLDR's English adds one)."""
+    if conjunction not in ("and", "or"):
+        raise ValueError(f"conjunction {conjunction!r}: expected 'and' or 'or'")
+    if len(items) <= 1:
+        return "".join(items)
+    if _ACTIVE.get() == "en":
+        return ", ".join(items[:-1]) + f" {conjunction} " + items[-1]
+    return babel_lists.format_list(items, style="standard" if conjunction == "and" else "or", locale=_locale())
