@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import string
 import threading
+import tokenize
 from pathlib import Path
 
 import pytest
@@ -141,3 +143,23 @@ def test_the_catalogue_keeps_no_translation_the_code_no_longer_uses() -> None:
     stale = [m.id for m in _catalogue() if m.id and (m.context, _singular(m.id)) not in used]
     assert not stale, "entries of uptake.po no string in transforms/ uses (run pybabel update):\n" + "\n".join(
         map(repr, stale))
+
+
+def test_no_message_is_hidden_inside_an_f_string() -> None:
+    """Babel's extractor does not look inside f-strings (Python 3.11), so ``_()`` there is never translated."""
+    hidden = []
+    for path in sorted((ROOT / "transforms").rglob("*.py")):
+        with path.open("rb") as source:
+            for token in tokenize.tokenize(source.readline):
+                if (token.type == tokenize.STRING and re.match(r"^[rbRB]*[fF]", token.string)
+                        and re.search(r"\b(_|N_|ngettext|pgettext)\(", token.string)):
+                    hidden.append(f"{path.relative_to(ROOT)}:{token.start[0]}")
+    assert not hidden, "messages inside f-strings (move them out):\n" + "\n".join(hidden)
+
+
+def test_french_typography_puts_no_break_spaces_before_high_punctuation() -> None:
+    assert i18n.french_spacing("Attention : a ; b ? 95 % %{y} « c »") == (
+        f"Attention{NBSP}: a{NNBSP}; b{NNBSP}? 95{NBSP}% %{{y}} «{NBSP}c{NBSP}»")
+    with use_language("fr"):
+        assert _("{date}, {time} UTC") == "{date} à {time} UTC"
+        assert NBSP + ":" in _("{what}: not available yet ({table} is not in the warehouse).")

@@ -36,6 +36,7 @@ from __future__ import annotations
 import datetime as dt
 import gettext
 import io
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -65,6 +66,7 @@ __all__ = [
     "format_list",
     "format_number",
     "format_percent",
+    "french_spacing",
     "ngettext",
     "normalise_language",
     "number_separators",
@@ -141,10 +143,33 @@ def translations(language: str) -> gettext.NullTranslations:
         return gettext.NullTranslations()
     with catalogue_path(language).open("rb") as po:
         catalog = read_po(po, locale=language, domain=DOMAIN)
+    if language == "fr":
+        for message in catalog:
+            if message.id and message.string:
+                message.string = (tuple(map(french_spacing, message.string)) if isinstance(message.string, tuple)
+                                  else french_spacing(message.string))
     buffer = io.BytesIO()
     write_mo(buffer, catalog, use_fuzzy=False)
     buffer.seek(0)
     return gettext.GNUTranslations(buffer)
+
+
+_FRENCH_SPACES = (
+    (re.compile(r" :"), "\u00a0:"),           # no-break space before a colon
+    (re.compile(r" ([;!?])"), "\u202f\\1"),   # narrow no-break space before ; ! ?
+    (re.compile(r" %(?!\{)"), "\u00a0%"),      # before a percent sign (not Plotly's %{...} placeholders)
+    (re.compile(r"« "), "«\u00a0"),
+    (re.compile(r" »"), "\u00a0»"),
+)
+
+
+def french_spacing(text: str) -> str:
+    """French typography: the ordinary spaces the catalogue writes before ``: ; ! ? %`` and inside
+    ``« »`` become no-break spaces, so a line never starts with a colon. Applied to the French
+    catalogue when it is compiled (the ``.po`` file stays readable)."""
+    for pattern, space in _FRENCH_SPACES:
+        text = pattern.sub(space, text)
+    return text
 
 
 def _(message: str) -> str:
@@ -153,9 +178,11 @@ def _(message: str) -> str:
 
 
 def ngettext(singular: str, plural: str, n: float) -> str:
-    """The singular or plural form of a message for ``n``, by the active language's rule
-    (French: 0 and 1 are singular). Format ``n`` in yourself: ``ngettext(...).format(n=...)``."""
-    return translations(_ACTIVE.get()).ngettext(singular, plural, int(abs(n)) if n == int(n) else 2)
+    """The singular or plural form of a message for ``n``, by the active language's CLDR rule: English
+    "1 point" and "1.5 points", French "1,5 point" and "2 points" (0 and everything below 2 are
+    singular). Format ``n`` in yourself: ``ngettext(...).format(n=...)``."""
+    one = _locale().plural_form(abs(n)) == "one"
+    return translations(_ACTIVE.get()).ngettext(singular, plural, 1 if one else 2)
 
 
 def pgettext(context: str, message: str) -> str:

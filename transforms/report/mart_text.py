@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Mapping
 
 from transforms.report import format as fmt
-from transforms.report.i18n import _, ngettext
+from transforms.report.i18n import DEFAULT_LANGUAGE, _, current_language, ngettext
 from transforms.report.vocabulary import and_list, attribute_word, population_word
 
 __all__ = ["representativeness_statement", "say_mart_note"]
@@ -42,12 +42,41 @@ def _suppressed(m: re.Match[str]) -> str:
     return _("suppressed: an arm has fewer than {n} units").format(n=m["n"])
 
 
+def _no_stratum(m: re.Match[str]) -> str:
+    return _("no stratum of {strata} holds {n} or more pilot and comparison units").format(
+        strata=and_list([attribute_word(s.strip()) for s in m["strata"].split(",")]), n=m["n"])
+
+
+def _empty_population(m: re.Match[str]) -> str:
+    return _("the eligible population is empty")
+
+
+#: The estimators' diagnostics a note quotes after "not estimable:" / "not projectable:" that the
+#: report says in its language (``transforms.pilot.projection``); others are the estimators' own
+#: technical English, quoted as they are in English and pointed to in other languages.
+_REASONS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
+    (re.compile(r"(?:unit frame: )?no stratum of (?P<strata>.+?) holds (?P<n>\d+)\+ treated and control units"),
+     _no_stratum),
+    (re.compile(r"(?:population: )?the eligible population is empty"), _empty_population),
+)
+
+
+def _reason(reason: str) -> str:
+    for pattern, say in _REASONS:
+        m = pattern.fullmatch(reason.strip())
+        if m:
+            return say(m)
+    if current_language() == DEFAULT_LANGUAGE:
+        return reason
+    return _("the estimator's diagnostic is in the note column of marts.pilot_effects")
+
+
 def _not_estimable(m: re.Match[str]) -> str:
-    return _("not estimable: {reason}").format(reason=m["reason"])
+    return _("not estimable: {reason}").format(reason=_reason(m["reason"]))
 
 
 def _not_projectable(m: re.Match[str]) -> str:
-    return _("not projectable: {reason}").format(reason=m["reason"])
+    return _("not projectable: {reason}").format(reason=_reason(m["reason"]))
 
 
 #: The notes of ``transforms.pilot.effects_mart`` (``_projection_rows``, ``_estimator_rows``,
@@ -89,6 +118,11 @@ def representativeness_statement(row: Mapping[str, object], *, compared: int | N
     in the eligible population (2.6 times; SMD +0.45)"; summary rows (``mean_abs_smd``, with the
     number of comparisons ``compared`` and of those above 0.1 ``flagged``; ``propensity_auc``).
     """
+    text = _statement(row, compared, flagged)
+    return text[:1].upper() + text[1:]
+
+
+def _statement(row: Mapping[str, object], compared: int | None, flagged: int | None) -> str:
     who, variable = _who(row.get("cohort")), attribute_word(row.get("variable"))
     if row.get("suppressed"):
         return _("{who}: {variable} suppressed (fewer than the minimum group size)").format(who=who, variable=variable)

@@ -16,16 +16,16 @@ from transforms.privacy import DEFAULT_MIN_GROUP_SIZE
 from transforms.report import format as fmt
 from transforms.report.charts import publishable
 from transforms.report.headline import population_value, state_equivalence
-from transforms.report.i18n import N_, _, ngettext
+from transforms.report.i18n import N_, _, ngettext, pgettext
 from transforms.report.mart_text import say_mart_note
 from transforms.report.vocabulary import (
     and_list,
     join_clauses,
     metric_word,
     population_type_word,
-    segment_word,
     staff_word,
     tier_in_words,
+    unit_word,
 )
 
 __all__ = [
@@ -132,8 +132,9 @@ def reading_population_gap(curve: pl.DataFrame, week_start: dt.date, population_
         return _("Fewer than two groups by {population_type} are large enough to compare this week.").format(
             population_type=by)
     lo, hi = cells.row(0, named=True), cells.row(-1, named=True)
-    word = {"active_rate": _("active"), "engaged_rate": _("engaged"),
-            "contributor_rate": _("contributing")}.get(metric, metric)
+    word = {"active_rate": pgettext("after a share of people", "active"),
+            "engaged_rate": pgettext("after a share of people", "engaged"),
+            "contributor_rate": pgettext("after a share of people", "contributing")}.get(metric, metric)
     gap = 100 * (hi[metric] - lo[metric])
     lo_name, hi_name = fmt.population_label(lo["population"]), fmt.population_label(hi["population"])
     return (_("By {population_type}, {low} lags: {low_share} {state} in {week}, {gap} below {high} ({high_share}); "
@@ -219,10 +220,9 @@ def reading_usage_segments(shares: pl.DataFrame, week_start: dt.date, *,
         return _(_NOTHING)
     share = dict(zip(rows["segment"].to_list(), rows["share"].to_list(), strict=True))
     habit = share.get("Power user", 0.0) + share.get("Habitual user", 0.0)
-    return _("In {week}, {habit} of eligible employees have a usage habit ({power} or {habitual}, active in at "
+    return _("In {week}, {habit} of eligible employees have a usage habit (Power or Habitual users, active in at "
              "least 9 of the last 12 weeks); {non_users} did nothing at all in those 12 weeks.").format(
-        week=fmt.week_label(week_start), habit=fmt.pct(habit), power=segment_word("Power user"),
-        habitual=segment_word("Habitual user"), non_users=fmt.pct(share.get("Non-user")))
+        week=fmt.week_label(week_start), habit=fmt.pct(habit), non_users=fmt.pct(share.get("Non-user")))
 
 
 def reading_lifecycle(shares: pl.DataFrame, week_start: dt.date, *,
@@ -621,7 +621,8 @@ def reading_kpi_link(link: pl.DataFrame, *, min_group_size: int = DEFAULT_MIN_GR
     stats = [_("r = {r}").format(r=fmt.signed(top["correlation"], 2))]
     if fmt.is_number(top.get("slope_per_point")):
         stats.append(_("{slope} {unit} per point of active share").format(
-            slope=fmt.signed(top["slope_per_point"], 2), unit=top.get("unit") or _("units")))
+            slope=fmt.signed(top["slope_per_point"], 2),
+            unit=unit_word(top["unit"]) if top.get("unit") else _("units")))
         if fmt.is_number(top.get("ci_low")) and fmt.is_number(top.get("ci_high")):
             stats[-1] += _(", 95% CI {low} to {high}").format(low=fmt.signed(top["ci_low"], 2),
                                                              high=fmt.signed(top["ci_high"], 2))

@@ -26,7 +26,7 @@ from transforms.report.i18n import N_, _, pgettext
 from transforms.report.inputs import ReportInputs, report_tables
 from transforms.report.mart_text import representativeness_statement
 from transforms.report.pilot_views import PilotViews, pilot_views
-from transforms.report.vocabulary import and_list, attribute_word, metric_word, or_list, population_word
+from transforms.report.vocabulary import and_list, attribute_word, metric_word, or_list, population_word, unit_word
 
 log = logging.getLogger(__name__)
 
@@ -437,7 +437,7 @@ def _unit(outcome: str, kind: MetricKind, inputs: ReportInputs) -> tuple[str, fl
     """How to say an effect on ``outcome``: (unit words, scale from the table's units)."""
     if kind == MetricKind.OUTCOME:
         kpi = inputs.kpi(outcome)
-        return (kpi.unit if kpi else _("KPI units")), 1.0
+        return (unit_word(kpi.unit) if kpi else _("KPI units")), 1.0
     if outcome.startswith("actions_"):
         return _("actions per week"), 1.0
     return _("percentage points"), 100.0
@@ -770,7 +770,7 @@ def outcomes_section(inputs: ReportInputs) -> Section:
             res: list[Block] = []
             for name in sorted(map(str, kpis["kpi"].unique().drop_nulls().to_list())):
                 kdef = inputs.kpi(name)
-                unit = kdef.unit if kdef else ""
+                unit = unit_word(kdef.unit) if kdef else ""
                 title = f"{name}: {kdef.description}" if kdef else name
                 fig = charts.plot_kpi_trend(kpis, kpi=name, unit=unit, title=title, min_group_size=k)
                 series = {tr.name: [(x, y) for x, y in zip(tr.x, tr.y, strict=True) if y is not None]
@@ -851,7 +851,8 @@ def quality_section(inputs: ReportInputs, *, match_threshold: float | None = Non
     if rej is not None and rej.height:
         def rej_blocks() -> list[Block]:
             top = rej.sort("rows", descending=True).head(8)
-            return [TableBlock(_("Most frequent reasons rows were quarantined"),
+            return [TableBlock(_("Most frequent reasons rows were quarantined (each reason as its connector "
+                                 "writes it)"),
                                (_("source"), _("reason"), _("rows")),
                                tuple((str(r["source"]), str(r["reason"]), fmt.count(r["rows"]))
                                      for r in top.iter_rows(named=True)))]
@@ -890,7 +891,7 @@ def _profile_table(profile: pl.DataFrame, min_group_size: int) -> TableBlock:
     """Share of employees whose directory profile has each field (prerequisite: profile completeness)."""
     ok = charts.publishable(profile, size_columns=["employees"], min_group_size=min_group_size)
     keys = [c for c in ok.columns if c not in ("field", "employees", "filled", "share", "suppressed")]
-    rows = tuple((*(population_word(r[c]) for c in keys), str(r["field"]), fmt.count(r["employees"]), fmt.pct(r["share"], 1))
+    rows = tuple((*(population_word(r[c]) for c in keys), attribute_word(r["field"]), fmt.count(r["employees"]), fmt.pct(r["share"], 1))
                  for r in ok.iter_rows(named=True))
     return TableBlock(_("Directory profile completeness (share of employees with the field filled)"),
                       (*(attribute_word(k) for k in keys), _("field"), _("employees"), _("filled")), rows)

@@ -27,6 +27,7 @@ __all__ = [
     "segment_word",
     "staff_word",
     "tier_in_words",
+    "unit_word",
 ]
 
 #: How the report says that someone did an action ("people who posted, replied, shared or uploaded").
@@ -78,6 +79,25 @@ _ATTRIBUTES = {
     "pre_actions_total": N_("actions per week before the pilot"),
     "mean_abs_smd": N_("mean absolute standardized difference"),
     "propensity_auc": N_("how well a model tells members from the rest (AUC)"),
+    "manager_id": N_("manager"),
+    "email": N_("email"),
+    "hire_date": N_("hire date"),
+    "upn": N_("UPN"),
+}
+
+#: Units the KPI registry commonly states (an organisation's own wording is shown as it is).
+_UNITS = {
+    "hours": N_("hours"),
+    "hour": N_("hours"),
+    "days": N_("days"),
+    "minutes": N_("minutes"),
+    "percent": N_("percent"),
+    "%": N_("percent"),
+    "count": N_("count"),
+    "tickets": N_("tickets"),
+    "people": N_("people"),
+    "euros": N_("euros"),
+    "EUR": N_("euros"),
 }
 
 _SEGMENTS = {
@@ -162,6 +182,11 @@ def segment_word(segment: object) -> str:
 def lifecycle_word(state: object) -> str:
     """A lifecycle state ("resurrecting")."""
     return _say(_LIFECYCLE, state)
+
+
+def unit_word(unit: object) -> str:
+    """A KPI's unit from the registry ("hours" -> "hours" / "heures"); other wording as it is."""
+    return _say(_UNITS, unit)
 
 
 def metric_word(metric: object) -> str:

@@ -188,10 +188,10 @@ def _chart_html(block: ChartBlock, chart_id: str) -> str:
 
 
 def _section_html(section: Section, first_chart: int) -> tuple[str, int]:
+    kinds = _("metric kind: {kinds}").format(kinds=" / ".join(kind_word(k) for k in section.kinds))
     parts = [f"<section class='report-section' id='{section.key}'><h2>{html.escape(section.title)}</h2>",
              f"<div class='kinds' data-kinds='{' '.join(k.value for k in section.kinds)}'>"
-             f"{html.escape(_('metric kind: {kinds}').format(kinds=' / '.join(kind_word(k) for k in section.kinds)))}"
-             "</div>",
+             f"{html.escape(kinds)}</div>",
              f"<p class='intro'>{html.escape(section.intro)}</p>"]
     n = first_chart
     for block in section.blocks:
@@ -248,21 +248,24 @@ def _page(report: Report) -> str:
     footer = [_("uptake weekly adoption report"), org, label,
               _("minimum group size {size}").format(size=inputs.min_group_size),
               _("person keys are pseudonyms; no names, emails or message text.")]
+    title = _("{organisation}: adoption report {week}").format(organisation=org, week=label)
+    heading = _("{organisation}: adoption report, week {week}").format(organisation=org, week=label)
+    promise = _("Every share is of eligible employees from the HR directory, never of platform accounts. Groups of "
+                "fewer than {size} people are never shown. Activity, community outputs and business outcomes are kept "
+                "apart.").format(size=inputs.min_group_size)
     return f"""<!DOCTYPE html>
 <html lang="{current_language()}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{_esc(_("{organisation}: adoption report {week}").format(organisation=org, week=label))}</title>
+<title>{_esc(title)}</title>
 <style>{_CSS}</style>
 <script type="text/javascript">{_plotly_js()}</script>
 {_plotly_locale_script()}
 <script type="application/json" id="report-summary">{summary_json}</script>
 </head><body>
 <header class="report-header">
-<h1>{_esc(_("{organisation}: adoption report, week {week}").format(organisation=org, week=label))}</h1>
+<h1>{_esc(heading)}</h1>
 <p>{" &middot; ".join(_esc(f) for f in facts)}</p>
-<p>{_esc(_("Every share is of eligible employees from the HR directory, never of platform accounts. Groups of fewer "
-           "than {size} people are never shown. Activity, community outputs and business outcomes are kept "
-           "apart.").format(size=inputs.min_group_size))}</p>
+<p>{_esc(promise)}</p>
 </header>
 {_headline_html(report.headline)}
 <nav class="toc">{toc}</nav>
