@@ -30,7 +30,7 @@ from transforms.contracts.actions import ACTIVE_TIERS, Tier
 from transforms.metrics.registry import KIND_COLUMN, MetricKind, MixedKindError, assert_single_kind, get_metric
 from transforms.privacy import DEFAULT_MIN_GROUP_SIZE
 from transforms.report import format as fmt
-from transforms.report.i18n import N_, _, number_separators
+from transforms.report.i18n import N_, _, number_separators, pgettext
 from transforms.report.inputs import ReportInputError, require_columns
 from transforms.report.vocabulary import (
     lifecycle_word,
@@ -46,6 +46,7 @@ __all__ = [
     "CHART_WIDTH",
     "figure_kind",
     "figure_metrics",
+    "localise_date_axis",
     "new_figure",
     "plot_active_rate_by_population",
     "plot_adoption_rates",
@@ -120,6 +121,19 @@ def new_figure(*, kind: MetricKind | str, metrics: Sequence[str], title: str, y_
     return fig
 
 
+def localise_date_axis(fig: go.Figure) -> go.Figure:
+    """Write a date x axis's ticks in the report's language's order ("Mar 8" / "8 mars"): plotly.js's
+    French locale gives the month names, this gives the order. Changes ``fig`` (a figure the caller
+    just made) and returns it; figures whose x axis holds no dates are left as they are."""
+    tick = pgettext("Plotly date axis ticks (d3-time-format)", "%b %-d")
+    if tick == "%b %-d":
+        return fig
+    dated = any(len(getattr(t, "x", None) or ()) and isinstance(t.x[0], dt.date) for t in fig.data)
+    if dated:
+        fig.update_xaxes(tickformat=tick)
+    return fig
+
+
 def figure_kind(fig: go.Figure) -> MetricKind:
     """The one metric kind a figure made by :func:`new_figure` draws; ``MixedKindError`` if untagged."""
     meta = fig.layout.meta
@@ -174,6 +188,15 @@ def _hover(template: str, **values: str) -> str:
     left for plotly.js, and the trace name box hidden."""
     filled = re.sub(r"(?<!%)\{(\w+)\}", lambda m: str(values[m[1]]), template)
     return filled + "<extra></extra>"
+
+
+def _share_hover(name: str | None = None, *, dated: bool = False) -> str:
+    """The hover text of a weekly share: "name: 42.3%", with the week's date when ``dated`` (or no name)."""
+    if name is None:
+        return _hover(_("%{x|%Y-%m-%d}: %{y:.1f}{percent}"), percent=_percent_suffix())
+    if dated:
+        return _hover(_("{name}<br>%{x|%Y-%m-%d}: %{y:.1f}{percent}"), name=name, percent=_percent_suffix())
+    return _hover(_("{name}: %{y:.1f}{percent}"), name=name, percent=_percent_suffix())
 
 
 def _percent_suffix() -> str:
@@ -296,7 +319,7 @@ def plot_adoption_rates(curve: pl.DataFrame, *, population_type: str = "organisa
     for i, rate in enumerate(rates):
         fig.add_trace(go.Scatter(x=rows["week_start"].to_list(), y=_pct(rows[rate]), mode="lines",
                                  name=_rate_label(rate), line={"color": PALETTE[i], "width": 2.5},
-                                 hovertemplate=f"%{{x|%Y-%m-%d}}: %{{y:.1f}}{_percent_suffix()}<extra></extra>"))
+                                 hovertemplate=_share_hover()))
     fig.update_yaxes(rangemode="tozero", ticksuffix=_percent_suffix())
     return fig
 
@@ -330,8 +353,7 @@ def plot_population_trend(curve: pl.DataFrame, *, population_type: str, metric: 
         fig.add_trace(go.Scatter(x=part["week_start"].to_list(), y=_pct(part[metric]), mode="lines",
                                  name=fmt.population_label(pop),
                                  line={"color": _colour(pop, i), "width": 2.5},
-                                 hovertemplate=f"{fmt.population_label(pop)}<br>%{{x|%Y-%m-%d}}: %{{y:.1f}}"
-                                               f"{_percent_suffix()}<extra></extra>"))
+                                 hovertemplate=_share_hover(fmt.population_label(pop), dated=True)))
     fig.update_yaxes(rangemode="tozero", ticksuffix=_percent_suffix())
     return fig
 
@@ -402,7 +424,7 @@ def plot_usage_segments(shares: pl.DataFrame, *, population_type: str = "organis
                                  name=segment_word(seg), stackgroup="segments", line={"width": 0.5},
                                  fillcolor=colours.get(seg, PALETTE[i % len(PALETTE)]),
                                  marker_color=colours.get(seg, PALETTE[i % len(PALETTE)]),
-                                 hovertemplate=f"{segment_word(seg)}: %{{y:.1f}}{_percent_suffix()}<extra></extra>"))
+                                 hovertemplate=_share_hover(segment_word(seg))))
     fig.update_yaxes(range=[0, 100], ticksuffix=_percent_suffix())
     return fig
 
@@ -436,7 +458,7 @@ def plot_lifecycle(shares: pl.DataFrame, *, population_type: str = "organisation
         fig.add_trace(go.Bar(x=part["week_start"].to_list(), y=[None if v is None else sign * v
                                                                  for v in _pct(part["share"])],
                              name=lifecycle_word(state), marker_color=colour,
-                             hovertemplate=f"{lifecycle_word(state)}: %{{y:.1f}}{_percent_suffix()}<extra></extra>"))
+                             hovertemplate=_share_hover(lifecycle_word(state))))
     fig.update_layout(barmode="relative", bargap=0.15)
     fig.update_yaxes(ticksuffix=_percent_suffix())
     return fig
@@ -580,7 +602,7 @@ def plot_digital_divide(divide: pl.DataFrame, *, min_group_size: int = DEFAULT_M
         label = population_word(name)
         fig.add_trace(go.Scatter(x=rows["week_start"].to_list(), y=_pct(rows[col]), mode="lines", name=label,
                                  line={"color": _colour(name, 0 if col.startswith("ref") else 3), "width": 2.5},
-                                 hovertemplate=f"{label}: %{{y:.1f}}{_percent_suffix()}<extra></extra>"))
+                                 hovertemplate=_share_hover(label)))
     fig.update_yaxes(rangemode="tozero", ticksuffix=_percent_suffix())
     return fig
 
@@ -610,7 +632,7 @@ def plot_manager_relay(relay: pl.DataFrame, *, min_group_size: int = DEFAULT_MIN
                               ("rate_manager_inactive", _("manager not active the week before"), GREY)):
         fig.add_trace(go.Scatter(x=rows["week_start"].to_list(), y=_pct(rows[col]), mode="lines", name=name,
                                  line={"color": colour, "width": 2.5},
-                                 hovertemplate=f"{name}: %{{y:.1f}}{_percent_suffix()}<extra></extra>"))
+                                 hovertemplate=_share_hover(name)))
     fig.update_yaxes(rangemode="tozero", ticksuffix=_percent_suffix())
     return fig
 
@@ -647,7 +669,7 @@ def plot_representativeness(rep: pl.DataFrame, *, threshold: float = 0.1, max_ro
     fig.add_vrect(x0=-threshold, x1=threshold, fillcolor="rgba(0,158,115,0.10)", line_width=0)
     fig.add_trace(go.Scatter(x=rows["smd"].to_list(), y=rows["__label"].to_list(), mode="markers",
                              marker={"size": 10, "color": [PALETTE[3] if f else PALETTE[2] for f in flagged]},
-                             showlegend=False, hovertemplate="%{y}: SMD %{x:.2f}<extra></extra>"))
+                             showlegend=False, hovertemplate=_hover(_("%{y}: SMD %{x:.2f}"))))
     fig.add_vline(x=0, line_color=GREY)
     fig.update_yaxes(type="category")
     return fig
@@ -734,7 +756,7 @@ def plot_pilot_effects(effects: pl.DataFrame, *, kind: MetricKind | str, metrics
         error_x={"type": "data", "symmetric": False, "color": "#555555",
                  "array": [None if h is None or e is None else h - e for h, e in zip(rows["ci_high"], est)],
                  "arrayminus": [None if lo is None or e is None else e - lo for lo, e in zip(rows["ci_low"], est)]},
-        hovertemplate="%{y}: %{x:.3g}<extra></extra>"))
+        hovertemplate=_hover(_("%{y}: %{x:.3g}"))))
     fig.add_vline(x=0, line_color=GREY)
     values = [v for v in [*est, *rows["ci_low"].to_list(), *rows["ci_high"].to_list(), 0.0]
               if v is not None and v == v]

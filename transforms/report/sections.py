@@ -142,7 +142,7 @@ def _guarded(table: str, build: Callable[[], list[Block]]) -> list[Block]:
 
 
 def _chart(table: str, figure: go.Figure, reading: str) -> ChartBlock:
-    return ChartBlock(figure=figure, reading=reading, table=table)
+    return ChartBlock(figure=charts.localise_date_axis(figure), reading=reading, table=table)
 
 
 def _population_types(frame: pl.DataFrame) -> list[str]:
@@ -771,7 +771,7 @@ def outcomes_section(inputs: ReportInputs) -> Section:
             for name in sorted(map(str, kpis["kpi"].unique().drop_nulls().to_list())):
                 kdef = inputs.kpi(name)
                 unit = unit_word(kdef.unit) if kdef else ""
-                title = f"{name}: {kdef.description}" if kdef else name
+                title = _("{kpi}: {description}").format(kpi=name, description=kdef.description) if kdef else name
                 fig = charts.plot_kpi_trend(kpis, kpi=name, unit=unit, title=title, min_group_size=k)
                 series = {tr.name: [(x, y) for x, y in zip(tr.x, tr.y, strict=True) if y is not None]
                           for tr in fig.data}

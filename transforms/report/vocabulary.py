@@ -52,6 +52,11 @@ _POPULATIONS = {
     "all": N_("all waves"),
     "true": N_("yes"),
     "false": N_("no"),
+    "<1y": N_("<1y"),
+    "1-3y": N_("1-3y"),
+    "3-5y": N_("3-5y"),
+    "5-10y": N_("5-10y"),
+    "10y+": N_("10y+"),
 }
 
 _STAFF = {"office": N_("office staff"), "frontline": N_("frontline staff")}
