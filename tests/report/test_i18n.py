@@ -92,7 +92,9 @@ def test_numbers_percent_and_dates_the_french_way() -> None:
 
 
 def _fields(text: str) -> set[str]:
-    return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+    """The ``{name}`` placeholders of a message, and Plotly's ``%{x}`` ones without their format
+    (``%{x|%Y-%m-%d}`` may become ``%{x|%d/%m/%Y}`` in another language)."""
+    return {name.split("|")[0] for _, name, _, _ in string.Formatter().parse(text) if name is not None}
 
 
 def _catalogue():
