@@ -171,7 +171,7 @@ def report(
     """Write the weekly adoption report of a week from an existing warehouse."""
     import duckdb
 
-    from pipelines.assets.report import write_report
+    from pipelines.report_file import write_report
     from transforms.report.i18n import UnsupportedLanguageError, normalise_language
 
     if not warehouse.is_file():

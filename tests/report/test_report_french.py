@@ -119,7 +119,7 @@ def org() -> small_org.SmallOrg:
 @pytest.fixture(scope="module")
 def small_org_pages(org, tmp_path_factory) -> dict[str, str]:
     """The small organisation's report written from its warehouse by write_report, in both languages."""
-    from pipelines.assets.report import write_report
+    from pipelines.report_file import write_report
 
     out = tmp_path_factory.mktemp("french")
     pages = {}
@@ -224,7 +224,7 @@ def test_the_report_formats_say_numbers_and_dates_in_french():
 def test_settings_language_writes_the_report_in_french(org, tmp_path):
     """settings.yaml ``language: fr`` (stored with the configuration): write_report, and so the report
     asset of ``uptake run``, writes French without being told."""
-    from pipelines.assets.report import write_report
+    from pipelines.report_file import write_report
 
     warehouse = tmp_path / "warehouse.duckdb"
     shutil.copy(org.warehouse, warehouse)
