@@ -179,17 +179,26 @@ def report(
     warehouse: Annotated[Path, typer.Option("--warehouse", help="The DuckDB warehouse file.")],
     out_file: Annotated[Path, typer.Option("--out", help="The HTML file to write.")],
     week: Annotated[str | None, typer.Option("--week", help="ISO week YYYY-Www; default: the latest.")] = None,
+    lang: Annotated[str | None, typer.Option(
+        "--lang", help="The report's language: en or fr (default: settings.yaml's language, else en).")] = None,
 ) -> None:
     """Write the weekly adoption report of a week from an existing warehouse."""
     import duckdb
 
     from pipelines.report_file import write_report
+    from transforms.report.i18n import UnsupportedLanguageError, normalise_language
 
     if not warehouse.is_file():
         _fail(f"warehouse {warehouse} does not exist; run `uptake run` first")
     week_start = _parse_week(week)
+    language = None
+    if lang is not None:
+        try:
+            language = normalise_language(lang)
+        except UnsupportedLanguageError as exc:
+            _fail(f"--lang {lang!r}: {exc}")
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        path, _ = write_report(con, out_file, week_start)
+        path, _ = write_report(con, out_file, week_start, language=language)
     out.print(str(path), soft_wrap=True)
 
 
