@@ -14,12 +14,14 @@ import polars as pl
 from transforms.clean_event_partitions import EVENT_PARTITIONS
 from transforms.contracts.config import Charters, KpiRegistry, Pilots, Settings
 from transforms.marts import InputContext, mart_input
+from transforms.metrics.community_outputs import CommunityCounts
+from transforms.metrics.community_outputs import community_counts as count_community_events
 from transforms.metrics.diffusion import BassDiffusion, bass_start_week, fit_bass_diffusion
 from transforms.metrics.manager_relay import CONTRIBUTION_ACTIONS, LEADER_MAX_LEVEL
 from transforms.metrics.populations import BASS_POPULATIONS
 from transforms.pilot.units import team_kpi_panel as build_team_kpi_panel
 from transforms.pseudonym import PERSON_KEYS_TABLE, PSEUDONYMOUS_EVENTS_VIEW
-from transforms.warehouse import WarehouseConfig, read_config, read_table, register_frame, relation_exists
+from transforms.warehouse import WarehouseConfig, read_config, read_table, relation_exists
 
 PERSON_WEEK_TABLE = "marts.person_week"
 
@@ -94,20 +96,10 @@ def event_weeks(ctx: InputContext) -> tuple[dt.date | None, dt.date | None]:
 
 
 @mart_input(reads=(PSEUDONYMOUS_EVENTS_VIEW,), needs=("charters",),
-            description="Pseudonymous clean events in the chartered communities' spaces (filtered in DuckDB).")
-def community_events(ctx: InputContext) -> pl.DataFrame:
-    ch: Charters = ctx.get("charters")
-    spaces = pl.DataFrame([{"source": s.source, "space_id": s.space_id} for c in ch.communities for s in c.spaces],
-                          schema={"source": pl.Utf8, "space_id": pl.Utf8})
-    with register_frame(ctx.con, "__charter_spaces", spaces) as view:
-        return ctx.con.execute(
-            f"""
-            SELECT e.* FROM {PSEUDONYMOUS_EVENTS_VIEW} e
-            SEMI JOIN (SELECT DISTINCT source, space_id FROM {view}) s
-              ON s.source = e.source AND s.space_id = e.space_id
-            ORDER BY e.source, e.occurred_at, e.event_id
-            """
-        ).pl()
+            description="The chartered communities' activity and outputs per community x week, counted in DuckDB "
+            "from the pseudonymous clean events (no event leaves the engine).")
+def community_counts(ctx: InputContext) -> CommunityCounts:
+    return count_community_events(ctx.con, PSEUDONYMOUS_EVENTS_VIEW, ctx.get("charters"))
 
 
 @mart_input(reads=(PSEUDONYMOUS_EVENTS_VIEW, PERSON_WEEK_TABLE),

@@ -3,7 +3,9 @@ that set one against the other (kind link: never a blended score).
 
 Events are the clean events (EVENTS contract columns plus ``week_start`` and ``person_key`` where
 the account was resolved). An event belongs to every community whose charter lists its
-``(source, space_id)``. Automated events never count.
+``(source, space_id)``. Automated events never count. The events are reduced to counts per
+community x week inside DuckDB (:func:`community_counts`, over a warehouse relation); the public
+functions take those counts, or a Polars frame of events that they count by the same SQL.
 
 Output rules (``CommunityCharter.rule``):
 
@@ -32,14 +34,17 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import duckdb
 import polars as pl
 
 from transforms.contracts.config import Charters
 from transforms.metrics.populations import require_columns
 from transforms.metrics.registry import MetricKind, table_function, with_kind
 from transforms.privacy import DEFAULT_MIN_GROUP_SIZE, suppress_small_arms
+from transforms.warehouse import register_frame
 
-__all__ = ["CommunityFlagRules", "community_activity", "community_flags", "community_outputs"]
+__all__ = ["CommunityCounts", "CommunityFlagRules", "community_activity", "community_counts", "community_flags",
+           "community_outputs"]
 
 _EVENT_COLUMNS = ("source", "space_id", "account_id", "action", "occurred_at", "thread_id", "content_id",
                   "is_automated", "hashtags", "is_question", "week_start")
@@ -55,28 +60,119 @@ class CommunityFlagRules:
     silent_actions_per_week: float = 1.0
 
 
-def _charter_spaces(charters: Charters) -> pl.DataFrame:
+_ACTIVITY_COLUMNS = ("actions", "posts", "replies", "reactions", "reads", "active_people")
+
+# Events of the chartered spaces, one row per event x community that charters its space, automated
+# events left out; ``actor`` is the person when resolved, else the platform account.
+_COMMUNITY_EVENTS_SQL = """
+    SELECT r.community, r.rule, r.within_hours, r.tag, e.source, e.account_id, e.person_key, e.action,
+           e.occurred_at, e.week_start, e.content_id, e.thread_id, e.is_question, e.hashtags,
+           coalesce(e.person_key, e.source || ':' || e.account_id) AS actor
+    FROM {events} e JOIN {rules} r ON r.source = e.source AND r.space_id = e.space_id
+    WHERE NOT coalesce(e.is_automated, false)
+"""
+
+_ACTIVITY_SQL = """
+    SELECT community, week_start,
+           count(*) AS actions,
+           count(*) FILTER (WHERE action = 'post') AS posts,
+           count(*) FILTER (WHERE action = 'reply') AS replies,
+           count(*) FILTER (WHERE action = 'react') AS reactions,
+           count(*) FILTER (WHERE action IN ('read', 'visit')) AS reads,
+           count(DISTINCT actor) AS active_people
+    FROM ce WHERE action <> 'join'
+    GROUP BY community, week_start
+"""
+
+# A question counts once (in its own week) when a reply in the same community's spaces comes from
+# another account and, where both are resolved, another person, within the charter's hours; a
+# hashtag output is a post or reply carrying the tag.
+_OUTPUTS_SQL = """
+    , questions AS (
+        SELECT community, source, content_id, account_id, person_key, occurred_at, week_start, within_hours
+        FROM ce WHERE rule = 'answered_question' AND action = 'post' AND coalesce(is_question, false)
+          AND content_id IS NOT NULL
+    ),
+    answered AS (
+        SELECT q.community, q.source, q.content_id, min(q.week_start) AS week_start
+        FROM questions q JOIN ce r
+          ON r.community = q.community AND r.action = 'reply' AND r.thread_id = q.content_id
+        WHERE r.account_id <> q.account_id
+          AND (r.person_key IS NULL OR q.person_key IS NULL OR r.person_key <> q.person_key)
+          AND r.occurred_at >= q.occurred_at
+          AND (q.within_hours IS NULL OR r.occurred_at <= q.occurred_at + to_hours(CAST(q.within_hours AS BIGINT)))
+        GROUP BY q.community, q.source, q.content_id
+    ),
+    tagged AS (
+        SELECT community, week_start FROM ce
+        WHERE rule = 'hashtag' AND action IN ('post', 'reply')
+          AND coalesce(list_contains(list_transform(hashtags, x -> ltrim(lower(x), '#')), tag), false)
+    )
+    SELECT community, week_start, count(*) AS outputs
+    FROM (SELECT community, week_start FROM answered UNION ALL SELECT community, week_start FROM tagged)
+    GROUP BY community, week_start
+"""
+
+
+@dataclass(frozen=True)
+class CommunityCounts:
+    """The chartered communities' events reduced to counts per community x week (computed in DuckDB).
+
+    ``activity``: community, week_start and the activity columns (``actions`` excludes joins;
+    ``active_people`` counts distinct people, or accounts when unresolved); ``outputs``: community,
+    week_start, outputs by each charter's rule (weeks without any are absent); ``first_week`` /
+    ``last_week``: the span of all the events counted from (every space, not only chartered ones).
+    """
+
+    activity: pl.DataFrame
+    outputs: pl.DataFrame
+    first_week: dt.date | None
+    last_week: dt.date | None
+
+
+def _charter_rules(charters: Charters) -> pl.DataFrame:
     rows = [
-        {"community": c.name, "source": s.source, "space_id": s.space_id}
+        {"community": c.name, "source": s.source, "space_id": s.space_id, "rule": c.rule.kind,
+         "within_hours": c.rule.within_hours if c.rule.kind == "answered_question" else None,
+         "tag": (c.rule.tag or "").lstrip("#").lower() if c.rule.kind == "hashtag" else None}
         for c in charters.communities for s in c.spaces
     ]
-    return pl.DataFrame(rows, schema={"community": pl.Utf8, "source": pl.Utf8, "space_id": pl.Utf8})
+    return pl.DataFrame(rows, schema={"community": pl.Utf8, "source": pl.Utf8, "space_id": pl.Utf8, "rule": pl.Utf8,
+                                      "within_hours": pl.Int64, "tag": pl.Utf8})
 
 
-def _community_events(events: pl.DataFrame, charters: Charters) -> pl.DataFrame:
-    require_columns(events, _EVENT_COLUMNS, table="events")
-    human = events.filter(~pl.col("is_automated").fill_null(False))
-    if "person_key" not in human.columns:
-        human = human.with_columns(pl.lit(None, dtype=pl.Utf8).alias("person_key"))
-    return human.join(_charter_spaces(charters), on=["source", "space_id"], how="inner").with_columns(
-        pl.coalesce(pl.col("person_key"), pl.format("{}:{}", pl.col("source"), pl.col("account_id"))).alias("actor")
+def community_counts(con: duckdb.DuckDBPyConnection, events: str, charters: Charters) -> CommunityCounts:
+    """Count the chartered communities' activity and outputs inside DuckDB, from the relation
+    ``events`` (a table or view name on ``con`` with the clean events' columns, ``week_start`` and
+    ``person_key``): only the per community x week counts leave the engine."""
+    with register_frame(con, "__community_rules", _charter_rules(charters)) as rules:
+        ce = f"WITH ce AS ({_COMMUNITY_EVENTS_SQL.format(events=events, rules=rules)})"  # _OUTPUTS_SQL adds CTEs
+        activity = con.execute(f"{ce} {_ACTIVITY_SQL}").pl()
+        outputs = con.execute(f"{ce} {_OUTPUTS_SQL}").pl()
+    first, last = con.execute(f"SELECT min(week_start), max(week_start) FROM {events}").fetchone()
+    cast = {c: pl.Int64 for c in _ACTIVITY_COLUMNS}
+    return CommunityCounts(
+        activity=activity.with_columns(pl.col("week_start").cast(pl.Date)).cast(cast),
+        outputs=outputs.with_columns(pl.col("week_start").cast(pl.Date), pl.col("outputs").cast(pl.Int64)),
+        first_week=first, last_week=last,
     )
 
 
-def _grid(events: pl.DataFrame, charters: Charters, start: dt.date | None, end: dt.date | None) -> pl.DataFrame:
+def _counts(events: pl.DataFrame | CommunityCounts, charters: Charters) -> CommunityCounts:
+    """Counts of an in-memory events frame, by the same SQL on a private DuckDB connection."""
+    if isinstance(events, CommunityCounts):
+        return events
+    require_columns(events, _EVENT_COLUMNS, table="events")
+    if "person_key" not in events.columns:
+        events = events.with_columns(pl.lit(None, dtype=pl.Utf8).alias("person_key"))
+    with duckdb.connect() as con, register_frame(con, "__community_events", events) as view:
+        return community_counts(con, view, charters)
+
+
+def _grid(counts: CommunityCounts, charters: Charters, start: dt.date | None, end: dt.date | None) -> pl.DataFrame:
     """Every community x every week from ``start`` (default: first event week) to ``end`` (last)."""
-    first = start or events["week_start"].min()
-    last = end or events["week_start"].max()
+    first = start or counts.first_week
+    last = end or counts.last_week
     communities = pl.DataFrame({"community": [c.name for c in charters.communities]}, schema={"community": pl.Utf8})
     if first is None or last is None:
         return communities.with_columns(pl.lit(None, dtype=pl.Date).alias("week_start")).head(0)
@@ -84,68 +180,25 @@ def _grid(events: pl.DataFrame, charters: Charters, start: dt.date | None, end: 
     return communities.join(weeks, how="cross")
 
 
-def _activity_cells(events: pl.DataFrame, charters: Charters, start: dt.date | None,
+def _activity_cells(counts: CommunityCounts, charters: Charters, start: dt.date | None,
                     end: dt.date | None) -> pl.DataFrame:
-    ev = _community_events(events, charters).filter(pl.col("action") != "join")
-    counts = ev.group_by("community", "week_start").agg(
-        pl.len().cast(pl.Int64).alias("actions"),
-        (pl.col("action") == "post").sum().cast(pl.Int64).alias("posts"),
-        (pl.col("action") == "reply").sum().cast(pl.Int64).alias("replies"),
-        (pl.col("action") == "react").sum().cast(pl.Int64).alias("reactions"),
-        pl.col("action").is_in(["read", "visit"]).sum().cast(pl.Int64).alias("reads"),
-        pl.col("actor").n_unique().cast(pl.Int64).alias("active_people"),
-    )
     return (
-        _grid(events, charters, start, end)
-        .join(counts, on=["community", "week_start"], how="left")
-        .with_columns(pl.col("actions", "posts", "replies", "reactions", "reads", "active_people").fill_null(0))
+        _grid(counts, charters, start, end)
+        .join(counts.activity, on=["community", "week_start"], how="left")
+        .with_columns(pl.col(*_ACTIVITY_COLUMNS).fill_null(0))
     )
 
 
-def _output_cells(events: pl.DataFrame, charters: Charters, start: dt.date | None,
+def _output_cells(counts: CommunityCounts, charters: Charters, start: dt.date | None,
                   end: dt.date | None) -> pl.DataFrame:
-    ev = _community_events(events, charters)
-    parts = []
-    for c in charters.communities:
-        mine = ev.filter(pl.col("community") == c.name)
-        if c.rule.kind == "answered_question":
-            questions = mine.filter((pl.col("action") == "post") & pl.col("is_question").fill_null(False)
-                                    & pl.col("content_id").is_not_null())
-            replies = mine.filter(pl.col("action") == "reply").select(
-                pl.col("thread_id"), pl.col("account_id").alias("r_account"), pl.col("person_key").alias("r_person"),
-                pl.col("occurred_at").alias("r_at"),
-            )
-            answered = questions.join(replies, left_on="content_id", right_on="thread_id", how="inner").filter(
-                (pl.col("r_account") != pl.col("account_id"))
-                & (pl.col("r_person").is_null() | pl.col("person_key").is_null()
-                   | (pl.col("r_person") != pl.col("person_key")))
-                & (pl.col("r_at") >= pl.col("occurred_at"))
-            )
-            if c.rule.within_hours is not None:
-                answered = answered.filter(
-                    pl.col("r_at") <= pl.col("occurred_at") + pl.duration(hours=c.rule.within_hours)
-                )
-            outputs = answered.unique(["source", "content_id"]).select("community", "week_start")
-        else:
-            tag = (c.rule.tag or "").lstrip("#").lower()
-            outputs = mine.filter(
-                pl.col("action").is_in(["post", "reply"])
-                & pl.col("hashtags").list.eval(pl.element().str.to_lowercase().str.strip_chars_start("#"))
-                .list.contains(tag).fill_null(False)
-            ).select("community", "week_start")
-        parts.append(outputs)
-    counts = (
-        pl.concat(parts, how="vertical").group_by("community", "week_start").agg(pl.len().cast(pl.Int64).alias("outputs"))
-        if parts else pl.DataFrame(schema={"community": pl.Utf8, "week_start": pl.Date, "outputs": pl.Int64})
-    )
     meta = pl.DataFrame(
         [{"community": c.name, "output_type": c.output_type, "rule": c.rule.kind,
           "target_per_week": c.target_per_week} for c in charters.communities],
         schema={"community": pl.Utf8, "output_type": pl.Utf8, "rule": pl.Utf8, "target_per_week": pl.Float64},
     )
     return (
-        _grid(events, charters, start, end)
-        .join(counts, on=["community", "week_start"], how="left")
+        _grid(counts, charters, start, end)
+        .join(counts.outputs, on=["community", "week_start"], how="left")
         .with_columns(pl.col("outputs").fill_null(0))
         .join(meta, on="community", how="left")
         .with_columns((pl.col("outputs") / pl.col("target_per_week")).alias("output_vs_target"))
@@ -155,7 +208,7 @@ def _output_cells(events: pl.DataFrame, charters: Charters, start: dt.date | Non
 @table_function(kind=MetricKind.ACTIVITY, metrics=("community_actions", "community_active_people"),
                 grain="community x week")
 def community_activity(
-    events: pl.DataFrame,
+    events: pl.DataFrame | CommunityCounts,
     charters: Charters,
     *,
     start: dt.date | None = None,
@@ -169,7 +222,7 @@ def community_activity(
     unresolved. Weeks with 1 to ``min_group_size`` - 1 active people have their counts suppressed
     (a week with nobody active describes nobody and shows its zeros).
     """
-    cells = _activity_cells(events, charters, start, end).with_columns(
+    cells = _activity_cells(_counts(events, charters), charters, start, end).with_columns(
         # a week where nobody acted describes nobody: its zeros are published
         pl.when(pl.col("active_people") == 0).then(pl.lit(min_group_size, dtype=pl.Int64))
         .otherwise(pl.col("active_people")).alias("__size")
@@ -185,7 +238,7 @@ def community_activity(
 @table_function(kind=MetricKind.OUTPUT, metrics=("community_outputs", "community_output_vs_target"),
                 grain="community x week")
 def community_outputs(
-    events: pl.DataFrame,
+    events: pl.DataFrame | CommunityCounts,
     charters: Charters,
     *,
     start: dt.date | None = None,
@@ -197,14 +250,14 @@ def community_outputs(
     Denominator of ``output_vs_target``: the charter's ``target_per_week`` (null when none). The
     counts are of content items, not of people; no activity column is carried.
     """
-    cells = _output_cells(events, charters, start, end)
+    cells = _output_cells(_counts(events, charters), charters, start, end)
     return with_kind(cells.sort("community", "week_start"), MetricKind.OUTPUT)
 
 
 @table_function(kind=MetricKind.LINK, metrics=("busy_without_outputs", "silent_community"),
                 grain="community x period")
 def community_flags(
-    events: pl.DataFrame,
+    events: pl.DataFrame | CommunityCounts,
     charters: Charters,
     *,
     start: dt.date | None = None,
@@ -218,8 +271,9 @@ def community_flags(
     and outputs (``outputs_per_week``) stay in separate columns: the flags compare them against
     documented thresholds, they are not a blended score.
     """
-    act = _activity_cells(events, charters, start, end)
-    out = _output_cells(events, charters, start, end)
+    counts = _counts(events, charters)
+    act = _activity_cells(counts, charters, start, end)
+    out = _output_cells(counts, charters, start, end)
     period = act.join(out.select("community", "week_start", "outputs"), on=["community", "week_start"], how="left")
     summary = period.group_by("community").agg(
         pl.len().cast(pl.Int64).alias("weeks"),
