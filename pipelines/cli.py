@@ -73,7 +73,8 @@ def simulate(
     weeks: Annotated[int, typer.Option(help="Number of weeks.", min=8)] = 40,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives byte-identical files.")] = 0,
     start: Annotated[str | None, typer.Option(
-        "--start", help="The first Monday of the simulated history, YYYY-MM-DD (default 2026-01-05).")] = None,
+        "--start", help="The first Monday of the simulated history, YYYY-MM-DD (default 2026-01-05, or earlier "
+        "when the history would otherwise reach past the last complete week: a run quarantines future events).")] = None,
     canonical: Annotated[bool, typer.Option(
         "--canonical", help="Write HR, accounts, events and counters as canonical Parquet (docs/drop_zone.md), "
         "events streamed week by week: the scale mode.")] = False,
@@ -102,7 +103,7 @@ def simulate(
 
         if events_per_active_week is not None and not canonical:
             _fail("--events-per-active-week needs --canonical (the export formats are written from memory)")
-        first = dt.date(2026, 1, 5)
+        first = _default_simulation_start(weeks, dt.date.today())
         if start:
             try:
                 first = dt.date.fromisoformat(start)
@@ -117,6 +118,17 @@ def simulate(
     out.print(f"drop zone written to {out_dir}", soft_wrap=True)
     if summary is not None:
         log.info("%s", summary)
+
+
+DEFAULT_SIMULATION_START = dt.date(2026, 1, 5)
+
+
+def _default_simulation_start(weeks: int, today: dt.date) -> dt.date:
+    """2026-01-05, unless ``weeks`` weeks from it would reach past the last complete week before
+    ``today``: then the Monday that makes the history end with that week (no event in the future)."""
+    this_monday = today - dt.timedelta(days=today.weekday())
+    latest = this_monday - dt.timedelta(weeks=weeks)
+    return min(DEFAULT_SIMULATION_START, latest)
 
 
 def _parse_week(week: str | None, option: str = "--week") -> dt.date | None:
