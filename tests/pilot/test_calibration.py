@@ -58,3 +58,7 @@ def test_adjusted_intervals_cover_the_planted_att_and_the_naive_difference_misse
     assert (naive["estimate"] > naive["planted"]).all()  # pilots were picked among the more active
     kpi = null.filter((pl.col("metric") == "first_response_hours") & (pl.col("estimator") == "did_cs"))
     assert kpi["covers"].sum() >= 4 * kpi["cohort"].n_unique()
+    # team KPI, 6 to 12 pilot teams per wave: the small-sample t interval keeps the adjusted estimators honest
+    for cohort, part in null.filter((pl.col("metric") == "first_response_hours")
+                                    & (pl.col("estimator") == "aipw")).group_by("cohort"):
+        assert part["covers"].sum() >= 4, (cohort, part.select("estimate", "ci_low", "ci_high", "planted"))

@@ -8,6 +8,7 @@ import numpy as np
 import polars as pl
 import pytest
 import statsmodels.api as sm
+from scipy import stats
 from statsmodels.treatment.treatment_effects import TreatmentEffect
 
 from transforms.pilot import EffectEstimate, NoOverlapError, PilotInputError, estimate_effect
@@ -47,15 +48,22 @@ def _fit(data: pl.DataFrame, method: str, estimand: str = "ATT", **kw: object) -
                            estimand=estimand, trim=0, **kw)  # type: ignore[arg-type]
 
 
-def test_naive_is_the_difference_of_means_with_its_standard_error() -> None:
+def test_naive_is_welchs_unequal_variance_t_interval() -> None:
     frame = pl.DataFrame({"t": [1, 1, 1, 0, 0, 0, 0], "y": [5.0, 7.0, 9.0, 1.0, 2.0, 3.0, 6.0]})
     e = estimate_effect(frame, treatment="t", outcome="y", method="naive")
     assert e.estimate == pytest.approx(7.0 - 3.0)
-    # population variances: treated 8/3, controls 3.5; se = sqrt(v1/n1 + v0/n0)
-    assert e.se == pytest.approx(np.sqrt((8 / 3) / 3 + 3.5 / 4))
-    assert e.ci_low == pytest.approx(4.0 - 1.959964 * e.se, abs=1e-6)
+    # sample variances: treated 4, controls 14/3; se = sqrt(s1^2/n1 + s0^2/n0)
+    assert e.se == pytest.approx(np.sqrt(4 / 3 + (14 / 3) / 4))
+    welch = stats.ttest_ind([5.0, 7.0, 9.0], [1.0, 2.0, 3.0, 6.0], equal_var=False).confidence_interval(0.95)
+    assert (e.ci_low, e.ci_high) == pytest.approx((welch.low, welch.high), abs=1e-9)
+    assert e.ci_high - e.ci_low > 2 * 1.959964 * e.se  # wider than the normal interval on 3 + 4 units
     assert (e.n_treated, e.n_control) == (3, 4)
     assert e.naive_difference == e.estimate and e.overlap is None
+
+
+def test_large_arms_give_the_normal_interval(data: pl.DataFrame) -> None:
+    e = _fit(data, "aipw")
+    assert (e.ci_high - e.ci_low) / (2 * e.se) == pytest.approx(1.959964, rel=5e-3)
 
 
 def test_ipw_att_equals_statsmodels(data: pl.DataFrame, statsmodels_te: TreatmentEffect) -> None:
@@ -113,11 +121,14 @@ def test_overlap_diagnostics_report_trimming_and_the_score_by_arm() -> None:
     assert o.max_abs_smd_weighted < 0.1  # weighting balances the covariate
 
 
-def test_cluster_with_one_unit_per_cluster_scales_by_g_over_g_minus_1(data: pl.DataFrame) -> None:
-    plain = _fit(data, "aipw")
+def test_cluster_with_one_unit_per_cluster_is_cr1_with_g_minus_1_df(data: pl.DataFrame,
+                                                                     statsmodels_te: TreatmentEffect) -> None:
     clustered = _fit(data.with_row_index("unit"), "aipw", cluster="unit")
     g = data.height
-    assert clustered.se == pytest.approx(plain.se * np.sqrt(g / (g - 1)), rel=1e-9)
+    asymptotic = statsmodels_te.ipw_ra(effect_group=1).results_gmm.bse[0]
+    assert clustered.se == pytest.approx(asymptotic * np.sqrt(g / (g - 1)), rel=2e-3)
+    q = stats.t.ppf(0.975, g - 1)
+    assert clustered.ci_high == pytest.approx(clustered.estimate + q * clustered.se, rel=1e-12)
 
 
 def test_the_callers_frame_is_not_modified(data: pl.DataFrame) -> None:

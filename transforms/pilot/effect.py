@@ -23,7 +23,15 @@ Standard errors: influence functions of the stacked estimating equations, includ
 first-step estimation of the propensity score and of the outcome regression (``ipw``, ``aipw``;
 for the AIPW ATE the orthogonal score alone); the Abadie & Imbens (2006) variance for matching (it
 treats the propensity score as known). ``cluster`` sums influence functions within clusters
-(teams) first. Intervals are normal: ``estimate +/- z(1-alpha/2) * se``.
+(teams) first.
+
+Intervals: ``estimate +/- t(1-alpha/2, df) * se``, with the small-sample corrections a reviewer
+expects when an arm holds a handful of units (a pilot of nine teams): without ``cluster``, each
+arm's share of the influence-function variance is scaled by ``n_a / (n_a - 1)`` and ``df`` is the
+Welch-Satterthwaite degrees of freedom of the two shares; for ``naive`` this is exactly Welch's
+unequal-variance t interval. With ``cluster``: the CR1 variance (``G / (G - 1)``) and ``df = G - 1``.
+With hundreds of units per arm both corrections vanish (``t`` -> ``z``). Matching keeps the normal
+interval of its asymptotic variance.
 
 Overlap: units whose propensity falls outside ``[trim, 1 - trim]`` are dropped before estimating
 (the effect is then the ATT on the region of common support); the propensity distribution per arm
@@ -174,13 +182,13 @@ def _estimate(
     _require_arm_sizes(t, where="input")
 
     naive_tau, naive_if = _naive(y, t)
-    naive_se = _se(naive_if, groups)
-    z = float(stats.norm.ppf(1 - alpha / 2))
+    naive_se, naive_df = _se_df(naive_if, t, groups)
 
     if method == "naive":
+        q = _critical(alpha, naive_df)
         return EffectEstimate(
             method, estimand, outcome, treatment, naive_tau, naive_se,
-            naive_tau - z * naive_se, naive_tau + z * naive_se, alpha,
+            naive_tau - q * naive_se, naive_tau + q * naive_se, alpha,
             naive_tau, naive_se, int(t.sum()), int((1 - t).sum()), None,
         )  # fmt: skip
 
@@ -209,13 +217,13 @@ def _estimate(
 
     if method == "matching":
         tau, var, control_weight = _matching_att(yk, tk, ps, kept_design.with_intercept(), n_matches)
-        se = float(np.sqrt(var))
+        se, df = float(np.sqrt(var)), float("inf")
     else:
         if method == "ipw":
             tau, infl, control_weight = _ipw(yk, tk, ps, estimand)
         else:
             tau, infl, control_weight = _aipw(yk, tk, ps, kept_design.with_intercept(), estimand)
-        se = _se(infl, gk)
+        se, df = _se_df(infl, tk, gk)
 
     overlap = OverlapDiagnostics(
         propensity_by_arm=_propensity_summary(first.score, t),
@@ -227,8 +235,9 @@ def _estimate(
         control_effective_n=_kish(control_weight[tk == 0]),
         max_abs_smd_weighted=_max_abs_smd(kept_design.matrix, tk, control_weight) if estimand == "ATT" else float("nan"),
     )
+    q = _critical(alpha, df)
     return EffectEstimate(
-        method, estimand, outcome, treatment, float(tau), se, float(tau - z * se), float(tau + z * se), alpha,
+        method, estimand, outcome, treatment, float(tau), se, float(tau - q * se), float(tau + q * se), alpha,
         naive_tau, naive_se, int(tk.sum()), int((1 - tk).sum()), overlap,
     )  # fmt: skip
 
@@ -375,13 +384,29 @@ def _cluster_codes(frame: pl.DataFrame, cluster: str | None) -> np.ndarray | Non
     return frame.get_column(cluster).cast(pl.Utf8).cast(pl.Categorical).to_physical().to_numpy()
 
 
-def _se(infl: np.ndarray, groups: np.ndarray | None) -> float:
+def _se_df(infl: np.ndarray, t: np.ndarray, groups: np.ndarray | None) -> tuple[float, float]:
+    """Standard error and degrees of freedom of an estimate from its influence function (module
+    docstring, "Intervals"): per-arm ``n_a / (n_a - 1)`` and Welch-Satterthwaite, or CR1 and ``G - 1``."""
     n = len(infl)
-    if groups is None:
-        return float(np.sqrt((infl**2).sum()) / n)
-    sums = np.bincount(groups, weights=infl)
-    g = int((np.bincount(groups) > 0).sum())
-    return float(np.sqrt((sums**2).sum() * g / max(g - 1, 1)) / n)
+    if groups is not None:
+        sums = np.bincount(groups, weights=infl)
+        g = int((np.bincount(groups) > 0).sum())
+        return float(np.sqrt((sums**2).sum() * g / max(g - 1, 1)) / n), float(max(g - 1, 1))
+    shares = []
+    for arm in (1, 0):
+        in_arm = t == arm
+        n_arm = int(in_arm.sum())
+        shares.append(((infl[in_arm] ** 2).sum() / n**2 * n_arm / max(n_arm - 1, 1), n_arm))
+    var = sum(v for v, _ in shares)
+    spread = sum(v**2 / (n_arm - 1) for v, n_arm in shares if n_arm > 1)
+    return float(np.sqrt(var)), float(var**2 / spread) if spread > 0 else float("inf")
+
+
+def _critical(alpha: float, df: float) -> float:
+    """The two-sided ``1 - alpha`` critical value of Student's t with ``df`` degrees of freedom (normal when infinite)."""
+    if not np.isfinite(df):
+        return float(stats.norm.ppf(1 - alpha / 2))
+    return float(stats.t.ppf(1 - alpha / 2, df))
 
 
 def _kish(w: np.ndarray) -> float:
