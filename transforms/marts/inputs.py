@@ -17,17 +17,13 @@ from transforms.marts import InputContext, mart_input
 from transforms.metrics.community_outputs import CommunityCounts
 from transforms.metrics.community_outputs import community_counts as count_community_events
 from transforms.metrics.diffusion import BassDiffusion, bass_start_week, fit_bass_diffusion
-from transforms.metrics.manager_relay import CONTRIBUTION_ACTIONS, LEADER_MAX_LEVEL
+from transforms.metrics.manager_relay import leader_reach_counts as count_leader_reach
 from transforms.metrics.populations import BASS_POPULATIONS
 from transforms.pilot.units import team_kpi_panel as build_team_kpi_panel
 from transforms.pseudonym import PERSON_KEYS_TABLE, PSEUDONYMOUS_EVENTS_VIEW
 from transforms.warehouse import WarehouseConfig, read_config, read_table, relation_exists
 
 PERSON_WEEK_TABLE = "marts.person_week"
-
-
-def _sql_list(values: tuple[str, ...]) -> str:
-    return ", ".join(f"'{v}'" for v in values)
 
 
 @mart_input(reads=("raw.settings",), description="The drop zone's validated configuration (all four YAML files).")
@@ -103,22 +99,7 @@ def community_counts(ctx: InputContext) -> CommunityCounts:
 
 
 @mart_input(reads=(PSEUDONYMOUS_EVENTS_VIEW, PERSON_WEEK_TABLE),
-            description="Pseudonymous events that are the top levels' content or interactions with it "
-            "(filtered in DuckDB).")
-def leader_events(ctx: InputContext) -> pl.DataFrame:
-    return ctx.con.execute(
-        f"""
-        WITH human AS (SELECT * FROM {PSEUDONYMOUS_EVENTS_VIEW} WHERE NOT coalesce(is_automated, false)),
-        leader_content AS (
-            SELECT DISTINCT e.content_id FROM human e
-            JOIN {PERSON_WEEK_TABLE} p ON p.person_key = e.person_key AND p.week_start = e.week_start
-            WHERE p.level <= {LEADER_MAX_LEVEL} AND e.content_id IS NOT NULL
-              AND e.action IN ({_sql_list(CONTRIBUTION_ACTIONS)})
-        )
-        SELECT e.* FROM human e
-        WHERE e.content_id IN (SELECT content_id FROM leader_content)
-           OR (e.action = 'reply' AND e.thread_id IN (SELECT content_id FROM leader_content))
-        ORDER BY e.source, e.occurred_at, e.event_id
-        """
-    ).pl()
-
+            description="The top levels' content and the interactions with it, counted per week in DuckDB "
+            "(no event leaves the engine).")
+def leader_reach_counts(ctx: InputContext) -> pl.DataFrame:
+    return count_leader_reach(ctx.con, PSEUDONYMOUS_EVENTS_VIEW, PERSON_WEEK_TABLE)

@@ -35,5 +35,6 @@ def leader_activity(person_week: pl.DataFrame, settings: Settings) -> pl.DataFra
 @mart("marts.leader_reach", kind=_A, grain="week of the interaction",
       description="Distinct people who read, reacted to or replied to the top levels' content, per week.",
       read_by=("notebooks",))
-def leader_reach(leader_events: pl.DataFrame, person_week: pl.DataFrame, settings: Settings) -> pl.DataFrame:
-    return relay.leader_content_reach(leader_events, person_week, min_group_size=settings.min_group_size)
+def leader_reach(leader_reach_counts: pl.DataFrame, person_week: pl.DataFrame, settings: Settings) -> pl.DataFrame:
+    return relay.leader_content_reach(None, person_week, counts=leader_reach_counts,
+                                      min_group_size=settings.min_group_size)

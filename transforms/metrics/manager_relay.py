@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+import duckdb
 import numpy as np
 import polars as pl
 
@@ -272,13 +273,70 @@ def leader_activity(
                      MetricKind.ACTIVITY)
 
 
+def _sql_list(values: tuple[str, ...] | list[str]) -> str:
+    return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
+
+
+# The top levels' content (first contribution per content id) and the interactions of others with
+# it, reduced to weekly counts inside DuckDB; {events}: clean events with person_key and week_start,
+# {person_week}: person x week with level.
+_LEADER_REACH_SQL = """
+WITH human AS (
+    SELECT source, event_id, account_id, person_key, action, content_id, thread_id, occurred_at, week_start
+    FROM {events} WHERE NOT coalesce(is_automated, false)
+),
+leaders AS (SELECT DISTINCT person_key, week_start FROM {person_week} WHERE level <= {max_level}),
+content AS (
+    SELECT h.content_id, h.person_key AS author_key, h.account_id AS author_account, h.week_start AS posted_week
+    FROM human h JOIN leaders l ON l.person_key = h.person_key AND l.week_start = h.week_start
+    WHERE h.action IN ({contribution}) AND h.content_id IS NOT NULL
+    QUALIFY row_number() OVER (PARTITION BY h.content_id ORDER BY h.source, h.occurred_at, h.event_id) = 1
+),
+reached AS (
+    SELECT i.week_start, i.person_key, i.account_id, i.action
+    FROM human i JOIN content c ON c.content_id = CASE WHEN i.action = 'reply' THEN i.thread_id ELSE i.content_id END
+    WHERE i.action IN ({interaction})
+      AND (i.person_key IS NULL OR i.person_key <> c.author_key) AND i.account_id <> c.author_account
+),
+posted AS (SELECT posted_week AS week_start, count(*) AS leader_content_items FROM content GROUP BY ALL),
+reach AS (
+    SELECT week_start,
+           count(DISTINCT person_key) AS reach_people,
+           count(DISTINCT account_id) FILTER (WHERE person_key IS NULL) AS unresolved_accounts,
+           count(*) FILTER (WHERE action = 'react') AS reactions,
+           count(*) FILTER (WHERE action = 'reply') AS replies,
+           count(*) FILTER (WHERE action IN ('read', 'visit')) AS reads
+    FROM reached GROUP BY ALL
+)
+SELECT coalesce(p.week_start, r.week_start) AS week_start, p.leader_content_items, r.reach_people,
+       r.unresolved_accounts, r.reactions, r.replies, r.reads
+FROM posted p FULL JOIN reach r ON r.week_start = p.week_start
+"""
+
+LEADER_REACH_COUNT_COLUMNS = ("leader_content_items", "reach_people", "unresolved_accounts", "reactions", "replies",
+                              "reads")
+
+
+def leader_reach_counts(con: duckdb.DuckDBPyConnection, events: str, person_week: str, *,
+                        max_level: int = LEADER_MAX_LEVEL) -> pl.DataFrame:
+    """The top levels' content items per week posted, and per week of the interaction the people and
+    accounts who read, reacted to or replied to it, counted inside DuckDB from the relations
+    ``events`` and ``person_week`` (names on ``con``): one row per week, no event leaves the engine."""
+    sql = _LEADER_REACH_SQL.format(events=events, person_week=person_week, max_level=int(max_level),
+                                   contribution=_sql_list(CONTRIBUTION_ACTIONS),
+                                   interaction=_sql_list(INTERACTION_ACTIONS))
+    counts = con.execute(sql).pl()
+    return counts.select(pl.col("week_start").cast(pl.Date), *(pl.col(c).cast(pl.Int64) for c in LEADER_REACH_COUNT_COLUMNS))
+
+
 @table_function(kind=MetricKind.ACTIVITY, metrics=("leader_content_reach",), grain="week")
 def leader_content_reach(
-    events: pl.DataFrame,
+    events: pl.DataFrame | None,
     person_week: pl.DataFrame,
     *,
     max_level: int = LEADER_MAX_LEVEL,
     min_group_size: int = DEFAULT_MIN_GROUP_SIZE,
+    counts: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Reach of the top levels' content: distinct people who read, reacted to or replied to it, per week.
 
@@ -289,46 +347,32 @@ def leader_content_reach(
     distinct resolved people (``person_key``); denominator of ``reach_rate``: eligible headcount
     that week. Interactions by accounts not resolved to an employee are counted apart
     (``unresolved_accounts``). Rows with fewer than ``min_group_size`` leaders or reached people
-    are suppressed.
+    are suppressed. The events are counted by :func:`leader_reach_counts` (DuckDB); pass its
+    result as ``counts`` (``events`` is then not read) to count a warehouse's events in place.
     """
-    require_columns(
-        events,
-        ["account_id", "action", "content_id", "thread_id", "is_automated", "person_key", "week_start"],
-        table="events",
-    )
     require_columns(person_week, ["person_key", "week_start", "level"], table="person_week")
-    human = events.filter(~pl.col("is_automated").fill_null(False))
-    leader_rows = person_week.filter(pl.col("level") <= max_level).select("person_key", "week_start")
-    content = (
-        human.filter(pl.col("action").is_in(CONTRIBUTION_ACTIONS) & pl.col("content_id").is_not_null())
-        .join(leader_rows, on=["person_key", "week_start"], how="inner")
-        .select("content_id", pl.col("person_key").alias("author_key"), pl.col("account_id").alias("author_account"),
-                pl.col("week_start").alias("posted_week"))
-        .unique("content_id", keep="first")
-    )
-    interactions = human.filter(pl.col("action").is_in(INTERACTION_ACTIONS)).with_columns(
-        pl.when(pl.col("action") == "reply").then(pl.col("thread_id")).otherwise(pl.col("content_id"))
-        .alias("target_id")
-    )
-    reached = interactions.join(content, left_on="target_id", right_on="content_id", how="inner").filter(
-        (pl.col("person_key").is_null() | (pl.col("person_key") != pl.col("author_key")))
-        & (pl.col("account_id") != pl.col("author_account"))
-    )
+    if counts is None:
+        if events is None:
+            raise ValueError("leader_content_reach: pass the events or their counts")
+        require_columns(
+            events,
+            ["account_id", "action", "content_id", "thread_id", "is_automated", "person_key", "week_start"],
+            table="events",
+        )
+        ev = events
+        for column, dtype in (("source", pl.Utf8), ("event_id", pl.Utf8), ("occurred_at", pl.Datetime("us"))):
+            if column not in ev.columns:
+                ev = ev.with_columns(pl.lit(None, dtype=dtype).alias(column))
+        with duckdb.connect() as con:
+            con.register("__leader_events", ev.to_arrow())
+            con.register("__leader_person_week", person_week.select("person_key", "week_start", "level").to_arrow())
+            counts = leader_reach_counts(con, "__leader_events", "__leader_person_week", max_level=max_level)
     eligible = person_week.group_by("week_start").agg(
         pl.col("person_key").n_unique().cast(pl.Int64).alias("eligible"),
         pl.col("person_key").filter(pl.col("level") <= max_level).n_unique().cast(pl.Int64).alias("leaders"),
     )
-    posted = content.group_by("posted_week").agg(pl.len().cast(pl.Int64).alias("leader_content_items")).rename(
-        {"posted_week": "week_start"}
-    )
-    reach = reached.group_by("week_start").agg(
-        pl.col("person_key").drop_nulls().n_unique().cast(pl.Int64).alias("reach_people"),
-        pl.col("account_id").filter(pl.col("person_key").is_null()).n_unique().cast(pl.Int64)
-        .alias("unresolved_accounts"),
-        (pl.col("action") == "react").sum().cast(pl.Int64).alias("reactions"),
-        (pl.col("action") == "reply").sum().cast(pl.Int64).alias("replies"),
-        pl.col("action").is_in(["read", "visit"]).sum().cast(pl.Int64).alias("reads"),
-    )
+    posted = counts.select("week_start", "leader_content_items")
+    reach = counts.select("week_start", *LEADER_REACH_COUNT_COLUMNS[1:])
     cells = (
         eligible.join(posted, on="week_start", how="left").join(reach, on="week_start", how="left")
         .with_columns(pl.col("leader_content_items", "reach_people", "unresolved_accounts", "reactions", "replies",
