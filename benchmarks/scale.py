@@ -117,11 +117,21 @@ def floor_seconds(raw: Path, time_zone: str) -> tuple[float, int]:
 
 
 def _print_slowest(phase: str, timings: Path, n: int) -> None:
-    """The ``n`` slowest steps of a run (``uptake run --timings``), as ``name=value`` lines."""
+    """The ``n`` slowest steps of a run (``uptake run --timings``), then the ``n`` steps that raised
+    the process's peak resident memory most (by how much), as ``name=value`` lines."""
     if n <= 0 or not timings.is_file():
         return
-    for step, seconds in list(json.loads(timings.read_text(encoding="utf-8")).items())[:n]:
-        print(f"step_{phase}_{step}_s={seconds:.1f}", flush=True)
+    steps = json.loads(timings.read_text(encoding="utf-8"))
+    for step, t in list(steps.items())[:n]:
+        print(f"step_{phase}_{step}_s={t['seconds']:.1f}", flush=True)
+    by_peak = sorted(((t["peak_gib_after"], step) for step, t in steps.items() if t["peak_gib_after"] == t["peak_gib_after"]))
+    rises, before = [], 0.0
+    for peak, step in by_peak:
+        rises.append((peak - before, step, peak))
+        before = peak
+    for rise, step, peak in sorted(rises, reverse=True)[:n]:
+        if rise > 0.05:
+            print(f"peak_rise_{phase}_{step}_gib={rise:.2f}", flush=True)
 
 
 def main() -> None:

@@ -228,7 +228,9 @@ def _pilot_effects(
         rows += _kpi_rows(kpi_panel, windows, unit_methods, estimators, pre_weeks, alpha)
 
     out = pl.DataFrame(rows, schema=PILOT_EFFECTS.schema, orient="row") if rows else pl.DataFrame(schema=PILOT_EFFECTS.schema)
-    return _suppress(out, min_group_size)
+    # a number that cannot be computed (no usable pre-period, no spread) is null, never NaN
+    floats = [c for c, t in out.schema.items() if t.is_float()]
+    return _suppress(out.with_columns(pl.col(floats).fill_nan(None)), min_group_size)
 
 
 # --- row builders --------------------------------------------------------------------------------
