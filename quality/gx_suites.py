@@ -26,14 +26,13 @@ import polars as pl
 from quality.outcome import CheckContext, CheckOutcome
 from quality.warehouse import missing_table, quote, row_count, table_exists, table_schema
 from transforms.contracts import ACTIONS
-from transforms.contracts.vocabulary import EARLIEST_PLAUSIBLE, TENURE_BANDS, WORKER_TYPES
+from transforms.contracts.vocabulary import EARLIEST_PLAUSIBLE_TIME, TENURE_BANDS, WORKER_TYPES
 
 log = logging.getLogger(__name__)
 
 #: A lower-cased email address (the contracts lower-case every email).
 LOWER_EMAIL = r"^[^@\sA-Z]+@[^@\sA-Z]+\.[^@\sA-Z]+$"
 ISO_WEEK = r"^\d{4}-W\d{2}$"
-EARLIEST_PLAUSIBLE_TIME = dt.datetime.combine(EARLIEST_PLAUSIBLE, dt.time(), tzinfo=dt.UTC)
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ from collections.abc import Sequence
 import duckdb
 
 from transforms.contracts import EVENTS
-from transforms.contracts.vocabulary import EARLIEST_PLAUSIBLE
+from transforms.contracts.vocabulary import EARLIEST_PLAUSIBLE, EARLIEST_PLAUSIBLE_TIME
 from transforms.partitions import Partition, changed, current_partitions, future_cutoff, week_bounds_utc
 from transforms.warehouse import relation_exists
 
@@ -296,7 +296,7 @@ def build_event_partitions(con: duckdb.DuckDBPyConnection, sources: Sequence[str
     for ddl in _DDL:
         con.execute(ddl)
     con.execute(_candidates_ddl())
-    earliest = dt.datetime.combine(EARLIEST_PLAUSIBLE, dt.time(), tzinfo=dt.UTC)
+    earliest = EARLIEST_PLAUSIBLE_TIME
     cutoff = future_cutoff().replace(minute=0, second=0, microsecond=0)
     now = current_partitions(con, sources, time_zone, _automated_digest(con, automated_sql))
     stored = {(s, w): fp for s, w, fp in con.execute(

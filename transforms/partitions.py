@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 
 from transforms.contracts import EVENTS
-from transforms.contracts.vocabulary import EARLIEST_PLAUSIBLE
+from transforms.contracts.vocabulary import EARLIEST_PLAUSIBLE_TIME
 from transforms.warehouse import relation_exists
 from transforms.weeks import week_start_of
 
@@ -113,7 +113,7 @@ def _file_fingerprints(con: duckdb.DuckDBPyConnection, source: str, time_zone: s
     files = con.execute(
         f'SELECT file, size, mtime_ns, min_at, max_at FROM {CANONICAL_FILES} '
         f'WHERE source = ? AND "table" = \'events\' ORDER BY file', [source]).fetchall()
-    earliest = dt.datetime.combine(EARLIEST_PLAUSIBLE, dt.time(), tzinfo=dt.UTC)
+    earliest = EARLIEST_PLAUSIBLE_TIME
     cutoff = future_cutoff()
     out: dict[dt.date | None, list[str]] = {}
     for file, size, mtime, lo, hi in files:
@@ -137,7 +137,7 @@ def current_partitions(con: duckdb.DuckDBPyConnection, sources: Sequence[str], t
     dispositions). Reads the DuckDB raw tables (one grouped scan each) and the canonical files'
     register, never the canonical files themselves.
     """
-    earliest = dt.datetime.combine(EARLIEST_PLAUSIBLE, dt.time(), tzinfo=dt.UTC)
+    earliest = EARLIEST_PLAUSIBLE_TIME
     cutoff = future_cutoff()
     out: list[Partition] = []
     for source in sources:

@@ -70,6 +70,7 @@ from pipelines.connectors.archives import READ_ERRORS, SkippedMember, open_archi
 from pipelines.connectors.base import Batch, Connector, ConnectorError, TableName
 from pipelines.connectors.text_features import text_features_exprs
 from transforms.contracts import ACCOUNTS, EVENTS, REJECTS, conform
+from transforms.contracts.vocabulary import EARLIEST_PLAUSIBLE_TIME as EARLIEST_PLAUSIBLE  # epoch 0: a placeholder
 from transforms.warehouse import register_frame
 
 log = logging.getLogger(__name__)
@@ -77,8 +78,6 @@ log = logging.getLogger(__name__)
 SOURCE = "mattermost"
 #: Post types that are a person joining a channel or team.
 JOIN_TYPES: tuple[str, ...] = ("system_join_channel", "system_join_team")
-#: Times before this are placeholders (epoch 0, a zero ``create_at``), not messages.
-EARLIEST_PLAUSIBLE = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 #: Bytes of lines read per chunk.
 CHUNK_BYTES = 32 * 1024 * 1024
 

@@ -118,8 +118,9 @@ BOT_SUBTYPES: tuple[str, ...] = ("bot_message",)
 JOIN_SUBTYPES: tuple[str, ...] = ("channel_join", "group_join")
 #: Subtypes that are not actions (edits, deletions, tombstones): filtered, like any ``hidden`` message.
 FILTERED_SUBTYPES: tuple[str, ...] = ("tombstone", "message_changed", "message_deleted", "message_replied")
-#: Times before this are placeholders (epoch 0), not messages: Slack did not exist yet.
-EARLIEST_PLAUSIBLE = dt.datetime(2009, 1, 1, tzinfo=dt.UTC)
+#: Times before this are placeholders (epoch 0), not messages: Slack did not exist yet (a bound
+#: stricter than the contracts' SLACK_LAUNCH, which every source shares).
+SLACK_LAUNCH = dt.datetime(2009, 1, 1, tzinfo=dt.UTC)
 #: Slackbot's fixed user id.
 SLACKBOT_ID = "USLACKBOT"
 
@@ -666,9 +667,9 @@ def _map_messages(
                 .then(pl.lit(_BAD_TS))
                 .when(pl.col("occurred_at") > cutoff)
                 .then(pl.lit(_FUTURE))
-                .when(pl.col("occurred_at") < EARLIEST_PLAUSIBLE)
+                .when(pl.col("occurred_at") < SLACK_LAUNCH)
                 .then(pl.lit("ts: ") + pl.col("ts").str.slice(0, 40)
-                      + pl.lit(f" is before {EARLIEST_PLAUSIBLE:%Y-%m-%d}, before Slack existed: a placeholder"))
+                      + pl.lit(f" is before {SLACK_LAUNCH:%Y-%m-%d}, before Slack existed: a placeholder"))
                 .when(pl.col("account_id").is_null() & ~pl.col("__filtered"))
                 .then(pl.lit("user: missing, and no comment.user, bot_id or bot username either")),
             ).alias("__reject"),

@@ -27,6 +27,8 @@ TENURE_BANDS: tuple[tuple[str, int | None], ...] = (
 
 #: Dates before this are an unset clock (epoch 0, a default 1900), not real activity.
 EARLIEST_PLAUSIBLE = dt.date(2000, 1, 1)
+#: The same bound as a UTC timestamp, for event times.
+EARLIEST_PLAUSIBLE_TIME = dt.datetime.combine(EARLIEST_PLAUSIBLE, dt.time(), tzinfo=dt.UTC)
 #: Dates from this on are a typing slip or a placeholder (``9999-12-31``), not real activity.
 LATEST_PLAUSIBLE = dt.date(2100, 1, 1)
 
