@@ -124,9 +124,9 @@ def _print_slowest(phase: str, timings: Path, n: int) -> None:
     steps = json.loads(timings.read_text(encoding="utf-8"))
     for step, t in list(steps.items())[:n]:
         print(f"step_{phase}_{step}_s={t['seconds']:.1f}", flush=True)
-    by_peak = sorted(((t["peak_gib_after"], step) for step, t in steps.items() if t["peak_gib_after"] == t["peak_gib_after"]))
+    in_order = sorted((t["finished"], t["peak_gib_after"], step) for step, t in steps.items() if t["finished"] is not None)
     rises, before = [], 0.0
-    for peak, step in by_peak:
+    for _, peak, step in in_order:
         rises.append((peak - before, step, peak))
         before = peak
     for rise, step, peak in sorted(rises, reverse=True)[:n]:
@@ -147,6 +147,8 @@ def main() -> None:
                         help="export formats of the simulated platforms, as uptake simulate --formats "
                              "(e.g. slack=zulip,mattermost=rocket_chat,teams=viva_insights)")
     parser.add_argument("--simulate-only", action="store_true", help="simulate the organisation into --data and stop")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the warehouse and the step timings (the folder is printed as work=...)")
     parser.add_argument("--show-steps", type=int, default=8,
                         help="print the N slowest Dagster steps of each run as step_<phase>_<step>_s lines")
     args = parser.parse_args()
@@ -192,7 +194,10 @@ def main() -> None:
     print(f"report_s={report:.1f}", flush=True)
     ratio_inc = f"{incremental / full:.3f}" if incremental is not None else "n/a"
     print(f"ratio_full_floor={full / floor:.2f} ratio_incremental_full={ratio_inc}", flush=True)
-    shutil.rmtree(work, ignore_errors=True)
+    if args.keep:
+        print(f"work={work}", flush=True)
+    else:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

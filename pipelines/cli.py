@@ -157,8 +157,8 @@ def run(
     until: Annotated[str, typer.Option(
         "--until", help="Stop after this layer: ingest, clean, identity, marts, report.")] = "report",
     timings: Annotated[Path | None, typer.Option(
-        "--timings", help="Write each step's wall-clock seconds, and the process's peak resident memory when it "
-        "ended, to this JSON file (slowest first).")] = None,
+        "--timings", help="Write each step's wall-clock seconds, its rank in completion order and the process's "
+        "peak resident memory when it ended to this JSON file (slowest first).")] = None,
 ) -> None:
     """Run the weekly job (the one the schedule runs) for a drop zone: ingest, clean, identity, marts, report."""
     from pipelines.runner import PipelineRunError, run_job
@@ -171,11 +171,11 @@ def run(
     with _progress() as progress:
         task = progress.add_task("running", total=None)
 
-        peak_gib: dict[str, float] = {}
+        peak_gib: dict[str, tuple[int, float]] = {}
 
         def step_done(done: int, total: int, step: str) -> None:
             progress.update(task, total=total, completed=done, description=step)
-            peak_gib[step] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB on Linux
+            peak_gib[step] = (done, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20)  # KiB on Linux
 
         try:
             outcome = run_job(raw, warehouse, reports=reports, published=published, week=_parse_week(week),
@@ -185,7 +185,8 @@ def run(
             _fail(str(exc))
             return
     if timings is not None:
-        slowest = {step: {"seconds": round(seconds, 3), "peak_gib_after": round(peak_gib.get(step, float("nan")), 3)}
+        slowest = {step: {"seconds": round(seconds, 3), "finished": peak_gib.get(step, (None, None))[0],
+                          "peak_gib_after": round(peak_gib.get(step, (0, float("nan")))[1], 3)}
                    for step, seconds in sorted(outcome.step_seconds.items(), key=lambda kv: -kv[1])}
         timings.write_text(json.dumps(slowest, indent=1), encoding="utf-8")
     if outcome.report_path:

@@ -146,7 +146,8 @@ def community_counts(con: duckdb.DuckDBPyConnection, events: str, charters: Char
     ``events`` (a table or view name on ``con`` with the clean events' columns, ``week_start`` and
     ``person_key``): only the per community x week counts leave the engine."""
     with register_frame(con, "__community_rules", _charter_rules(charters)) as rules:
-        ce = f"WITH ce AS ({_COMMUNITY_EVENTS_SQL.format(events=events, rules=rules)})"  # _OUTPUTS_SQL adds CTEs
+        # _OUTPUTS_SQL adds CTEs; ce is read several times: NOT MATERIALIZED streams it from the events
+        ce = f"WITH ce AS NOT MATERIALIZED ({_COMMUNITY_EVENTS_SQL.format(events=events, rules=rules)})"
         activity = con.execute(f"{ce} {_ACTIVITY_SQL}").pl()
         outputs = con.execute(f"{ce} {_OUTPUTS_SQL}").pl()
     first, last = con.execute(f"SELECT min(week_start), max(week_start) FROM {events}").fetchone()

@@ -279,9 +279,10 @@ def _sql_list(values: tuple[str, ...] | list[str]) -> str:
 
 # The top levels' content (first contribution per content id) and the interactions of others with
 # it, reduced to weekly counts inside DuckDB; {events}: clean events with person_key and week_start,
-# {person_week}: person x week with level.
+# {person_week}: person x week with level. ``human`` is read twice: NOT MATERIALIZED keeps DuckDB
+# from holding every event in memory (a materialised CTE took 11 GiB at 100 M events).
 _LEADER_REACH_SQL = """
-WITH human AS (
+WITH human AS NOT MATERIALIZED (
     SELECT source, event_id, account_id, person_key, action, content_id, thread_id, occurred_at, week_start
     FROM {events} WHERE NOT coalesce(is_automated, false)
 ),
