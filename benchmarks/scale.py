@@ -157,6 +157,8 @@ def main() -> None:
     if args.simulate_only:
         return
     raw = root / "raw"
+    for path in (root / "held_back").rglob("*.parquet"):  # left in raw/ by an interrupted incremental phase
+        (raw / path.relative_to(root / "held_back")).unlink(missing_ok=True)
     work = Path(tempfile.mkdtemp(prefix="uptake-scale-"))
     warehouse = work / "warehouse.duckdb"
     env = {**os.environ, "UPTAKE_SECRET_FILE": str(work / "pseudonym.key"), "UPTAKE_PROGRESS": "0"}
