@@ -38,7 +38,8 @@ def pilot_representativeness(person_week: pl.DataFrame, pilots: Pilots, settings
 @mart("marts.pilot_effects", kind=None, grain="cohort x support level x metric x estimator x estimand x event time",
       description="Pilot effects per cohort and metric (activity and outcome KPIs, each row naming its kind): "
       "naive beside ipw, aipw, matching and staggered DiD (Callaway & Sant'Anna, not-yet-treated); "
-      "event-study rows; projection to the eligible population; by support level.",
+      "event-study rows; projection to the eligible population; by support level. Intervals of naive, ipw and "
+      "aipw are small-sample t intervals (per-arm n/(n-1), Welch-Satterthwaite df; CR1 and G-1 df when clustered).",
       read_by=("report", "notebooks"))
 def pilot_effects(person_week: pl.DataFrame, team_kpi_panel: pl.DataFrame, pilots: Pilots,
                   settings: Settings) -> pl.DataFrame:

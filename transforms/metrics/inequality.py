@@ -80,7 +80,7 @@ def participation_inequality(
     if end is not None:
         rows = rows.filter(pl.col("week_start") <= end)
     period_start, period_end = rows["week_start"].min(), rows["week_start"].max()
-    long = with_populations(rows, populations)
+    long = with_populations(rows, populations, keep=("person_key", "week_start", "actions_contribution"))
     people = (
         long.sort("week_start")
         .group_by("population_type", "person_key")

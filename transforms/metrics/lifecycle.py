@@ -105,7 +105,7 @@ def lifecycle_shares(
     """
     states = lifecycle_states(person_week).select("person_key", "week_start", "state")
     tagged = person_week.join(states, on=["person_key", "week_start"], how="left")
-    long = with_populations(tagged, populations)
+    long = with_populations(tagged, populations, keep=("person_key", "week_start", "state"))
     cells = long.group_by("week_start", "population_type", "population").agg(
         pl.col("person_key").n_unique().cast(pl.Int64).alias("eligible"),
         *[pl.col("person_key").filter(pl.col("state") == s).n_unique().cast(pl.Int64).alias(s)

@@ -50,7 +50,7 @@ def stickiness(
         .alias("__active_weeks")
     )
     first_week = person_week["week_start"].min()
-    long = with_populations(base, populations)
+    long = with_populations(base, populations, keep=("person_key", "week_start", "__active_weeks"))
     cells = long.group_by("week_start", "population_type", "population").agg(
         pl.col("person_key").n_unique().cast(pl.Int64).alias("eligible"),
         (pl.col("__active_weeks").sum() / WINDOW_WEEKS).alias("mean_weekly_active"),

@@ -149,7 +149,7 @@ def usage_segment_shares(
     """
     segs = usage_segments(person_week, metric=metric, rules=rules).select("person_key", "week_start", "segment")
     tagged = person_week.join(segs, on=["person_key", "week_start"], how="left")
-    long = with_populations(tagged, populations)
+    long = with_populations(tagged, populations, keep=("person_key", "week_start", "segment"))
     cells = long.group_by("week_start", "population_type", "population").agg(
         pl.col("person_key").n_unique().cast(pl.Int64).alias("eligible"),
         *[pl.col("person_key").filter(pl.col("segment") == s).n_unique().cast(pl.Int64).alias(s) for s in SEGMENTS],
