@@ -1,5 +1,5 @@
 """The drop zone's YAML files as validated models: organisation settings, pilots, KPI registry,
-community charters. Readers with file-naming errors live in ``pipelines.connectors.config_files``.
+community charters, targets. Readers with file-naming errors live in ``pipelines.connectors.config_files``.
 
 Example files are written by the simulator (``uptake simulate``) and shown in the README.
 """
@@ -10,7 +10,7 @@ import datetime as dt
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, field_validator, model_validator
 
 from transforms.contracts.vocabulary import WorkerType
 
@@ -199,3 +199,90 @@ class Charters(_Strict):
     """``charters.yaml``."""
 
     communities: list[CommunityCharter]
+
+
+#: Population types a target can name: those the marts already cut by (``transforms.metrics.populations``)
+#: and, for community outputs, the community of a charter.
+TargetPopulationType = Literal["organisation", "department", "site", "worker_type", "pilot_cohort", "community"]
+
+
+class TargetPopulation(_Strict):
+    """Whom a target is about: ``type`` and, unless it is the whole organisation, the population's ``value``
+    (a department, a site, ``office`` / ``frontline``, a cohort's name or ``non_pilot``, a charter's name)."""
+
+    type: TargetPopulationType = "organisation"
+    value: str | None = None
+
+    @model_validator(mode="after")
+    def _value_needed(self) -> TargetPopulation:
+        if self.type == "organisation" and self.value not in (None, "organisation"):
+            raise ValueError(f"population type organisation takes no value (found {self.value!r})")
+        if self.type != "organisation" and not (self.value or "").strip():
+            raise ValueError(f"population type {self.type} needs a value (which {self.type.replace('_', ' ')})")
+        return self
+
+    @property
+    def label(self) -> str:
+        """``organisation`` or the population's value."""
+        return "organisation" if self.type == "organisation" else str(self.value)
+
+
+class TargetMetric(_Strict):
+    """Which metric a target is on: its ``kind`` (activity, output, outcome, or any kind a metric source
+    is registered for, see ``transforms.targets.sources``) and its ``name`` within that kind."""
+
+    kind: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+
+
+class TargetMilestone(_Strict):
+    """An intermediate value the path to a target goes through (a knot of the expected path)."""
+
+    date: dt.date
+    value: FiniteFloat
+
+
+class Target(_Strict):
+    """One target of ``targets.yaml``: a population's metric should go from its baseline at ``start`` to
+    ``value`` by ``due``, along a straight or S-shaped path through the milestones."""
+
+    name: str = Field(min_length=1)
+    population: TargetPopulation = Field(default_factory=TargetPopulation)
+    metric: TargetMetric
+    start: dt.date = Field(description="the baseline is the metric's value in this date's week")
+    due: dt.date
+    value: FiniteFloat
+    baseline: FiniteFloat | None = Field(None, description="overrides the value observed in the week of start")
+    path: Literal["linear", "logistic"] = "linear"
+    milestones: list[TargetMilestone] = Field(default_factory=list)
+    tolerance: float = Field(0.05, ge=0, le=1, description="share of the distance baseline -> target that an "
+                             "on-track actual may lag the expected value by")
+    at_risk_band: float = Field(0.10, ge=0, le=1, description="further share of that distance that is at risk "
+                                "(beyond: off track)")
+
+    @model_validator(mode="after")
+    def _dates(self) -> Target:
+        if self.due <= self.start:
+            raise ValueError(f"target {self.name!r}: due ({self.due}) must be after start ({self.start})")
+        dates = [m.date for m in self.milestones]
+        outside = [d for d in dates if not self.start < d < self.due]
+        if outside:
+            raise ValueError(f"target {self.name!r}: milestone {outside[0]} is not between start ({self.start}) "
+                             f"and due ({self.due})")
+        if len(set(dates)) != len(dates):
+            raise ValueError(f"target {self.name!r}: two milestones on the same date")
+        return self
+
+
+class Targets(_Strict):
+    """``targets.yaml``: the programme's roadmap."""
+
+    targets: list[Target]
+
+    @model_validator(mode="after")
+    def _unique(self) -> Targets:
+        names = [t.name for t in self.targets]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"duplicate target name(s): {', '.join(dupes)}")
+        return self

@@ -11,7 +11,7 @@ import datetime as dt
 
 import polars as pl
 
-from transforms.contracts.config import Charters, KpiRegistry, Pilots, Settings
+from transforms.contracts.config import Charters, KpiRegistry, Pilots, Settings, Targets
 from transforms.marts import InputContext, mart_input
 from transforms.metrics.diffusion import BassDiffusion, bass_start_week, fit_bass_diffusion
 from transforms.metrics.manager_relay import CONTRIBUTION_ACTIONS, LEADER_MAX_LEVEL
@@ -27,7 +27,7 @@ def _sql_list(values: tuple[str, ...]) -> str:
     return ", ".join(f"'{v}'" for v in values)
 
 
-@mart_input(reads=("raw.settings",), description="The drop zone's validated configuration (all four YAML files).")
+@mart_input(reads=("raw.settings",), description="The drop zone's validated configuration (all its YAML files).")
 def config(ctx: InputContext) -> WarehouseConfig:
     return read_config(ctx.con)
 
@@ -50,6 +50,11 @@ def kpi_registry(ctx: InputContext) -> KpiRegistry:
 @mart_input(reads=(), needs=("config",), description="charters.yaml: the communities and their expected outputs.")
 def charters(ctx: InputContext) -> Charters:
     return ctx.get("config").charters
+
+
+@mart_input(reads=(), needs=("config",), description="targets.yaml: the roadmap's targets.")
+def targets(ctx: InputContext) -> Targets:
+    return ctx.get("config").targets
 
 
 @mart_input(reads=(PERSON_WEEK_TABLE,),

@@ -245,6 +245,17 @@ METRICS: tuple[Metric, ...] = (
     Metric("projected_adoption_share", _A, "share", _UP, "population x week",
            "non-pilot eligible headcount at the start week",
            "Observed and Bass-projected cumulative adoption share, with parametric-bootstrap bands."),
+    # --- activity: where to roll out next ---
+    Metric("expected_uptake", _A, "share", _UP, "candidate population (org unit, site) or wave option",
+           "the candidate's people still waiting for a wave (eligible, in no started cohort)",
+           "Expected share of weeks active in the first 8 weeks of a wave: the mean over the candidate's people "
+           "of a logistic model of past waves' members' weekly activity on HR attributes, pre-period activity "
+           "and the manager's pre-period activity (transforms.pilot.uptake_model); out-of-fold AUC stated."),
+    Metric("wave_mean_abs_smd", _A, "index (0 = like the people waiting)", _DOWN,
+           "candidate population or wave option", "the people still waiting for a wave",
+           "The pilot section's representativeness index of a group against the people still waiting: mean "
+           "|standardized mean difference| over HR attributes and pre-period activity (above 0.1: not "
+           "representative)."),
     # --- prerequisites ---
     Metric("identity_match_rate", _P, "share", _UP, "platform source", "platform accounts (non-automated)",
            "Share of a platform's accounts resolved to an HR employee."),
