@@ -18,7 +18,8 @@ the people still waiting, and the trade-off between the two.
   member had: the model has not seen people like them.
 - **Representativeness**: the pilot section's index (:func:`~transforms.pilot.representativeness.pilot_representativeness`,
   mean |SMD| over the HR attributes of the pilot section and the pre-period activity means, 0 =
-  identical) of the group against the remaining population.
+  identical) of the group against the remaining population, every level counted (levels the group
+  lacks included: they are what makes a wave unrepresentative; the level rows are not published).
 - **Options** (waves of about the past waves' mean size, made of org units):
   ``highest_uptake`` takes the candidates in order of expected uptake; ``by_worker_type`` and
   ``by_department_and_worker_type`` share the wave's size between the strata in proportion to the
@@ -109,15 +110,18 @@ def _empty() -> tuple[pl.DataFrame, pl.DataFrame]:
     return pl.DataFrame(schema=CANDIDATES_SCHEMA), pl.DataFrame(schema=OPTIONS_SCHEMA)
 
 
-def _mean_abs_smd(people: pl.DataFrame, group: pl.Expr, min_group_size: int) -> pl.DataFrame:
+def _mean_abs_smd(people: pl.DataFrame, group: pl.Expr) -> pl.DataFrame:
     """``group_label, mean_abs_smd`` of every group (``group`` labels people, null = not in one) against
     all of ``people``, by the pilot section's representativeness computation."""
     frame = people.with_columns(group.alias("__group"))
     if frame["__group"].drop_nulls().len() == 0:
         return pl.DataFrame(schema={"group_label": pl.Utf8, "mean_abs_smd": pl.Float64})
+    # min_group_size=0: the level rows stay inside this function (only the index of a group of at least
+    # min_group_size people is published), and a suppressed level would drop out of the index: a wave
+    # with no frontline staff has its (zero) frontline level suppressed, and with it, by complementary
+    # suppression, its office level, so that the one-sided wave would look representative.
     rep = pilot_representativeness(frame, cohort_col="__group", attributes=REPRESENTATIVENESS_ATTRIBUTES,
-                                   pre_activity_cols=PRE_COLUMNS, min_group_size=min_group_size,
-                                   with_propensity_auc=False)
+                                   pre_activity_cols=PRE_COLUMNS, min_group_size=0, with_propensity_auc=False)
     return rep.filter((pl.col("row_type") == "summary") & (pl.col("variable") == "mean_abs_smd")).select(
         pl.col("cohort").alias("group_label"), pl.col("pilot_value").alias("mean_abs_smd"))
 
@@ -183,8 +187,7 @@ def next_wave(
     for ptype in CANDIDATE_TYPES:
         by = expected_uptake_by(remaining, [ptype]).rename({ptype: "population"}).filter(
             (pl.col("headcount") >= min_group_size) & (pl.col("population") != MISSING_LEVEL))
-        smd = _mean_abs_smd(remaining, pl.when(pl.col(ptype).is_in(by["population"].implode()))
-                            .then(pl.col(ptype)), min_group_size)
+        smd = _mean_abs_smd(remaining, pl.when(pl.col(ptype).is_in(by["population"].implode())).then(pl.col(ptype)))
         strata = remaining.group_by(ptype).agg(
             *[pl.col(s).cast(pl.Utf8).mode().sort().first().alias(f"stratum_{s}") for s in ("department", "worker_type")])
         parts.append(by.join(smd, left_on="population", right_on="group_label", how="left")
@@ -204,8 +207,7 @@ def next_wave(
         for m in members:
             membership.setdefault(m, []).append(option)
         people = remaining.filter(pl.col("org_unit").is_in(members))
-        index = _mean_abs_smd(remaining, pl.when(pl.col("org_unit").is_in(members)).then(pl.lit(option)),
-                              min_group_size)
+        index = _mean_abs_smd(remaining, pl.when(pl.col("org_unit").is_in(members)).then(pl.lit(option)))
         option_rows.append({
             "option": option, "description": OPTION_TEXT[option], "candidates": len(members),
             "populations": ", ".join(sorted(members)), "headcount": people.height, "target_size": size,
