@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from pydantic_core import PydanticUndefined
+
 from pipelines.connectors.config_files import ConfigFileError, load_drop_zone_config, load_targets
 
 VALID = Path(__file__).parents[1] / "fixtures" / "drop_zone_files" / "valid"
@@ -108,3 +110,17 @@ def test_impossible_targets_name_the_line_and_field(drop_zone: Path, text: str, 
     with pytest.raises(ConfigFileError) as info:
         load_targets(path)
     assert str(path) in str(info.value) and expected in str(info.value)
+
+
+def test_every_key_of_targets_yaml_is_documented_with_its_default() -> None:
+    from transforms.contracts.config import Target, TargetMetric, TargetPopulation
+
+    doc = (Path(__file__).parents[2] / "docs" / "drop_zone.md").read_text(encoding="utf-8")
+    section = doc.split("## targets.yaml", 1)[1].split("\n## ", 1)[0]
+    keys = [k for k in Target.model_fields if k not in ("population", "metric")]
+    keys += [f"population.{k}" for k in TargetPopulation.model_fields] + [f"metric.{k}" for k in TargetMetric.model_fields]
+    for key in keys:
+        assert f"| `{key}` |" in section, key
+    for name, field in Target.model_fields.items():
+        if not field.is_required() and field.default not in (None, [], PydanticUndefined):
+            assert f"`{field.default}`" in section, (name, field.default)

@@ -367,7 +367,10 @@ KPI_REGISTRY = (
 
 def all_tables() -> dict[str, pl.DataFrame]:
     """Every table the report reads, by warehouse name."""
+    from report.roadmap_fixtures import roadmap_tables  # it builds on this module's weeks
+
     return {
+        **roadmap_tables(),
         "marts.adoption_curve": adoption_curve(),
         "marts.usage_segments": usage_segments(),
         "marts.lifecycle": lifecycle(),
