@@ -228,7 +228,7 @@ def next_wave(
         pl.lit(a.folds).alias("model_folds"), pl.lit(UPTAKE_WEEKS).alias("uptake_weeks"),
         pl.lit(", ".join(cohorts["cohort"].to_list())).alias("trained_on"), pl.lit("activity").alias("kind"),
     ).select(OPTIONS_SCHEMA.names()).cast(OPTIONS_SCHEMA)  # type: ignore[arg-type]
-    ranked = candidates.with_columns(
+    ranked = candidates.sort("population_type", "population").with_columns(  # ties ranked by name
         pl.col("expected_uptake").rank("ordinal", descending=True).over("population_type").cast(pl.Int32)
         .alias("uptake_rank"),
         pl.col("mean_abs_smd").rank("ordinal").over("population_type").cast(pl.Int32).alias("representativeness_rank"),
