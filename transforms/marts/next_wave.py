@@ -21,7 +21,7 @@ from transforms.pilot.next_wave import next_wave as rank_next_wave
       "waves' weekly activity on HR attributes, pre-period behaviour and manager activity; out-of-fold AUC on "
       "unseen teams with its interval) and the representativeness index (mean |SMD|) against the people still "
       "waiting; wave options (highest uptake, stratified) with the trade-off and the wave that would teach "
-      "the most. Groups under the minimum size are never listed.", read_by=("report", "notebooks"))
+      "the most. Groups under the minimum size are never listed.", read_by=("report",))
 def next_wave(person_week: pl.DataFrame, pilots: Pilots, settings: Settings) -> tuple[pl.DataFrame, pl.DataFrame]:
     if not pilots.cohorts or person_week.height == 0:
         return pl.DataFrame(schema=CANDIDATES_SCHEMA), pl.DataFrame(schema=OPTIONS_SCHEMA)

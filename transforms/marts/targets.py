@@ -56,7 +56,7 @@ def target_series(ctx: InputContext) -> TargetSeries:
       description="Per roadmap target (targets.yaml) and week: actual, expected by now on a straight or S-shaped "
       "path through the milestones, shortfall, status (on track / at risk / off track, rule in each row) and, "
       "for adoption shares, the date the Bass projection reaches the target. Each row names its metric's kind.",
-      read_by=("report", "notebooks"))
+      read_by=("report",))
 def target_status(targets: Targets, target_series: TargetSeries) -> pl.DataFrame:
     if not targets.targets:
         return pl.DataFrame(schema=TARGET_STATUS_SCHEMA)

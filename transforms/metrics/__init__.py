@@ -10,7 +10,8 @@ Modules, by kind:
 
 - activity: :mod:`.adoption_curve`, :mod:`.usage_segments`, :mod:`.lifecycle`, :mod:`.retention`,
   :mod:`.stickiness`, :mod:`.inequality`, :mod:`.non_users`, :mod:`.manager_relay`,
-  :mod:`.diffusion`, and the activity half of :mod:`.community_outputs`;
+  :mod:`.diffusion`, :mod:`.rollout` (where to roll out next), and the activity half of
+  :mod:`.community_outputs`;
 - output: :mod:`.community_outputs`;
 - outcome: :mod:`.outcome_kpis`;
 - link (explicit analyses relating two kinds): community flags, KPI lead-lag association;
@@ -27,6 +28,7 @@ from transforms.metrics import (  # noqa: F401  (importing registers every table
     non_users,
     outcome_kpis,
     retention,
+    rollout,
     stickiness,
     usage_segments,
 )

@@ -23,10 +23,11 @@ the people still waiting, and the trade-off between the two.
 - **Options** (waves of about the past waves' mean size, made of org units):
   ``highest_uptake`` takes the candidates in order of expected uptake; ``by_worker_type`` and
   ``by_department_and_worker_type`` share the wave's size between the strata in proportion to the
-  remaining population and take, in each stratum, its candidates in order of expected uptake
-  while the stratum holds less than its share (less half the next candidate). The option with
-  the lowest mean |SMD| is the wave that would teach the most (``teaches_most``): its result
-  says the most about the people still waiting.
+  remaining population and go, in each stratum, through its candidates in order of expected
+  uptake. A candidate is taken when it fits: the group (the wave, or the stratum's share of it)
+  would then hold at most its size plus half the candidate. The option with the lowest mean |SMD|
+  is the wave that would teach the most (``teaches_most``): its result says the most about the
+  people still waiting.
 """
 
 from __future__ import annotations
@@ -37,13 +38,12 @@ from collections.abc import Mapping, Sequence
 
 import polars as pl
 
+from transforms.metrics.rollout import expected_uptake_by, groups_mean_abs_smd
 from transforms.pilot.design import MISSING_LEVEL
 from transforms.pilot.errors import PilotInputError
-from transforms.pilot.representativeness import pilot_representativeness
 from transforms.pilot.uptake_model import (
     UPTAKE_WEEKS,
     UptakeModel,
-    expected_uptake_by,
     fit_uptake_model,
     person_features,
     uptake_training_rows,
@@ -61,9 +61,7 @@ __all__ = [
     "next_wave",
 ]
 
-#: HR attributes and pre-period columns of the representativeness index (as the pilot section's).
-REPRESENTATIVENESS_ATTRIBUTES: tuple[str, ...] = ("worker_type", "site", "department", "level", "tenure_band",
-                                                  "is_manager")
+#: Pre-period columns of the representativeness index (as the pilot section's).
 PRE_COLUMNS: tuple[str, ...] = tuple(f"pre_{c}" for c in PRE_ACTIVITY)
 CANDIDATE_TYPES: tuple[str, ...] = ("org_unit", "site")
 #: Wave options: name -> the strata it is balanced on (none: highest expected uptake first).
@@ -110,31 +108,14 @@ def _empty() -> tuple[pl.DataFrame, pl.DataFrame]:
     return pl.DataFrame(schema=CANDIDATES_SCHEMA), pl.DataFrame(schema=OPTIONS_SCHEMA)
 
 
-def _mean_abs_smd(people: pl.DataFrame, group: pl.Expr) -> pl.DataFrame:
-    """``group_label, mean_abs_smd`` of every group (``group`` labels people, null = not in one) against
-    all of ``people``, by the pilot section's representativeness computation."""
-    frame = people.with_columns(group.alias("__group"))
-    if frame["__group"].drop_nulls().len() == 0:
-        return pl.DataFrame(schema={"group_label": pl.Utf8, "mean_abs_smd": pl.Float64})
-    # min_group_size=0: the level rows stay inside this function (only the index of a group of at least
-    # min_group_size people is published), and a suppressed level would drop out of the index: a wave
-    # with no frontline staff has its (zero) frontline level suppressed, and with it, by complementary
-    # suppression, its office level, so that the one-sided wave would look representative.
-    rep = pilot_representativeness(frame, cohort_col="__group", attributes=REPRESENTATIVENESS_ATTRIBUTES,
-                                   pre_activity_cols=PRE_COLUMNS, min_group_size=0, with_propensity_auc=False)
-    return rep.filter((pl.col("row_type") == "summary") & (pl.col("variable") == "mean_abs_smd")).select(
-        pl.col("cohort").alias("group_label"), pl.col("pilot_value").alias("mean_abs_smd"))
-
-
 def _pick(ordered: pl.DataFrame, size: float) -> list[str]:
-    """Candidates in order until the group holds ``size`` people (a candidate is taken while the group
-    holds less than ``size`` less half of it)."""
+    """The candidates, in order, that fit in a group of ``size`` people: one is taken when the group
+    would then hold at most ``size`` plus half of it (the nearest to ``size``, whole candidates)."""
     picked, total = [], 0
     for name, n in ordered.select("population", "headcount").iter_rows():  # candidates of one stratum, in order
-        if picked and total + n / 2 > size:
-            break
-        picked.append(name)
-        total += n
+        if total + n / 2 <= size:
+            picked.append(name)
+            total += n
     return picked
 
 
@@ -147,7 +128,7 @@ def _option_members(candidates: pl.DataFrame, remaining: pl.DataFrame, strata: S
     picked: list[str] = []
     for key, share in shares.select(pl.struct(*strata), "__share").iter_rows():  # one iteration per stratum
         mask = pl.all_horizontal([pl.col(f"stratum_{s}") == key[s] for s in strata])
-        picked += _pick(ordered.filter(mask), share * size) if share * size >= 1 else []
+        picked += _pick(ordered.filter(mask), share * size)
     return picked
 
 
@@ -185,9 +166,10 @@ def next_wave(
         pl.col("org_unit", "site").cast(pl.Utf8).fill_null(MISSING_LEVEL))
     parts = []
     for ptype in CANDIDATE_TYPES:
-        by = expected_uptake_by(remaining, [ptype]).rename({ptype: "population"}).filter(
+        by = expected_uptake_by(remaining, [ptype]).drop("kind").rename({ptype: "population"}).filter(
             (pl.col("headcount") >= min_group_size) & (pl.col("population") != MISSING_LEVEL))
-        smd = _mean_abs_smd(remaining, pl.when(pl.col(ptype).is_in(by["population"].implode())).then(pl.col(ptype)))
+        smd = groups_mean_abs_smd(remaining, pl.when(pl.col(ptype).is_in(by["population"].implode()))
+                                  .then(pl.col(ptype)), pre_activity_cols=PRE_COLUMNS).drop("kind")
         strata = remaining.group_by(ptype).agg(
             *[pl.col(s).cast(pl.Utf8).mode().sort().first().alias(f"stratum_{s}") for s in ("department", "worker_type")])
         parts.append(by.join(smd, left_on="population", right_on="group_label", how="left")
@@ -207,7 +189,8 @@ def next_wave(
         for m in members:
             membership.setdefault(m, []).append(option)
         people = remaining.filter(pl.col("org_unit").is_in(members))
-        index = _mean_abs_smd(remaining, pl.when(pl.col("org_unit").is_in(members)).then(pl.lit(option)))
+        index = groups_mean_abs_smd(remaining, pl.when(pl.col("org_unit").is_in(members)).then(pl.lit(option)),
+                                    pre_activity_cols=PRE_COLUMNS)
         option_rows.append({
             "option": option, "description": OPTION_TEXT[option], "candidates": len(members),
             "populations": ", ".join(sorted(members)), "headcount": people.height, "target_size": size,

@@ -73,6 +73,7 @@ __all__ = [
     "UptakeModel",
     "fit_uptake_model",
     "person_features",
+    "team_bootstrap_auc",
     "uptake_training_rows",
 ]
 
@@ -228,8 +229,10 @@ def _fit(frame: pd.DataFrame, y: np.ndarray, text: Sequence[str]) -> Pipeline:
     return pipeline
 
 
-def _team_bootstrap_auc(y: np.ndarray, p: np.ndarray, teams: np.ndarray, *, reps: int,
-                        rng: np.random.Generator) -> tuple[float, float]:
+def team_bootstrap_auc(y: np.ndarray, p: np.ndarray, teams: np.ndarray, *, reps: int,
+                       rng: np.random.Generator) -> tuple[float, float]:
+    """90% percentile interval of the ROC AUC of scores ``p`` for outcomes ``y`` over ``reps``
+    resamples of whole teams (the rows of a team resampled together)."""
     codes, inverse = np.unique(teams, return_inverse=True)
     rows_of = [np.flatnonzero(inverse == g) for g in range(len(codes))]
     values = []
@@ -281,7 +284,7 @@ def fit_uptake_model(rows: pl.DataFrame, cohorts: pl.DataFrame, *,
         pipeline = _fit(x, y, text)
     rng = np.random.default_rng(seed)
     auc = float(roc_auc_score(y, oof))
-    boot_low, boot_high = _team_bootstrap_auc(y, oof, teams, reps=BOOTSTRAP_REPS, rng=rng)
+    boot_low, boot_high = team_bootstrap_auc(y, oof, teams, reps=BOOTSTRAP_REPS, rng=rng)
     z = norm.ppf((1 + INTERVAL) / 2)
     between = float(np.var(fold_aucs, ddof=1)) if len(fold_aucs) > 1 else 0.0
     half = z * (((boot_high - boot_low) / (2 * z)) ** 2 + between) ** 0.5
@@ -296,12 +299,3 @@ def fit_uptake_model(rows: pl.DataFrame, cohorts: pl.DataFrame, *,
     log.info("uptake model: %d people, %d member-weeks, %d teams; out-of-fold AUC %.3f (%.3f-%.3f), Brier %.4f",
              people.height, len(y), n_teams, auc, low, high, accuracy.brier)
     return UptakeModel(pipeline=pipeline, accuracy=accuracy, cohorts=cohorts, seen_levels=seen)
-
-
-def expected_uptake_by(predicted: pl.DataFrame, by: Sequence[str]) -> pl.DataFrame:
-    """Mean expected uptake, head count and share of extrapolated people per value of ``by``."""
-    return predicted.group_by(*by).agg(
-        pl.len().cast(pl.Int64).alias("headcount"),
-        pl.col("expected_uptake").mean(),
-        pl.col("unseen").cast(pl.Float64).mean().alias("extrapolated_share"),
-    )

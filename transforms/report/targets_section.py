@@ -31,6 +31,8 @@ _COLUMNS = ("target", "population_type", "population", "metric_kind", "metric", 
 _STATUS = {"on_track": "on track", "at_risk": "at risk", "off_track": "off track"}
 _KIND_WORDS = {"activity": "activity", "output": "output", "outcome": "outcome", "perception": "perception"}
 _TARGET_HEIGHT = 250
+#: The kinds a roadmap can hold (the section says so before any target is declared).
+_ANY_KIND = (MetricKind.ACTIVITY, MetricKind.OUTPUT, MetricKind.OUTCOME)
 
 TITLE = "Roadmap targets"
 INTRO = ("Each target of the roadmap (targets.yaml): where its metric stands against the value expected by now on "
@@ -196,9 +198,9 @@ def targets_section(inputs: ReportInputs) -> Section:
     """Every target's status at the report's week, and one chart per target (module docstring)."""
     table = inputs.tables.get(TABLE)  # the whole table: the path runs past the report's week
     if table is None:
-        return Section("targets", TITLE, INTRO, (), (NoteBlock(MISSING, level="missing"),))
+        return Section("targets", TITLE, INTRO, _ANY_KIND, (NoteBlock(MISSING, level="missing"),))
     if table.height == 0:
-        return Section("targets", TITLE, INTRO, (), (NoteBlock(NOT_DECLARED, level="missing"),))
+        return Section("targets", TITLE, INTRO, _ANY_KIND, (NoteBlock(NOT_DECLARED, level="missing"),))
 
     def blocks() -> list[Block]:
         require_columns(table, _COLUMNS, table=TABLE)
