@@ -44,14 +44,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
-from scipy.stats import norm, rankdata
-from sklearn.compose import ColumnTransformer
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import brier_score_loss, roc_auc_score
-from sklearn.model_selection import GroupKFold
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
 from transforms.metrics.manager_relay import manager_relay_panel
@@ -59,8 +51,9 @@ from transforms.pilot.design import RARE_LEVEL_MIN, require_columns
 from transforms.pilot.errors import PilotInputError
 from transforms.pilot.units import PRE_ACTIVITY, PRE_WEEKS, person_baseline, pilot_windows
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # scipy and scikit-learn load in seconds: imported where a model is fitted
     import pandas as pd
+    from sklearn.pipeline import Pipeline
 
 log = logging.getLogger(__name__)
 
@@ -210,6 +203,11 @@ def _features(frame: pl.DataFrame) -> pd.DataFrame:
 
 
 def _pipeline(text: Sequence[str], numeric: Sequence[str]) -> Pipeline:
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
     encode = ColumnTransformer([
         ("text", OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=RARE_LEVEL_MIN,
                                sparse_output=False), list(text)),
@@ -219,6 +217,8 @@ def _pipeline(text: Sequence[str], numeric: Sequence[str]) -> Pipeline:
 
 
 def _fit(frame: pd.DataFrame, y: np.ndarray, text: Sequence[str]) -> Pipeline:
+    from sklearn.exceptions import ConvergenceWarning
+
     pipeline = _pipeline(text, [c for c in frame.columns if c not in text])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
@@ -233,6 +233,8 @@ def team_bootstrap_auc(y: np.ndarray, p: np.ndarray, teams: np.ndarray, *, reps:
                        rng: np.random.Generator) -> tuple[float, float]:
     """90% percentile interval of the ROC AUC of scores ``p`` for outcomes ``y`` over ``reps``
     resamples of whole teams (the rows of a team resampled together)."""
+    from scipy.stats import rankdata
+
     codes, inverse = np.unique(teams, return_inverse=True)
     rows_of = [np.flatnonzero(inverse == g) for g in range(len(codes))]
     values = []
@@ -252,6 +254,10 @@ def fit_uptake_model(rows: pl.DataFrame, cohorts: pl.DataFrame, *,
     """Fit the uptake model on training ``rows`` (:func:`uptake_training_rows`) and cross-validate it
     (module docstring). Raises :class:`PilotInputError` when the rows cannot support a fit: fewer
     than two teams, or members all active or all inactive."""
+    from scipy.stats import norm
+    from sklearn.metrics import brier_score_loss, roc_auc_score
+    from sklearn.model_selection import GroupKFold
+
     if rows.height == 0:
         raise PilotInputError("no cohort was observed long enough to learn uptake from", frame="training rows")
     require_columns(rows, ["person_key", "is_active", "org_unit", *FEATURES], frame_name="training rows")
