@@ -12,9 +12,6 @@ Planted, hand-checked:
 - The next wave: options of about 100 people; "balanced by department and worker type" teaches
   the most (mean |SMD| 0.08 against 0.41 for the highest uptake, 61% expected uptake against 70%);
   an org unit of 3 people, TINY-UNIT-9, that no table may list.
-
-The next-wave schemas are written out (the module computing them imports scikit-learn);
-``test_roadmap_sections`` checks they agree.
 """
 
 from __future__ import annotations
@@ -24,26 +21,11 @@ import datetime as dt
 import polars as pl
 
 from report.report_fixtures import WEEKS
+from transforms.pilot.next_wave import CANDIDATES_SCHEMA, OPTIONS_SCHEMA
 from transforms.targets.status import TARGET_STATUS_SCHEMA
 
 W10 = WEEKS[0]
 SMALL_UNIT = "TINY-UNIT-9"
-
-CANDIDATES_SCHEMA = pl.Schema({
-    "as_of_week": pl.Date, "population_type": pl.Utf8, "population": pl.Utf8, "headcount": pl.Int64,
-    "expected_uptake": pl.Float64, "extrapolated": pl.Boolean, "uptake_rank": pl.Int32,
-    "mean_abs_smd": pl.Float64, "representativeness_rank": pl.Int32, "stratum": pl.Utf8, "options": pl.Utf8,
-    "kind": pl.Utf8,
-})
-OPTIONS_SCHEMA = pl.Schema({
-    "as_of_week": pl.Date, "option": pl.Utf8, "description": pl.Utf8, "candidates": pl.Int64,
-    "populations": pl.Utf8, "headcount": pl.Int64, "target_size": pl.Int64, "expected_uptake": pl.Float64,
-    "extrapolated_share": pl.Float64, "mean_abs_smd": pl.Float64, "teaches_most": pl.Boolean,
-    "model_auc": pl.Float64, "model_auc_low": pl.Float64, "model_auc_high": pl.Float64, "model_brier": pl.Float64,
-    "model_brier_base_rate": pl.Float64, "model_people": pl.Int64, "model_person_weeks": pl.Int64,
-    "model_teams": pl.Int64, "model_folds": pl.Int64, "uptake_weeks": pl.Int64, "trained_on": pl.Utf8,
-    "kind": pl.Utf8,
-})
 
 
 def _week(i: int) -> dt.date:

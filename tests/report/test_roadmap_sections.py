@@ -24,12 +24,6 @@ def _inputs(tables: dict | None = None, week: dt.date = fx.REPORT_WEEK) -> Repor
                         min_group_size=5, kpi_registry=fx.KPI_REGISTRY)
 
 
-def test_the_fixture_schemas_are_the_marts_schemas() -> None:
-    from transforms.pilot.next_wave import CANDIDATES_SCHEMA, OPTIONS_SCHEMA
-
-    assert dict(rx.CANDIDATES_SCHEMA) == dict(CANDIDATES_SCHEMA) and dict(rx.OPTIONS_SCHEMA) == dict(OPTIONS_SCHEMA)
-
-
 def test_every_target_at_a_glance_with_its_status_this_week() -> None:
     section = targets_section(_inputs())
     glance = section.blocks[0]

@@ -19,6 +19,13 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _refuse_duplicates(names: list[str], what: str) -> None:
+    """``ValueError`` naming every name given twice (``what``: e.g. ``cohort``)."""
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ValueError(f"duplicate {what} name(s): {', '.join(dupes)}")
+
+
 class WorkerTypeMapping(_Strict):
     """How ``worker_type`` (office / frontline) is derived when HR does not carry it."""
 
@@ -140,10 +147,7 @@ class Pilots(_Strict):
 
     @model_validator(mode="after")
     def _unique(self) -> Pilots:
-        names = [c.name for c in self.cohorts]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"duplicate cohort name(s): {', '.join(dupes)}")
+        _refuse_duplicates([c.name for c in self.cohorts], "cohort")
         return self
 
 
@@ -292,8 +296,5 @@ class Targets(_Strict):
 
     @model_validator(mode="after")
     def _unique(self) -> Targets:
-        names = [t.name for t in self.targets]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"duplicate target name(s): {', '.join(dupes)}")
+        _refuse_duplicates([t.name for t in self.targets], "target")
         return self
