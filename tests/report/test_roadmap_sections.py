@@ -128,3 +128,19 @@ def test_next_wave_when_the_model_is_weak_or_absent() -> None:
     assert len(section.blocks) == 1 and "observed for long enough" in section.blocks[0].text
     section = next_wave_section(_inputs(), no_pilot=True)
     assert section.blocks[0].level == "missing" and "pilots.yaml" in section.blocks[0].text
+
+
+def test_the_marts_notes_are_said_in_the_sections_words() -> None:
+    rows = rx.target_status().filter(pl.col("target") == "Active share at 50%").with_columns(
+        pl.lit("ever_active_rate").alias("metric"), pl.lit(0.9).alias("target_value"),
+        pl.lit("no diffusion model is fitted for this population (fitted for: organisation, worker_type)")
+        .alias("projection_note"))
+    section = targets_section(_inputs(fx.all_tables() | {"marts.target_status": rows}))
+    assert section.charts[0].reading.endswith(
+        "No projection: the Bass model is fitted for the whole organisation and each worker type only.")
+    absent = rows.with_columns(pl.lit(None, pl.Float64).alias("actual"), pl.lit(None, pl.Utf8).alias("status"),
+                               pl.lit("no value of this metric for this population in the data (check the "
+                                      "population's name)").alias("note"))
+    section = targets_section(_inputs(fx.all_tables() | {"marts.target_status": absent}))
+    assert "no value to judge yet (no value of this metric for this population in the data: check the population's " \
+           "name)" in section.charts[0].reading

@@ -62,10 +62,23 @@ READING_CEILING = "At the current pace (Bass model) the target is not reached: t
 READING_NO_PROJECTION = "No projection: {why}."
 BEFORE, AFTER, ON = "before", "after", "on"
 SMALL_GROUP = "fewer people than the minimum group size"
+NO_DATA = "no value of this metric for this population in the data: check the population's name"
+NO_VALUE_YET = "no value yet since the start"
+NO_MODEL_FOR_POPULATION = "the Bass model is fitted for the whole organisation and each worker type only"
+NO_MODEL = "no Bass model could be fitted on this data"
+#: The mart's notes (English, machine-made) -> the section's own words, by how they start.
+_NOTES = (("no value of this metric", NO_DATA), ("fewer people than", SMALL_GROUP),
+          ("no value yet", NO_VALUE_YET), ("no diffusion model is fitted for this population", NO_MODEL_FOR_POPULATION),
+          ("no diffusion model could be fitted", NO_MODEL))
 CHART_ACTUAL, CHART_PATH, CHART_KNOTS = "actual", "expected path", "milestones and target"
 CHART_TITLE = "{target} ({population})"
 POPULATION_LABEL = "{type}: {population}"
 PROJECTED_REACHED = "reached {date}"
+
+
+def _note(note: str) -> str:
+    """A note of the mart in the section's words (the mart's own text when none is known)."""
+    return next((words for start, words in _NOTES if note.startswith(start)), note)
 
 
 def _value(value: object, unit: str | None) -> str:
@@ -163,7 +176,7 @@ def _reading(own: pl.DataFrame, inputs: ReportInputs) -> str:
     if own.filter(pl.col("week_start") <= inputs.week_start).height == 0:
         text = READING_NOT_STARTED.format(start=fmt.day(first["start_date"]), **base)
     elif latest is None or latest["status"] is None:
-        why = SMALL_GROUP if own["suppressed"].any() else (first.get("note") or NO_VALUE)
+        why = SMALL_GROUP if own["suppressed"].any() else _note(first.get("note") or NO_VALUE)
         text = READING_NO_VALUE.format(why=why, **base)
     else:
         text = READING_STATUS.format(actual=_value(latest["actual"], unit), week=fmt.week_label(latest["week_start"]),
@@ -185,7 +198,7 @@ def _reading(own: pl.DataFrame, inputs: ReportInputs) -> str:
     elif note and note.startswith("the fitted ceiling"):
         text += " " + READING_CEILING
     elif note:
-        text += " " + READING_NO_PROJECTION.format(why=note)
+        text += " " + READING_NO_PROJECTION.format(why=_note(note))
     return text
 
 
