@@ -56,7 +56,7 @@ def test_readings_state_the_status_and_the_rule_in_the_metrics_units() -> None:
     readings = {c.figure.layout.title.text.split(" (")[0]: c.reading for c in targets_section(_inputs()).charts}
     assert readings["Faster first response in Sales"].startswith(
         "Faster first response in Sales: 17.2 hours in week 15 against 15.5 hours expected by now on the way to "
-        "12.0 hours by 2026-05-25: off track.")
+        "12.0 hours by 25 May 2026: off track.")
     assert ("On track means at most 0.3 hours behind the expected value (5% of the distance from the baseline "
             "18.0 hours to the target), at risk up to 0.9 hours (15%), off track beyond.") in readings[
         "Faster first response in Sales"]
@@ -99,7 +99,7 @@ def test_next_wave_states_the_accuracy_and_the_trade_off() -> None:
     assert any("AUC of 0.62 (90% interval 0.55 to 0.69" in n and "40 members of wave-1" in n for n in notes)
     assert any("Brier score is 0.231 against 0.245" in n for n in notes)
     assert not any("barely tells" in n for n in notes)  # the interval is above 0.5
-    assert any("1 candidate(s) are mostly people unlike any past wave member" in n for n in notes)
+    assert any("1 candidate is mostly people unlike any past wave member" in n for n in notes)
     (chart,) = section.charts
     assert figure_kind(chart.figure) == MetricKind.ACTIVITY
     assert chart.reading == ("The wave that would teach the most: balanced by department and worker type (11 org "
