@@ -50,6 +50,16 @@ def _kpis() -> pl.DataFrame:
                          for t in range(2) for w in range(6)])
 
 
+def _waiting() -> pl.DataFrame:
+    """People still waiting for a wave, with a model's expected uptake (the inputs of transforms.metrics.rollout)."""
+    return pl.DataFrame({
+        "person_key": [f"p{i}" for i in range(12)], "org_unit": [f"T{i % 3}" for i in range(12)],
+        "worker_type": ["frontline" if i % 3 == 0 else "office" for i in range(12)],
+        "level": [1 + i % 4 for i in range(12)], "pre_is_active": [(i % 5) / 4 for i in range(12)],
+        "expected_uptake": [0.1 + i / 20 for i in range(12)], "unseen": [i == 11 for i in range(12)],
+    })
+
+
 @functools.cache
 def _calls() -> dict[str, object]:
     from transforms import metrics as m
@@ -82,6 +92,10 @@ def _calls() -> dict[str, object]:
         "kpi_activity_link": lambda: m.outcome_kpis.kpi_activity_link(kv, REGISTRY, pw),
         "bass_parameters": lambda: m.diffusion.bass_parameters(pw, start_week=week(1), bootstrap_reps=3),
         "bass_projection": lambda: m.diffusion.bass_projection(pw, start_week=week(1), bootstrap_reps=3),
+        "expected_uptake_by": lambda: m.rollout.expected_uptake_by(_waiting(), ["org_unit"]),
+        "groups_mean_abs_smd": lambda: m.rollout.groups_mean_abs_smd(
+            _waiting(), pl.when(pl.col("org_unit") == "T0").then(pl.lit("wave")),
+            pre_activity_cols=["pre_is_active"], attributes=("worker_type", "level")),
     }
 
 
