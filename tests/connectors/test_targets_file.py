@@ -9,7 +9,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from pydantic_core import PydanticUndefined
 
 from pipelines.connectors.config_files import ConfigFileError, load_drop_zone_config, load_targets
@@ -66,16 +65,16 @@ ONE = """targets:
     ("{type: organisation}", "{kind: activity, name: happiness}", "2026-06-01",
      "line 4 (targets[0].metric.name): target 'T': activity metric 'happiness' is unknown"),
     ("{type: organisation}", "{kind: outcome, name: nps}", "2026-06-01",
-     "(targets[0].metric.name): target 'T': outcome metric 'nps' is unknown (known: first_response_hours, "
-     "first_time_fix_rate)"),
+     "(targets[0].metric.name): target 'T': outcome metric 'nps' is unknown in kpi_registry.yaml (known: "
+     "first_response_hours, first_time_fix_rate)"),
     ("{type: department, value: Sales}", "{kind: outcome, name: first_time_fix_rate}", "2026-06-01",
      "line 3 (targets[0].population.type): target 'T': outcome metric 'first_time_fix_rate' cannot be cut by "
-     "department (it can by: organisation, site)"),
+     "department (it can by: organisation, site, as declared in kpi_registry.yaml)"),
     ("{type: pilot_cohort, value: wave-9}", "{kind: activity, name: active_rate}", "2026-06-01",
-     "(targets[0].population.value): target 'T': pilot_cohort 'wave-9' is not declared (declared: non_pilot, "
-     "wave-1, wave-2)"),
+     "(targets[0].population.value): target 'T': pilot_cohort 'wave-9' is not declared in pilots.yaml (declared: "
+     "non_pilot, wave-1, wave-2)"),
     ("{type: community, value: Knitting}", "{kind: output, name: community_outputs}", "2026-06-01",
-     "community 'Knitting' is not declared (declared: Ideas Lab, Maintenance Q&A)"),
+     "community 'Knitting' is not declared in charters.yaml (declared: Ideas Lab, Maintenance Q&A)"),
     ("{type: worker_type, value: office}", "{kind: output, name: community_outputs}", "2026-06-01",
      "output metric 'community_outputs' cannot be cut by worker_type"),
 ])

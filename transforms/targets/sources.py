@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
@@ -92,6 +92,11 @@ class MetricSource:
     #: ``known_populations(config, population_type)``: the values a configuration declares for a type
     #: (cohorts, communities), or ``None`` when only the data knows them (departments, sites).
     known_populations: Callable[[Any, str], Collection[str] | None] | None = None
+    #: The drop-zone file that declares the kind's metric names (``kpi_registry.yaml``), when a file does:
+    #: a target naming an unknown metric is told which file to fix.
+    metrics_declared_in: str | None = None
+    #: The drop-zone file that declares the populations of a type (``pilot_cohort``: ``pilots.yaml``).
+    populations_declared_in: Mapping[str, str] = field(default_factory=dict)
 
 
 METRIC_SOURCES: dict[str, MetricSource] = {}
@@ -126,7 +131,8 @@ def metric_info(target: Target, config: Any) -> MetricInfo:
     source = source_of(target.metric.kind)
     known = source.metrics(config)
     if target.metric.name not in known:
-        raise KeyError(f"{target.metric.kind} metric {target.metric.name!r} is unknown (known: "
+        where = f" in {source.metrics_declared_in}" if source.metrics_declared_in else ""
+        raise KeyError(f"{target.metric.kind} metric {target.metric.name!r} is unknown{where} (known: "
                        f"{', '.join(sorted(known)) or 'none'})")
     return known[target.metric.name]
 
@@ -145,11 +151,15 @@ def check_target(target: Target, config: Any) -> tuple[str, str] | None:
         return "metric.name", str(exc.args[0])
     allowed = info.population_types or source.population_types
     if target.population.type not in allowed:
+        declared = (f", as declared in {source.metrics_declared_in}"
+                    if info.population_types and source.metrics_declared_in else "")
         return "population.type", (f"{target.metric.kind} metric {target.metric.name!r} cannot be cut by "
-                                   f"{target.population.type} (it can by: {', '.join(allowed)})")
+                                   f"{target.population.type} (it can by: {', '.join(allowed)}{declared})")
     known = source.known_populations(config, target.population.type) if source.known_populations else None
     if known is not None and target.population.label not in known:
-        return "population.value", (f"{target.population.type} {target.population.label!r} is not declared "
+        file = source.populations_declared_in.get(target.population.type)
+        where = f" in {file}" if file else ""
+        return "population.value", (f"{target.population.type} {target.population.label!r} is not declared{where} "
                                     f"(declared: {', '.join(sorted(known)) or 'none'})")
     return None
 
@@ -200,7 +210,7 @@ register_metric_source(MetricSource(
     population_types=("organisation", "department", "site", "worker_type", "pilot_cohort"),
     metrics=_activity_metrics, series=_activity_series,
     description="the adoption curve's weekly rates over eligible headcount (marts.adoption_curve)",
-    known_populations=_activity_populations,
+    known_populations=_activity_populations, populations_declared_in={"pilot_cohort": "pilots.yaml"},
 ))
 
 
@@ -243,7 +253,7 @@ register_metric_source(MetricSource(
     kind="output", needs=("community_events", "charters", "event_weeks"),
     population_types=("organisation", "community"), metrics=_output_metrics, series=_output_series,
     description="outputs recognised by the community charters (marts.community_outputs)",
-    known_populations=_output_populations,
+    known_populations=_output_populations, populations_declared_in={"community": "charters.yaml"},
 ))
 
 
@@ -297,4 +307,5 @@ register_metric_source(MetricSource(
     kind="outcome", needs=("kpi_values", "kpi_registry", "person_week", "employee_keys"),
     population_types=("organisation", "department", "site"), metrics=_outcome_metrics, series=_outcome_series,
     description="outcome KPIs of kpi_registry.yaml, the mean of their units' weekly values (marts.outcome_kpis)",
+    metrics_declared_in="kpi_registry.yaml",
 ))
