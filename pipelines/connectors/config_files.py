@@ -1,6 +1,6 @@
 """Validated readers of the drop zone's own files: the YAML configuration and CSV inputs.
 
-YAML (``settings.yaml``, ``pilots.yaml``, ``kpi_registry.yaml``, ``charters.yaml``) is parsed with
+YAML (``settings.yaml``, ``pilots.yaml``, ``kpi_registry.yaml``, ``charters.yaml``, ``surveys.yaml``) is parsed with
 PyYAML and validated by the pydantic models of :mod:`transforms.contracts.config`. Any problem is a
 :class:`ConfigFileError` that names the file, the line, the field path (pydantic's ``loc`` written
 as ``cohorts[0].start``) and what was expected.
@@ -31,7 +31,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from transforms.contracts import KPI_VALUES, REJECTS, Contract, ContractError, conform
-from transforms.contracts.config import Charters, KpiRegistry, Pilots, Settings
+from transforms.contracts.config import Charters, KpiRegistry, Pilots, Settings, Surveys
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,7 @@ SETTINGS_FILE = "settings.yaml"
 PILOTS_FILE = "pilots.yaml"
 KPI_REGISTRY_FILE = "kpi_registry.yaml"
 CHARTERS_FILE = "charters.yaml"
+SURVEYS_FILE = "surveys.yaml"
 KPI_DIR = "kpis"
 
 _ModelT = TypeVar("_ModelT", bound=BaseModel)
@@ -231,6 +232,11 @@ def load_kpi_registry(path: Path) -> KpiRegistry:
 def load_charters(path: Path) -> Charters:
     """``charters.yaml`` as :class:`~transforms.contracts.config.Charters`."""
     return _load_model(path, Charters)
+
+
+def load_surveys(path: Path) -> Surveys:
+    """``surveys.yaml`` (the pulse-survey registry) as :class:`~transforms.contracts.config.Surveys`."""
+    return _load_model(path, Surveys)
 
 
 # --------------------------------------------------------------------------------------------
@@ -565,11 +571,13 @@ class DropZoneConfig:
     charters: Charters = field(default_factory=lambda: Charters(communities=[]))
     kpi_values: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=KPI_VALUES.schema))
     kpi_rejects: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=REJECTS.schema))
+    surveys: Surveys = field(default_factory=lambda: Surveys(surveys=[]))
 
 
 def load_drop_zone_config(drop_zone: Path) -> DropZoneConfig:
     """All configuration of a drop zone: ``settings.yaml`` (required), ``pilots.yaml``,
-    ``kpi_registry.yaml``, ``charters.yaml`` and ``kpis/*.csv`` (each optional: empty if absent).
+    ``kpi_registry.yaml``, ``charters.yaml``, ``surveys.yaml`` and ``kpis/*.csv`` (each optional:
+    empty if absent).
 
     KPI rows naming a KPI missing from the registry are quarantined (a KPI without a definition has
     no unit or direction). Errors are :class:`ConfigFileError` / :class:`ContractError` naming the file.
@@ -583,6 +591,7 @@ def load_drop_zone_config(drop_zone: Path) -> DropZoneConfig:
         load_kpi_registry(root / KPI_REGISTRY_FILE) if (root / KPI_REGISTRY_FILE).exists() else KpiRegistry(kpis=[])
     )
     charters = load_charters(root / CHARTERS_FILE) if (root / CHARTERS_FILE).exists() else Charters(communities=[])
+    surveys = load_surveys(root / SURVEYS_FILE) if (root / SURVEYS_FILE).exists() else Surveys(surveys=[])
     kpi_dir = root / KPI_DIR
     if kpi_dir.is_dir():
         values, rejects = read_kpi_values(kpi_dir, registry=registry)
@@ -592,7 +601,7 @@ def load_drop_zone_config(drop_zone: Path) -> DropZoneConfig:
         "drop zone %s: %d cohort(s), %d KPI(s), %d charter(s), %d KPI value(s), %d rejected",
         root, len(pilots.cohorts), len(registry.kpis), len(charters.communities), values.height, rejects.height,
     )
-    return DropZoneConfig(settings, pilots, registry, charters, values, rejects)
+    return DropZoneConfig(settings, pilots, registry, charters, values, rejects, surveys)
 
 
 __all__ = [
@@ -607,6 +616,7 @@ __all__ = [
     "load_kpi_registry",
     "load_pilots",
     "load_settings",
+    "load_surveys",
     "read_kpi_values",
     "rejects_frame",
     "utf8_file",
