@@ -71,6 +71,7 @@ def simulate(out_dir: Path, *, employees: int = 2000, weeks: int = 40, seed: int
     from pipelines.simulator.m365_usage_report import write_m365_reports, write_viva_engage_reports
     from pipelines.simulator.mattermost_export import write_mattermost_export
     from pipelines.simulator.slack_export import write_slack_export
+    from pipelines.simulator.survey_export import write_survey_files
     from pipelines.simulator.viva_engage_export import write_viva_engage_export
 
     say = progress or (lambda step, fraction: None)
@@ -94,6 +95,8 @@ def simulate(out_dir: Path, *, employees: int = 2000, weeks: int = 40, seed: int
     say("Microsoft 365 usage reports", 0.9)
     written += write_m365_reports(world, out_dir)
     written += write_viva_engage_reports(world, out_dir)
+    say("pulse survey", 0.95)
+    written += write_survey_files(world, out_dir)
     written += write_ground_truth(world, truth, weekly, out_dir)
     say("done", 1.0)
     counts = world.events.events.group_by("source").len()

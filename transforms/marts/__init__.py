@@ -119,6 +119,7 @@ _MART_MODULES = (
     "transforms.marts.communities",
     "transforms.marts.outcomes",
     "transforms.marts.pilot",
+    "transforms.marts.perception",
 )
 
 

@@ -2,7 +2,8 @@
 (a chart with its one-line reading, a small table, a note).
 
 Sections, in order: adoption (activity only), who is left behind, the pilot, outputs by community,
-outcome KPIs (their own section, never on an axis with activity), data quality and coverage.
+outcome KPIs (their own section, never on an axis with activity), perceived value (pulse surveys,
+:mod:`transforms.report.perception_section`), data quality and coverage.
 
 A table that was not provided makes its part of the section say so in one line; a table that
 cannot be drawn (wrong columns, an unexpected value) is logged and replaced by one line naming the
@@ -878,11 +879,14 @@ def build_sections(inputs: ReportInputs, *, match_threshold: float | None = None
     unknown = sorted(set(inputs.tables) - set(report_tables()))
     if unknown:
         log.info("report: tables not shown by any section: %s", ", ".join(unknown))
+    from transforms.report.perception_section import perception_section  # it builds on this module
+
     return [
         adoption_section(inputs),
         left_behind_section(inputs),
         pilot_section(inputs),
         outputs_section(inputs),
         outcomes_section(inputs),
+        perception_section(inputs),
         quality_section(inputs, match_threshold=match_threshold),
     ]
