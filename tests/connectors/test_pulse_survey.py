@@ -164,3 +164,18 @@ def test_the_same_export_twice_keeps_the_first_and_quarantines_the_repeats(tmp_p
     assert out["survey_responses"].height == 6 and set(out["survey_responses"]["source_file"]) == {"a.csv"}
     repeats = out["rejects"].filter(pl.col("reason").str.starts_with("duplicate answer"))
     assert repeats.height == 6 and set(repeats["file"].str.split("/").list.last()) == {"b.csv"}
+
+
+def test_the_documented_registry_and_long_layout_read_as_documented(tmp_path: Path) -> None:
+    import re
+
+    doc = (Path(__file__).parents[2] / "docs" / "drop_zone.md").read_text(encoding="utf-8")
+    section = doc[doc.index("## surveys.yaml"):doc.index("## hr/*.csv")]
+    registry, long_csv = (re.search(rf"```{lang}\n(.*?)```", section, re.DOTALL).group(1) for lang in ("yaml", "csv"))
+    (tmp_path / "surveys.yaml").write_text(registry, encoding="utf-8")
+    (tmp_path / "surveys").mkdir()
+    (tmp_path / "surveys" / "pulse.csv").write_text(long_csv, encoding="utf-8")
+    out = _tables(tmp_path)
+    assert out["survey_responses"].select("respondent_id", "question_id", "answer").rows() == [
+        ("E00012", "saves_time", 4), ("E00012", "recommend", 9), (None, "saves_time", 4)]
+    assert "rejects" not in out

@@ -35,7 +35,7 @@ def test_every_mart_is_shown_and_nothing_failed(full_report):
     assert full_report.errors == []
     assert full_report.missing_tables == []
     assert [s.key for s in full_report.sections] == ["adoption", "left-behind", "pilot", "outputs", "outcomes",
-                                                     "quality"]
+                                                     "perception", "quality"]
     assert len(full_report.charts) >= 20
 
 
@@ -44,7 +44,8 @@ def test_no_chart_mixes_metric_kinds(full_report):
     section holds only the kinds it is about (outcomes never share a chart with activity)."""
     allowed = {"adoption": {MetricKind.ACTIVITY}, "left-behind": {MetricKind.ACTIVITY},
                "pilot": {MetricKind.ACTIVITY, MetricKind.OUTCOME}, "outputs": {MetricKind.OUTPUT},
-               "outcomes": {MetricKind.OUTCOME, MetricKind.LINK}, "quality": {MetricKind.PREREQUISITE}}
+               "outcomes": {MetricKind.OUTCOME, MetricKind.LINK}, "quality": {MetricKind.PREREQUISITE},
+               "perception": {MetricKind.PERCEPTION, MetricKind.LINK}}
     for section in full_report.sections:
         for chart in section.charts:
             kind = figure_kind(chart.figure)
