@@ -67,7 +67,7 @@ from pipelines.connectors.config_files import (
     rejects_frame,
 )
 from transforms.contracts import REJECTS, SURVEY_RESPONSES, SURVEY_TEXT_DROPPED
-from transforms.contracts.config import Surveys
+from transforms.contracts.config import Surveys, fold_header
 from transforms.contracts.vocabulary import EARLIEST_PLAUSIBLE, FREE_TEXT, LATEST_PLAUSIBLE, SURVEY_SCALES
 
 log = logging.getLogger(__name__)
@@ -93,13 +93,11 @@ ANONYMOUS = ("anonymous", "anonyme", "anónimo", "anonym")
 _DATE_CHARS = re.compile(r"^[0-9/:.T Z+,APMapm-]{1,32}$")
 
 
-def _fold(header: str) -> str:
-    """A header or label compared without case, with blanks collapsed and a trailing colon dropped."""
-    return re.sub(r"\s+", " ", header.replace("\ufeff", "")).strip().rstrip(":").strip().lower()
+_fold = fold_header
 
 
 def _fold_expr(expr: pl.Expr) -> pl.Expr:
-    """:func:`_fold` on a string column."""
+    """:func:`~transforms.contracts.config.fold_header` on a string column."""
     return expr.str.replace_all(r"\s+", " ").str.strip_chars().str.strip_chars_end(":").str.strip_chars() \
         .str.to_lowercase()
 

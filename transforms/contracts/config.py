@@ -7,6 +7,7 @@ Example files are written by the simulator (``uptake simulate``) and shown in th
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -201,6 +202,16 @@ class Charters(_Strict):
     communities: list[CommunityCharter]
 
 
+def fold_header(text: str) -> str:
+    """A survey header or answer label as compared: no case, blanks collapsed, a trailing colon dropped."""
+    return re.sub(r"\s+", " ", text.replace("\ufeff", "")).strip().rstrip(":").strip().lower()
+
+
+def _repeated(values: list[str]) -> list[str]:
+    """The values listed more than once, sorted."""
+    return sorted({v for v in values if values.count(v) > 1})
+
+
 class SurveyQuestion(_Strict):
     """One question of a pulse survey.
 
@@ -226,7 +237,7 @@ class SurveyQuestion(_Strict):
             if len(self.labels) != high - low + 1:
                 raise ValueError(f"question {self.id!r}: {self.scale} needs {high - low + 1} labels, "
                                  f"found {len(self.labels)}")
-            folded = [label.strip().casefold() for label in self.labels]
+            folded = [fold_header(label) for label in self.labels]
             if len(set(folded)) != len(folded) or "" in folded:
                 raise ValueError(f"question {self.id!r}: labels must be distinct and not empty")
         return self
@@ -269,16 +280,14 @@ class Survey(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> Survey:
-        names = [w.name for w in self.waves]
-        dupes = sorted({n for n in names if names.count(n) > 1})
+        dupes = _repeated([w.name for w in self.waves])
         if dupes:
             raise ValueError(f"survey {self.id!r}: duplicate wave name(s) {', '.join(dupes)}")
         waves = sorted(self.waves, key=lambda w: w.opens)
         for a, b in zip(waves, waves[1:], strict=False):
             if b.opens <= a.closes:
                 raise ValueError(f"survey {self.id!r}: waves {a.name!r} and {b.name!r} overlap")
-        headers = [h.strip().casefold() for q in self.questions for h in (q.text, *q.headers)]
-        dupes = sorted({h for h in headers if headers.count(h) > 1})
+        dupes = _repeated([fold_header(h) for q in self.questions for h in (q.text, *q.headers)])
         if dupes:
             raise ValueError(f"survey {self.id!r}: the same header names two questions: {', '.join(dupes)}")
         return self
@@ -295,12 +304,10 @@ class Surveys(_Strict):
 
     @model_validator(mode="after")
     def _unique(self) -> Surveys:
-        ids = [s.id for s in self.surveys]
-        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        dupes = _repeated([s.id for s in self.surveys])
         if dupes:
             raise ValueError(f"duplicate survey id(s): {', '.join(dupes)}")
-        questions = [q.id for s in self.surveys for q in s.questions]
-        dupes = sorted({q for q in questions if questions.count(q) > 1})
+        dupes = _repeated([q.id for s in self.surveys for q in s.questions])
         if dupes:
             raise ValueError(f"question id(s) used twice: {', '.join(dupes)} (question ids are unique across surveys)")
         return self
