@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import os
 import shutil
@@ -128,6 +129,8 @@ def run(
         "--week", help="The report's ISO week YYYY-Www (a partition); default: the last week that has ended.")] = None,
     until: Annotated[str, typer.Option(
         "--until", help="Stop after this layer: ingest, clean, identity, marts, report.")] = "report",
+    timings: Annotated[Path | None, typer.Option(
+        "--timings", help="Write each step's wall-clock seconds to this JSON file (slowest first).")] = None,
 ) -> None:
     """Run the weekly job (the one the schedule runs) for a drop zone: ingest, clean, identity, marts, report."""
     from pipelines.runner import PipelineRunError, run_job
@@ -150,6 +153,9 @@ def run(
             progress.stop()
             _fail(str(exc))
             return
+    if timings is not None:
+        slowest = dict(sorted(outcome.step_seconds.items(), key=lambda kv: -kv[1]))
+        timings.write_text(json.dumps(slowest, indent=1), encoding="utf-8")
     if outcome.report_path:
         out.print(str(outcome.report_path), soft_wrap=True)
 
@@ -163,7 +169,7 @@ def report(
     """Write the weekly adoption report of a week from an existing warehouse."""
     import duckdb
 
-    from pipelines.assets.report import write_report
+    from pipelines.report_file import write_report
 
     if not warehouse.is_file():
         _fail(f"warehouse {warehouse} does not exist; run `uptake run` first")

@@ -11,6 +11,7 @@ import datetime as dt
 
 import polars as pl
 
+from transforms.clean_event_partitions import EVENT_PARTITIONS
 from transforms.contracts.config import Charters, KpiRegistry, Pilots, Settings, Surveys
 from transforms.marts import InputContext, mart_input
 from transforms.metrics.diffusion import BassDiffusion, bass_start_week, fit_bass_diffusion
@@ -89,7 +90,11 @@ def bass_diffusion(ctx: InputContext) -> BassDiffusion:
 
 @mart_input(reads=("clean.events",), description="The first and last week of the clean events (the communities' grid).")
 def event_weeks(ctx: InputContext) -> tuple[dt.date | None, dt.date | None]:
-    first, last = ctx.con.execute("SELECT min(week_start), max(week_start) FROM clean.events").fetchone()
+    if relation_exists(ctx.con, EVENT_PARTITIONS):  # the clean layer's partitions: no scan of the events
+        first, last = ctx.con.execute(
+            f"SELECT min(week_start), max(week_start) FROM {EVENT_PARTITIONS} WHERE kept > 0").fetchone()
+    else:
+        first, last = ctx.con.execute("SELECT min(week_start), max(week_start) FROM clean.events").fetchone()
     return first, last
 
 

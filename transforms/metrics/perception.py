@@ -29,7 +29,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import polars as pl
-from scipy import stats
 
 from transforms.contracts.config import Surveys
 from transforms.contracts.vocabulary import SURVEY_SCALES
@@ -194,7 +193,8 @@ def _band_expr() -> pl.Expr:
 
 def _ols_slope(frame: pl.DataFrame, controls: Sequence[str], alpha: float) -> dict[str, float] | None:
     """Slope of ``answer`` on ``active_share`` with dummy controls, SEs clustered by person (statsmodels)."""
-    from statsmodels.regression.linear_model import OLS  # heavy import, only when estimating
+    from scipy import stats  # heavy imports, only when estimating
+    from statsmodels.regression.linear_model import OLS
 
     dummies = [frame.select(pl.col(c).cast(pl.Utf8).fill_null("(missing)")).to_dummies(drop_first=True)
                for c in controls if frame[c].cast(pl.Utf8).fill_null("(missing)").n_unique() > 1]
