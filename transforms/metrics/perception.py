@@ -169,14 +169,27 @@ def activity_before_answers(answers: pl.DataFrame, person_week: pl.DataFrame, *,
     eligible that week have null attributes)."""
     require_columns(person_week, ["person_key", "week_start", "is_active"], table="person_week")
     keyed = answers.with_row_index("__answer")
-    window = (
-        keyed.select("__answer", "person_key", pl.col("week_start").alias("__t"))
-        .join(person_week.select("person_key", "week_start", "is_active"), on="person_key", how="inner")
-        .filter((pl.col("week_start") < pl.col("__t"))
-                & (pl.col("week_start") >= pl.col("__t") - pl.duration(weeks=weeks)))
-        .group_by("__answer")
-        .agg(pl.col("is_active").cast(pl.Float64).mean().alias("active_share"), pl.len().alias("weeks_observed"))
-    )
+    # running counts per person (weeks seen, active weeks), read at the answer's week and `weeks` before it:
+    # two as-of joins instead of a join of every answer with every week of its person
+    running = (person_week.select("person_key", "week_start", "is_active").sort("person_key", "week_start")
+               .with_columns(pl.col("is_active").cast(pl.Int64).cum_sum().over("person_key").alias("__active"),
+                             pl.int_range(1, pl.len() + 1).over("person_key").alias("__weeks"))
+               .drop("is_active"))
+
+    def counts_before(day: pl.Expr, suffix: str) -> pl.DataFrame:
+        probe = keyed.select("__answer", "person_key", (day - pl.duration(days=1)).alias("__at")).sort("__at")
+        found = probe.join_asof(running.sort("week_start"), left_on="__at", right_on="week_start", by="person_key",
+                                strategy="backward", check_sortedness=False)  # both sorted on the as-of key
+        return found.select("__answer", pl.col("__active").fill_null(0).alias(f"__active{suffix}"),
+                            pl.col("__weeks").fill_null(0).alias(f"__weeks{suffix}"))
+
+    window = (counts_before(pl.col("week_start"), "_to")
+              .join(counts_before(pl.col("week_start") - pl.duration(weeks=weeks), "_from"), on="__answer")
+              .select("__answer", (pl.col("__weeks_to") - pl.col("__weeks_from")).alias("weeks_observed"),
+                      (pl.col("__active_to") - pl.col("__active_from")).alias("__active")))
+    window = window.with_columns(
+        pl.when(pl.col("weeks_observed") > 0).then(pl.col("__active") / pl.col("weeks_observed"))
+        .alias("active_share")).drop("__active")
     attrs = [c for c in ("worker_type", "department", "site", "pilot_cohort", "pilot_start_week", "pilot_wave")
              if c in person_week.columns]
     at = person_week.select("person_key", "week_start", *attrs)
