@@ -1,9 +1,9 @@
 """Validated readers of the drop zone's own files: the YAML configuration and CSV inputs.
 
-YAML (``settings.yaml``, ``pilots.yaml``, ``kpi_registry.yaml``, ``charters.yaml``, ``targets.yaml``) is parsed with
-PyYAML and validated by the pydantic models of :mod:`transforms.contracts.config`. Any problem is a
-:class:`ConfigFileError` that names the file, the line, the field path (pydantic's ``loc`` written
-as ``cohorts[0].start``) and what was expected.
+YAML (``settings.yaml``, ``pilots.yaml``, ``kpi_registry.yaml``, ``charters.yaml``, ``targets.yaml``,
+``surveys.yaml``) is parsed with PyYAML and validated by the pydantic models of
+:mod:`transforms.contracts.config`. Any problem is a :class:`ConfigFileError` that names the file,
+the line, the field path (pydantic's ``loc`` written as ``cohorts[0].start``) and what was expected.
 
 CSV inputs (the KPI feed here, and the CSV-based connectors) go through :func:`iter_csv_batches`:
 all columns read as strings, in bounded-size batches, each row tagged with the physical line it
@@ -31,7 +31,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from transforms.contracts import KPI_VALUES, REJECTS, Contract, ContractError, conform
-from transforms.contracts.config import Charters, KpiRegistry, Pilots, Settings, Targets
+from transforms.contracts.config import Charters, KpiRegistry, Pilots, Settings, Surveys, Targets
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,7 @@ PILOTS_FILE = "pilots.yaml"
 KPI_REGISTRY_FILE = "kpi_registry.yaml"
 CHARTERS_FILE = "charters.yaml"
 TARGETS_FILE = "targets.yaml"
+SURVEYS_FILE = "surveys.yaml"
 KPI_DIR = "kpis"
 
 _ModelT = TypeVar("_ModelT", bound=BaseModel)
@@ -261,6 +262,9 @@ def load_targets(path: Path, *, context: Any = None) -> Targets:
             locator = f"line {line} ({_loc_text(loc)})" if line else _loc_text(loc)
             raise ConfigFileError(f"target {target.name!r}: {message}", file=str(path), locator=locator)
     return targets
+def load_surveys(path: Path) -> Surveys:
+    """``surveys.yaml`` (the pulse-survey registry) as :class:`~transforms.contracts.config.Surveys`."""
+    return _load_model(path, Surveys)
 
 
 # --------------------------------------------------------------------------------------------
@@ -596,12 +600,13 @@ class DropZoneConfig:
     kpi_values: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=KPI_VALUES.schema))
     kpi_rejects: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=REJECTS.schema))
     targets: Targets = field(default_factory=lambda: Targets(targets=[]))
+    surveys: Surveys = field(default_factory=lambda: Surveys(surveys=[]))
 
 
 def load_drop_zone_config(drop_zone: Path) -> DropZoneConfig:
     """All configuration of a drop zone: ``settings.yaml`` (required), ``pilots.yaml``,
-    ``kpi_registry.yaml``, ``charters.yaml``, ``targets.yaml`` and ``kpis/*.csv`` (each optional:
-    empty if absent). Targets are checked against the other files (their KPIs, their communities).
+    ``kpi_registry.yaml``, ``charters.yaml``, ``targets.yaml``, ``surveys.yaml`` and ``kpis/*.csv`` (each
+    optional: empty if absent). Targets are checked against the other files (their KPIs, their communities).
 
     KPI rows naming a KPI missing from the registry are quarantined (a KPI without a definition has
     no unit or direction). Errors are :class:`ConfigFileError` / :class:`ContractError` naming the file.
@@ -615,18 +620,19 @@ def load_drop_zone_config(drop_zone: Path) -> DropZoneConfig:
         load_kpi_registry(root / KPI_REGISTRY_FILE) if (root / KPI_REGISTRY_FILE).exists() else KpiRegistry(kpis=[])
     )
     charters = load_charters(root / CHARTERS_FILE) if (root / CHARTERS_FILE).exists() else Charters(communities=[])
+    surveys = load_surveys(root / SURVEYS_FILE) if (root / SURVEYS_FILE).exists() else Surveys(surveys=[])
     kpi_dir = root / KPI_DIR
     if kpi_dir.is_dir():
         values, rejects = read_kpi_values(kpi_dir, registry=registry)
     else:
         values, rejects = pl.DataFrame(schema=KPI_VALUES.schema), pl.DataFrame(schema=REJECTS.schema)
-    config = DropZoneConfig(settings, pilots, registry, charters, values, rejects)
+    config = DropZoneConfig(settings, pilots, registry, charters, values, rejects, surveys=surveys)
     if (root / TARGETS_FILE).exists():
         config = replace(config, targets=load_targets(root / TARGETS_FILE, context=config))
     log.info(
-        "drop zone %s: %d cohort(s), %d KPI(s), %d charter(s), %d target(s), %d KPI value(s), %d rejected",
-        root, len(pilots.cohorts), len(registry.kpis), len(charters.communities), len(config.targets.targets),
-        values.height, rejects.height,
+        "drop zone %s: %d cohort(s), %d KPI(s), %d charter(s), %d target(s), %d survey(s), %d KPI value(s), "
+        "%d rejected", root, len(pilots.cohorts), len(registry.kpis), len(charters.communities),
+        len(config.targets.targets), len(surveys.surveys), values.height, rejects.height,
     )
     return config
 
@@ -644,6 +650,7 @@ __all__ = [
     "load_pilots",
     "load_settings",
     "load_targets",
+    "load_surveys",
     "read_kpi_values",
     "rejects_frame",
     "utf8_file",

@@ -35,7 +35,7 @@ def test_every_mart_is_shown_and_nothing_failed(full_report):
     assert full_report.errors == []
     assert full_report.missing_tables == []
     assert [s.key for s in full_report.sections] == ["targets", "adoption", "left-behind", "pilot", "next-wave",
-                                                     "outputs", "outcomes", "quality"]
+                                                     "outputs", "outcomes", "perception", "quality"]
     assert len(full_report.charts) >= 20
 
 
@@ -46,7 +46,8 @@ def test_no_chart_mixes_metric_kinds(full_report):
                "pilot": {MetricKind.ACTIVITY, MetricKind.OUTCOME}, "outputs": {MetricKind.OUTPUT},
                "outcomes": {MetricKind.OUTCOME, MetricKind.LINK}, "quality": {MetricKind.PREREQUISITE},
                "targets": {MetricKind.ACTIVITY, MetricKind.OUTPUT, MetricKind.OUTCOME},
-               "next-wave": {MetricKind.ACTIVITY}}
+               "next-wave": {MetricKind.ACTIVITY},
+               "perception": {MetricKind.PERCEPTION, MetricKind.LINK}}
     for section in full_report.sections:
         for chart in section.charts:
             kind = figure_kind(chart.figure)

@@ -121,6 +121,7 @@ _MART_MODULES = (
     "transforms.marts.pilot",
     "transforms.marts.targets",
     "transforms.marts.next_wave",
+    "transforms.marts.perception",
 )
 
 

@@ -12,7 +12,7 @@ import datetime as dt
 import polars as pl
 
 from transforms.clean_event_partitions import EVENT_PARTITIONS
-from transforms.contracts.config import Charters, KpiRegistry, Pilots, Settings, Targets
+from transforms.contracts.config import Charters, KpiRegistry, Pilots, Settings, Surveys, Targets
 from transforms.marts import InputContext, mart_input
 from transforms.metrics.diffusion import BassDiffusion, bass_start_week, fit_bass_diffusion
 from transforms.metrics.manager_relay import CONTRIBUTION_ACTIONS, LEADER_MAX_LEVEL
@@ -56,6 +56,11 @@ def charters(ctx: InputContext) -> Charters:
 @mart_input(reads=(), needs=("config",), description="targets.yaml: the roadmap's targets.")
 def targets(ctx: InputContext) -> Targets:
     return ctx.get("config").targets
+
+
+@mart_input(reads=(), needs=("config",), description="surveys.yaml: the pulse surveys, their waves and questions.")
+def surveys(ctx: InputContext) -> Surveys:
+    return ctx.get("config").surveys
 
 
 @mart_input(reads=(PERSON_WEEK_TABLE,),
@@ -135,3 +140,20 @@ def leader_events(ctx: InputContext) -> pl.DataFrame:
         """
     ).pl()
 
+
+
+@mart_input(reads=("clean.survey_responses", PERSON_KEYS_TABLE),
+            description="Pulse-survey answers of respondents matched to HR, with their person key (never an e-mail or "
+            "employee id).")
+def survey_answers(ctx: InputContext) -> pl.DataFrame:
+    if not relation_exists(ctx.con, "clean.survey_responses"):  # a warehouse built before surveys existed
+        return pl.DataFrame(schema={"person_key": pl.Utf8, "survey_id": pl.Utf8, "wave": pl.Utf8,
+                                    "question_id": pl.Utf8, "answer": pl.Int16, "responded_on": pl.Date,
+                                    "week_start": pl.Date, "response_id": pl.Utf8})
+    return ctx.con.execute(
+        f"""
+        SELECT k.person_key, r.survey_id, r.wave, r.question_id, r.answer, r.responded_on, r.week_start, r.response_id
+        FROM clean.survey_responses r JOIN {PERSON_KEYS_TABLE} k USING (employee_id)
+        ORDER BY k.person_key, r.survey_id, r.wave, r.question_id, r.responded_on, r.response_id
+        """
+    ).pl()

@@ -14,7 +14,9 @@ Modules, by kind:
   :mod:`.community_outputs`;
 - output: :mod:`.community_outputs`;
 - outcome: :mod:`.outcome_kpis`;
-- link (explicit analyses relating two kinds): community flags, KPI lead-lag association;
+- perception: :mod:`.perception` (pulse surveys);
+- link (explicit analyses relating two kinds): community flags, KPI lead-lag association, perceived value
+  against activity (:mod:`.perception`);
 - prerequisite: identity match and profile completeness (:mod:`.manager_relay`).
 """
 
@@ -27,6 +29,7 @@ from transforms.metrics import (  # noqa: F401  (importing registers every table
     manager_relay,
     non_users,
     outcome_kpis,
+    perception,
     retention,
     rollout,
     stickiness,

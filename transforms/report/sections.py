@@ -3,8 +3,8 @@
 
 Sections, in order: roadmap targets (:mod:`~transforms.report.targets_section`), adoption (activity
 only), who is left behind, the pilot, where to roll out next (:mod:`~transforms.report.next_wave_section`),
-outputs by community, outcome KPIs (their own section, never on an axis with activity), data quality
-and coverage.
+outputs by community, outcome KPIs (their own section, never on an axis with activity), perceived value
+(pulse surveys, :mod:`~transforms.report.perception_section`), data quality and coverage.
 
 A table that was not provided makes its part of the section say so in one line; a table that
 cannot be drawn (wrong columns, an unexpected value) is logged and replaced by one line naming the
@@ -926,6 +926,7 @@ def build_sections(inputs: ReportInputs, *, match_threshold: float | None = None
     if unknown:
         log.info("report: tables not shown by any section: %s", ", ".join(unknown))
     from transforms.report.next_wave_section import next_wave_section  # they build on this module's blocks
+    from transforms.report.perception_section import perception_section
     from transforms.report.targets_section import targets_section
 
     return [
@@ -936,5 +937,6 @@ def build_sections(inputs: ReportInputs, *, match_threshold: float | None = None
         next_wave_section(inputs, no_pilot=_no_pilot_declared(inputs)),
         outputs_section(inputs),
         outcomes_section(inputs),
+        perception_section(inputs),
         quality_section(inputs, match_threshold=match_threshold),
     ]
