@@ -9,7 +9,7 @@ the French page and every text of its charts (titles, axes, legends, annotations
 bar labels) is compared with the English page's: a French text identical to an English one with
 three words or more, or any French text holding English function words, is an English sentence
 left behind. The drop zone's own words (the organisation's name, the KPI registry's descriptions,
-the targets' names) are the organisation's and stay as they are.
+the targets' names, the survey questions) are the organisation's and stay as they are.
 """
 
 from __future__ import annotations
@@ -153,12 +153,13 @@ def built(request) -> dict[str, object]:
 
 
 def _keep(*registries) -> tuple[str, ...]:
-    """The drop zone's own words: KPI descriptions and the targets' names (the organisation writes them in
-    its language), and the connectors' reasons for quarantining rows, quoted as each connector writes them
-    (technical diagnostics)."""
+    """The drop zone's own words: KPI descriptions, the targets' names and the survey questions (the
+    organisation writes them in its language), and the connectors' reasons for quarantining rows, quoted as
+    each connector writes them (technical diagnostics)."""
     reasons = tuple(fx.rejects_summary()["reason"].to_list())
     targets = tuple(rx.target_status()["target"].unique().to_list())
-    return (*(k.description for registry in registries for k in registry), *targets, *reasons)
+    questions = tuple(text for text, _scale in fx.SURVEY_QUESTIONS.values())
+    return (*(k.description for registry in registries for k in registry), *targets, *questions, *reasons)
 
 
 # --------------------------------------------------------------------------------------------- tests

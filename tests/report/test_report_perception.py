@@ -33,7 +33,7 @@ def _text(section) -> str:  # noqa: ANN001 - a Section
 def test_sentences_carry_the_planted_numbers() -> None:
     section = perception_section(_inputs())
     text = _text(section)
-    assert ("In the w2 wave (2026-03-30), 110 of 200 eligible people answered (55%). The Net Promoter Score of "
+    assert ("In the w2 wave (30 March 2026), 110 of 200 eligible people answered (55%). The Net Promoter Score of "
             "\"Would you recommend the platform?\" is -10 (+10 pts since the w1 wave). 45% agreed that \"The "
             "platform saves me time\" (+10 pts since the w1 wave).") in text
     assert "corrected for selection (doubly robust, AIPW) it is +0.33 points (95% CI +0.10 to +0.56)" in text
@@ -61,7 +61,7 @@ def test_small_groups_are_nowhere() -> None:
 
 def test_an_earlier_week_shows_only_the_waves_opened_by_then() -> None:
     text = _text(perception_section(_inputs(week=fx.WEEKS[2])))
-    assert "In the w1 wave (2026-03-02), 100 of 200 eligible people answered (50%)." in text
+    assert "In the w1 wave (2 March 2026), 100 of 200 eligible people answered (50%)." in text
     assert "w2" not in text
 
 

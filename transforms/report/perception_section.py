@@ -21,6 +21,7 @@ from transforms.metrics.perception import ACTIVITY_BANDS
 from transforms.metrics.registry import MetricKind
 from transforms.report import charts, readings
 from transforms.report import format as fmt
+from transforms.report.i18n import N_, _
 from transforms.report.inputs import ReportInputs, require_columns
 from transforms.report.pilot_views import pilot_views
 from transforms.report.sections import (
@@ -40,39 +41,56 @@ __all__ = ["PERCEPTION_TABLES", "perception_section", "plot_perception_by_activi
 PERCEPTION_TABLES: tuple[str, ...] = ("marts.perception", "marts.perception_pilot_effect",
                                       "marts.perception_activity_link")
 
-TITLE = "Perceived value"
-INTRO = ("What people say the platform brings them, from pulse surveys: a kind of metric of its own (perception), "
-         "never added to activity or outcomes. Response rates are over eligible headcount from HR; groups with "
-         "fewer than {k} respondents are not shown.")
-NO_SURVEY = ("No pulse survey was received yet: add the survey registry surveys.yaml (each survey's waves and "
-             "questions) and the survey exports in surveys/ to the drop zone (see docs/drop_zone.md).")
-NO_ANSWER = ("The surveys of surveys.yaml have no answer of a respondent matched to HR yet, so nothing can be shown "
-             "without naming fewer than {k} people.")
-TREND_READING = ("In the {wave} wave ({opens}), {respondents} of {eligible} eligible people answered "
-                 "({rate}). {lines}")
-TOP2_LINE = "{share} agreed that \"{question}\" ({change} since the {first} wave)."
-TOP2_LINE_FIRST = "{share} agreed that \"{question}\"."
-NPS_LINE = "The Net Promoter Score of \"{question}\" is {nps} ({change} since the {first} wave)."
-NPS_LINE_FIRST = "The Net Promoter Score of \"{question}\" is {nps}."
-EFFECT_CAVEAT = ("Answering is voluntary: the corrected estimates compare members and non-members who answered, "
-                 "alike in HR attributes and in activity before the pilot; they assume that, given these, who "
-                 "answers does not depend on what the pilot did to their view. No difference-in-differences: a "
-                 "pulse survey has too few waves before a pilot.")
-NO_EFFECT = "No cohort's window holds a survey wave yet, so the pilot's effect on perceived value cannot be estimated."
-LINK_READING = ("People active in more of the {weeks} weeks before answering rated \"{question}\" {direction}: "
+TITLE = N_("Perceived value")
+INTRO = N_("What people say the platform brings them, from pulse surveys: a kind of metric of its own (perception), "
+           "never added to activity or outcomes. Response rates are over eligible headcount from HR; groups with "
+           "fewer than {k} respondents are not shown.")
+NO_SURVEY = N_("No pulse survey was received yet: add the survey registry surveys.yaml (each survey's waves and "
+               "questions) and the survey exports in surveys/ to the drop zone (see docs/drop_zone.md).")
+NO_ANSWER = N_("The surveys of surveys.yaml have no answer of a respondent matched to HR yet, so nothing can be "
+               "shown without naming fewer than {k} people.")
+TREND_READING = N_("In the {wave} wave ({opens}), {respondents} of {eligible} eligible people answered ({rate}). "
+                   "{lines}")
+TOP2_LINE = N_("{share} agreed that \"{question}\" ({change} since the {first} wave).")
+TOP2_LINE_FIRST = N_("{share} agreed that \"{question}\".")
+NPS_LINE = N_("The Net Promoter Score of \"{question}\" is {nps} ({change} since the {first} wave).")
+NPS_LINE_FIRST = N_("The Net Promoter Score of \"{question}\" is {nps}.")
+NPS_DEFINITION = N_("Net Promoter Score: % promoters (9-10) minus % detractors (0-6) among respondents.")
+EFFECT_CAVEAT = N_("Answering is voluntary: the corrected estimates compare members and non-members who answered, "
+                   "alike in HR attributes and in activity before the pilot; they assume that, given these, who "
+                   "answers does not depend on what the pilot did to their view. No difference-in-differences: a "
+                   "pulse survey has too few waves before a pilot.")
+NO_EFFECT = N_("No cohort's window holds a survey wave yet, so the pilot's effect on perceived value cannot be "
+               "estimated.")
+#: The link's reading, by the sign of the slope (whole sentences: word order differs between languages).
+LINK_READING = {
+    "higher": N_("People active in more of the {weeks} weeks before answering rated \"{question}\" higher: "
+                 "{slope} points on its {scale} scale from never to always active, with the same worker type, "
+                 "department, pilot status and wave (95% interval {low} to {high}; {respondents} respondents)."),
+    "lower": N_("People active in more of the {weeks} weeks before answering rated \"{question}\" lower: "
                 "{slope} points on its {scale} scale from never to always active, with the same worker type, "
-                "department, pilot status and wave (95% interval {low} to {high}; {respondents} respondents). "
-                "{verdict}")
-LINK_VERDICT_NONE = "The interval includes zero: no clear link."
-LINK_VERDICT = "This is an association, not an effect: people who value the platform may simply use it more."
-LINK_NOT_SHOWN = "The link of \"{question}\" with activity is not shown: too few respondents or no spread in activity."
-TABLE_CAPTION = "Latest wave ({wave}) by population: respondents, response rate over eligible headcount, answers"
+                "department, pilot status and wave (95% interval {low} to {high}; {respondents} respondents)."),
+}
+LINK_VERDICT_NONE = N_("The interval includes zero: no clear link.")
+LINK_VERDICT = N_("This is an association, not an effect: people who value the platform may simply use it more.")
+LINK_NOT_SHOWN = N_("The link of \"{question}\" with activity is not shown: too few respondents or no "
+                    "spread in activity.")
+TABLE_CAPTION = N_("Latest wave ({wave}) by population: respondents, response rate over eligible headcount, answers")
+#: The activity bands of ``marts.perception_activity_link`` (:data:`ACTIVITY_BANDS`) as readers see them.
+_BAND_WORDS = {"never active": N_("never active"),
+               "active up to half of the weeks": N_("active up to half of the weeks"),
+               "active most weeks": N_("active most weeks")}
 
 _SCALE_NAMES = {"likert_5": "1-5", "likert_7": "1-7", "nps_0_10": "0-10"}
 _TABLE_POPULATIONS = ("organisation", "worker_type", "pilot_wave")
 
 
 # ------------------------------------------------------------------------------------------- charts
+
+
+def _band(label: str) -> str:
+    """An activity band of the link's table in the report's words."""
+    return _(_BAND_WORDS[label]) if label in _BAND_WORDS else label
 
 
 def _waves_in_order(rows: pl.DataFrame) -> list[str]:
@@ -94,9 +112,9 @@ def plot_perception_trend(perception: pl.DataFrame, *, metric: str,
     share = metric == "top2_share"
     fig = charts.new_figure(
         kind=MetricKind.PERCEPTION, metrics=["perception_top2_share" if share else "perception_nps"],
-        title="Share agreeing (top-2-box) by survey wave" if share else "Net Promoter Score by survey wave",
-        y_title="% of respondents agreeing" if share else "NPS (% promoters minus % detractors)",
-        x_title="survey wave")
+        title=_("Share agreeing (top-2-box) by survey wave") if share else _("Net Promoter Score by survey wave"),
+        y_title=_("% of respondents agreeing") if share else _("NPS (% promoters minus % detractors)"),
+        x_title=_("survey wave"))
     if rows.height == 0:
         return charts._annotate_empty(fig, "survey waves")
     waves = _waves_in_order(rows)
@@ -107,8 +125,8 @@ def plot_perception_trend(perception: pl.DataFrame, *, metric: str,
             x=part["wave"].to_list(), y=y, mode="lines+markers", name=question if len(question) < 60 else str(qid[0]),
             line={"color": charts.PALETTE[i % len(charts.PALETTE)], "width": 2.5},
             customdata=part["respondents"].to_list(),
-            hovertemplate=f"{question}<br>%{{x}}: %{{y:.1f}}{'%' if share else ''} of %{{customdata}} respondents"
-                          "<extra></extra>"))
+            hovertemplate=charts._hover(_("{question}<br>%{x}: %{y:.1f}{percent} of %{customdata} respondents"),
+                                        question=question, percent=charts._percent_suffix() if share else "")))
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=waves)
     if share:
         fig.update_yaxes(range=[0, 100], ticksuffix="%")
@@ -131,23 +149,23 @@ def plot_perception_by_activity(link: pl.DataFrame, *, scale: str,
                                           & pl.col("mean_answer").is_not_null()),
                               size_columns=["respondents"], min_group_size=min_group_size)
     fig = charts.new_figure(kind=MetricKind.LINK, metrics=["perception_activity_slope"],
-                            title=f"Answers by activity before answering ({_SCALE_NAMES.get(scale, scale)} scale; "
-                                  "association, not effect)",
-                            y_title=f"mean answer ({_SCALE_NAMES.get(scale, scale)})",
-                            x_title="activity in the weeks before answering")
+                            title=_("Answers by activity before answering ({scale} scale; association, not "
+                                    "effect)").format(scale=_SCALE_NAMES.get(scale, scale)),
+                            y_title=_("mean answer ({scale})").format(scale=_SCALE_NAMES.get(scale, scale)),
+                            x_title=_("activity in the weeks before answering"))
     if rows.height == 0:
         return charts._annotate_empty(fig, "activity bands")
-    order = [label for label, _, _ in ACTIVITY_BANDS]
+    order = [_band(label) for label, _low, _high in ACTIVITY_BANDS]
+    rank = {label: j for j, (label, _low, _high) in enumerate(ACTIVITY_BANDS)}
     for i, (qid, part) in enumerate(rows.group_by("question_id", maintain_order=True)):
-        part = part.with_columns(pl.col("band").replace_strict({b: j for j, b in enumerate(order)},
-                                                               return_dtype=pl.Int32).alias("__o")).sort("__o")
+        part = part.with_columns(pl.col("band").replace_strict(rank, return_dtype=pl.Int32).alias("__o")).sort("__o")
         question = str(part["question"][0])
-        fig.add_trace(go.Bar(x=part["band"].to_list(), y=part["mean_answer"].round(2).to_list(),
+        fig.add_trace(go.Bar(x=[_band(b) for b in part["band"].to_list()], y=part["mean_answer"].round(2).to_list(),
                              name=question if len(question) < 60 else str(qid[0]),
                              marker_color=charts.PALETTE[i % len(charts.PALETTE)],
                              customdata=part["respondents"].to_list(),
-                             hovertemplate=f"{question}<br>%{{x}}: %{{y:.2f}} (%{{customdata}} respondents)"
-                                           "<extra></extra>"))
+                             hovertemplate=charts._hover(_("{question}<br>%{x}: %{y:.2f} (%{customdata} "
+                                                           "respondents)"), question=question)))
     fig.update_layout(barmode="group")
     fig.update_xaxes(type="category", categoryorder="array", categoryarray=order)
     return fig
@@ -163,15 +181,15 @@ def _question_line(row: dict, before: dict | None, first: str) -> str | None:
             return None
         nps = fmt.number(row["nps"], 0)
         if before is None or not fmt.is_number(before["nps"]):
-            return NPS_LINE_FIRST.format(question=row["question"], nps=nps)
-        return NPS_LINE.format(question=row["question"], nps=nps, first=first,
+            return _(NPS_LINE_FIRST).format(question=row["question"], nps=nps)
+        return _(NPS_LINE).format(question=row["question"], nps=nps, first=first,
                                change=fmt.signed_points(row["nps"] - before["nps"], 0))
     if not fmt.is_number(row["top2_share"]):
         return None
     share = fmt.pct(row["top2_share"])
     if before is None or not fmt.is_number(before["top2_share"]):
-        return TOP2_LINE_FIRST.format(share=share, question=row["question"])
-    return TOP2_LINE.format(share=share, question=row["question"], first=first,
+        return _(TOP2_LINE_FIRST).format(share=share, question=row["question"])
+    return _(TOP2_LINE).format(share=share, question=row["question"], first=first,
                             change=fmt.signed_pct_points(row["top2_share"] - before["top2_share"], 0))
 
 
@@ -179,7 +197,7 @@ def _trend_reading(perception: pl.DataFrame, k: int) -> str:
     org = charts.publishable(perception.filter(pl.col("population_type") == "organisation"),
                              size_columns=["respondents"], min_group_size=k)
     if org.height == 0:
-        return NO_ANSWER.format(k=k)
+        return _(NO_ANSWER).format(k=k)
     waves = _waves_in_order(org)
     latest, first = waves[-1], waves[0]
     now = org.filter(pl.col("wave") == latest).sort("question_id")
@@ -188,20 +206,21 @@ def _trend_reading(perception: pl.DataFrame, k: int) -> str:
     lines = [line for r in now.iter_rows(named=True)
              if (line := _question_line(r, then.get(r["question_id"]), first)) is not None]
     top = now.sort("respondents", descending=True).row(0, named=True)
-    return TREND_READING.format(wave=latest, opens=fmt.day(top["opens"]), respondents=fmt.count(top["respondents"]),
-                                eligible=fmt.count(top["eligible"]), rate=fmt.pct(top["response_rate"]),
-                                lines=" ".join(lines))
+    return _(TREND_READING).format(wave=latest, opens=fmt.long_date(top["opens"]),
+                                   respondents=fmt.count(top["respondents"]), eligible=fmt.count(top["eligible"]),
+                                   rate=fmt.pct(top["response_rate"]), lines=" ".join(lines))
 
 
 def _link_reading(slope: dict, weeks: int) -> str:
     if slope["slope"] is None or slope["ci_low"] is None:
-        return LINK_NOT_SHOWN.format(question=slope["question"])
+        return _(LINK_NOT_SHOWN).format(question=slope["question"])
     none = slope["ci_low"] <= 0 <= slope["ci_high"]
-    return LINK_READING.format(
-        weeks=weeks, question=slope["question"], direction="higher" if slope["slope"] > 0 else "lower",
-        slope=fmt.number(slope["slope"], 2), scale=_SCALE_NAMES.get(slope["scale"], slope["scale"]),
-        low=fmt.number(slope["ci_low"], 2), high=fmt.number(slope["ci_high"], 2),
-        respondents=fmt.count(slope["respondents"]), verdict=LINK_VERDICT_NONE if none else LINK_VERDICT)
+    sign = "higher" if slope["slope"] > 0 else "lower"
+    text = _(LINK_READING[sign]).format(
+        weeks=weeks, question=slope["question"], slope=fmt.number(slope["slope"], 2),
+        scale=_SCALE_NAMES.get(slope["scale"], slope["scale"]), low=fmt.number(slope["ci_low"], 2),
+        high=fmt.number(slope["ci_high"], 2), respondents=fmt.count(slope["respondents"]))
+    return text + " " + _(LINK_VERDICT_NONE if none else LINK_VERDICT)
 
 
 # ------------------------------------------------------------------------------------------- blocks
@@ -217,13 +236,13 @@ def _latest_table(perception: pl.DataFrame, k: int) -> TableBlock:
         pl.col("population_type").replace_strict(order, return_dtype=pl.Int32).alias("__t")).sort(
         "question_id", "__t", "population")
     for r in part.iter_rows(named=True):
-        favourable = (fmt.number(r["nps"], 0) + " NPS") if r["scale"] == "nps_0_10" else \
-            (fmt.pct(r["top2_share"]) + " agree")
+        favourable = _("{nps} NPS").format(nps=fmt.number(r["nps"], 0)) if r["scale"] == "nps_0_10" else \
+            _("{share} agree").format(share=fmt.pct(r["top2_share"]))
         rows.append((str(r["question_id"]), fmt.population_label(r["population"]), fmt.count(r["respondents"]),
                      fmt.pct(r["response_rate"]), fmt.number(r["mean_answer"], 2), favourable))
-    return TableBlock(TABLE_CAPTION.format(wave=latest),
-                      ("question", "population", "respondents", "response rate", "mean answer", "favourable"),
-                      tuple(rows))
+    return TableBlock(_(TABLE_CAPTION).format(wave=latest),
+                      (_("question"), _("population"), _("respondents"), _("response rate"), _("mean answer"),
+                       _("favourable")), tuple(rows))
 
 
 def _scales(frame: pl.DataFrame, column: str = "scale") -> list[str]:
@@ -235,7 +254,7 @@ def _effect_blocks(effects: pl.DataFrame, perception: pl.DataFrame | None, input
     views = pilot_views(effects, table="marts.perception_pilot_effect").effects
     estimable = views.filter(pl.col("estimate").is_not_null())
     if estimable.height == 0:
-        return [NoteBlock(NO_EFFECT)]
+        return [NoteBlock(_(NO_EFFECT))]
     scales = {}
     if perception is not None and {"question_id", "scale"} <= set(perception.columns):
         scales = dict(perception.select("question_id", "scale").unique().iter_rows())
@@ -247,12 +266,14 @@ def _effect_blocks(effects: pl.DataFrame, perception: pl.DataFrame | None, input
         rows = views.filter(pl.col("outcome").is_in(outcomes))
         name = _SCALE_NAMES.get(scale, scale)
         fig = charts.plot_pilot_effects(rows, kind=MetricKind.PERCEPTION, metrics=["perception_mean_answer"],
-                                        title=f"Did the pilot change how its members rate the platform? ({name} scale)",
-                                        unit_label=f"points on the {name} scale", min_group_size=k)
-        text = " ".join(readings.reading_pilot_effects(rows, o, unit="points", digits=2, min_group_size=k)
+                                        title=_("Did the pilot change how its members rate the platform? ({scale} "
+                                                "scale)").format(scale=name),
+                                        unit_label=_("points on the {scale} scale").format(scale=name),
+                                        min_group_size=k)
+        text = " ".join(readings.reading_pilot_effects(rows, o, unit=_("points"), digits=2, min_group_size=k)
                         for o in outcomes)
         out.append(_chart("marts.perception_pilot_effect", fig, text))
-    return [*out, NoteBlock(EFFECT_CAVEAT)]
+    return [*out, NoteBlock(_(EFFECT_CAVEAT))]
 
 
 def _link_blocks(link: pl.DataFrame, k: int) -> list[Block]:
@@ -266,7 +287,7 @@ def _link_blocks(link: pl.DataFrame, k: int) -> list[Block]:
                         charts.publishable(mine, size_columns=["respondents"], min_group_size=k).iter_rows(named=True))
         out.append(_chart("marts.perception_activity_link",
                           plot_perception_by_activity(link, scale=scale, min_group_size=k),
-                          text or LINK_NOT_SHOWN.format(question=scale)))
+                          text or _(LINK_NOT_SHOWN).format(question=scale)))
     return out
 
 
@@ -277,12 +298,12 @@ def perception_section(inputs: ReportInputs) -> Section:
     whole = inputs.tables.get("marts.perception")
     perception = inputs.table("marts.perception")
     if whole is None:
-        blocks.append(_missing("marts.perception", "Perceived value from pulse surveys"))
+        blocks.append(_missing("marts.perception", _("Perceived value from pulse surveys")))
     elif whole.height == 0:
-        blocks.append(NoteBlock(NO_SURVEY, level="missing"))
+        blocks.append(NoteBlock(_(NO_SURVEY), level="missing"))
     elif perception is None or perception.height == 0 or charts.publishable(
             perception, size_columns=["respondents"], min_group_size=k).height == 0:
-        blocks.append(NoteBlock(NO_ANSWER.format(k=k)))
+        blocks.append(NoteBlock(_(NO_ANSWER).format(k=k)))
     else:
         def trend_blocks() -> list[Block]:
             out: list[Block] = []
@@ -294,18 +315,18 @@ def perception_section(inputs: ReportInputs) -> Section:
             if "nps_0_10" in scales:
                 out.append(_chart("marts.perception", plot_perception_trend(perception, metric="nps",
                                                                             min_group_size=k),
-                                  reading if not out else "Net Promoter Score: % promoters (9-10) minus % "
-                                  "detractors (0-6) among respondents."))
+                                  reading if not out else _(NPS_DEFINITION)))
             return [*out, _latest_table(perception, k)]
         blocks += _guarded("marts.perception", trend_blocks)
         effects = inputs.tables.get("marts.perception_pilot_effect")
         if effects is None:
-            blocks.append(_missing("marts.perception_pilot_effect", "The pilot's effect on perceived value"))
+            blocks.append(_missing("marts.perception_pilot_effect", _("The pilot's effect on perceived value")))
         elif effects.height:
             blocks += _guarded("marts.perception_pilot_effect", lambda: _effect_blocks(effects, whole, inputs))
         link = inputs.tables.get("marts.perception_activity_link")
         if link is None:
-            blocks.append(_missing("marts.perception_activity_link", "Perceived value against activity"))
+            blocks.append(_missing("marts.perception_activity_link", _("Perceived value against activity")))
         elif link.height:
             blocks += _guarded("marts.perception_activity_link", lambda: _link_blocks(link, k))
-    return Section("perception", TITLE, INTRO.format(k=k), (MetricKind.PERCEPTION, MetricKind.LINK), tuple(blocks))
+    return Section("perception", _(TITLE), _(INTRO).format(k=k), (MetricKind.PERCEPTION, MetricKind.LINK),
+                   tuple(blocks))
