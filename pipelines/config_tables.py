@@ -23,6 +23,8 @@ def write_config_tables(con: duckdb.DuckDBPyConnection, config: Any) -> dict[str
         "pilots": config.pilots,
         "kpi_registry": config.kpi_registry,
         "charters": config.charters,
+        "targets": config.targets,
+        **({"surveys": config.surveys} if getattr(config, "surveys", None) is not None else {}),
     }
     con.execute("CREATE OR REPLACE TABLE raw.settings (name VARCHAR PRIMARY KEY, body JSON)")
     for name, model in models.items():

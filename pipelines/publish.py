@@ -7,7 +7,7 @@ they can read at any time::
     <published>/marts/<table>.parquet        every marts.* table
     <published>/quality/<table>.parquet      every quality.* table except row-level rejects
                                              (``quality.rejects_summary`` counts them instead)
-    <published>/config/<name>.json           settings, KPI registry, community charters
+    <published>/config/<name>.json           settings, KPI registry, community charters, survey registry
     <published>/manifest.json                what was published, when, with row counts
 
 ``quality.rejects`` itself is not published: its excerpts hold identifiers. Pilot membership
@@ -62,7 +62,7 @@ PUBLISHED_SCHEMAS: tuple[str, ...] = ("marts", "quality")
 #: Tables never published: row-level rejects carry identifiers in their excerpts.
 NOT_PUBLISHED: frozenset[str] = frozenset({"quality.rejects"})
 #: Configuration models published as JSON (pilots are not: they list employee ids).
-PUBLISHED_CONFIG: tuple[str, ...] = ("settings", "kpi_registry", "charters")
+PUBLISHED_CONFIG: tuple[str, ...] = ("settings", "kpi_registry", "charters", "surveys")
 MANIFEST = "manifest.json"
 
 

@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 table_exists = relation_exists
 
 #: Canonical raw tables a connector may write, as suffixes of ``raw.<connector>_<table>``.
-RAW_TABLE_KINDS: tuple[str, ...] = ("activity_counts", "hr_snapshots", "accounts", "events")
+RAW_TABLE_KINDS: tuple[str, ...] = ("activity_counts", "hr_snapshots", "accounts", "events", "survey_responses")
 
 
 def split_name(table: str) -> tuple[str, str]:

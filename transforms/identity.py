@@ -32,6 +32,9 @@ Status and reason (``status`` / ``reason``):
 - ``unmatched`` / ``unknown``: anything else.
 
 Match rate = matched human accounts / human accounts (human = not automated), per source.
+
+Survey respondents (``raw.<source>_survey_responses``: an employee id and/or an e-mail) are matched
+by the same rules (:func:`resolve_respondents`), into ``clean.survey_identity_map``.
 """
 
 from __future__ import annotations
@@ -55,8 +58,10 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "EMAIL_FIELDS",
+    "RESPONDENT_KEY_SQL",
     "normalise_identifiers",
     "resolve_identities",
+    "resolve_respondents",
 ]
 
 #: Fields compared as e-mail addresses (plus tag removed); the others are handles or ids.
@@ -215,6 +220,80 @@ def resolve_identities(con: duckdb.DuckDBPyConnection, sources: Sequence[str], s
     data_start = _data_start(con, sources)
     if data_start is None:
         data_start = con.execute("SELECT min(valid_from) FROM clean.hr_directory").fetchone()[0]
+    con.execute("BEGIN TRANSACTION")
+    try:
+        _match_accounts(con, _accounts_sql(con, sources), settings, data_start, "clean.identity_map")
+        con.execute(f"CREATE OR REPLACE TABLE quality.identity_match_report AS {_match_report_sql('clean.identity_map')}",
+                    {"threshold": settings.identity_match_threshold})
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    for source, rate, ambiguous in con.execute(
+        "SELECT source, match_rate, ambiguous FROM quality.identity_match_report"
+    ).fetchall():
+        log.info("identity %s: match rate %s, %d ambiguous", source, rate, ambiguous)
+
+
+#: SQL: the key of one respondent of a survey row (its employee id and e-mail as the export gives them).
+RESPONDENT_KEY_SQL = "coalesce(respondent_id, '') || '|' || coalesce(respondent_email, '')"
+
+
+def resolve_respondents(con: duckdb.DuckDBPyConnection, sources: Sequence[str], settings: Settings) -> None:
+    """Build ``clean.survey_identity_map`` and ``quality.survey_match_report`` for survey ``sources``.
+
+    A respondent (one distinct ``respondent_id`` and ``respondent_email`` pair of
+    ``raw.<source>_survey_responses``) is matched exactly as a platform account is
+    (:func:`resolve_identities`, the same ``settings.identity_rules``), its employee id standing for
+    the account's ``employee_number`` and its e-mail for both ``account_email`` and ``account_upn``
+    (a forms export's address is often the UPN); an employment that ended before the first response
+    makes ``former_employee``.
+
+    ``clean.survey_identity_map`` (grain: one row per source and respondent): ``source,
+    respondent_key`` (:data:`RESPONDENT_KEY_SQL`), ``employee_id, matched_rule, status, reason,
+    candidates``. ``quality.survey_match_report``: as ``quality.identity_match_report``, over
+    respondents. Reads ``clean.hr_directory``. Runs in one transaction.
+    """
+    sources = existing_sources(con, validate_sources(sources), "survey_responses")
+    ensure_schemas(con)
+    require_relation(con, "clean.hr_directory", "transforms.hr_history.build_hr_directory")
+    rows = " UNION ALL ".join(
+        f"SELECT '{s}' AS source, respondent_id, respondent_email, responded_on FROM raw.{s}_survey_responses"
+        for s in sources
+    ) or ("SELECT NULL::VARCHAR AS source, NULL::VARCHAR AS respondent_id, NULL::VARCHAR AS respondent_email, "
+          "NULL::DATE AS responded_on WHERE false")
+    respondents = f"""
+        SELECT source, {RESPONDENT_KEY_SQL} AS account_id, min(respondent_email) AS account_email,
+            min(respondent_email) AS account_upn, min(respondent_id) AS employee_number, NULL::VARCHAR AS username,
+            false AS is_automated, false AS is_deleted, false AS is_guest, true AS in_account_list
+        FROM ({rows}) GROUP BY ALL
+    """
+    data_start = con.execute(f"SELECT min(responded_on) FROM ({rows})").fetchone()[0]
+    con.execute("BEGIN TRANSACTION")
+    try:
+        _match_accounts(con, respondents, settings, data_start, "clean.survey_identity_map")
+        con.execute(
+            "CREATE OR REPLACE TABLE clean.survey_identity_map AS SELECT source, account_id AS respondent_key, "
+            "employee_id, matched_rule, status, reason, candidates FROM clean.survey_identity_map "
+            "ORDER BY source, respondent_key"
+        )
+        con.execute(f"CREATE OR REPLACE TABLE quality.survey_match_report AS "
+                    f"{_match_report_sql('clean.survey_identity_map')}",
+                    {"threshold": settings.identity_match_threshold})
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    for source, rate, n in con.execute("SELECT source, match_rate, accounts FROM quality.survey_match_report").fetchall():
+        log.info("survey respondents %s: %d, match rate %s", source, n, rate)
+
+
+def _match_accounts(con: duckdb.DuckDBPyConnection, accounts_sql: str, settings: Settings,
+                    data_start: dt.date | None, target: str) -> None:
+    """Create ``target`` (the columns of ``clean.identity_map``) from the accounts ``accounts_sql``
+    selects (``source, account_id, account_email, account_upn, employee_number, username,
+    is_automated, is_deleted, is_guest, in_account_list``), by the rules of the module docstring.
+    Runs inside the caller's transaction."""
     domains = sorted({d.strip().lower() for d in settings.email_domains if d.strip()})
     rules = settings.identity_rules
     candidate_sql = " UNION ALL ".join(
@@ -224,10 +303,9 @@ def resolve_identities(con: duckdb.DuckDBPyConnection, sources: Sequence[str], s
              AND {_compare(r.account_field, r.hr_field)}"""
         for i, r in enumerate(rules)
     ) or "SELECT NULL::VARCHAR, NULL::VARCHAR, NULL::INT, NULL::VARCHAR, NULL::VARCHAR WHERE false"
-    con.execute("BEGIN TRANSACTION")
     try:
         with _normalisers(con):
-            con.execute(f"CREATE OR REPLACE TEMP TABLE __accounts AS {_accounts_sql(con, sources)}")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE __accounts AS {accounts_sql}")
             con.execute(
                 f"""
                 CREATE OR REPLACE TEMP TABLE __account_ids AS
@@ -258,7 +336,7 @@ def resolve_identities(con: duckdb.DuckDBPyConnection, sources: Sequence[str], s
             )
         con.execute(
             f"""
-            CREATE OR REPLACE TABLE clean.identity_map AS
+            CREATE OR REPLACE TABLE {target} AS
             WITH candidates AS ({candidate_sql}),
             per_rule AS (
                 SELECT source, account_id, priority, rule, list_sort(list(DISTINCT employee_id)) AS candidates
@@ -318,38 +396,30 @@ def resolve_identities(con: duckdb.DuckDBPyConnection, sources: Sequence[str], s
             """,
             {"domains": domains, "data_start": data_start},
         )
-        con.execute(
-            """
-            CREATE OR REPLACE TABLE quality.identity_match_report AS
-            SELECT source,
-                count(*) AS accounts,
-                count(*) FILTER (status = 'automated') AS automated,
-                count(*) FILTER (status <> 'automated') AS human_accounts,
-                count(*) FILTER (status = 'matched') AS matched,
-                count(*) FILTER (status = 'ambiguous') AS ambiguous,
-                count(*) FILTER (status = 'unmatched') AS unmatched,
-                count(*) FILTER (reason = 'contractor') AS unmatched_contractor,
-                count(*) FILTER (reason = 'former_employee') AS unmatched_former_employee,
-                count(*) FILTER (reason = 'unknown') AS unmatched_unknown,
-                count(*) FILTER (status = 'matched') / nullif(count(*) FILTER (status <> 'automated'), 0)
-                    AS match_rate,
-                count(*) FILTER (status = 'matched') / nullif(count(*) FILTER (status <> 'automated'), 0)
-                    >= $threshold AS meets_threshold
-            FROM clean.identity_map GROUP BY ALL ORDER BY source
-            """,
-            {"threshold": settings.identity_match_threshold},
-        )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     finally:
         for t in ("__accounts", "__account_ids", "__hr_ids"):
             con.execute(f"DROP TABLE IF EXISTS temp.{t}")
-    for source, rate, ambiguous in con.execute(
-        "SELECT source, match_rate, ambiguous FROM quality.identity_match_report"
-    ).fetchall():
-        log.info("identity %s: match rate %s, %d ambiguous", source, rate, ambiguous)
+
+
+def _match_report_sql(identity_map: str) -> str:
+    """SQL of the match report of an identity map (one row per source; ``$threshold`` bound by the caller)."""
+    return f"""
+        SELECT source,
+            count(*) AS accounts,
+            count(*) FILTER (status = 'automated') AS automated,
+            count(*) FILTER (status <> 'automated') AS human_accounts,
+            count(*) FILTER (status = 'matched') AS matched,
+            count(*) FILTER (status = 'ambiguous') AS ambiguous,
+            count(*) FILTER (status = 'unmatched') AS unmatched,
+            count(*) FILTER (reason = 'contractor') AS unmatched_contractor,
+            count(*) FILTER (reason = 'former_employee') AS unmatched_former_employee,
+            count(*) FILTER (reason = 'unknown') AS unmatched_unknown,
+            count(*) FILTER (status = 'matched') / nullif(count(*) FILTER (status <> 'automated'), 0)
+                AS match_rate,
+            count(*) FILTER (status = 'matched') / nullif(count(*) FILTER (status <> 'automated'), 0)
+                >= $threshold AS meets_threshold
+        FROM {identity_map} GROUP BY ALL ORDER BY source
+    """
 
 
 def _compare(account_field: str, hr_field: str) -> str:

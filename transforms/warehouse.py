@@ -18,7 +18,7 @@ import polars as pl
 import pyarrow as pa
 
 from transforms.contracts import REJECTS
-from transforms.contracts.config import Charters, KpiRegistry, Pilots, Settings
+from transforms.contracts.config import Charters, KpiRegistry, Pilots, Settings, Surveys, Targets
 
 __all__ = [
     "SCHEMAS",
@@ -116,6 +116,8 @@ class WarehouseConfig:
     pilots: Pilots
     kpi_registry: KpiRegistry
     charters: Charters
+    targets: Targets = Targets(targets=[])
+    surveys: Surveys = Surveys(surveys=[])
 
 
 def read_config(con: duckdb.DuckDBPyConnection) -> WarehouseConfig:
@@ -127,4 +129,6 @@ def read_config(con: duckdb.DuckDBPyConnection) -> WarehouseConfig:
         pilots=Pilots.model_validate_json(rows["pilots"]),
         kpi_registry=KpiRegistry.model_validate_json(rows["kpi_registry"]),
         charters=Charters.model_validate_json(rows["charters"]),
+        targets=Targets.model_validate_json(rows["targets"]) if "targets" in rows else Targets(targets=[]),
+        surveys=Surveys.model_validate_json(rows["surveys"]) if "surveys" in rows else Surveys(surveys=[]),
     )

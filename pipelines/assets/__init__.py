@@ -17,6 +17,7 @@ def all_assets(partitions: WeeklyPartitionsDefinition) -> list[AssetsDefinition]
         identity.identity_map,
         identity.person_keys,
         identity.events_pseudonymous,
+        identity.survey_responses,
         *marts.mart_assets(),
         *report.report_assets(partitions),
     ]

@@ -26,6 +26,10 @@ def hr_sources() -> list[str]:
     return [c.name for c in registered_connectors().values() if c.kind == "hr"]
 
 
+def survey_sources() -> list[str]:
+    return [c.name for c in registered_connectors().values() if c.kind == "survey"]
+
+
 @asset(
     key=CLEAN_EVENTS,
     group_name=GROUP,

@@ -1,17 +1,18 @@
 """Identity layer: platform accounts resolved to employees by the configured rules, the match
 report, events carrying the HR attributes valid at their time, and the pseudonymous keys the marts
 use (``clean.person_keys``, and ``clean.events_pseudonymous``: events with the person key of their
-resolved account)."""
+resolved account); pulse-survey respondents resolved by the same rules (``clean.survey_responses``)."""
 
 
 from dagster import AssetKey, MaterializeResult, asset
 
-from pipelines.assets.clean import CLEAN_EVENTS, HR_DIRECTORY, platform_sources
+from pipelines.assets.clean import CLEAN_EVENTS, HR_DIRECTORY, platform_sources, survey_sources
 from pipelines.assets.ingest import CONFIG_KEY, ingest_asset_key
 from pipelines.metadata import markdown_table
 from pipelines.resources import PseudonymSecretResource, WarehouseResource
 from transforms import hr_history
 from transforms import identity as identity_sql
+from transforms import surveys as surveys_sql
 from transforms.pseudonym import build_person_keys, build_pseudonymous_events
 from transforms.warehouse import read_config
 
@@ -19,6 +20,7 @@ GROUP = "identity"
 IDENTITY_MAP = AssetKey(["clean", "identity_map"])
 PERSON_KEYS = AssetKey(["clean", "person_keys"])
 EVENTS_PSEUDONYMOUS = AssetKey(["clean", "events_pseudonymous"])
+SURVEY_RESPONSES = AssetKey(["clean", "survey_responses"])
 
 
 @asset(
@@ -65,3 +67,20 @@ def events_pseudonymous(warehouse: WarehouseResource) -> MaterializeResult:
     with warehouse.get_connection() as con:
         build_pseudonymous_events(con)
     return MaterializeResult(metadata={"view": "clean.events_pseudonymous"})
+
+
+@asset(
+    key=SURVEY_RESPONSES,
+    group_name=GROUP,
+    deps=[CONFIG_KEY, HR_DIRECTORY, *(ingest_asset_key(s) for s in survey_sources())],
+    description="clean.survey_responses: pulse-survey answers with the employee each respondent was matched to by "
+    "the identity rules (clean.survey_identity_map, quality.survey_match_report); e-mails stay in raw.",
+    kinds={"duckdb"},
+)
+def survey_responses(warehouse: WarehouseResource) -> MaterializeResult:
+    with warehouse.get_connection() as con:
+        config = read_config(con)
+        identity_sql.resolve_respondents(con, survey_sources(), config.settings)
+        rows = surveys_sql.build_survey_responses(con, survey_sources())
+        report = con.execute("SELECT * FROM quality.survey_match_report ORDER BY source").pl()
+    return MaterializeResult(metadata={"rows": rows, "match_report": markdown_table(report)})

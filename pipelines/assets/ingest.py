@@ -58,8 +58,8 @@ def build_ingest_asset(connector: Connector) -> AssetsDefinition:
 @asset(
     key=CONFIG_KEY,
     group_name=GROUP,
-    description="settings.yaml, pilots.yaml, kpi_registry.yaml, charters.yaml and kpis/*.csv, validated, "
-    "to raw.settings, raw.pilot_cohorts, raw.pilot_members, raw.kpi_registry, raw.community_charters, "
+    description="settings.yaml, pilots.yaml, kpi_registry.yaml, charters.yaml, surveys.yaml and kpis/*.csv, "
+    "validated, to raw.settings, raw.pilot_cohorts, raw.pilot_members, raw.kpi_registry, raw.community_charters, "
     "raw.kpi_values.",
     kinds={"duckdb"},
 )

@@ -6,7 +6,7 @@ pseudonymous person keys only."""
 from dagster import AssetKey, AssetsDefinition, AssetSpec, MaterializeResult, MetadataValue, asset, multi_asset
 
 from pipelines.assets.clean import CLEAN_EVENTS, HR_DIRECTORY
-from pipelines.assets.identity import EVENTS_PSEUDONYMOUS, IDENTITY_MAP, PERSON_KEYS
+from pipelines.assets.identity import EVENTS_PSEUDONYMOUS, IDENTITY_MAP, PERSON_KEYS, SURVEY_RESPONSES
 from pipelines.assets.ingest import CONFIG_KEY
 from pipelines.resources import MartInputsResource, PseudonymSecretResource, WarehouseResource
 from transforms import eligibility
@@ -25,6 +25,7 @@ TABLE_ASSETS: dict[str, AssetKey] = {
     "clean.person_keys": PERSON_KEYS,
     "clean.events_pseudonymous": EVENTS_PSEUDONYMOUS,
     "marts.person_week": PERSON_WEEK,
+    "clean.survey_responses": SURVEY_RESPONSES,
 }
 
 

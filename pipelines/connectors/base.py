@@ -21,7 +21,10 @@ from transforms.contracts import ContractError
 #: The folder, inside a connector's folder, of its canonical Parquet files.
 CANONICAL_FOLDER = "canonical"
 #: Which canonical table a batch belongs to.
-TableName = Literal["events", "accounts", "activity_counts", "hr_snapshots", "rejects"]
+TableName = Literal["events", "accounts", "activity_counts", "hr_snapshots", "survey_responses",
+                    "survey_text_dropped", "rejects"]
+#: The drop-zone folder of the connectors of each kind that do not read ``platforms/<name>/``.
+KIND_FOLDERS: dict[str, str] = {"hr": "hr", "survey": "surveys"}
 
 
 class ConnectorError(ContractError):
@@ -50,8 +53,9 @@ class Connector(abc.ABC):
     name: ClassVar[str]
     #: Human title for ``uptake connectors``.
     title: ClassVar[str]
-    #: ``platform`` connectors read ``platforms/<name>/``; ``hr`` connectors read ``hr/``.
-    kind: ClassVar[Literal["platform", "hr"]]
+    #: ``platform`` connectors read ``platforms/<name>/``; ``hr`` connectors read ``hr/``; ``survey``
+    #: connectors read ``surveys/`` (pulse-survey answers, metric kind perception).
+    kind: ClassVar[Literal["platform", "hr", "survey"]]
     #: Canonical tables this connector yields (besides ``rejects``).
     yields: ClassVar[tuple[TableName, ...]]
     #: What the platform's export cannot show (e.g. ``("read", "visit")`` for Slack).
@@ -63,7 +67,7 @@ class Connector(abc.ABC):
 
     def folder(self, drop_zone: Path) -> Path:
         """The connector's folder in a drop zone."""
-        return drop_zone / ("hr" if self.kind == "hr" else f"platforms/{self.name}")
+        return drop_zone / KIND_FOLDERS.get(self.kind, f"platforms/{self.name}")
 
     @abc.abstractmethod
     def recognises(self, path: Path) -> bool:

@@ -1,9 +1,9 @@
 """Validated readers of the drop zone's own files: the YAML configuration and CSV inputs.
 
-YAML (``settings.yaml``, ``pilots.yaml``, ``kpi_registry.yaml``, ``charters.yaml``) is parsed with
-PyYAML and validated by the pydantic models of :mod:`transforms.contracts.config`. Any problem is a
-:class:`ConfigFileError` that names the file, the line, the field path (pydantic's ``loc`` written
-as ``cohorts[0].start``) and what was expected.
+YAML (``settings.yaml``, ``pilots.yaml``, ``kpi_registry.yaml``, ``charters.yaml``, ``targets.yaml``,
+``surveys.yaml``) is parsed with PyYAML and validated by the pydantic models of
+:mod:`transforms.contracts.config`. Any problem is a :class:`ConfigFileError` that names the file,
+the line, the field path (pydantic's ``loc`` written as ``cohorts[0].start``) and what was expected.
 
 CSV inputs (the KPI feed here, and the CSV-based connectors) go through :func:`iter_csv_batches`:
 all columns read as strings, in bounded-size batches, each row tagged with the physical line it
@@ -22,7 +22,7 @@ import re
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -31,7 +31,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from transforms.contracts import KPI_VALUES, REJECTS, Contract, ContractError, conform
-from transforms.contracts.config import Charters, KpiRegistry, Pilots, Settings
+from transforms.contracts.config import Charters, KpiRegistry, Pilots, Settings, Surveys, Targets
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,8 @@ SETTINGS_FILE = "settings.yaml"
 PILOTS_FILE = "pilots.yaml"
 KPI_REGISTRY_FILE = "kpi_registry.yaml"
 CHARTERS_FILE = "charters.yaml"
+TARGETS_FILE = "targets.yaml"
+SURVEYS_FILE = "surveys.yaml"
 KPI_DIR = "kpis"
 
 _ModelT = TypeVar("_ModelT", bound=BaseModel)
@@ -180,6 +182,11 @@ def _read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
 
 
 def _load_model(path: Path, model: type[_ModelT]) -> _ModelT:
+    return _load_model_and_node(path, model)[0]
+
+
+def _load_model_and_node(path: Path, model: type[_ModelT]) -> tuple[_ModelT, yaml.Node | None]:
+    """The validated model and the composed YAML (for the line of a later, cross-file problem)."""
     path = Path(path)
     data, node = _read_yaml(path)
     if data is None:
@@ -191,7 +198,7 @@ def _load_model(path: Path, model: type[_ModelT]) -> _ModelT:
             locator="line 1",
         )
     try:
-        return model.model_validate(data)
+        return model.model_validate(data), node
     except ValidationError as exc:
         problems: list[tuple[str, str]] = []
         for err in exc.errors(include_url=False):
@@ -231,6 +238,33 @@ def load_kpi_registry(path: Path) -> KpiRegistry:
 def load_charters(path: Path) -> Charters:
     """``charters.yaml`` as :class:`~transforms.contracts.config.Charters`."""
     return _load_model(path, Charters)
+
+
+def load_targets(path: Path, *, context: Any = None) -> Targets:
+    """``targets.yaml`` as :class:`~transforms.contracts.config.Targets`.
+
+    With ``context`` (an object carrying the other configuration models as attributes:
+    ``kpi_registry``, ``charters``...), each target's metric is checked against the source of its
+    kind (:func:`transforms.targets.sources.check_target`): an unknown kind or metric name, or a
+    population type the metric cannot be cut by, is a :class:`ConfigFileError` naming the line.
+    """
+    from transforms.targets.sources import check_target
+
+    targets, node = _load_model_and_node(path, Targets)
+    if context is None:
+        return targets
+    for i, target in enumerate(targets.targets):
+        problem = check_target(target, context)
+        if problem is not None:
+            field_path, message = problem
+            loc: list[int | str] = ["targets", i, *field_path.split(".")]
+            line = _node_line(node, loc)
+            locator = f"line {line} ({_loc_text(loc)})" if line else _loc_text(loc)
+            raise ConfigFileError(f"target {target.name!r}: {message}", file=str(path), locator=locator)
+    return targets
+def load_surveys(path: Path) -> Surveys:
+    """``surveys.yaml`` (the pulse-survey registry) as :class:`~transforms.contracts.config.Surveys`."""
+    return _load_model(path, Surveys)
 
 
 # --------------------------------------------------------------------------------------------
@@ -565,11 +599,14 @@ class DropZoneConfig:
     charters: Charters = field(default_factory=lambda: Charters(communities=[]))
     kpi_values: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=KPI_VALUES.schema))
     kpi_rejects: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=REJECTS.schema))
+    targets: Targets = field(default_factory=lambda: Targets(targets=[]))
+    surveys: Surveys = field(default_factory=lambda: Surveys(surveys=[]))
 
 
 def load_drop_zone_config(drop_zone: Path) -> DropZoneConfig:
     """All configuration of a drop zone: ``settings.yaml`` (required), ``pilots.yaml``,
-    ``kpi_registry.yaml``, ``charters.yaml`` and ``kpis/*.csv`` (each optional: empty if absent).
+    ``kpi_registry.yaml``, ``charters.yaml``, ``targets.yaml``, ``surveys.yaml`` and ``kpis/*.csv`` (each
+    optional: empty if absent). Targets are checked against the other files (their KPIs, their communities).
 
     KPI rows naming a KPI missing from the registry are quarantined (a KPI without a definition has
     no unit or direction). Errors are :class:`ConfigFileError` / :class:`ContractError` naming the file.
@@ -583,16 +620,21 @@ def load_drop_zone_config(drop_zone: Path) -> DropZoneConfig:
         load_kpi_registry(root / KPI_REGISTRY_FILE) if (root / KPI_REGISTRY_FILE).exists() else KpiRegistry(kpis=[])
     )
     charters = load_charters(root / CHARTERS_FILE) if (root / CHARTERS_FILE).exists() else Charters(communities=[])
+    surveys = load_surveys(root / SURVEYS_FILE) if (root / SURVEYS_FILE).exists() else Surveys(surveys=[])
     kpi_dir = root / KPI_DIR
     if kpi_dir.is_dir():
         values, rejects = read_kpi_values(kpi_dir, registry=registry)
     else:
         values, rejects = pl.DataFrame(schema=KPI_VALUES.schema), pl.DataFrame(schema=REJECTS.schema)
+    config = DropZoneConfig(settings, pilots, registry, charters, values, rejects, surveys=surveys)
+    if (root / TARGETS_FILE).exists():
+        config = replace(config, targets=load_targets(root / TARGETS_FILE, context=config))
     log.info(
-        "drop zone %s: %d cohort(s), %d KPI(s), %d charter(s), %d KPI value(s), %d rejected",
-        root, len(pilots.cohorts), len(registry.kpis), len(charters.communities), values.height, rejects.height,
+        "drop zone %s: %d cohort(s), %d KPI(s), %d charter(s), %d target(s), %d survey(s), %d KPI value(s), "
+        "%d rejected", root, len(pilots.cohorts), len(registry.kpis), len(charters.communities),
+        len(config.targets.targets), len(surveys.surveys), values.height, rejects.height,
     )
-    return DropZoneConfig(settings, pilots, registry, charters, values, rejects)
+    return config
 
 
 __all__ = [
@@ -607,6 +649,8 @@ __all__ = [
     "load_kpi_registry",
     "load_pilots",
     "load_settings",
+    "load_targets",
+    "load_surveys",
     "read_kpi_values",
     "rejects_frame",
     "utf8_file",

@@ -77,6 +77,7 @@ def simulate(out_dir: Path, *, employees: int = 2000, weeks: int = 40, seed: int
     from pipelines.simulator.ground_truth import write_ground_truth
     from pipelines.simulator.hr_extract import write_hr_extracts, write_scim
     from pipelines.simulator.m365_usage_report import write_m365_reports, write_viva_engage_reports
+    from pipelines.simulator.survey_export import write_survey_files
     from pipelines.simulator.viva_engage_export import write_viva_engage_export
     from pipelines.simulator.viva_insights_person_query import write_person_query
 
@@ -104,6 +105,8 @@ def simulate(out_dir: Path, *, employees: int = 2000, weeks: int = 40, seed: int
     else:
         written.append(write_person_query(world, out_dir))
     written += write_viva_engage_reports(world, out_dir)
+    say("pulse survey", 0.95)
+    written += write_survey_files(world, out_dir)
     written += write_ground_truth(world, truth, weekly, out_dir)
     say("done", 1.0)
     counts = world.events.events.group_by("source").len().with_columns(

@@ -1,15 +1,16 @@
-"""The drop zone's configuration files (settings, pilots, KPI registry, charters) and the KPI feed,
+"""The drop zone's configuration files (settings, pilots, KPI registry, charters, targets) and the KPI feed,
 exactly as docs/drop_zone.md describes them (they validate against transforms.contracts.config)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import polars as pl
 import yaml
 
 from pipelines.simulator.communities import CHARTERS
-from pipelines.simulator.kpis import REGISTRY
+from pipelines.simulator.kpis import REGISTRY, SITE_KPI
 from pipelines.simulator.organisation import LATE_SITE, SITES
 from pipelines.simulator.parameters import EMAIL_DOMAIN, LEGACY_DOMAIN, ORGANISATION, TIME_ZONE
 from pipelines.simulator.platform_formats import written_space_ids
@@ -89,6 +90,52 @@ def charters_document(world: SimulatedWorld) -> dict[str, object]:
     return {"communities": communities}
 
 
+def targets_document(world: SimulatedWorld) -> dict[str, object]:
+    """The roadmap: targets of every kind, four on track and one off track by construction at 40 weeks.
+
+    - Adoption (S-shaped, through a milestone at the general roll-out): 70% of the organisation has
+      used the platform a month after the data ends. On track: the Bass ceiling (80% of the
+      non-pilot population) and the onboarded pilots take the share past 70% before the end.
+    - Frontline staff: three quarters have used the platform a quarter after the data ends (linear):
+      on track, the Bass diffusion after the roll-out takes frontline staff past 70% by the end; the
+      Bass projection dates when 75% is reached (or says the fitted ceiling stays below).
+    - Office staff weekly active at 30% by the last week (linear): on track, the planted office
+      activity (a_i about 0.6 once adopted) is well above it.
+    - Absence kept at or under 5.5% (an outcome guardrail, a level kept): on track, the site
+      absence baselines average about 4.5% and no pilot moves them.
+    - Sales Excellence answering 5 deal questions a week by the last week: off track by
+      construction, the community is planted busy without outputs (never a question).
+    """
+    tl = world.timeline
+
+    def day(week: int) -> dt.date:  # a new date object each time: YAML writes no anchors and aliases
+        return tl.monday(week)
+
+    return {"targets": [
+        {"name": "Seven in ten have used the platform",
+         "population": {"type": "organisation"},
+         "metric": {"kind": "activity", "name": "ever_active_rate"},
+         "start": day(0), "due": day(tl.weeks + 4), "value": 0.7, "path": "logistic",
+         "milestones": [{"date": day(tl.general_rollout), "value": 0.15}]},
+        {"name": "Three quarters of frontline staff have used the platform",
+         "population": {"type": "worker_type", "value": "frontline"},
+         "metric": {"kind": "activity", "name": "ever_active_rate"},
+         "start": day(0), "due": day(tl.weeks + 12), "value": 0.75},
+        {"name": "Office staff weekly active at 30%",
+         "population": {"type": "worker_type", "value": "office"},
+         "metric": {"kind": "activity", "name": "active_rate"},
+         "start": day(0), "due": day(tl.weeks - 1), "value": 0.3},
+        {"name": "Absence kept at or under 5.5%",
+         "population": {"type": "organisation"},
+         "metric": {"kind": "outcome", "name": SITE_KPI},
+         "start": day(0), "due": day(tl.weeks + 12), "value": 5.5, "baseline": 5.5},
+        {"name": "Sales Excellence answers 5 deal questions a week",
+         "population": {"type": "community", "value": "Sales Excellence"},
+         "metric": {"kind": "output", "name": "community_outputs"},
+         "start": day(0), "due": day(tl.weeks - 1), "value": 5},
+    ]}
+
+
 def write_config_files(world: SimulatedWorld, out_dir: Path) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     return [
@@ -96,6 +143,7 @@ def write_config_files(world: SimulatedWorld, out_dir: Path) -> list[Path]:
         _dump(out_dir / "pilots.yaml", pilots_document(world), "Pilot cohorts: whole teams as of the start, plus volunteers"),
         _dump(out_dir / "kpi_registry.yaml", {"kpis": [dict(k) for k in REGISTRY]}, "Outcome KPI definitions"),
         _dump(out_dir / "charters.yaml", charters_document(world), "Community charters"),
+        _dump(out_dir / "targets.yaml", targets_document(world), "Roadmap targets: population, metric, value, due date"),
     ]
 
 

@@ -83,6 +83,19 @@ class SimulationParameters:
     unknown_email_share_frontline: float = 0.02
     contractor_share: float = 0.02
     m365_share_frontline: float = 0.30
+    # pulse survey (perceived value): who answers a wave (by worker type: office, frontline; pilot members
+    # more often), and each scaled question's planted model of the expected answer (docs/simulator.md):
+    # base + activity * (observed active share of the 8 weeks before) + frontline * is_frontline
+    # + tau_<support> * D_it
+    survey_response_rate: tuple[float, float] = (0.55, 0.35)
+    survey_pilot_response_boost: float = 0.15
+    survey_activity_weeks: int = 8
+    survey_comment_share: float = 0.3
+    perception_model: dict[str, dict[str, float]] = field(default_factory=lambda: {
+        "saves_time": {"base": 2.6, "activity": 1.0, "frontline": -0.2, "tau_high": 0.4, "tau_standard": 0.2},
+        "find_expertise": {"base": 2.8, "activity": 0.6, "frontline": -0.1, "tau_high": 0.3, "tau_standard": 0.15},
+        "recommend": {"base": 5.0, "activity": 2.0, "frontline": -0.5, "tau_high": 1.0, "tau_standard": 0.5},
+    })
 
     def as_dict(self) -> dict[str, object]:
         d = asdict(self)

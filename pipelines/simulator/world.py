@@ -34,12 +34,18 @@ from pipelines.simulator.parameters import (
     stage_generators,
 )
 from pipelines.simulator.pilots import PilotPlan, select_pilots
-from pipelines.simulator.platform_formats import PlatformFormats, written_accounts, written_space_ids, written_tenant_users
+from pipelines.simulator.platform_formats import (
+    PlatformFormats,
+    written_accounts,
+    written_space_ids,
+    written_tenant_users,
+)
+from pipelines.simulator.surveys import SurveyPlan, plan_survey, survey_truth
 
 log = logging.getLogger(__name__)
 
 STAGES = ("organisation", "pilots", "identity", "behaviour", "accounts", "spaces", "events", "kpis", "m365",
-          "writers")
+          "writers", "surveys")  # a new stage goes last: the others keep their streams
 Progress = Callable[[str, float], None]
 
 
@@ -61,6 +67,7 @@ class SimulatedWorld:
     events: Events | None  # None when built for the canonical scale mode (events streamed by week)
     kpis: KpiData
     writer_rng: np.random.Generator
+    survey: SurveyPlan
     #: the export format each substitutable platform is written in (``uptake simulate --formats``)
     formats: PlatformFormats = PlatformFormats()
 
@@ -108,11 +115,12 @@ def build_world(employees: int = 2000, weeks: int = 40, seed: int = 0, start: dt
         if with_events else None
     kpis = build_kpis(org, pilots, timeline, params, rngs["kpis"])
     m365 = m365_users(org, identity, rngs["m365"])
+    survey = plan_survey(org, pilots, identity, behaviour, timeline, params, rngs["surveys"])
     log.info("simulated %d people, %s events", org.n_people, events.events.height if events else "streamed")
     return SimulatedWorld(seed=seed, employees=employees, params=params, timeline=timeline, org=org, pilots=pilots,
                           identity=identity, behaviour=behaviour, accounts=accounts, m365=m365, spaces=spaces,
                           space_ids=space_ids, member=member, events=events, kpis=kpis, writer_rng=rngs["writers"],
-                          formats=formats or PlatformFormats())
+                          survey=survey, formats=formats or PlatformFormats())
 
 
 def truth_panel(world: SimulatedWorld) -> pl.DataFrame:
@@ -253,6 +261,7 @@ def build_ground_truth(world: SimulatedWorld) -> tuple[dict[str, object], pl.Dat
                                                  source_of=world.formats.source)
         if world.events is not None else None,
         "kpis": world.kpis.truth,
+        "perception": survey_truth(world.survey, org, world.pilots, tl, params),
         "weekly": weekly_json,
     }
     return truth, weekly

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from pathlib import Path
 
 import polars as pl
@@ -235,3 +236,40 @@ def test_csv_broken_files(tmp_path: Path, content: bytes, message: str) -> None:
         list(iter_csv_batches(path, required=("id", "email")))
     assert message in str(info.value)
     assert info.value.file == str(path)
+
+
+def test_survey_registry_loads_and_every_bad_registry_names_its_field(tmp_path: Path) -> None:
+    from pipelines.connectors.config_files import load_surveys
+
+    surveys = load_surveys(VALID / "surveys.yaml")
+    assert [s.id for s in surveys.surveys] == ["pulse", "frontline"]
+    survey, question = surveys.question("fl_informed")
+    assert survey.date_order == "day_first" and question.answer_labels()[-1] == "Tout à fait d'accord"
+    assert surveys.question("saves_time")[1].answer_labels()[3] == "Agree"  # the default English labels
+    assert survey.wave_of(dt.date(2026, 3, 15)) == "w1" and survey.wave_of(dt.date(2026, 3, 16)) is None
+    head = "surveys:\n  - id: s\n    title: T\n"
+    wave = "    waves: [{name: a, opens: 2026-01-05, closes: 2026-01-18}]\n"
+    question = "    questions: [{id: q, text: Q, scale: likert_5}]\n"
+    for text, expected in (
+        (head + "    waves: [{name: a, opens: 2026-01-05, closes: 2026-01-18}, {name: b, opens: 2026-01-12, "
+         "closes: 2026-01-25}]\n" + question, "waves 'a' and 'b' overlap"),
+        (head + wave + "    questions: [{id: q, text: Q, scale: likert_5, labels: [a, b]}]\n", "likert_5 needs 5 labels"),
+        (head + wave + "    questions: [{id: q, text: Q, scale: nps_0_10, labels: [a, b, c, d, e]}]\n",
+         "labels are for Likert scales"),
+        (head + wave + "    questions: [{id: q, text: Q, scale: stars_5}]\n", "surveys[0].questions[0].scale"),
+        (head + wave + "    questions: [{id: q, text: Q, scale: likert_5}, {id: r, text: ' q ', scale: nps_0_10}]\n",
+         "the same header names two questions"),
+        (head + wave + question + "  - id: t\n    title: T\n" + wave + question, "question id(s) used twice: q"),
+        (head + "    waves: [{name: a, opens: 2026-01-18, closes: 2026-01-05}]\n" + question, "closes (2026-01-05) before"),
+    ):
+        path = tmp_path / "surveys.yaml"
+        path.write_text(text, encoding="utf-8")
+        with pytest.raises(ConfigFileError, match=re.escape(expected)) as info:
+            load_surveys(path)
+        assert str(path) in str(info.value)
+
+
+def test_drop_zone_config_carries_the_survey_registry() -> None:
+    config = load_drop_zone_config(VALID)
+    assert [q.id for q in config.surveys.surveys[0].questions] == ["saves_time", "find_expertise", "recommend",
+                                                                   "comments"]

@@ -3,7 +3,7 @@ connector contract (pipelines/connectors/base.py) and the canonical table contra
 
 Parametrised over the ``uptake.connectors`` entry points, i.e. what
 ``pipelines.connectors.registered_connectors()`` loads. A connector's fixture is a drop-zone root at
-``tests/fixtures/connectors/<name>/`` (``platforms/<name>/...`` or ``hr/...``). A connector whose
+``tests/fixtures/connectors/<name>/`` (``platforms/<name>/...``, ``hr/...`` or ``surveys/...``). A connector whose
 module or fixture does not exist yet is skipped with the reason; once both exist the kit runs on it.
 Adding a connector = one module, one entry point, one fixture folder: these tests then say whether
 it is right (docs/connectors.md).
@@ -28,6 +28,8 @@ from transforms.contracts.tables import TEXT_COLUMNS
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "connectors"
 NAMES = sorted(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP))
 CANONICAL = ("events", "accounts", "activity_counts", "hr_snapshots")
+#: What survey connectors yield (kind ``survey``): answers on a scale, and the free text dropped, counted.
+SURVEY_TABLES = ("survey_responses", "survey_text_dropped")
 #: A string value of an events column with this many words or more looks like message text.
 TEXT_LIKE_WORDS = 4
 
@@ -67,9 +69,10 @@ def _tables(batches: tuple[Batch, ...]) -> dict[str, pl.DataFrame]:
 
 def check_declaration(connector: Connector, batches: tuple[Batch, ...]) -> None:
     assert isinstance(connector, Connector)
-    assert connector.kind in ("platform", "hr")
+    assert connector.kind in ("platform", "hr", "survey")
     assert connector.title.strip() and connector.reads.strip()
-    assert connector.yields and set(connector.yields) <= set(CANONICAL), connector.yields
+    allowed = SURVEY_TABLES if connector.kind == "survey" else CANONICAL
+    assert connector.yields and set(connector.yields) <= set(allowed), connector.yields
     assert set(connector.cannot_see) <= set(ACTIONS), (
         f"cannot_see must use the action vocabulary: {connector.cannot_see}"
     )

@@ -1,5 +1,5 @@
-"""Issue 18 acceptance: the report of a 70-person organisation's first run, without pilots, KPIs or
-charters. A year of Slack activity (simulated, in the real export format), one HR extract taken
+"""Issue 18 acceptance: the report of a 70-person organisation's first run, without pilots, KPIs,
+charters or targets. A year of Slack activity (simulated, in the real export format), one HR extract taken
 after the last message, settings with only the required keys; run with ``uptake run`` and
 ``uptake report`` as a new user would."""
 
@@ -30,7 +30,8 @@ def small_org(tmp_path_factory: pytest.TempPathFactory, secret_file: Path) -> tu
     simulate(raw, employees=70, weeks=WEEKS, seed=5, start=START, progress=None)
     for part in ("platforms/mattermost", "platforms/viva_engage", "platforms/m365_usage", "kpis"):
         shutil.rmtree(raw / part)
-    for name in ("pilots.yaml", "kpi_registry.yaml", "charters.yaml", "ground_truth.json", "truth_weekly.csv",
+    for name in ("pilots.yaml", "kpi_registry.yaml", "charters.yaml", "targets.yaml", "ground_truth.json",
+                 "truth_weekly.csv",
                  "truth_accounts.csv", "hr/directory_scim.json"):
         (raw / name).unlink(missing_ok=True)
     *older, last = sorted((raw / "hr").glob("hr_*.csv"))
@@ -68,6 +69,7 @@ def test_seventy_people_without_pilots_kpis_or_charters(small_org) -> None:
     assert "No pilot cohort is declared" in text and "pilots.yaml" in text
     assert "No community charter is declared" in text and "charters.yaml" in text
     assert "No outcome KPI is registered" in text and "kpi_registry.yaml" in text and "kpis/*.csv" in text
+    assert "No target is declared yet" in text and "targets.yaml" in text
     # the sources that sent nothing are listed in one line, not drawn
     assert "Nothing was received from" in text
     for silent in ("mattermost", "viva_engage", "m365_usage"):

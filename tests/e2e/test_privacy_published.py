@@ -53,12 +53,18 @@ SIZE_COLUMNS: dict[str, tuple[str, ...]] = {
     "leader_reach": ("eligible", "leaders"),
     "lifecycle": ("eligible",),
     "manager_relay": ("members_manager_active", "members_manager_inactive"),
+    "next_wave_candidates": ("headcount",),
+    "next_wave_options": ("headcount",),
     "non_users": ("eligible",),
+    "perception": ("respondents",),
+    "perception_activity_link": ("respondents",),
+    "perception_pilot_effect": ("n_treated", "n_control"),
     "pilot_effects": ("n_treated", "n_control"),
     "pilot_power": ("n_treated", "n_control"),
     "pilot_representativeness": ("pilot_n", "population_n"),
     "retention": ("cohort_size",),
     "stickiness": ("eligible",),
+    "target_status": ("group_size",),  # null for output targets: outputs are counted, not people
     "team_uptake_by_manager": ("members_manager_active", "members_manager_inactive"),
     "time_to_first_activity": ("people",),
     "usage_segments": ("eligible",),
@@ -78,6 +84,7 @@ PARTITIONED: dict[str, tuple[tuple[str, ...], str]] = {
     "non_users": (("as_of_week",), "eligible"),
     "inequality": (("period_start", "period_end"), "eligible"),
     "time_to_first_activity": ((), "people"),
+    "perception": (("survey_id", "wave", "question_id"), "respondents"),
 }
 #: Person-level marts: one row per pseudonymous person, not aggregates (no group size applies).
 PERSON_LEVEL = frozenset({"person_week", "person_week_source"})
@@ -176,6 +183,12 @@ def input_identities(raw: Path) -> Identities:
     for _, data in _files(platforms / "m365_usage"):
         for row in _rows(data):
             found.add_name(row.get("Display Name"))
+    for _, data in _files(raw / "surveys"):  # pulse surveys: respondents' names and free-text answers
+        for row in _rows(data):
+            found.add_name(row.get("Name"))
+            for value in row.values():
+                if value and not value.strip().lstrip("-").isdigit():
+                    found.add_text(value)
     return found
 
 

@@ -1,5 +1,5 @@
-"""Hostile configuration files: ``settings.yaml``, ``pilots.yaml``, ``kpi_registry.yaml``,
-``charters.yaml`` and the KPI feed ``kpis/*.csv``, read through ``load_drop_zone_config`` exactly as
+"""Hostile configuration files: ``settings.yaml``, ``pilots.yaml``, ``kpi_registry.yaml``, ``targets.yaml``,
+``charters.yaml``, ``surveys.yaml`` and the KPI feed ``kpis/*.csv``, read through ``load_drop_zone_config`` exactly as
 the ingest asset does.
 
 Every case ends in a :class:`~pipelines.connectors.config_files.ConfigFileError` /
@@ -26,7 +26,7 @@ from tests.hostile.mutations import GENERIC
 pytestmark = pytest.mark.xdist_group("hostile")
 
 VALID = Path(__file__).parents[1] / "fixtures" / "drop_zone_files" / "valid"
-YAML_FILES = ("settings.yaml", "pilots.yaml", "kpi_registry.yaml", "charters.yaml")
+YAML_FILES = ("settings.yaml", "pilots.yaml", "kpi_registry.yaml", "charters.yaml", "targets.yaml", "surveys.yaml")
 KPI_HEADER = ["kpi", "unit_type", "unit_id", "period_start", "period_end", "value"]
 
 

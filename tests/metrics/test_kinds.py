@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 from metric_fixtures import make_events, make_person_week, week
 
-from transforms.contracts.config import Charters, KpiRegistry
+from transforms.contracts.config import Charters, KpiRegistry, Surveys
 from transforms.metrics.registry import TABLES, assert_single_kind
 
 
@@ -50,6 +50,30 @@ def _kpis() -> pl.DataFrame:
                          for t in range(2) for w in range(6)])
 
 
+def _waiting() -> pl.DataFrame:
+    """People still waiting for a wave, with a model's expected uptake (the inputs of transforms.metrics.rollout)."""
+    return pl.DataFrame({
+        "person_key": [f"p{i}" for i in range(12)], "org_unit": [f"T{i % 3}" for i in range(12)],
+        "worker_type": ["frontline" if i % 3 == 0 else "office" for i in range(12)],
+        "level": [1 + i % 4 for i in range(12)], "pre_is_active": [(i % 5) / 4 for i in range(12)],
+        "expected_uptake": [0.1 + i / 20 for i in range(12)], "unseen": [i == 11 for i in range(12)],
+    })
+
+
+SURVEYS = Surveys.model_validate({"surveys": [{
+    "id": "s", "title": "Pulse", "waves": [{"name": "w1", "opens": week(4), "closes": week(4) + dt.timedelta(days=6)}],
+    "questions": [{"id": "q", "text": "Saves time", "scale": "likert_5"}]}]})
+
+
+def _survey_answers() -> pl.DataFrame:
+    """Every person of ``_person_week`` answered the one question in week 4."""
+    day = week(4) + dt.timedelta(days=1)
+    return pl.DataFrame(
+        [{"person_key": f"p{i}", "survey_id": "s", "wave": "w1", "question_id": "q", "answer": 1 + i % 5,
+          "responded_on": day, "week_start": week(4), "response_id": f"r{i}"} for i in range(12)],
+        schema_overrides={"answer": pl.Int16})
+
+
 @functools.cache
 def _calls() -> dict[str, object]:
     from transforms import metrics as m
@@ -82,6 +106,13 @@ def _calls() -> dict[str, object]:
         "kpi_activity_link": lambda: m.outcome_kpis.kpi_activity_link(kv, REGISTRY, pw),
         "bass_parameters": lambda: m.diffusion.bass_parameters(pw, start_week=week(1), bootstrap_reps=3),
         "bass_projection": lambda: m.diffusion.bass_projection(pw, start_week=week(1), bootstrap_reps=3),
+        "perception_by_population": lambda: m.perception.perception_by_population(_survey_answers(), pw, SURVEYS),
+        "perception_activity_link": lambda: m.perception.perception_activity_link(
+            _survey_answers(), pw, SURVEYS, weeks=3, min_group_size=2),
+        "expected_uptake_by": lambda: m.rollout.expected_uptake_by(_waiting(), ["org_unit"]),
+        "groups_mean_abs_smd": lambda: m.rollout.groups_mean_abs_smd(
+            _waiting(), pl.when(pl.col("org_unit") == "T0").then(pl.lit("wave")),
+            pre_activity_cols=["pre_is_active"], attributes=("worker_type", "level")),
     }
 
 

@@ -359,6 +359,76 @@ def rejects_summary() -> pl.DataFrame:
                          "rows": [10, 5, 2]})
 
 
+# ----- perceived value (pulse surveys) ---------------------------------------------------------------
+
+SURVEY_WAVES = {"w1": WEEKS[0], "w2": WEEKS[4]}
+SURVEY_QUESTIONS = {"saves_time": ("The platform saves me time", "likert_5"),
+                    "recommend": ("Would you recommend the platform?", "nps_0_10")}
+
+
+def perception() -> pl.DataFrame:
+    """marts.perception: 200 eligible every wave. saves_time top-2-box 35% (w1) -> 45% (w2); recommend
+    NPS -20 -> -10; w2: 110 respondents (55%). The pilot's "wave 2" cell has 3 respondents and is NOT
+    flagged suppressed: no table or chart may show it."""
+    rows = []
+    cells = {  # population_type, population: (eligible, respondents by wave)
+        ("organisation", "organisation"): (200, {"w1": 100, "w2": 110}),
+        ("worker_type", "office"): (120, {"w1": 70, "w2": 75}),
+        ("worker_type", "frontline"): (80, {"w1": 30, "w2": 35}),
+        ("pilot_wave", "wave 1"): (40, {"w1": 30, "w2": 32}),
+        ("pilot_wave", "wave 2"): (10, {"w1": 3, "w2": 3}),
+        ("pilot_wave", "non_pilot"): (150, {"w1": 67, "w2": 75}),
+    }
+    for wave, opens in SURVEY_WAVES.items():
+        lift = 0.1 if wave == "w2" else 0.0
+        for qid, (question, scale) in SURVEY_QUESTIONS.items():
+            for (ptype, pop), (eligible, respondents) in cells.items():
+                n = respondents[wave]
+                nps = qid == "recommend"
+                rows.append({
+                    "survey_id": "pulse", "wave": wave, "opens": opens, "closes": opens + dt.timedelta(days=13),
+                    "week_start": opens, "question_id": qid, "question": question, "scale": scale,
+                    "direction": "higher_is_better", "population_type": ptype, "population": pop,
+                    "respondents": n, "eligible": eligible, "response_rate": n / eligible,
+                    "mean_answer": (5.5 if nps else 3.1) + 3 * lift, "top2_share": None if nps else 0.35 + lift,
+                    "promoters_share": 0.2 if nps else None, "detractors_share": (0.4 - lift) if nps else None,
+                    "nps": (-20 + 100 * lift) if nps else None, "suppressed": False, "kind": "perception"})
+    return pl.DataFrame(rows)
+
+
+def perception_pilot_effect() -> pl.DataFrame:
+    """saves_time, wave-1: naive +0.60, aipw +0.33 (0.10 to 0.56); recommend: naive +1.50, aipw +0.80 (0.20 to 1.40)."""
+    rows = []
+    for qid, values in {"saves_time": {"naive": (0.6, 0.4, 0.8), "ipw": (0.35, 0.1, 0.6), "aipw": (0.33, 0.1, 0.56),
+                                       "matching": (0.3, 0.02, 0.58)},
+                        "recommend": {"naive": (1.5, 1.0, 2.0), "aipw": (0.8, 0.2, 1.4)}}.items():
+        for m, (e, lo, hi) in values.items():
+            rows.append(_effect_row(cohort="wave-1", metric=qid, metric_kind="perception", estimator=m, estimate=e,
+                                    ci_low=lo, ci_high=hi, se=0.1, naive_estimate=values["naive"][0], n_treated=30,
+                                    n_control=140))
+    return pl.DataFrame(rows, schema=PILOT_EFFECTS_SCHEMA, orient="row")
+
+
+def perception_activity_link() -> pl.DataFrame:
+    """saves_time: +0.90 points from never to always active (0.60 to 1.20), 180 respondents; recommend:
+    +2.00 (1.40 to 2.60). The recommend "active most weeks" band has 3 respondents, not flagged: never drawn."""
+    rows = []
+    for qid, (question, scale) in SURVEY_QUESTIONS.items():
+        slope = 2.0 if qid == "recommend" else 0.9
+        base = {"survey_id": "pulse", "question_id": qid, "question": question, "scale": scale, "activity_weeks": 8,
+                "correlation": None, "slope": None, "se": None, "ci_low": None, "ci_high": None, "note": None,
+                "suppressed": False, "kind": "link"}
+        rows.append({**base, "row_type": "slope", "band": None, "respondents": 180, "answers": 210,
+                     "mean_answer": 3.2, "mean_active_share": 0.3, "correlation": 0.3, "slope": slope, "se": 0.15,
+                     "ci_low": slope - 0.3 * (2 if qid == "recommend" else 1), "ci_high": slope + 0.3 *
+                     (2 if qid == "recommend" else 1), "note": "Association, not effect."})
+        for band, n, mean in (("never active", 100, 2.8), ("active up to half of the weeks", 77, 3.3),
+                              ("active most weeks", 3 if qid == "recommend" else 33, 3.9)):
+            rows.append({**base, "row_type": "band", "band": band, "respondents": n, "answers": n, "mean_answer": mean,
+                         "mean_active_share": None})
+    return pl.DataFrame(rows)
+
+
 KPI_REGISTRY = (
     KpiDefinition(name="resolution_hours", description="mean hours to resolve a service-desk ticket", unit="hours",
                   unit_type="team", direction="lower_is_better", grain="week", source="service desk"),
@@ -367,7 +437,10 @@ KPI_REGISTRY = (
 
 def all_tables() -> dict[str, pl.DataFrame]:
     """Every table the report reads, by warehouse name."""
+    from report.roadmap_fixtures import roadmap_tables  # it builds on this module's weeks
+
     return {
+        **roadmap_tables(),
         "marts.adoption_curve": adoption_curve(),
         "marts.usage_segments": usage_segments(),
         "marts.lifecycle": lifecycle(),
@@ -386,6 +459,9 @@ def all_tables() -> dict[str, pl.DataFrame]:
         "marts.community_flags": community_flags(),
         "marts.outcome_kpis": outcome_kpis(),
         "marts.kpi_activity_link": kpi_activity_link(),
+        "marts.perception": perception(),
+        "marts.perception_pilot_effect": perception_pilot_effect(),
+        "marts.perception_activity_link": perception_activity_link(),
         "quality.coverage": coverage(),
         "quality.match_rates": match_rates(),
         "quality.weeks_covered": weeks_covered(),

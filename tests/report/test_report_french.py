@@ -8,8 +8,8 @@ and a first run's (the notes that ask for drop-zone files). For each, every visi
 the French page and every text of its charts (titles, axes, legends, annotations, hover templates,
 bar labels) is compared with the English page's: a French text identical to an English one with
 three words or more, or any French text holding English function words, is an English sentence
-left behind. The drop zone's own words (the organisation's name, the KPI registry's descriptions)
-are the organisation's and stay as they are.
+left behind. The drop zone's own words (the organisation's name, the KPI registry's descriptions,
+the targets' names, the survey questions) are the organisation's and stay as they are.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import pytest
 from typer.testing import CliRunner
 
 from report import report_fixtures as fx
+from report import roadmap_fixtures as rx
 from report import small_org
 from transforms.report import ReportInputs, build_report, render_html
 from transforms.report.i18n import use_language
@@ -152,10 +153,13 @@ def built(request) -> dict[str, object]:
 
 
 def _keep(*registries) -> tuple[str, ...]:
-    """The drop zone's own words: KPI descriptions (the organisation writes them in its language), and the
-    connectors' reasons for quarantining rows, quoted as each connector writes them (technical diagnostics)."""
+    """The drop zone's own words: KPI descriptions, the targets' names and the survey questions (the
+    organisation writes them in its language), and the connectors' reasons for quarantining rows, quoted as
+    each connector writes them (technical diagnostics)."""
     reasons = tuple(fx.rejects_summary()["reason"].to_list())
-    return (*(k.description for registry in registries for k in registry), *reasons)
+    targets = tuple(rx.target_status()["target"].unique().to_list())
+    questions = tuple(text for text, _scale in fx.SURVEY_QUESTIONS.values())
+    return (*(k.description for registry in registries for k in registry), *targets, *questions, *reasons)
 
 
 # --------------------------------------------------------------------------------------------- tests

@@ -34,8 +34,8 @@ def full_html(full_report):
 def test_every_mart_is_shown_and_nothing_failed(full_report):
     assert full_report.errors == []
     assert full_report.missing_tables == []
-    assert [s.key for s in full_report.sections] == ["adoption", "left-behind", "pilot", "outputs", "outcomes",
-                                                     "quality"]
+    assert [s.key for s in full_report.sections] == ["targets", "adoption", "left-behind", "pilot", "next-wave",
+                                                     "outputs", "outcomes", "perception", "quality"]
     assert len(full_report.charts) >= 20
 
 
@@ -44,13 +44,16 @@ def test_no_chart_mixes_metric_kinds(full_report):
     section holds only the kinds it is about (outcomes never share a chart with activity)."""
     allowed = {"adoption": {MetricKind.ACTIVITY}, "left-behind": {MetricKind.ACTIVITY},
                "pilot": {MetricKind.ACTIVITY, MetricKind.OUTCOME}, "outputs": {MetricKind.OUTPUT},
-               "outcomes": {MetricKind.OUTCOME, MetricKind.LINK}, "quality": {MetricKind.PREREQUISITE}}
+               "outcomes": {MetricKind.OUTCOME, MetricKind.LINK}, "quality": {MetricKind.PREREQUISITE},
+               "targets": {MetricKind.ACTIVITY, MetricKind.OUTPUT, MetricKind.OUTCOME},
+               "next-wave": {MetricKind.ACTIVITY},
+               "perception": {MetricKind.PERCEPTION, MetricKind.LINK}}
     for section in full_report.sections:
         for chart in section.charts:
             kind = figure_kind(chart.figure)
             assert kind in allowed[section.key], (section.key, chart.figure.layout.title.text)
             assert {get_metric(m).kind for m in figure_metrics(chart.figure)} <= {kind}
-    pilot = [figure_kind(c.figure) for c in full_report.sections[2].charts]
+    pilot = [figure_kind(c.figure) for c in full_report.sections[3].charts]
     assert MetricKind.ACTIVITY in pilot and MetricKind.OUTCOME in pilot  # effects on both, on separate charts
 
 
@@ -122,7 +125,7 @@ def test_an_earlier_week_shows_that_week_and_nothing_after():
     week12 = fx.WEEKS[2]
     report = build_report(_inputs(week=week12))
     assert report.headline.get("active_share").value == pytest.approx(0.36)
-    adoption = report.sections[0].charts[0].figure
+    adoption = next(s for s in report.sections if s.key == "adoption").charts[0].figure
     assert max(adoption.data[0].x) == week12
     assert "week 2026-W12" in render_html(report)
 

@@ -202,3 +202,68 @@ def test_counter_accounts_use_their_upn_and_ext_guests(con, load, make_settings)
 def test_needs_the_hr_directory(con, make_settings):
     with pytest.raises(MissingInputError, match="clean.hr_directory"):
         resolve_identities(con, ["slack"], make_settings())
+
+
+# ----- survey respondents: the same rules, into clean.survey_identity_map ---------------------------------
+
+
+def answer(respondent_id: str | None, email: str | None, n: int, on: str = "2026-02-03") -> dict:
+    return {"source": "pulse_survey", "survey_id": "pulse", "wave": "w1", "question_id": "q", "scale": "likert_5",
+            "response_id": f"r{n}", "respondent_id": respondent_id, "respondent_email": email,
+            "responded_on": d(on), "answer": 4}
+
+
+def test_respondents_are_matched_by_the_identity_rules(con, load, make_settings):
+    from transforms.contracts import SURVEY_RESPONSES
+    from transforms.identity import resolve_respondents
+    from transforms.surveys import build_survey_responses
+
+    load("raw.hr_csv_hr_snapshots", HR_SNAPSHOTS, HR_ROWS)
+    load("raw.pulse_survey_survey_responses", SURVEY_RESPONSES, [
+        answer("E5", None, 1),                                     # employee id
+        answer(None, "Élodie.Dupont+forms@NorthWind.example", 2),  # e-mail variant -> E1
+        answer(None, "EDUPONT@northwind.example", 3),              # the UPN -> E1 (account_upn=upn)
+        answer("e5", "elodie.dupont@northwind.example", 4),        # employee id has priority -> E5
+        answer(None, "sales@northwind.example", 5),                # ambiguous E3 / E4
+        answer(None, "temp.worker@northwind.example", 6),          # org domain, not in HR: contractor
+        answer("X99", None, 7),                                    # unknown id
+        answer(None, "old.timer@northwind.example", 8),            # left before the first answer
+        answer("E5", None, 9, on="2026-02-04"),                    # the same respondent again
+    ])
+    settings = make_settings()
+    build_hr_directory(con, ["hr_csv"], settings)
+    resolve_respondents(con, ["pulse_survey", "not_a_survey_source"], settings)
+    got = dict(con.execute("SELECT respondent_key, (employee_id, status, reason) FROM clean.survey_identity_map")
+               .fetchall())
+    assert got == {
+        "E5|": ("E5", "matched", None),
+        "|Élodie.Dupont+forms@NorthWind.example": ("E1", "matched", None),
+        "|EDUPONT@northwind.example": ("E1", "matched", None),
+        "e5|elodie.dupont@northwind.example": ("E5", "matched", None),
+        "|sales@northwind.example": (None, "ambiguous", "ambiguous"),
+        "|temp.worker@northwind.example": (None, "unmatched", "contractor"),
+        "X99|": (None, "unmatched", "unknown"),
+        "|old.timer@northwind.example": (None, "unmatched", "former_employee"),
+    }
+    report = con.execute("SELECT accounts, matched, match_rate FROM quality.survey_match_report").fetchone()
+    assert report[:2] == (8, 4) and report[2] == pytest.approx(0.5)
+    # the platform identity map is not touched
+    assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'identity_map'").fetchone()[0] == 0
+    assert build_survey_responses(con, ["pulse_survey"]) == 9
+    rows = con.execute("SELECT response_id, employee_id, match_status, week_start FROM clean.survey_responses "
+                       "ORDER BY response_id").fetchall()
+    assert [r[1] for r in rows] == ["E5", "E1", "E1", "E5", None, None, None, None, "E5"]
+    assert rows[0][3] == d("2026-02-02") and rows[4][2] == "ambiguous"
+    assert "respondent_email" not in [c[0] for c in con.execute("DESCRIBE clean.survey_responses").fetchall()]
+
+
+def test_no_survey_gives_empty_tables(con, load, make_settings):
+    from transforms.identity import resolve_respondents
+    from transforms.surveys import build_survey_responses
+
+    load("raw.hr_csv_hr_snapshots", HR_SNAPSHOTS, HR_ROWS)
+    settings = make_settings()
+    build_hr_directory(con, ["hr_csv"], settings)
+    resolve_respondents(con, ["pulse_survey"], settings)
+    assert build_survey_responses(con, ["pulse_survey"]) == 0
+    assert con.execute("SELECT count(*) FROM quality.survey_match_report").fetchone()[0] == 0

@@ -28,6 +28,8 @@ from transforms.contracts.tables import (
     KPI_VALUES,
     PERSON_WEEK,
     REJECTS,
+    SURVEY_RESPONSES,
+    SURVEY_TEXT_DROPPED,
 )
 
 __all__ = [
@@ -46,6 +48,8 @@ __all__ = [
     "KPI_VALUES",
     "PERSON_WEEK",
     "REJECTS",
+    "SURVEY_RESPONSES",
+    "SURVEY_TEXT_DROPPED",
     "TIERS",
     "Tier",
     "conform",

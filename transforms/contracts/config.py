@@ -1,5 +1,5 @@
 """The drop zone's YAML files as validated models: organisation settings, pilots, KPI registry,
-community charters. Readers with file-naming errors live in ``pipelines.connectors.config_files``.
+community charters, targets. Readers with file-naming errors live in ``pipelines.connectors.config_files``.
 
 Example files are written by the simulator (``uptake simulate``) and shown in the README.
 """
@@ -7,16 +7,24 @@ Example files are written by the simulator (``uptake simulate``) and shown in th
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, field_validator, model_validator
 
-from transforms.contracts.vocabulary import WorkerType
+from transforms.contracts.vocabulary import FREE_TEXT, LIKERT_LABELS, SURVEY_SCALES, WorkerType
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _refuse_duplicates(names: list[str], what: str) -> None:
+    """``ValueError`` naming every name given twice (``what``: e.g. ``cohort``)."""
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise ValueError(f"duplicate {what} name(s): {', '.join(dupes)}")
 
 
 class WorkerTypeMapping(_Strict):
@@ -152,10 +160,7 @@ class Pilots(_Strict):
 
     @model_validator(mode="after")
     def _unique(self) -> Pilots:
-        names = [c.name for c in self.cohorts]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"duplicate cohort name(s): {', '.join(dupes)}")
+        _refuse_duplicates([c.name for c in self.cohorts], "cohort")
         return self
 
 
@@ -222,3 +227,206 @@ class Charters(_Strict):
     """``charters.yaml``."""
 
     communities: list[CommunityCharter]
+
+
+#: Population types a target can name: those the marts already cut by (``transforms.metrics.populations``)
+#: and, for community outputs, the community of a charter.
+TargetPopulationType = Literal["organisation", "department", "site", "worker_type", "pilot_cohort", "community"]
+
+
+class TargetPopulation(_Strict):
+    """Whom a target is about: ``type`` and, unless it is the whole organisation, the population's ``value``
+    (a department, a site, ``office`` / ``frontline``, a cohort's name or ``non_pilot``, a charter's name)."""
+
+    type: TargetPopulationType = "organisation"
+    value: str | None = None
+
+    @model_validator(mode="after")
+    def _value_needed(self) -> TargetPopulation:
+        if self.type == "organisation" and self.value not in (None, "organisation"):
+            raise ValueError(f"population type organisation takes no value (found {self.value!r})")
+        if self.type != "organisation" and not (self.value or "").strip():
+            raise ValueError(f"population type {self.type} needs a value (which {self.type.replace('_', ' ')})")
+        return self
+
+    @property
+    def label(self) -> str:
+        """``organisation`` or the population's value."""
+        return "organisation" if self.type == "organisation" else str(self.value)
+
+
+class TargetMetric(_Strict):
+    """Which metric a target is on: its ``kind`` (activity, output, outcome, or any kind a metric source
+    is registered for, see ``transforms.targets.sources``) and its ``name`` within that kind."""
+
+    kind: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+
+
+class TargetMilestone(_Strict):
+    """An intermediate value the path to a target goes through (a knot of the expected path)."""
+
+    date: dt.date
+    value: FiniteFloat
+
+
+class Target(_Strict):
+    """One target of ``targets.yaml``: a population's metric should go from its baseline at ``start`` to
+    ``value`` by ``due``, along a straight or S-shaped path through the milestones."""
+
+    name: str = Field(min_length=1)
+    population: TargetPopulation = Field(default_factory=TargetPopulation)
+    metric: TargetMetric
+    start: dt.date = Field(description="the baseline is the metric's value in this date's week")
+    due: dt.date
+    value: FiniteFloat
+    baseline: FiniteFloat | None = Field(None, description="overrides the value observed in the week of start")
+    path: Literal["linear", "logistic"] = "linear"
+    milestones: list[TargetMilestone] = Field(default_factory=list)
+    tolerance: float = Field(0.05, ge=0, le=1, description="share of the distance baseline -> target that an "
+                             "on-track actual may lag the expected value by")
+    at_risk_band: float = Field(0.10, ge=0, le=1, description="further share of that distance that is at risk "
+                                "(beyond: off track)")
+
+    @model_validator(mode="after")
+    def _dates(self) -> Target:
+        if self.due <= self.start:
+            raise ValueError(f"target {self.name!r}: due ({self.due}) must be after start ({self.start})")
+        dates = [m.date for m in self.milestones]
+        outside = [d for d in dates if not self.start < d < self.due]
+        if outside:
+            raise ValueError(f"target {self.name!r}: milestone {outside[0]} is not between start ({self.start}) "
+                             f"and due ({self.due})")
+        if len(set(dates)) != len(dates):
+            raise ValueError(f"target {self.name!r}: two milestones on the same date")
+        return self
+
+
+class Targets(_Strict):
+    """``targets.yaml``: the programme's roadmap."""
+
+    targets: list[Target]
+
+    @model_validator(mode="after")
+    def _unique(self) -> Targets:
+        _refuse_duplicates([t.name for t in self.targets], "target")
+        return self
+
+
+def fold_header(text: str) -> str:
+    """A survey header or answer label as compared: no case, blanks collapsed, a trailing colon dropped."""
+    return re.sub(r"\s+", " ", text.replace("\ufeff", "")).strip().rstrip(":").strip().lower()
+
+
+def _repeated(values: list[str]) -> list[str]:
+    """The values listed more than once, sorted."""
+    return sorted({v for v in values if values.count(v) > 1})
+
+
+class SurveyQuestion(_Strict):
+    """One question of a pulse survey.
+
+    ``scale``: ``likert_5``, ``likert_7``, ``nps_0_10`` or ``free_text`` (answers dropped by the
+    connector, counted, never stored). ``labels``: the Likert answers as a forms export writes them,
+    lowest point first (default: the English defaults of Microsoft Forms / Google Forms).
+    ``headers``: column headers of a forms export that hold this question besides ``text`` itself.
+    """
+
+    id: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    text: str = Field(min_length=1, description="the question as asked (a forms export's column header)")
+    scale: Literal["likert_5", "likert_7", "nps_0_10", "free_text"]
+    direction: Literal["higher_is_better", "lower_is_better"] = "higher_is_better"
+    labels: list[str] | None = None
+    headers: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _labels_fit(self) -> SurveyQuestion:
+        if self.labels is not None:
+            if self.scale not in LIKERT_LABELS:
+                raise ValueError(f"question {self.id!r}: labels are for Likert scales, not {self.scale}")
+            low, high = SURVEY_SCALES[self.scale]
+            if len(self.labels) != high - low + 1:
+                raise ValueError(f"question {self.id!r}: {self.scale} needs {high - low + 1} labels, "
+                                 f"found {len(self.labels)}")
+            folded = [fold_header(label) for label in self.labels]
+            if len(set(folded)) != len(folded) or "" in folded:
+                raise ValueError(f"question {self.id!r}: labels must be distinct and not empty")
+        return self
+
+    @property
+    def is_scaled(self) -> bool:
+        """Whether answers are scale points (kept) rather than free text (dropped)."""
+        return self.scale != FREE_TEXT
+
+    def answer_labels(self) -> tuple[str, ...]:
+        """The Likert labels, lowest point first (empty for NPS and free text)."""
+        if self.labels is not None:
+            return tuple(self.labels)
+        return LIKERT_LABELS.get(self.scale, ())
+
+
+class SurveyWave(_Strict):
+    """One wave of a survey: responses dated ``opens`` to ``closes`` (both inclusive) belong to it."""
+
+    name: str
+    opens: dt.date
+    closes: dt.date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SurveyWave:
+        if self.closes < self.opens:
+            raise ValueError(f"wave {self.name!r} closes ({self.closes}) before it opens ({self.opens})")
+        return self
+
+
+class Survey(_Strict):
+    """One pulse survey: its waves and questions. ``date_order`` reads slashed dates of forms exports
+    (``3/4/2026``): ``month_first`` (the US default of Microsoft Forms and Google Forms) or ``day_first``."""
+
+    id: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    title: str
+    waves: list[SurveyWave] = Field(min_length=1)
+    questions: list[SurveyQuestion] = Field(min_length=1)
+    date_order: Literal["month_first", "day_first"] = "month_first"
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Survey:
+        dupes = _repeated([w.name for w in self.waves])
+        if dupes:
+            raise ValueError(f"survey {self.id!r}: duplicate wave name(s) {', '.join(dupes)}")
+        waves = sorted(self.waves, key=lambda w: w.opens)
+        for a, b in zip(waves, waves[1:], strict=False):
+            if b.opens <= a.closes:
+                raise ValueError(f"survey {self.id!r}: waves {a.name!r} and {b.name!r} overlap")
+        dupes = _repeated([fold_header(h) for q in self.questions for h in (q.text, *q.headers)])
+        if dupes:
+            raise ValueError(f"survey {self.id!r}: the same header names two questions: {', '.join(dupes)}")
+        return self
+
+    def wave_of(self, day: dt.date) -> str | None:
+        """The wave whose dates hold ``day``, if any."""
+        return next((w.name for w in self.waves if w.opens <= day <= w.closes), None)
+
+
+class Surveys(_Strict):
+    """``surveys.yaml``: the pulse surveys and their questions (the survey registry)."""
+
+    surveys: list[Survey]
+
+    @model_validator(mode="after")
+    def _unique(self) -> Surveys:
+        dupes = _repeated([s.id for s in self.surveys])
+        if dupes:
+            raise ValueError(f"duplicate survey id(s): {', '.join(dupes)}")
+        dupes = _repeated([q.id for s in self.surveys for q in s.questions])
+        if dupes:
+            raise ValueError(f"question id(s) used twice: {', '.join(dupes)} (question ids are unique across surveys)")
+        return self
+
+    def question(self, question_id: str) -> tuple[Survey, SurveyQuestion] | None:
+        """The survey and question of ``question_id``, if registered."""
+        for s in self.surveys:
+            for q in s.questions:
+                if q.id == question_id:
+                    return s, q
+        return None

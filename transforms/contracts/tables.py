@@ -6,6 +6,7 @@ import polars as pl
 
 from transforms.contracts.actions import ACTIONS
 from transforms.contracts.base import Column, Contract
+from transforms.contracts.vocabulary import SURVEY_SCALES
 
 UTC = pl.Datetime("us", "UTC")
 
@@ -135,6 +136,47 @@ KPI_VALUES = Contract(
     ),
 )
 
+SURVEY_RESPONSES = Contract(
+    name="survey_responses",
+    grain="one row per survey response (one respondent's submission) and scaled question",
+    key=("source", "response_id", "question_id"),
+    doc="Pulse-survey answers on a scale (Likert, NPS), from the survey connectors. Kind: perception. Free-text "
+        "answers never get here: the connector drops and counts them (survey_text_dropped). Registry in "
+        "config.Surveys (surveys.yaml).",
+    forbidden=TEXT_COLUMNS,
+    columns=(
+        Column("source", pl.Utf8, False, "connector name, e.g. 'pulse_survey'"),
+        Column("survey_id", pl.Utf8, False, "survey of surveys.yaml"),
+        Column("wave", pl.Utf8, False, "the survey's wave whose dates hold responded_on"),
+        Column("question_id", pl.Utf8, False, "question of surveys.yaml"),
+        Column("response_id", pl.Utf8, False,
+               "one respondent's submission: the export's response id, else the respondent and the day; "
+               "stable across re-exports"),
+        Column("respondent_id", pl.Utf8, True, "the respondent's employee id as the export gives it"),
+        Column("respondent_email", pl.Utf8, True, "the respondent's e-mail or UPN, lower-cased"),
+        Column("responded_on", pl.Date, False, "day of the response, in the export's own clock"),
+        Column("scale", pl.Utf8, False, "the question's scale", allowed=tuple(SURVEY_SCALES)),
+        Column("answer", pl.Int16, False, "the scale point: 1-5, 1-7 or 0-10"),
+        Column("source_file", pl.Utf8, True, "file the row came from (provenance)"),
+    ),
+)
+
+SURVEY_TEXT_DROPPED = Contract(
+    name="survey_text_dropped",
+    grain="one row per survey file and question (or unnamed column) whose answers were dropped",
+    key=("source", "source_file", "question_id"),
+    doc="What a survey connector dropped without storing it, counted: free-text answers, and the answers of "
+        "forms-export columns that no question of surveys.yaml names.",
+    columns=(
+        Column("source", pl.Utf8, False),
+        Column("survey_id", pl.Utf8, True, "survey of surveys.yaml (null for an unnamed column)"),
+        Column("question_id", pl.Utf8, False, "question of surveys.yaml, or 'column <n>' for an unnamed column"),
+        Column("reason", pl.Utf8, False, "free_text or not_in_registry", allowed=("free_text", "not_in_registry")),
+        Column("answers_dropped", pl.Int64, False, "non-empty answers dropped"),
+        Column("source_file", pl.Utf8, False),
+    ),
+)
+
 REJECTS = Contract(
     name="rejects",
     grain="one row per quarantined input row",
@@ -190,5 +232,6 @@ PERSON_WEEK = Contract(
 
 CONTRACTS: dict[str, Contract] = {
     c.name: c
-    for c in (EVENTS, ACCOUNTS, ACTIVITY_COUNTS, HR_SNAPSHOTS, HR_DIRECTORY, KPI_VALUES, REJECTS, PERSON_WEEK)
+    for c in (EVENTS, ACCOUNTS, ACTIVITY_COUNTS, HR_SNAPSHOTS, HR_DIRECTORY, KPI_VALUES, REJECTS, PERSON_WEEK,
+              SURVEY_RESPONSES, SURVEY_TEXT_DROPPED)
 }

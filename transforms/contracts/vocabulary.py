@@ -10,6 +10,9 @@ from typing import Literal
 __all__ = [
     "EARLIEST_PLAUSIBLE",
     "LATEST_PLAUSIBLE",
+    "FREE_TEXT",
+    "LIKERT_LABELS",
+    "SURVEY_SCALES",
     "TENURE_BANDS",
     "WORKER_TYPES",
     "WorkerType",
@@ -24,6 +27,18 @@ WORKER_TYPES: tuple[str, ...] = ("office", "frontline")
 TENURE_BANDS: tuple[tuple[str, int | None], ...] = (
     ("<1y", 1), ("1-3y", 3), ("3-5y", 5), ("5-10y", 10), ("10y+", None),
 )
+
+#: Answer scales of pulse-survey questions: scale -> (lowest point, highest point), both inclusive.
+SURVEY_SCALES: dict[str, tuple[int, int]] = {"likert_5": (1, 5), "likert_7": (1, 7), "nps_0_10": (0, 10)}
+#: The scale of an open question: its answers are dropped by the connector (counted, never stored).
+FREE_TEXT = "free_text"
+#: Default answer labels of the Likert scales, lowest point first (Microsoft Forms' and Google Forms' English
+#: defaults); a question of ``surveys.yaml`` may give its own (``labels``).
+LIKERT_LABELS: dict[str, tuple[str, ...]] = {
+    "likert_5": ("Strongly disagree", "Disagree", "Neutral", "Agree", "Strongly agree"),
+    "likert_7": ("Strongly disagree", "Disagree", "Somewhat disagree", "Neutral", "Somewhat agree", "Agree",
+                 "Strongly agree"),
+}
 
 #: Dates before this are an unset clock (epoch 0, a default 1900), not real activity.
 EARLIEST_PLAUSIBLE = dt.date(2000, 1, 1)

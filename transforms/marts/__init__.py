@@ -119,6 +119,9 @@ _MART_MODULES = (
     "transforms.marts.communities",
     "transforms.marts.outcomes",
     "transforms.marts.pilot",
+    "transforms.marts.targets",
+    "transforms.marts.next_wave",
+    "transforms.marts.perception",
 )
 
 

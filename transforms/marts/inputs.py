@@ -12,7 +12,7 @@ import datetime as dt
 import polars as pl
 
 from transforms.clean_event_partitions import EVENT_PARTITIONS
-from transforms.contracts.config import Charters, KpiRegistry, Pilots, Settings
+from transforms.contracts.config import Charters, KpiRegistry, Pilots, Settings, Surveys, Targets
 from transforms.marts import InputContext, mart_input
 from transforms.metrics.community_outputs import CommunityCounts
 from transforms.metrics.community_outputs import community_counts as count_community_events
@@ -26,7 +26,7 @@ from transforms.warehouse import WarehouseConfig, read_config, read_table, relat
 PERSON_WEEK_TABLE = "marts.person_week"
 
 
-@mart_input(reads=("raw.settings",), description="The drop zone's validated configuration (all four YAML files).")
+@mart_input(reads=("raw.settings",), description="The drop zone's validated configuration (all its YAML files).")
 def config(ctx: InputContext) -> WarehouseConfig:
     return read_config(ctx.con)
 
@@ -49,6 +49,16 @@ def kpi_registry(ctx: InputContext) -> KpiRegistry:
 @mart_input(reads=(), needs=("config",), description="charters.yaml: the communities and their expected outputs.")
 def charters(ctx: InputContext) -> Charters:
     return ctx.get("config").charters
+
+
+@mart_input(reads=(), needs=("config",), description="targets.yaml: the roadmap's targets.")
+def targets(ctx: InputContext) -> Targets:
+    return ctx.get("config").targets
+
+
+@mart_input(reads=(), needs=("config",), description="surveys.yaml: the pulse surveys, their waves and questions.")
+def surveys(ctx: InputContext) -> Surveys:
+    return ctx.get("config").surveys
 
 
 @mart_input(reads=(PERSON_WEEK_TABLE,),
@@ -103,3 +113,20 @@ def community_counts(ctx: InputContext) -> CommunityCounts:
             "(no event leaves the engine).")
 def leader_reach_counts(ctx: InputContext) -> pl.DataFrame:
     return count_leader_reach(ctx.con, PSEUDONYMOUS_EVENTS_VIEW, PERSON_WEEK_TABLE)
+
+
+@mart_input(reads=("clean.survey_responses", PERSON_KEYS_TABLE),
+            description="Pulse-survey answers of respondents matched to HR, with their person key (never an e-mail or "
+            "employee id).")
+def survey_answers(ctx: InputContext) -> pl.DataFrame:
+    if not relation_exists(ctx.con, "clean.survey_responses"):  # a warehouse built before surveys existed
+        return pl.DataFrame(schema={"person_key": pl.Utf8, "survey_id": pl.Utf8, "wave": pl.Utf8,
+                                    "question_id": pl.Utf8, "answer": pl.Int16, "responded_on": pl.Date,
+                                    "week_start": pl.Date, "response_id": pl.Utf8})
+    return ctx.con.execute(
+        f"""
+        SELECT k.person_key, r.survey_id, r.wave, r.question_id, r.answer, r.responded_on, r.week_start, r.response_id
+        FROM clean.survey_responses r JOIN {PERSON_KEYS_TABLE} k USING (employee_id)
+        ORDER BY k.person_key, r.survey_id, r.wave, r.question_id, r.responded_on, r.response_id
+        """
+    ).pl()

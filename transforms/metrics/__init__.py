@@ -10,10 +10,13 @@ Modules, by kind:
 
 - activity: :mod:`.adoption_curve`, :mod:`.usage_segments`, :mod:`.lifecycle`, :mod:`.retention`,
   :mod:`.stickiness`, :mod:`.inequality`, :mod:`.non_users`, :mod:`.manager_relay`,
-  :mod:`.diffusion`, and the activity half of :mod:`.community_outputs`;
+  :mod:`.diffusion`, :mod:`.rollout` (where to roll out next), and the activity half of
+  :mod:`.community_outputs`;
 - output: :mod:`.community_outputs`;
 - outcome: :mod:`.outcome_kpis`;
-- link (explicit analyses relating two kinds): community flags, KPI lead-lag association;
+- perception: :mod:`.perception` (pulse surveys);
+- link (explicit analyses relating two kinds): community flags, KPI lead-lag association, perceived value
+  against activity (:mod:`.perception`);
 - prerequisite: identity match and profile completeness (:mod:`.manager_relay`).
 """
 
@@ -26,7 +29,9 @@ from transforms.metrics import (  # noqa: F401  (importing registers every table
     manager_relay,
     non_users,
     outcome_kpis,
+    perception,
     retention,
+    rollout,
     stickiness,
     usage_segments,
 )

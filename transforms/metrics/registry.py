@@ -1,10 +1,11 @@
 """The metric registry: every metric declared once, with its kind, unit, direction, grain and denominator.
 
-Three kinds of metric are kept apart everywhere (DESIGN.md, "Metric kinds"):
+Four kinds of metric are kept apart everywhere (DESIGN.md, "Metric kinds"):
 
 - ``activity``: what people do on the platform (active, engaged, contributors, segments...).
 - ``output``: what communities produce according to their charter (answered questions, ideas...).
 - ``outcome``: business KPIs from business systems.
+- ``perception``: what people say the platform brings them, from pulse surveys.
 
 Two further table kinds are not metrics of their own but are declared so that nothing is blended:
 
@@ -57,6 +58,7 @@ class MetricKind(StrEnum):
     ACTIVITY = "activity"
     OUTPUT = "output"
     OUTCOME = "outcome"
+    PERCEPTION = "perception"
     LINK = "link"
     PREREQUISITE = "prerequisite"
 
@@ -99,6 +101,7 @@ class TableSpec:
 _A = MetricKind.ACTIVITY
 _O = MetricKind.OUTPUT
 _C = MetricKind.OUTCOME
+_V = MetricKind.PERCEPTION
 _L = MetricKind.LINK
 _P = MetricKind.PREREQUISITE
 _UP = Direction.HIGHER_IS_BETTER
@@ -245,6 +248,38 @@ METRICS: tuple[Metric, ...] = (
     Metric("projected_adoption_share", _A, "share", _UP, "population x week",
            "non-pilot eligible headcount at the start week",
            "Observed and Bass-projected cumulative adoption share, with parametric-bootstrap bands."),
+    # --- activity: where to roll out next ---
+    Metric("expected_uptake", _A, "share", _UP, "candidate population (org unit, site) or wave option",
+           "the candidate's people still waiting for a wave (eligible, in no started cohort)",
+           "Expected share of weeks active in the first 8 weeks of a wave: the mean over the candidate's people "
+           "of a logistic model of past waves' members' weekly activity on HR attributes, pre-period activity "
+           "and the manager's pre-period activity (transforms.pilot.uptake_model); out-of-fold AUC stated."),
+    Metric("wave_mean_abs_smd", _A, "index (0 = like the people waiting)", _DOWN,
+           "candidate population or wave option", "the people still waiting for a wave",
+           "The pilot section's representativeness index of a group against the people still waiting: mean "
+           "|standardized mean difference| over HR attributes and pre-period activity (above 0.1: not "
+           "representative)."),
+    # --- perception (pulse surveys) ---
+    Metric("perception_response_rate", _V, "share", _UP, "survey wave x question x population",
+           "eligible headcount of the population in the week the wave opens (HR directory, never the survey's list)",
+           "Share of eligible people who answered the question in the survey wave (respondents matched to HR)."),
+    Metric("perception_mean_answer", _V, "scale points", _NEUTRAL, "survey wave x question x population",
+           "respondents: each person's last answer in the wave",
+           "Mean answer on the question's scale (Likert 1-5 or 1-7, NPS 0-10); better is higher or lower as the "
+           "question's direction in surveys.yaml says."),
+    Metric("perception_top2_share", _V, "share", _UP, "survey wave x question x population",
+           "respondents: each person's last answer in the wave",
+           "Top-2-box: share of respondents choosing one of the two most favourable points of a Likert scale (the "
+           "two highest, or the two lowest when the question's direction is lower_is_better)."),
+    Metric("perception_nps", _V, "points (-100 to 100)", _UP, "survey wave x question x population",
+           "respondents: each person's last answer in the wave",
+           "Net Promoter Score of a 0-10 question: percentage of promoters (9-10) minus percentage of detractors (0-6)."),
+    Metric("perception_activity_slope", _L, "answer points per unit of active share", _NEUTRAL, "question",
+           "respondents eligible in at least one of the 8 weeks before their answer",
+           "Association, not effect: OLS slope of a person's answer on their share of active weeks among their "
+           "eligible weeks in the 8 weeks before the answer's week, with controls (worker type, department, pilot "
+           "assignment at the time, survey wave) and a 95% interval clustered by person; beside it the mean answer "
+           "by activity band."),
     # --- prerequisites ---
     Metric("identity_match_rate", _P, "share", _UP, "platform source", "platform accounts (non-automated)",
            "Share of a platform's accounts resolved to an HR employee."),
@@ -365,7 +400,7 @@ def render_metrics_markdown() -> str:
         "<!-- Regenerate: .venv/bin/python -m transforms.metrics > docs/metrics.md -->",
         "",
         "Every metric is declared once in `transforms/metrics/registry.py`. Metrics of different kinds",
-        "(activity, output, outcome) are never mixed in one table or one number; analyses that relate",
+        "(activity, output, outcome, perception) are never mixed in one table or one number; analyses that relate",
         "two kinds are their own kind, `link`, and are labelled as associations. Every rate's",
         "denominator is eligible headcount from the HR directory, never platform accounts. Published",
         "aggregates describing fewer than `min_group_size` people are suppressed, with complementary",

@@ -75,7 +75,7 @@ PILOT_EFFECTS = Contract(
         Column("wave", pl.Int16, True),
         Column("support_level", pl.Utf8, True, "set on rows restricted to (or cohorts carrying) one level"),
         Column("metric", pl.Utf8, False, "activity metric name or KPI name"),
-        Column("metric_kind", pl.Utf8, False, allowed=("activity", "outcome")),
+        Column("metric_kind", pl.Utf8, False, allowed=("activity", "outcome", "perception")),
         Column("estimator", pl.Utf8, False, allowed=ESTIMATORS),
         Column("estimand", pl.Utf8, False, "ATT = effect on the pilot's members; population = projected",
                allowed=("ATT", "population")),
@@ -234,6 +234,31 @@ def _pilot_effects(
 
 
 # --- row builders --------------------------------------------------------------------------------
+
+
+def unit_effect_rows(
+    window: PilotWindow,
+    frame: pl.DataFrame,
+    *,
+    metric: str,
+    kind: str,
+    covariates: Sequence[str],
+    estimators: Sequence[str] = METHODS,
+    alpha: float = 0.05,
+    cluster: str | None = None,
+) -> list[dict]:
+    """The effect rows of the unit-level estimators on one unit frame (``treated``, ``outcome`` and
+    the ``covariates``, e.g. from :func:`~transforms.pilot.units.unit_frame_of_outcomes`), the naive
+    difference beside each: what every metric of ``marts.pilot_effects`` gets, for metrics measured
+    outside person-week (survey answers). Rows have the :data:`PILOT_EFFECTS` columns; pass the
+    frame of all of them through :func:`suppress_small_arms` before publishing."""
+    ests = _unit_estimates(frame, covariates, [e for e in estimators if e in METHODS], alpha, cluster)
+    return _effect_rows(_base(window, metric, kind), ests, _naive_value(ests))
+
+
+def suppress_small_arms(rows: pl.DataFrame, min_group_size: int) -> pl.DataFrame:
+    """Rows of :data:`PILOT_EFFECTS` whose treated or control arm is below ``min_group_size``: no numbers."""
+    return _suppress(rows, min_group_size)
 
 
 def _base(w: PilotWindow, metric: str, kind: str) -> dict[str, object]:

@@ -72,8 +72,13 @@ def pilot_representativeness(
     pre_activity_cols: Sequence[str],
     min_group_size: int = 5,
     wave_col: str | None = None,
+    with_propensity_auc: bool = True,
 ) -> pl.DataFrame:
-    """Compare every cohort of ``people`` with the eligible population (see module docstring)."""
+    """Compare every cohort of ``people`` with the eligible population (see module docstring).
+
+    ``with_propensity_auc=False`` leaves out the ``propensity_auc`` summary rows (one logistic fit
+    per cohort), e.g. to compare many candidate groups at once.
+    """
     attributes, pre_activity_cols = list(attributes), list(pre_activity_cols)
     require_columns(people, [cohort_col, *attributes, *pre_activity_cols, *([wave_col] if wave_col else [])], frame_name=FRAME)
     if people.height == 0:
@@ -121,7 +126,8 @@ def pilot_representativeness(
         (pl.col("smd").abs() > SMD_THRESHOLD).alias("imbalanced"),
         _statement().alias("statement"),
     ).drop("_is_share", strict=False)
-    summary = _summary_rows(rows, base, groups, waves, text, numeric + pre_activity_cols, min_group_size)
+    summary = _summary_rows(rows, base, groups, waves, text, numeric + pre_activity_cols, min_group_size,
+                            with_propensity_auc)
     out = pl.concat([rows.select(SCHEMA.names()), summary.select(SCHEMA.names())], how="vertical_relaxed")
     order = {c: i for i, c in enumerate([*cohorts, ALL_PILOTS])}
     return (
@@ -250,6 +256,7 @@ def _summary_rows(
     text: list[str],
     numeric: list[str],
     k: int,
+    with_propensity_auc: bool = True,
 ) -> pl.DataFrame:
     smd = (
         rows.filter(~pl.col("suppressed"))
@@ -281,8 +288,8 @@ def _summary_rows(
             ).alias("statement"),  # fmt: skip
         )
     )
-    auc = _propensity_auc(base, groups, waves, text, numeric, k)
-    out = pl.concat([smd_rows, auc], how="diagonal_relaxed")
+    parts = [smd_rows, _propensity_auc(base, groups, waves, text, numeric, k)] if with_propensity_auc else [smd_rows]
+    out = pl.concat(parts, how="diagonal_relaxed")
     return out.with_columns(
         pl.when(pl.col("suppressed")).then(None).otherwise(pl.col("pilot_value")).alias("pilot_value"),
         pl.when(pl.col("cohort_n") < k).then(None).otherwise(pl.col("pilot_n")).alias("pilot_n"),

@@ -209,17 +209,30 @@ def unit_frame(
     """
     in_window = person_week.filter((pl.col("week_start") >= window.start) & (pl.col("week_start") < window.end))
     outcome = in_window.group_by("person_key").agg(pl.col(metric).cast(pl.Float64).mean().alias("outcome"))
+    return unit_frame_of_outcomes(outcome, window, baseline=baseline, support_level=support_level)
+
+
+def unit_frame_of_outcomes(
+    outcomes: pl.DataFrame,
+    window: PilotWindow,
+    *,
+    baseline: pl.DataFrame,
+    support_level: str | None = None,
+) -> pl.DataFrame:
+    """:func:`unit_frame` for outcomes measured elsewhere: ``outcomes`` holds one row per person
+    (``person_key``, ``outcome``: e.g. the person's mean survey answer inside the window). The
+    cohort's members and its controls (:func:`control_filter`) with a baseline row are kept."""
     is_member = pl.col("pilot_cohort") == window.cohort
     if support_level is not None:
         is_member = is_member & (pl.col("pilot_support_level") == support_level)
-    no_baseline = outcome.join(baseline.select("person_key"), on="person_key", how="anti").height
+    no_baseline = outcomes.join(baseline.select("person_key"), on="person_key", how="anti").height
     if no_baseline:
         log.info("cohort %s: %d person(s) in the window have no baseline week (hired later); left out",
                  window.cohort, no_baseline)
     return (
         baseline.filter(is_member | control_filter(window))
         .with_columns(is_member.fill_null(False).cast(pl.Int8).alias("treated"))
-        .join(outcome, on="person_key", how="inner")
+        .join(outcomes.select("person_key", "outcome"), on="person_key", how="inner")
         .sort("person_key")
     )
 

@@ -236,6 +236,10 @@ _EMPTY: dict[str, tuple[str, str]] = {
     "sources with human accounts": (
         N_("No publishable sources with human accounts (cells below the minimum group size are hidden)."),
         N_("No sources with human accounts in this data yet.")),
+    "survey waves": (N_("No publishable survey waves (cells below the minimum group size are hidden)."),
+                     N_("No survey waves in this data yet.")),
+    "activity bands": (N_("No publishable activity bands (cells below the minimum group size are hidden)."),
+                       N_("No activity bands in this data yet.")),
 }
 
 

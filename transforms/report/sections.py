@@ -1,8 +1,10 @@
 """The report's sections, built from tidy tables: each is a title, a short introduction and blocks
 (a chart with its one-line reading, a small table, a note).
 
-Sections, in order: adoption (activity only), who is left behind, the pilot, outputs by community,
-outcome KPIs (their own section, never on an axis with activity), data quality and coverage.
+Sections, in order: roadmap targets (:mod:`~transforms.report.targets_section`), adoption (activity
+only), who is left behind, the pilot, where to roll out next (:mod:`~transforms.report.next_wave_section`),
+outputs by community, outcome KPIs (their own section, never on an axis with activity), perceived value
+(pulse surveys, :mod:`~transforms.report.perception_section`), data quality and coverage.
 
 A table that was not provided makes its part of the section say so in one line; a table that
 cannot be drawn (wrong columns, an unexpected value) is logged and replaced by one line naming the
@@ -31,11 +33,13 @@ from transforms.report.vocabulary import and_list, attribute_word, metric_word, 
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "Block",
     "ChartBlock",
     "NoteBlock",
     "Section",
     "TableBlock",
     "build_sections",
+    "guarded",
     "outcome_kind",
 ]
 
@@ -139,6 +143,10 @@ def _guarded(table: str, build: Callable[[], list[Block]]) -> list[Block]:
     except Exception as exc:  # noqa: BLE001 - one broken table must not break the report
         log.warning("report: %s could not be shown: %s", table, exc, exc_info=True)
         return [NoteBlock(_("{table} could not be shown: {error}").format(table=table, error=exc), level="error")]
+
+
+#: Public name of :func:`_guarded`, for the section modules outside this one.
+guarded = _guarded
 
 
 def _chart(table: str, figure: go.Figure, reading: str) -> ChartBlock:
@@ -917,11 +925,18 @@ def build_sections(inputs: ReportInputs, *, match_threshold: float | None = None
     unknown = sorted(set(inputs.tables) - set(report_tables()))
     if unknown:
         log.info("report: tables not shown by any section: %s", ", ".join(unknown))
+    from transforms.report.next_wave_section import next_wave_section  # they build on this module's blocks
+    from transforms.report.perception_section import perception_section
+    from transforms.report.targets_section import targets_section
+
     return [
+        targets_section(inputs),
         adoption_section(inputs),
         left_behind_section(inputs),
         pilot_section(inputs),
+        next_wave_section(inputs, no_pilot=_no_pilot_declared(inputs)),
         outputs_section(inputs),
         outcomes_section(inputs),
+        perception_section(inputs),
         quality_section(inputs, match_threshold=match_threshold),
     ]

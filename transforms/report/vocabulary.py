@@ -73,6 +73,7 @@ _POPULATION_TYPES = {
     "is_manager": N_("manager or not"),
     "tenure_band": N_("tenure"),
     "job_family": N_("job family"),
+    "community": N_("community"),
 }
 
 _ATTRIBUTES = {
@@ -103,6 +104,7 @@ _UNITS = {
     "people": N_("people"),
     "euros": N_("euros"),
     "EUR": N_("euros"),
+    "outputs per week": N_("outputs per week"),
 }
 
 _SEGMENTS = {
