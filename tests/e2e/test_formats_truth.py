@@ -55,7 +55,7 @@ def test_uptake_run_on_other_formats_measures_the_planted_truth(name: str, tmp_p
         _identity_match_rates_equal_the_planted_ones(run)
         _every_person_week_holds_the_planted_actions_of_each_tier(run)
         _measured_adoption_equals_the_planted_adoption(run)
-        _events_are_conserved_and_nothing_is_rejected(run)
+        _events_are_conserved_and_no_platform_row_is_rejected(run)
         _community_outputs_equal_the_planted_ones(run)
 
 
@@ -117,7 +117,7 @@ def _measured_adoption_equals_the_planted_adoption(run: FormatsRun) -> None:
         seg["power_users"], seg["habitual_users"], seg["non_users"])
 
 
-def _events_are_conserved_and_nothing_is_rejected(run: FormatsRun) -> None:
+def _events_are_conserved_and_no_platform_row_is_rejected(run: FormatsRun) -> None:
     rows = run.con.execute(
         "SELECT source, sum(rows_in), sum(kept), sum(rejected), sum(filtered_automated), bool_and(balanced) "
         "FROM quality.event_conservation GROUP BY ALL").fetchall()
@@ -131,7 +131,11 @@ def _events_are_conserved_and_nothing_is_rejected(run: FormatsRun) -> None:
             assert kept == rows_in > 0, source
         else:
             assert rows_in == 0, source
-    assert run.con.execute("SELECT count(*) FROM quality.rejects").fetchone()[0] == 0
+    # the only rejects the simulator plants: the pulse survey's three anonymous Forms responses (one
+    # row per answered question), which cannot be joined to HR; no platform row is rejected
+    rejects = run.con.execute("SELECT source, reason, count(*) FROM quality.rejects GROUP BY ALL").fetchall()
+    assert [(s, n) for s, reason, n in rejects if not (s == "pulse_survey" and "anonymous" in reason)] == []
+    assert sum(n for *_, n in rejects) == 9
 
 
 def _community_outputs_equal_the_planted_ones(run: FormatsRun) -> None:
