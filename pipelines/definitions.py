@@ -29,12 +29,15 @@ from pipelines.locations import (
 )
 from pipelines.resources import DropZoneResource, MartInputsResource, PseudonymSecretResource, WarehouseResource
 from pipelines.schedules import (
+    engine_settings,
     build_drop_zone_sensor,
     first_report_week,
     organisation_time_zone,
     refresh_job,
     weekly_report_schedule,
 )
+from pipelines.spark import EngineResource
+from transforms.contracts.config import EngineSettings
 
 
 def _location(explicit: str | Path | None, variable: str, default: Path) -> str | EnvVar:
@@ -45,10 +48,14 @@ def _location(explicit: str | Path | None, variable: str, default: Path) -> str 
 
 
 def build_resources(raw_dir: str | Path | None = None, warehouse: str | Path | None = None,
-                    reports: str | Path | None = None, published: str | Path | None = None) -> dict[str, object]:
-    """The resources of one installation; reports and published snapshots default next to the warehouse."""
+                    reports: str | Path | None = None, published: str | Path | None = None,
+                    engine: EngineSettings | None = None) -> dict[str, object]:
+    """The resources of one installation; reports and published snapshots default next to the warehouse.
+    ``engine``: what runs the events layers (default: settings.yaml's ``engine:``, else DuckDB)."""
     wh = Path(warehouse) if warehouse is not None else warehouse_path()
+    engine = engine or engine_settings(Path(raw_dir) if raw_dir is not None else drop_zone_dir())
     return {
+        "engine": EngineResource(name=engine.name, spark_master=engine.spark_master, lake_dir=engine.lake or ""),
         "warehouse": WarehouseResource(database=_location(warehouse, WAREHOUSE_ENV, wh)),
         "drop_zone": DropZoneResource(raw_dir=_location(raw_dir, RAW_ENV, drop_zone_dir()),
                                       reports_dir=_location(reports, REPORTS_ENV, reports_dir(wh)),
@@ -59,7 +66,8 @@ def build_resources(raw_dir: str | Path | None = None, warehouse: str | Path | N
 
 
 def build_definitions(raw_dir: str | Path | None = None, warehouse: str | Path | None = None,
-                      reports: str | Path | None = None, published: str | Path | None = None) -> Definitions:
+                      reports: str | Path | None = None, published: str | Path | None = None,
+                      engine: EngineSettings | None = None) -> Definitions:
     raw = Path(raw_dir) if raw_dir is not None else drop_zone_dir()
     partitions = weekly_partitions(organisation_time_zone(raw), first_report_week(raw))
     assets = all_assets(partitions)
@@ -69,7 +77,7 @@ def build_definitions(raw_dir: str | Path | None = None, warehouse: str | Path |
         jobs=[refresh_job],
         schedules=[weekly_report_schedule()],
         sensors=[build_drop_zone_sensor(raw, partitions)],
-        resources=build_resources(raw_dir, warehouse, reports, published),
+        resources=build_resources(raw_dir, warehouse, reports, published, engine),
     )
 
 

@@ -34,7 +34,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import duckdb
@@ -54,7 +54,12 @@ __all__ = [
     "EVENT_DAYS",
     "EVENT_PARTITIONS",
     "LOCAL_QUARTERS",
+    "FullRecompute",
+    "Step",
+    "all_events_relation",
     "build_event_partitions",
+    "partition_steps",
+    "staged_events_sql",
 ]
 
 EVENT_PARTITIONS = "clean.event_partitions"
@@ -306,11 +311,33 @@ def _create_view(con: duckdb.DuckDBPyConnection, sources: Sequence[str], automat
     )
 
 
+#: Recomputes every partition at once on another engine: called with the connection, the current
+#: partitions, the steps, the relation of all raw events with ``source`` and ``week_start``
+#: (:func:`all_events_relation`); inserts the rows of the clean tables (emptied before).
+FullRecompute = Callable[[duckdb.DuckDBPyConnection, Sequence[Partition], Sequence[Step], str], None]
+
+
+def all_events_relation(sources: Sequence[str], earliest: dt.datetime, cutoff: dt.datetime) -> str:
+    """Every raw event of ``sources`` with its ``source`` and its ``week_start`` (null outside
+    [``earliest``, ``cutoff``)): the staged rows of a full recompute, on any engine."""
+    parts = [
+        f"SELECT r.* REPLACE ('{s}' AS source), CASE WHEN r.occurred_at >= {_literal(earliest)} "
+        f"AND r.occurred_at < {_literal(cutoff)} THEN q.week_start END AS week_start "
+        f"FROM raw.{s}_events r LEFT JOIN {LOCAL_QUARTERS} q ON q.quarter = epoch_us(r.occurred_at) // {_QUARTER_US}"
+        for s in sources
+    ]
+    return "(" + " UNION ALL ".join(f"SELECT {_COLS}, week_start FROM ({p})" for p in parts) + ")"
+
+
 def build_event_partitions(con: duckdb.DuckDBPyConnection, sources: Sequence[str], automated_sql: str,
-                           time_zone: str) -> dict[str, int]:
+                           time_zone: str, recompute: FullRecompute | None = None) -> dict[str, int]:
     """Bring the partitioned clean tables and the ``clean.events`` view up to date with the raw
     events of ``sources`` (every one has ``raw.<source>_events``); return how many partitions were
-    rebuilt, kept and dropped. The caller holds the transaction."""
+    rebuilt, kept and dropped. The caller holds the transaction.
+
+    DuckDB (``recompute`` None) rebuilds only the partitions whose fingerprint changed, one at a
+    time; another engine (``recompute``, e.g. Spark) recomputes all of them at once from the same
+    :func:`partition_steps`."""
     for ddl in _DDL:
         con.execute(ddl)
     con.execute(_candidates_ddl())
@@ -323,15 +350,22 @@ def build_event_partitions(con: duckdb.DuckDBPyConnection, sources: Sequence[str
         k: "" for k in stored if k[0] not in sources}  # sources no longer present: dropped below
     rebuild, gone = changed(now, stored)
     _local_quarters(con, [p.week_start for p in now if p.week_start is not None], time_zone)
-    for source, week in gone:
-        _delete(con, source, week)
     steps = partition_steps(automated_sql, earliest, cutoff)
-    for p in rebuild:
-        _delete(con, p.source, p.week_start)
-        _build_partition(con, p, steps, time_zone, earliest, cutoff)
-    for t in ("__part", "__examined", "__fingerprints"):
-        con.execute(f"DROP TABLE IF EXISTS temp.{t}")
-    con.execute("DROP VIEW IF EXISTS temp.__disposed")
+    if recompute is not None:
+        rebuild, gone = now, [k for k in stored if k not in {(p.source, p.week_start) for p in now}]
+        for table in (EVENT_PARTITIONS, EVENT_CANDIDATES, EVENT_COUNTS, EVENT_DAYS, ACCOUNT_EVENTS):
+            con.execute(f"DELETE FROM {table}")
+        if now:
+            recompute(con, now, steps, all_events_relation(sources, earliest, cutoff))
+    else:
+        for source, week in gone:
+            _delete(con, source, week)
+        for p in rebuild:
+            _delete(con, p.source, p.week_start)
+            _build_partition(con, p, steps, time_zone, earliest, cutoff)
+        for t in ("__part", "__examined", "__fingerprints"):
+            con.execute(f"DROP TABLE IF EXISTS temp.{t}")
+        con.execute("DROP VIEW IF EXISTS temp.__disposed")
     _create_view(con, sources, automated_sql, earliest, cutoff)
     log.info("clean events: %d partition(s) rebuilt, %d unchanged, %d dropped",
              len(rebuild), len(now) - len(rebuild), len(gone))
