@@ -54,7 +54,7 @@ def export_partitioned(con: duckdb.DuckDBPyConnection, relation: str, directory:
 
 def export_table(con: duckdb.DuckDBPyConnection, table: str, directory: Path) -> Path:
     """Write the warehouse table ``table`` to ``directory/<table>/data.parquet`` (replaced)."""
-    target = directory / table
+    target = directory / table.lstrip("_")
     shutil.rmtree(target, ignore_errors=True)
     target.mkdir(parents=True, exist_ok=True)
     con.execute(f"COPY (SELECT * FROM {table}) TO {_sql_path(target / 'data.parquet')} (FORMAT parquet)")

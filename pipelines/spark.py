@@ -32,6 +32,7 @@ from transforms.clean_event_partitions import (
     staged_events_sql,
 )
 from transforms.engines import ENGINES
+from transforms.person_week import PersonWeekRecompute
 from transforms.engines.spark_sql import spark_view_name, tables_read, to_spark
 
 if TYPE_CHECKING:
@@ -146,6 +147,19 @@ class SparkRunner:
         frame.write.mode("overwrite").parquet(str(directory))
         return self._read(directory, name)
 
+    def person_week(self) -> PersonWeekRecompute:
+        """``marts.person_week`` and ``marts.person_week_source`` on Spark (``transforms.person_week``)."""
+        return self._recompute_person_week
+
+    def _recompute_person_week(self, con: duckdb.DuckDBPyConnection, outputs: Sequence[tuple[str, str]]) -> None:
+        started = time.perf_counter()
+        self.ship_inputs(con, [sql for _, sql in outputs], set())
+        for table, sql in outputs:
+            directory = self.root / "marts" / table.split(".", 1)[1]
+            self.write(self.sql(sql), directory, by_source=False)
+            lake.load_table(con, table, directory)
+        log.info("spark: person-week recomputed in %.1f s", time.perf_counter() - started)
+
     def clean_events(self) -> FullRecompute:
         """The clean layer's events partitions on Spark (``transforms.clean_event_partitions``)."""
         return self._recompute_events
@@ -156,7 +170,7 @@ class SparkRunner:
         events_dir = self.root / "canonical" / "events"
         lake.export_partitioned(con, relation, events_dir)
         self._read(events_dir, "__lake_events")
-        self.ship_inputs(con, [s.sql for s in steps], {s.name for s in steps})
+        self.ship_inputs(con, [s.sql for s in steps], {s.name for s in steps} | {"__part", "__fingerprints"})
         fingerprints = self.root / "work" / "fingerprints"
         shutil.rmtree(fingerprints, ignore_errors=True)
         fingerprints.mkdir(parents=True)

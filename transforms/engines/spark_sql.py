@@ -55,6 +55,9 @@ def to_spark(sql: str) -> str:
 
 
 def tables_read(sql: str) -> list[str]:
-    """The warehouse tables (``schema.table``) a DuckDB query reads, sorted."""
+    """The tables a DuckDB query reads (``schema.table``, or a bare name for a temporary table;
+    its own common table expressions left out), sorted."""
     tree = sqlglot.parse_one(sql, read="duckdb")
-    return sorted({f"{t.db}.{t.name}" for t in tree.find_all(exp.Table) if t.db})
+    ctes = {c.alias for c in tree.find_all(exp.CTE)}
+    return sorted({f"{t.db}.{t.name}" if t.db else t.name for t in tree.find_all(exp.Table)
+                   if t.db or t.name not in ctes})
