@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import os
 import shutil
@@ -137,6 +138,8 @@ def run(
     lake: Annotated[Path | None, typer.Option(
         "--lake", help="The Parquet lake the Spark engine reads and writes (default: lake/ next to the "
         "warehouse).")] = None,
+    timings: Annotated[Path | None, typer.Option(
+        "--timings", help="Write each step's wall-clock seconds to this JSON file (slowest first).")] = None,
 ) -> None:
     """Run the weekly job (the one the schedule runs) for a drop zone: ingest, clean, identity, marts, report."""
     from pipelines.runner import PipelineRunError, run_job
@@ -172,6 +175,9 @@ def run(
             progress.stop()
             _fail(str(exc))
             return
+    if timings is not None:
+        slowest = dict(sorted(outcome.step_seconds.items(), key=lambda kv: -kv[1]))
+        timings.write_text(json.dumps(slowest, indent=1), encoding="utf-8")
     if outcome.report_path:
         out.print(str(outcome.report_path), soft_wrap=True)
 
