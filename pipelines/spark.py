@@ -142,10 +142,11 @@ class SparkRunner:
         frame.write.mode("overwrite").partitionBy(*keys).parquet(str(directory))
 
     def checkpoint(self, frame: DataFrame, name: str) -> DataFrame:
-        """Materialise a working relation once (its row numbers must not be drawn again)."""
-        directory = self.root / "work" / name.strip("_")
-        frame.write.mode("overwrite").parquet(str(directory))
-        return self._read(directory, name)
+        """Materialise a working relation once (its row numbers must not be drawn again) and make
+        it the view ``name``."""
+        frame = frame.localCheckpoint(eager=True)
+        frame.createOrReplaceTempView(name)
+        return frame
 
     def person_week(self) -> PersonWeekRecompute:
         """``marts.person_week`` and ``marts.person_week_source`` on Spark (``transforms.person_week``)."""
@@ -181,17 +182,21 @@ class SparkRunner:
         con.execute("DROP TABLE temp.__fingerprints")
         self._read(fingerprints, "__fingerprints")
         self.checkpoint(self.sql(staged_events_sql("__lake_events")), "__part")
+        log.info("spark: events staged in %.1f s", time.perf_counter() - started)
         for step in steps:
+            at = time.perf_counter()
             frame = self.sql(step.sql)
             if step.kind == "temp":
                 if step.name == "__examined":
                     self.checkpoint(frame, step.name)
-                else:
-                    frame.createOrReplaceTempView(step.name)
-                continue
-            directory = self.root / "clean" / step.name.split(".", 1)[1]
-            self.write(frame, directory)
-            lake.load_table(con, step.name, directory)
+                else:  # read by every output: computed once
+                    frame.cache().createOrReplaceTempView(step.name)
+            else:
+                directory = self.root / "clean" / step.name.split(".", 1)[1]
+                self.write(frame, directory)
+                lake.load_table(con, step.name, directory)
+            log.info("spark: %s in %.1f s", step.name, time.perf_counter() - at)
+        self.spark.catalog.clearCache()
         kept = con.execute(f"SELECT count(*) FROM {EVENT_CANDIDATES}").fetchone()[0]
         log.info("spark: %d event partitions recomputed in %.1f s (%d rows examined one by one)",
                  len(partitions), time.perf_counter() - started, kept)
