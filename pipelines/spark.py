@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import re
-import shutil
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -172,15 +171,11 @@ class SparkRunner:
         lake.export_partitioned(con, relation, events_dir)
         self._read(events_dir, "__lake_events")
         self.ship_inputs(con, [s.sql for s in steps], {s.name for s in steps} | {"__part", "__fingerprints"})
-        fingerprints = self.root / "work" / "fingerprints"
-        shutil.rmtree(fingerprints, ignore_errors=True)
-        fingerprints.mkdir(parents=True)
         con.execute("CREATE OR REPLACE TEMP TABLE __fingerprints (source VARCHAR, week_start DATE, fingerprint VARCHAR)")
         con.executemany("INSERT INTO __fingerprints VALUES (?, ?, ?)",
                         [(p.source, p.week_start, p.fingerprint) for p in partitions])
-        con.execute(f"COPY __fingerprints TO '{fingerprints / 'data.parquet'}' (FORMAT parquet)")
+        self._read(lake.export_table(con, "__fingerprints", self.root / "work"), "__fingerprints")
         con.execute("DROP TABLE temp.__fingerprints")
-        self._read(fingerprints, "__fingerprints")
         self.checkpoint(self.sql(staged_events_sql("__lake_events")), "__part")
         log.info("spark: events staged in %.1f s", time.perf_counter() - started)
         for step in steps:
@@ -197,6 +192,6 @@ class SparkRunner:
                 lake.load_table(con, step.name, directory)
             log.info("spark: %s in %.1f s", step.name, time.perf_counter() - at)
         self.spark.catalog.clearCache()
-        kept = con.execute(f"SELECT count(*) FROM {EVENT_CANDIDATES}").fetchone()[0]
+        examined = con.execute(f"SELECT count(*) FROM {EVENT_CANDIDATES}").fetchone()[0]
         log.info("spark: %d event partitions recomputed in %.1f s (%d rows examined one by one)",
-                 len(partitions), time.perf_counter() - started, kept)
+                 len(partitions), time.perf_counter() - started, examined)
