@@ -182,10 +182,9 @@ class SparkRunner:
             at = time.perf_counter()
             frame = self.sql(step.sql)
             if step.kind == "temp":
-                if step.name == "__examined":
-                    self.checkpoint(frame, step.name)
-                else:  # read by every output: computed once
-                    frame.cache().createOrReplaceTempView(step.name)
+                self.checkpoint(frame, step.name)
+            elif step.kind == "view":  # read by every output: computed once
+                frame.cache().createOrReplaceTempView(step.name)
             else:
                 directory = self.root / "clean" / step.name.split(".", 1)[1]
                 self.write(frame, directory)

@@ -108,8 +108,8 @@ def _delete(con: duckdb.DuckDBPyConnection, source: str, week: dt.date | None) -
 class Step:
     """One query of the events clean layer, written once for every engine (DuckDB SQL; the Spark
     engine transpiles it, :mod:`transforms.engines.spark_sql`). ``kind``: ``temp`` (a working
-    relation of the run, named ``name``) or ``output`` (rows of the clean table ``name``, whose
-    columns the query names)."""
+    table of the run, named ``name``, computed once), ``view`` (a working view) or ``output`` (rows
+    of the clean table ``name``, whose columns the query names)."""
 
     name: str
     kind: str
@@ -134,32 +134,30 @@ def partition_steps(automated_sql: str, earliest: dt.datetime, cutoff: dt.dateti
     and grouping is per source and week. ``__fingerprints(source, week_start, fingerprint)`` lists
     the partitions; ``clean.local_quarters`` gives local days."""
     content = ", ".join(CONTENT_IDENTITY)
-    all_cols = ", ".join(f'"{c}"' for c in EVENTS.names if c != "hashtags") + ", list_sort(hashtags)"
+    every_column = ", ".join(f'p."{c}"' for c in EVENTS.names if c != "hashtags") + ", list_sort(p.hashtags)"
     lo, hi = _literal(earliest), _literal(cutoff)
-    examined = f"""
+    screened = f"""
         WITH shared_ids AS (
             SELECT source, week_start, __hid FROM __part GROUP BY source, week_start, __hid HAVING count(*) > 1),
         shared_contents AS (
-            SELECT source, week_start, __hc FROM __part GROUP BY source, week_start, __hc HAVING count(*) > 1),
-        examined AS (
-            SELECT p.* FROM __part p
-            LEFT JOIN shared_ids i ON i.source = p.source AND i.week_start = p.week_start AND i.__hid = p.__hid
-            LEFT JOIN shared_contents c ON c.source = p.source AND c.week_start = p.week_start AND c.__hc = p.__hc
-            WHERE trim(p.account_id) = '' OR p.occurred_at < {lo} OR p.occurred_at >= {hi}
-               OR i.__hid IS NOT NULL OR c.__hc IS NOT NULL
-        ),
-        screened AS (
-            SELECT *,
-                CASE
-                    WHEN trim(account_id) = '' THEN 'account_id: required, found blank'
-                    WHEN occurred_at < {lo}
-                        THEN 'occurred_at: before {EARLIEST_PLAUSIBLE}, expected a real timestamp'
-                    WHEN occurred_at >= {hi}
-                        THEN 'occurred_at: more than a day in the future, a clock error'
-                END AS reject_reason,
-                hash({all_cols}) AS __same
-            FROM examined
-        ),
+            SELECT source, week_start, __hc FROM __part GROUP BY source, week_start, __hc HAVING count(*) > 1)
+        SELECT p.*,
+            CASE
+                WHEN trim(p.account_id) = '' THEN 'account_id: required, found blank'
+                WHEN p.occurred_at < {lo}
+                    THEN 'occurred_at: before {EARLIEST_PLAUSIBLE}, expected a real timestamp'
+                WHEN p.occurred_at >= {hi}
+                    THEN 'occurred_at: more than a day in the future, a clock error'
+            END AS reject_reason,
+            hash({every_column}) AS __same
+        FROM __part p
+        LEFT JOIN shared_ids i ON i.source = p.source AND i.week_start = p.week_start AND i.__hid = p.__hid
+        LEFT JOIN shared_contents c ON c.source = p.source AND c.week_start = p.week_start AND c.__hc = p.__hc
+        WHERE trim(p.account_id) = '' OR p.occurred_at < {lo} OR p.occurred_at >= {hi}
+           OR i.__hid IS NOT NULL OR c.__hc IS NOT NULL
+    """
+    examined = f"""
+        WITH screened AS (SELECT * FROM __screened),
         first_copy_of_id AS (
             SELECT __n FROM screened WHERE reject_reason IS NULL
             QUALIFY row_number() OVER (
@@ -194,8 +192,9 @@ def partition_steps(automated_sql: str, earliest: dt.datetime, cutoff: dt.dateti
         LEFT JOIN automated_accounts a ON a.source = p.source AND a.account_id = p.account_id
     """
     return (
+        Step("__screened", "temp", screened),
         Step("__examined", "temp", examined),
-        Step("__disposed", "temp", disposed),
+        Step("__disposed", "view", disposed),
         Step(EVENT_CANDIDATES, "output",
              f"SELECT {_COLS}, week_start, disposition, reject_reason FROM __examined"),
         Step(EVENT_COUNTS, "output", """
@@ -248,9 +247,8 @@ def _build_partition(con: duckdb.DuckDBPyConnection, p: Partition, steps: Sequen
     con.execute("CREATE OR REPLACE TEMP TABLE __fingerprints AS SELECT $s AS source, $w::DATE AS week_start, "
                 "$fp AS fingerprint", {"s": p.source, "w": p.week_start, "fp": p.fingerprint})
     for step in steps:
-        if step.kind == "temp":
-            con.execute(f"CREATE OR REPLACE TEMP {'TABLE' if step.name == '__examined' else 'VIEW'} "
-                        f"{step.name} AS {step.sql}")
+        if step.kind in ("temp", "view"):
+            con.execute(f"CREATE OR REPLACE TEMP {step.kind.replace('temp', 'table').upper()} {step.name} AS {step.sql}")
         else:
             con.execute(f"INSERT INTO {step.name} BY NAME {step.sql}")
 
@@ -363,7 +361,7 @@ def build_event_partitions(con: duckdb.DuckDBPyConnection, sources: Sequence[str
         for p in rebuild:
             _delete(con, p.source, p.week_start)
             _build_partition(con, p, steps, time_zone, earliest, cutoff)
-        for t in ("__part", "__examined", "__fingerprints"):
+        for t in ("__part", "__screened", "__examined", "__fingerprints"):
             con.execute(f"DROP TABLE IF EXISTS temp.{t}")
         con.execute("DROP VIEW IF EXISTS temp.__disposed")
     _create_view(con, sources, automated_sql, earliest, cutoff)
