@@ -191,7 +191,7 @@ def report(
     """Write the weekly adoption report of a week from an existing warehouse."""
     import duckdb
 
-    from pipelines.assets.report import write_report
+    from pipelines.report_file import write_report
 
     if not warehouse.is_file():
         _fail(f"warehouse {warehouse} does not exist; run `uptake run` first")

@@ -34,6 +34,7 @@ from pipelines.schedules import (
     first_report_week,
     organisation_time_zone,
     refresh_job,
+    warehouse_engine_config,
     weekly_report_schedule,
 )
 from pipelines.spark import EngineResource
@@ -53,10 +54,12 @@ def build_resources(raw_dir: str | Path | None = None, warehouse: str | Path | N
     """The resources of one installation; reports and published snapshots default next to the warehouse.
     ``engine``: what runs the events layers (default: settings.yaml's ``engine:``, else DuckDB)."""
     wh = Path(warehouse) if warehouse is not None else warehouse_path()
-    engine = engine or engine_settings(Path(raw_dir) if raw_dir is not None else drop_zone_dir())
+    raw = Path(raw_dir) if raw_dir is not None else drop_zone_dir()
+    engine = engine or engine_settings(raw)
     return {
         "engine": EngineResource(name=engine.name, spark_master=engine.spark_master, lake_dir=engine.lake or ""),
-        "warehouse": WarehouseResource(database=_location(warehouse, WAREHOUSE_ENV, wh)),
+        "warehouse": WarehouseResource(database=_location(warehouse, WAREHOUSE_ENV, wh),
+                                       connection_config=warehouse_engine_config(raw)),
         "drop_zone": DropZoneResource(raw_dir=_location(raw_dir, RAW_ENV, drop_zone_dir()),
                                       reports_dir=_location(reports, REPORTS_ENV, reports_dir(wh)),
                                       published_dir=_location(published, PUBLISHED_ENV, published_dir(wh))),
