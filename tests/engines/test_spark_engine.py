@@ -10,7 +10,10 @@ error is stopped earlier, by the ingest layer's blocking check), so the disposit
 
 from __future__ import annotations
 
+import fcntl
 import math
+import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,17 +66,28 @@ def _plant_faults(scratch: Path, raw: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def engine_runs(tmp_path_factory: pytest.TempPathFactory, secret_file: Path) -> EngineRuns:
-    base = tmp_path_factory.mktemp("engines")
-    raw = base / "raw"
-    uptake_cli("simulate", "--out", str(raw), "--employees", str(EMPLOYEES), "--weeks", str(WEEKS),
-               "--seed", str(SEED))
-    uptake_cli("run", "--raw", str(raw), "--warehouse", str(base / "ingest.duckdb"), "--until", "ingest")
-    _plant_faults(base / "ingest.duckdb", raw)
-    runs = EngineRuns(raw=raw, duckdb=base / "duckdb" / "w.duckdb", spark=base / "spark" / "w.duckdb",
+    """Both runs, made once per test session even when xdist gives these tests to several workers
+    (the workers share the runs under a lock)."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent
+    base = root / "engines"
+    runs = EngineRuns(raw=base / "raw", duckdb=base / "duckdb" / "w.duckdb", spark=base / "spark" / "w.duckdb",
                       lake=base / "spark" / "lake")
-    uptake_cli("run", "--raw", str(raw), "--warehouse", str(runs.duckdb))
-    uptake_cli("run", "--raw", str(raw), "--warehouse", str(runs.spark), "--engine", "spark",
-               "--spark-master", "local[2]")
+    with (root / "engines.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (base / "done").is_file():
+            shutil.rmtree(base, ignore_errors=True)
+            base.mkdir(parents=True)
+            uptake_cli("simulate", "--out", str(runs.raw), "--employees", str(EMPLOYEES), "--weeks", str(WEEKS),
+                       "--seed", str(SEED))
+            uptake_cli("run", "--raw", str(runs.raw), "--warehouse", str(base / "ingest.duckdb"),
+                       "--until", "ingest")
+            _plant_faults(base / "ingest.duckdb", runs.raw)
+            uptake_cli("run", "--raw", str(runs.raw), "--warehouse", str(runs.duckdb))
+            uptake_cli("run", "--raw", str(runs.raw), "--warehouse", str(runs.spark), "--engine", "spark",
+                       "--spark-master", "local[2]")
+            (base / "done").touch()
     return runs
 
 
