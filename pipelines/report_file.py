@@ -54,14 +54,15 @@ def report_tables_in(con: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame]:
     return tables
 
 
-def write_report(con: duckdb.DuckDBPyConnection, out: Path, week: dt.date | None = None
-                 ) -> tuple[Path, dict[str, object]]:
-    """Render the report of ``week`` (default: the latest complete week) from the warehouse into ``out``.
+def write_report(con: duckdb.DuckDBPyConnection, out: Path, week: dt.date | None = None, *,
+                 language: str | None = None) -> tuple[Path, dict[str, object]]:
+    """Render the report of ``week`` (default: the latest complete week) from the warehouse into ``out``,
+    written in ``language`` (default: the settings' ``language``, English unless settings.yaml says fr).
 
     Works on a read-only connection (``uptake report``). The file is written next to ``out`` and
     renamed into place. Returns the path and the report's figures for metadata: the week, the
-    headline numbers (shares in %, the frontline gap in points), the charts drawn, the sections
-    still waiting for a mart and any table that could not be shown.
+    language, the headline numbers (shares in %, the frontline gap in points), the charts drawn,
+    the sections still waiting for a mart and any table that could not be shown.
     """
     config = read_config(con)
     week = week or latest_complete_week(con, time_zone=config.settings.time_zone)
@@ -73,7 +74,8 @@ def write_report(con: duckdb.DuckDBPyConnection, out: Path, week: dt.date | None
         kpi_registry=tuple(config.kpi_registry.kpis),
         generated_at=dt.datetime.now(dt.UTC),
     )
-    report = build_report(inputs, match_threshold=config.settings.identity_match_threshold)
+    report = build_report(inputs, match_threshold=config.settings.identity_match_threshold,
+                          language=language or config.settings.language)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
@@ -81,6 +83,7 @@ def write_report(con: duckdb.DuckDBPyConnection, out: Path, week: dt.date | None
     os.replace(tmp, out)
     summary: dict[str, object] = {
         "week": iso_week_label(week),
+        "language": report.language,
         "charts": len(report.charts),
         "missing": report.missing_tables,
         "errors": report.errors,
