@@ -52,3 +52,10 @@ def test_a_spark_master_with_the_duckdb_engine_is_refused(tmp_path: Path) -> Non
     proc = uptake_cli("run", "--raw", str(_drop_zone(tmp_path)), "--warehouse", str(tmp_path / "w.duckdb"),
                       "--engine", "duckdb", "--spark-master", "local[2]", check=False)
     assert proc.returncode != 0 and "--spark-master goes with --engine spark" in proc.stdout + proc.stderr
+
+
+def test_a_wrong_engine_is_refused_naming_the_option(tmp_path: Path) -> None:
+    proc = uptake_cli("run", "--raw", str(_drop_zone(tmp_path)), "--warehouse", str(tmp_path / "w.duckdb"),
+                      "--engine", "flink", check=False)
+    assert proc.returncode != 0 and "--engine 'flink': expected duckdb or spark" in proc.stdout + proc.stderr
+    assert not (tmp_path / "w.duckdb").exists()
