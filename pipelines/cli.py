@@ -156,17 +156,39 @@ def run(
         "--week", help="The report's ISO week YYYY-Www (a partition); default: the last week that has ended.")] = None,
     until: Annotated[str, typer.Option(
         "--until", help="Stop after this layer: ingest, clean, identity, marts, report.")] = "report",
+    engine: Annotated[str | None, typer.Option(
+        "--engine", help="What runs the events layers: duckdb (default) or spark; default: settings.yaml's "
+        "engine.name.")] = None,
+    spark_master: Annotated[str | None, typer.Option(
+        "--spark-master", help="Spark master: local[N] (default local[2]), sc://host:port (Spark Connect) or a "
+        "cluster URL; implies --engine spark.")] = None,
+    lake: Annotated[Path | None, typer.Option(
+        "--lake", help="The Parquet lake the Spark engine reads and writes (default: lake/ next to the "
+        "warehouse).")] = None,
     timings: Annotated[Path | None, typer.Option(
         "--timings", help="Write each step's wall-clock seconds, its rank in completion order and the process's "
         "peak resident memory when it ended to this JSON file (slowest first).")] = None,
 ) -> None:
     """Run the weekly job (the one the schedule runs) for a drop zone: ingest, clean, identity, marts, report."""
     from pipelines.runner import PipelineRunError, run_job
+    from pipelines.schedules import engine_settings
 
     if not raw.is_dir():
         _fail(f"drop zone {raw} does not exist or is not a directory")
     if not (raw / "settings.yaml").is_file():
         _fail(f"{raw / 'settings.yaml'} is missing: every drop zone needs the organisation's settings")
+    if engine is not None and engine not in ("duckdb", "spark"):
+        _fail(f"--engine {engine!r}: expected duckdb or spark")
+    try:
+        chosen = engine_settings(raw)
+    except ValueError as exc:
+        _fail(str(exc))
+        return
+    if engine == "duckdb" and spark_master:
+        _fail("--spark-master goes with --engine spark")
+    overrides = {k: v for k, v in (("name", "spark" if spark_master else engine), ("spark_master", spark_master),
+                                   ("lake", str(lake) if lake else None)) if v}
+    chosen = chosen.model_copy(update=overrides)
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     with _progress() as progress:
         task = progress.add_task("running", total=None)
@@ -179,7 +201,7 @@ def run(
 
         try:
             outcome = run_job(raw, warehouse, reports=reports, published=published, week=_parse_week(week),
-                              until=until, progress=step_done, verbose=_VERBOSE.get())
+                              until=until, progress=step_done, verbose=_VERBOSE.get(), engine=chosen)
         except PipelineRunError as exc:
             progress.stop()
             _fail(str(exc))

@@ -29,6 +29,7 @@ from pipelines.locations import (
 )
 from pipelines.resources import DropZoneResource, MartInputsResource, PseudonymSecretResource, WarehouseResource
 from pipelines.schedules import (
+    engine_settings,
     build_drop_zone_sensor,
     first_report_week,
     organisation_time_zone,
@@ -36,6 +37,8 @@ from pipelines.schedules import (
     warehouse_engine_config,
     weekly_report_schedule,
 )
+from pipelines.spark import EngineResource
+from transforms.contracts.config import EngineSettings
 
 
 def _location(explicit: str | Path | None, variable: str, default: Path) -> str | EnvVar:
@@ -46,11 +49,15 @@ def _location(explicit: str | Path | None, variable: str, default: Path) -> str 
 
 
 def build_resources(raw_dir: str | Path | None = None, warehouse: str | Path | None = None,
-                    reports: str | Path | None = None, published: str | Path | None = None) -> dict[str, object]:
-    """The resources of one installation; reports and published snapshots default next to the warehouse."""
+                    reports: str | Path | None = None, published: str | Path | None = None,
+                    engine: EngineSettings | None = None) -> dict[str, object]:
+    """The resources of one installation; reports and published snapshots default next to the warehouse.
+    ``engine``: what runs the events layers (default: settings.yaml's ``engine:``, else DuckDB)."""
     wh = Path(warehouse) if warehouse is not None else warehouse_path()
     raw = Path(raw_dir) if raw_dir is not None else drop_zone_dir()
+    engine = engine or engine_settings(raw)
     return {
+        "engine": EngineResource(name=engine.name, spark_master=engine.spark_master, lake_dir=engine.lake or ""),
         "warehouse": WarehouseResource(database=_location(warehouse, WAREHOUSE_ENV, wh),
                                        connection_config=warehouse_engine_config(raw)),
         "drop_zone": DropZoneResource(raw_dir=_location(raw_dir, RAW_ENV, drop_zone_dir()),
@@ -62,7 +69,8 @@ def build_resources(raw_dir: str | Path | None = None, warehouse: str | Path | N
 
 
 def build_definitions(raw_dir: str | Path | None = None, warehouse: str | Path | None = None,
-                      reports: str | Path | None = None, published: str | Path | None = None) -> Definitions:
+                      reports: str | Path | None = None, published: str | Path | None = None,
+                      engine: EngineSettings | None = None) -> Definitions:
     raw = Path(raw_dir) if raw_dir is not None else drop_zone_dir()
     partitions = weekly_partitions(organisation_time_zone(raw), first_report_week(raw))
     assets = all_assets(partitions)
@@ -72,7 +80,7 @@ def build_definitions(raw_dir: str | Path | None = None, warehouse: str | Path |
         jobs=[refresh_job],
         schedules=[weekly_report_schedule()],
         sensors=[build_drop_zone_sensor(raw, partitions)],
-        resources=build_resources(raw_dir, warehouse, reports, published),
+        resources=build_resources(raw_dir, warehouse, reports, published, engine),
     )
 
 

@@ -30,6 +30,7 @@ from dagster._core.log_manager import LOG_RECORD_METADATA_ATTR
 from pipelines.assets import LAYERS
 from pipelines.definitions import build_definitions
 from pipelines.schedules import JOB_NAME
+from transforms.contracts.config import EngineSettings
 from transforms.weeks import iso_week_label
 
 log = logging.getLogger(__name__)
@@ -140,10 +141,16 @@ def _key_at(partitions: PartitionsDefinition, week: dt.date | None) -> str:
 
 def execute_job(raw: Path, warehouse: Path, *, reports: Path | None = None, published: Path | None = None,
                 week: dt.date | None = None, until: str = "report", progress: Progress | None = None,
-                verbose: bool = False, now: dt.datetime | None = None) -> RunOutcome:
+                verbose: bool = False, now: dt.datetime | None = None,
+                engine: EngineSettings | None = None) -> RunOutcome:
     """Run the ``refresh_all`` job for the drop zone ``raw`` into ``warehouse`` in one Dagster run and
-    return what it did, failures included (see :func:`run_job`, which raises on them)."""
-    defs = build_definitions(raw_dir=raw, warehouse=warehouse, reports=reports, published=published)
+    return what it did, failures included (see :func:`run_job`, which raises on them). ``engine``: what
+    runs the events layers (default: the drop zone's settings.yaml ``engine:``, else DuckDB)."""
+    try:
+        defs = build_definitions(raw_dir=raw, warehouse=warehouse, reports=reports, published=published,
+                                 engine=engine)
+    except ValueError as exc:
+        raise PipelineRunError(str(exc)) from None
     selection = _selection(defs, until)
     job = defs.resolve_job_def(JOB_NAME)
     partition = _partition_key(defs, week, now) if selection is None else None

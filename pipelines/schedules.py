@@ -16,6 +16,7 @@ import os
 from pathlib import Path
 
 import yaml
+from pydantic import ValidationError
 from dagster import (
     AssetSelection,
     DefaultScheduleStatus,
@@ -32,6 +33,7 @@ from dagster import (
     sensor,
 )
 
+from transforms.contracts.config import EngineSettings
 from transforms.weeks import week_start_of
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,17 @@ def _settings(raw_dir: Path) -> dict:
         log.warning("%s cannot be read as YAML; the schedule uses its defaults", path)
         return {}
     return loaded if isinstance(loaded, dict) else {}
+
+
+def engine_settings(raw_dir: Path) -> EngineSettings:
+    """settings.yaml's ``engine:`` (DuckDB when absent); a malformed one raises ``ValueError``
+    naming the file and the field."""
+    value = _settings(raw_dir).get("engine")
+    try:
+        return EngineSettings.model_validate(value or {})
+    except ValidationError as exc:
+        problems = "; ".join(f"engine.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise ValueError(f"{raw_dir / 'settings.yaml'}: {problems}") from None
 
 
 def warehouse_engine_config(raw_dir: Path) -> dict[str, object]:

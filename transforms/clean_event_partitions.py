@@ -34,7 +34,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import duckdb
 
@@ -53,7 +54,12 @@ __all__ = [
     "EVENT_DAYS",
     "EVENT_PARTITIONS",
     "LOCAL_QUARTERS",
+    "FullRecompute",
+    "Step",
+    "all_events_relation",
     "build_event_partitions",
+    "partition_steps",
+    "staged_events_sql",
 ]
 
 EVENT_PARTITIONS = "clean.event_partitions"
@@ -105,62 +111,68 @@ def _delete(con: duckdb.DuckDBPyConnection, partitions: Sequence[tuple[str, dt.d
     con.execute("DROP TABLE temp.__gone")
 
 
-def _stage_partition(con: duckdb.DuckDBPyConnection, p: Partition, time_zone: str,
-                     earliest: dt.datetime, cutoff: dt.datetime) -> None:
-    """TEMP ``__part``: the partition's raw rows with a row number and the hashes of their two keys."""
-    if p.week_start is None:
-        where = "occurred_at < $lo OR occurred_at >= $hi"
-        params = {"lo": earliest, "hi": cutoff}
-    else:
-        lo, hi = p.bounds(time_zone)
-        where = "occurred_at >= $lo AND occurred_at < $hi"
-        params = {"lo": max(lo, earliest), "hi": min(hi, cutoff)}
+@dataclass(frozen=True)
+class Step:
+    """One query of the events clean layer, written once for every engine (DuckDB SQL; the Spark
+    engine transpiles it, :mod:`transforms.engines.spark_sql`). ``kind``: ``temp`` (a working
+    table of the run, named ``name``, computed once), ``view`` (a working view) or ``output`` (rows
+    of the clean table ``name``, whose columns the query names)."""
+
+    name: str
+    kind: str
+    sql: str
+
+
+def _literal(t: dt.datetime) -> str:
+    return f"TIMESTAMPTZ '{t.isoformat()}'"
+
+
+def staged_events_sql(relation: str) -> str:
+    """The rows to dispose of (``relation``: raw events with ``source`` and ``week_start``), with a
+    row number and the 64-bit hashes of their two keys (id, content identity)."""
     content = ", ".join(c for c in CONTENT_IDENTITY if c != "source")
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE __part AS
-        SELECT {_COLS}, row_number() OVER () AS __n, hash(event_id) AS __hid, hash({content}) AS __hc
-        FROM (SELECT * REPLACE ('{p.source}' AS source) FROM raw.{p.source}_events WHERE {where})
-        """,
-        params,
-    )
+    return (f"SELECT {_COLS}, week_start, row_number() OVER () AS __n, hash(event_id) AS __hid, "
+            f"hash({content}) AS __hc FROM {relation}")
 
 
-def _dispose(con: duckdb.DuckDBPyConnection, p: Partition, automated_sql: str,
-             earliest: dt.datetime, cutoff: dt.datetime) -> None:
-    """TEMP ``__examined``: the rows that are rejected or share a key, with their disposition."""
+def partition_steps(automated_sql: str, earliest: dt.datetime, cutoff: dt.datetime) -> tuple[Step, ...]:
+    """The queries that dispose of the staged rows ``__part`` (:func:`staged_events_sql`) and write
+    the partitioned clean tables, for one (source, week) partition or for all at once: every window
+    and grouping is per source and week. ``__fingerprints(source, week_start, fingerprint)`` lists
+    the partitions; ``clean.local_quarters`` gives local days."""
     content = ", ".join(CONTENT_IDENTITY)
-    all_cols = ", ".join(f'"{c}"' for c in EVENTS.names if c != "hashtags") + ", list_sort(hashtags)"
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE __examined AS
-        WITH shared_ids AS (SELECT __hid FROM __part GROUP BY __hid HAVING count(*) > 1),
-        shared_contents AS (SELECT __hc FROM __part GROUP BY __hc HAVING count(*) > 1),
-        examined AS (
-            SELECT * FROM __part
-            WHERE trim(account_id) = '' OR occurred_at < $earliest OR occurred_at >= $cutoff
-               OR __hid IN (SELECT __hid FROM shared_ids) OR __hc IN (SELECT __hc FROM shared_contents)
-        ),
-        screened AS (
-            SELECT *,
-                CASE
-                    WHEN trim(account_id) = '' THEN 'account_id: required, found blank'
-                    WHEN occurred_at < $earliest
-                        THEN 'occurred_at: before {EARLIEST_PLAUSIBLE}, expected a real timestamp'
-                    WHEN occurred_at >= $cutoff
-                        THEN 'occurred_at: more than a day in the future, a clock error'
-                END AS reject_reason,
-                hash({all_cols}) AS __same
-            FROM examined
-        ),
+    every_column = ", ".join(f'p."{c}"' for c in EVENTS.names if c != "hashtags") + ", list_sort(p.hashtags)"
+    lo, hi = _literal(earliest), _literal(cutoff)
+    screened = f"""
+        WITH shared_ids AS (
+            SELECT source, week_start, __hid FROM __part GROUP BY source, week_start, __hid HAVING count(*) > 1),
+        shared_contents AS (
+            SELECT source, week_start, __hc FROM __part GROUP BY source, week_start, __hc HAVING count(*) > 1)
+        SELECT p.*,
+            CASE
+                WHEN trim(p.account_id) = '' THEN 'account_id: required, found blank'
+                WHEN p.occurred_at < {lo}
+                    THEN 'occurred_at: before {EARLIEST_PLAUSIBLE}, expected a real timestamp'
+                WHEN p.occurred_at >= {hi}
+                    THEN 'occurred_at: more than a day in the future, a clock error'
+            END AS reject_reason,
+            hash({every_column}) AS __same
+        FROM __part p
+        LEFT JOIN shared_ids i ON i.source = p.source AND i.week_start = p.week_start AND i.__hid = p.__hid
+        LEFT JOIN shared_contents c ON c.source = p.source AND c.week_start = p.week_start AND c.__hc = p.__hc
+        WHERE trim(p.account_id) = '' OR p.occurred_at < {lo} OR p.occurred_at >= {hi}
+           OR i.__hid IS NOT NULL OR c.__hc IS NOT NULL
+    """
+    examined = f"""
+        WITH screened AS (SELECT * FROM __screened),
         first_copy_of_id AS (
             SELECT __n FROM screened WHERE reject_reason IS NULL
             QUALIFY row_number() OVER (
-                PARTITION BY source, event_id ORDER BY source_file DESC NULLS LAST, __same, __n) = 1
+                PARTITION BY source, week_start, event_id ORDER BY source_file DESC NULLS LAST, __same, __n) = 1
         ),
         first_copy_of_content AS (
             SELECT __n FROM screened JOIN first_copy_of_id USING (__n)
-            QUALIFY row_number() OVER (PARTITION BY {content} ORDER BY event_id, __same, __n) = 1
+            QUALIFY row_number() OVER (PARTITION BY week_start, {content} ORDER BY event_id, __same, __n) = 1
         ),
         automated_accounts AS ({automated_sql})
         SELECT s.* EXCLUDE (__same),
@@ -173,63 +185,79 @@ def _dispose(con: duckdb.DuckDBPyConnection, p: Partition, automated_sql: str,
         FROM screened s
         LEFT JOIN first_copy_of_content c USING (__n)
         LEFT JOIN automated_accounts a ON a.source = s.source AND a.account_id = s.account_id
-        """,
-        {"earliest": earliest, "cutoff": cutoff},
-    )
-
-
-def _record(con: duckdb.DuckDBPyConnection, p: Partition, automated_sql: str) -> None:
-    """Write the partition's examined rows, counts, days, account summaries and dispositions."""
-    week = p.week_start
-    params = {"s": p.source, "w": week}
-    con.execute(
-        f"""INSERT INTO {EVENT_CANDIDATES}
-        SELECT {_COLS}, $w::DATE AS week_start, disposition, reject_reason FROM __examined""",
-        {"w": week},
-    )
-    # the partition's rows with a disposition: examined ones as decided, the others kept unless automated
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP VIEW __disposed AS
+    """
+    # the rows with a disposition: examined ones as decided, the others kept unless automated
+    disposed = f"""
         WITH automated_accounts AS ({automated_sql})
-        SELECT p.account_id, p.account_email, p.action, p.occurred_at, p.is_automated, p.__hid,
+        SELECT p.source, p.week_start, p.account_id, p.account_email, p.action, p.occurred_at, p.is_automated,
+            p.__hid,
             coalesce(x.disposition,
                      CASE WHEN p.is_automated OR a.account_id IS NOT NULL THEN 'automated' ELSE 'kept' END)
                 AS disposition
         FROM __part p
         LEFT JOIN __examined x USING (__n)
         LEFT JOIN automated_accounts a ON a.source = p.source AND a.account_id = p.account_id
-        """
-    )
-    if week is not None:
-        con.execute(
-            f"""INSERT INTO {EVENT_COUNTS}
-            SELECT $s, account_id, $w::DATE, action, count(*) FROM __disposed WHERE disposition = 'kept'
-            GROUP BY ALL""",
-            params,
-        )
-        con.execute(
-            f"""INSERT INTO {EVENT_DAYS}
-            SELECT $s, $w::DATE, q.occurred_on, count(*)
+    """
+    return (
+        Step("__screened", "temp", screened),
+        Step("__examined", "temp", examined),
+        Step("__disposed", "view", disposed),
+        Step(EVENT_CANDIDATES, "output",
+             f"SELECT {_COLS}, week_start, disposition, reject_reason FROM __examined"),
+        Step(EVENT_COUNTS, "output", """
+            SELECT source, account_id, week_start, action, count(*) AS events FROM __disposed
+            WHERE disposition = 'kept' AND week_start IS NOT NULL GROUP BY source, account_id, week_start, action"""),
+        Step(EVENT_DAYS, "output", f"""
+            SELECT d.source, d.week_start, q.occurred_on, count(*) AS events
             FROM __disposed d JOIN {LOCAL_QUARTERS} q ON q.quarter = epoch_us(d.occurred_at) // {_QUARTER_US}
-            WHERE d.disposition = 'kept' GROUP BY ALL""",
-            params,
-        )
-    con.execute(
-        f"""INSERT INTO {ACCOUNT_EVENTS}
-        SELECT $s, $w::DATE, account_id, min(account_email), bool_and(is_automated), min(occurred_at), count(*)
-        FROM __disposed GROUP BY account_id""",
-        params,
+            WHERE d.disposition = 'kept' AND d.week_start IS NOT NULL GROUP BY d.source, d.week_start, q.occurred_on"""),
+        Step(ACCOUNT_EVENTS, "output", """
+            SELECT source, week_start, account_id, min(account_email) AS account_email,
+                bool_and(is_automated) AS all_automated, min(occurred_at) AS first_at, count(*) AS events
+            FROM __disposed GROUP BY source, week_start, account_id"""),
+        Step(EVENT_PARTITIONS, "output", """
+            SELECT f.source, f.week_start, f.fingerprint, coalesce(d.rows_in, 0) AS rows_in,
+                coalesce(d.rejected, 0) AS rejected, coalesce(d.duplicate, 0) AS duplicate,
+                coalesce(d.automated, 0) AS automated, coalesce(d.kept, 0) AS kept,
+                coalesce(d.kept_ids, 0) AS kept_ids
+            FROM __fingerprints f LEFT JOIN (
+                SELECT source, week_start, count(*) AS rows_in,
+                    count(*) FILTER (disposition = 'rejected') AS rejected,
+                    count(*) FILTER (disposition = 'duplicate') AS duplicate,
+                    count(*) FILTER (disposition = 'automated') AS automated,
+                    count(*) FILTER (disposition = 'kept') AS kept,
+                    count(DISTINCT __hid) FILTER (disposition = 'kept') AS kept_ids
+                FROM __disposed GROUP BY source, week_start
+            ) d ON d.source = f.source AND d.week_start IS NOT DISTINCT FROM f.week_start"""),
     )
-    con.execute(
-        f"""INSERT INTO {EVENT_PARTITIONS}
-        SELECT $s, $w::DATE, $fp, count(*),
-            count(*) FILTER (disposition = 'rejected'), count(*) FILTER (disposition = 'duplicate'),
-            count(*) FILTER (disposition = 'automated'), count(*) FILTER (disposition = 'kept'),
-            count(DISTINCT __hid) FILTER (disposition = 'kept')
-        FROM __disposed""",
-        {**params, "fp": p.fingerprint},
-    )
+
+
+def _partition_relation(p: Partition, time_zone: str, earliest: dt.datetime, cutoff: dt.datetime
+                        ) -> tuple[str, dict[str, object]]:
+    """The raw rows of one partition with its ``source`` and ``week_start``, and the query's parameters."""
+    if p.week_start is None:
+        where = "occurred_at < $lo OR occurred_at >= $hi"
+        params: dict[str, object] = {"lo": earliest, "hi": cutoff}
+    else:
+        lo, hi = p.bounds(time_zone)
+        where = "occurred_at >= $lo AND occurred_at < $hi"
+        params = {"lo": max(lo, earliest), "hi": min(hi, cutoff)}
+    return (f"(SELECT * REPLACE ('{p.source}' AS source), $w::DATE AS week_start "
+            f"FROM raw.{p.source}_events WHERE {where})"), {**params, "w": p.week_start}
+
+
+def _build_partition(con: duckdb.DuckDBPyConnection, p: Partition, steps: Sequence[Step], time_zone: str,
+                     earliest: dt.datetime, cutoff: dt.datetime) -> None:
+    """Dispose of one partition's rows in DuckDB and write its rows of the clean tables."""
+    relation, params = _partition_relation(p, time_zone, earliest, cutoff)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE __part AS {staged_events_sql(relation)}", params)
+    con.execute("CREATE OR REPLACE TEMP TABLE __fingerprints AS SELECT $s AS source, $w::DATE AS week_start, "
+                "$fp AS fingerprint", {"s": p.source, "w": p.week_start, "fp": p.fingerprint})
+    for step in steps:
+        if step.kind in ("temp", "view"):
+            con.execute(f"CREATE OR REPLACE TEMP {step.kind.replace('temp', 'table').upper()} {step.name} AS {step.sql}")
+        else:
+            con.execute(f"INSERT INTO {step.name} BY NAME {step.sql}")
 
 
 def _local_quarters(con: duckdb.DuckDBPyConnection, weeks: Sequence[dt.date], time_zone: str) -> None:
@@ -288,11 +316,33 @@ def _create_view(con: duckdb.DuckDBPyConnection, sources: Sequence[str], automat
     )
 
 
+#: Recomputes every partition at once on another engine: called with the connection, the current
+#: partitions, the steps, the relation of all raw events with ``source`` and ``week_start``
+#: (:func:`all_events_relation`); inserts the rows of the clean tables (emptied before).
+FullRecompute = Callable[[duckdb.DuckDBPyConnection, Sequence[Partition], Sequence[Step], str], None]
+
+
+def all_events_relation(sources: Sequence[str], earliest: dt.datetime, cutoff: dt.datetime) -> str:
+    """Every raw event of ``sources`` with its ``source`` and its ``week_start`` (null outside
+    [``earliest``, ``cutoff``)): the staged rows of a full recompute, on any engine."""
+    parts = [
+        f"SELECT r.* REPLACE ('{s}' AS source), CASE WHEN r.occurred_at >= {_literal(earliest)} "
+        f"AND r.occurred_at < {_literal(cutoff)} THEN q.week_start END AS week_start "
+        f"FROM raw.{s}_events r LEFT JOIN {LOCAL_QUARTERS} q ON q.quarter = epoch_us(r.occurred_at) // {_QUARTER_US}"
+        for s in sources
+    ]
+    return "(" + " UNION ALL ".join(f"SELECT {_COLS}, week_start FROM ({p})" for p in parts) + ")"
+
+
 def build_event_partitions(con: duckdb.DuckDBPyConnection, sources: Sequence[str], automated_sql: str,
-                           time_zone: str) -> dict[str, int]:
+                           time_zone: str, recompute: FullRecompute | None = None) -> dict[str, int]:
     """Bring the partitioned clean tables and the ``clean.events`` view up to date with the raw
     events of ``sources`` (every one has ``raw.<source>_events``); return how many partitions were
-    rebuilt, kept and dropped. The caller holds the transaction."""
+    rebuilt, kept and dropped. The caller holds the transaction.
+
+    DuckDB (``recompute`` None) rebuilds only the partitions whose fingerprint changed, one at a
+    time; another engine (``recompute``, e.g. Spark) recomputes all of them at once from the same
+    :func:`partition_steps`."""
     for ddl in _DDL:
         con.execute(ddl)
     con.execute(_candidates_ddl())
@@ -305,14 +355,20 @@ def build_event_partitions(con: duckdb.DuckDBPyConnection, sources: Sequence[str
         k: "" for k in stored if k[0] not in sources}  # sources no longer present: dropped below
     rebuild, gone = changed(now, stored)
     _local_quarters(con, [p.week_start for p in now if p.week_start is not None], time_zone)
-    _delete(con, [*gone, *((p.source, p.week_start) for p in rebuild)])
-    for p in rebuild:
-        _stage_partition(con, p, time_zone, earliest, cutoff)
-        _dispose(con, p, automated_sql, earliest, cutoff)
-        _record(con, p, automated_sql)
-    for t in ("__part", "__examined"):
-        con.execute(f"DROP TABLE IF EXISTS temp.{t}")
-    con.execute("DROP VIEW IF EXISTS temp.__disposed")
+    steps = partition_steps(automated_sql, earliest, cutoff)
+    if recompute is not None:
+        rebuild, gone = now, [k for k in stored if k not in {(p.source, p.week_start) for p in now}]
+        for table in (EVENT_PARTITIONS, EVENT_CANDIDATES, EVENT_COUNTS, EVENT_DAYS, ACCOUNT_EVENTS):
+            con.execute(f"DELETE FROM {table}")
+        if now:
+            recompute(con, now, steps, all_events_relation(sources, earliest, cutoff))
+    else:
+        _delete(con, [*gone, *((p.source, p.week_start) for p in rebuild)])
+        for p in rebuild:
+            _build_partition(con, p, steps, time_zone, earliest, cutoff)
+        for t in ("__part", "__screened", "__examined", "__fingerprints"):
+            con.execute(f"DROP TABLE IF EXISTS temp.{t}")
+        con.execute("DROP VIEW IF EXISTS temp.__disposed")
     _create_view(con, sources, automated_sql, earliest, cutoff)
     log.info("clean events: %d partition(s) rebuilt, %d unchanged, %d dropped",
              len(rebuild), len(now) - len(rebuild), len(gone))

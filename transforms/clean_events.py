@@ -48,6 +48,7 @@ from transforms.clean_event_partitions import (
     CONTENT_IDENTITY,
     EVENT_CANDIDATES,
     EVENT_PARTITIONS,
+    FullRecompute,
     build_event_partitions,
 )
 from transforms.contracts import ACTIVITY_COUNTS, Contract
@@ -304,7 +305,8 @@ def _conservation_sql(sources: list[str], input_name: str, dispositions_sql: str
     """
 
 
-def build_clean_events(con: duckdb.DuckDBPyConnection, sources: Sequence[str], settings: Settings) -> None:
+def build_clean_events(con: duckdb.DuckDBPyConnection, sources: Sequence[str], settings: Settings,
+                       recompute: FullRecompute | None = None) -> None:
     """Build ``clean.events``, ``clean.activity_counts`` and ``quality.event_conservation``.
 
     ``sources`` are connector names; those without ``raw.<source>_events`` /
@@ -320,7 +322,8 @@ def build_clean_events(con: duckdb.DuckDBPyConnection, sources: Sequence[str], s
 
     ``quality.event_conservation`` columns: ``source, input, rows_in, raw_rows,
     connector_rejects, kept, rejected, filtered_duplicate, filtered_automated, filtered_overlap,
-    balanced``. Runs in one transaction; re-running gives the same tables.
+    balanced``. Runs in one transaction; re-running gives the same tables. ``recompute``: the
+    events partitions on another engine (``transforms.clean_event_partitions.FullRecompute``).
     """
     sources = validate_sources(sources)
     ensure_schemas(con)
@@ -336,7 +339,7 @@ def build_clean_events(con: duckdb.DuckDBPyConnection, sources: Sequence[str], s
         con.execute(
             "DELETE FROM quality.rejects WHERE contract IN ('clean.events', 'clean.activity_counts')"
         )
-        build_event_partitions(con, ev_sources, automated_sql, settings.time_zone)
+        build_event_partitions(con, ev_sources, automated_sql, settings.time_zone, recompute)
         con.execute(
             f"""
             INSERT INTO quality.rejects (contract, file, locator, reason, source, excerpt)

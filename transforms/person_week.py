@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 import duckdb
 import pyarrow as pa
@@ -58,6 +58,7 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "FINGERPRINT_TABLE",
+    "PersonWeekRecompute",
     "PERSON_WEEK_SOURCE_TABLE",
     "PERSON_WEEK_TABLE",
     "build_person_week",
@@ -296,12 +297,18 @@ def _drop_temps(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"DROP TABLE IF EXISTS temp.{t}")
 
 
+#: Runs the person-week queries on another engine: called with the connection and the
+#: (table, query) pairs, reading the staged temporary tables; inserts each query's rows into its table.
+PersonWeekRecompute = Callable[[duckdb.DuckDBPyConnection, Sequence[tuple[str, str]]], None]
+
+
 def build_person_week(
     con: duckdb.DuckDBPyConnection,
     settings: Settings,
     pilots: Pilots,
     key: bytes,
     weeks: Iterable[dt.date | str] | None = None,
+    recompute: PersonWeekRecompute | None = None,
 ) -> None:
     """Build ``marts.person_week`` and ``marts.person_week_source`` (see the module docstring).
 
@@ -311,11 +318,13 @@ def build_person_week(
     weeks are stored. An empty list only refreshes person-level columns. Reads ``clean.events``,
     ``clean.activity_counts``, ``clean.hr_directory``, ``clean.hr_extracts``,
     ``clean.identity_map``; ``key`` is the pseudonym secret. Runs in one transaction.
+    ``recompute``: the rows computed by another engine (e.g. Spark), from the same queries, as a
+    full build.
     """
     _require_inputs(con)
     ensure_schemas(con)
     all_weeks = data_weeks(con)
-    full = weeks is None or not relation_exists(con, PERSON_WEEK_TABLE)
+    full = weeks is None or recompute is not None or not relation_exists(con, PERSON_WEEK_TABLE)
     requested = all_weeks if weeks is None else as_week_starts(weeks)
     if full:
         requested = all_weeks
@@ -333,8 +342,11 @@ def build_person_week(
         if not full:
             for t in (PERSON_WEEK_TABLE, PERSON_WEEK_SOURCE_TABLE, FINGERPRINT_TABLE):
                 con.execute(f"DELETE FROM {t} WHERE list_contains($w::DATE[], week_start)", {"w": requested})
-        con.execute(f"INSERT INTO {PERSON_WEEK_TABLE} ({cols}) {_ROWS_SQL}")
-        con.execute(f"INSERT INTO {PERSON_WEEK_SOURCE_TABLE} {_SOURCE_ROWS_SQL}")
+        if recompute is not None:
+            recompute(con, [(PERSON_WEEK_TABLE, _ROWS_SQL), (PERSON_WEEK_SOURCE_TABLE, _SOURCE_ROWS_SQL)])
+        else:
+            con.execute(f"INSERT INTO {PERSON_WEEK_TABLE} ({cols}) {_ROWS_SQL}")
+            con.execute(f"INSERT INTO {PERSON_WEEK_SOURCE_TABLE} {_SOURCE_ROWS_SQL}")
         if not full:
             sets = ", ".join(f"{c} = p.{c}" for c in _PERSON_LEVEL)
             differs = " OR ".join(f"t.{c} IS DISTINCT FROM p.{c}" for c in (*_PERSON_LEVEL, "pilot_status"))

@@ -9,6 +9,7 @@ from pipelines.assets.ingest import CONFIG_KEY, ingest_asset_key
 from pipelines.connectors import registered_connectors
 from pipelines.metadata import markdown_table
 from pipelines.resources import WarehouseResource
+from pipelines.spark import EngineResource
 from transforms import clean_events as clean_events_sql
 from transforms import hr_history
 from transforms.warehouse import read_config
@@ -38,10 +39,11 @@ def survey_sources() -> list[str]:
     "removed and counted; week_start/iso_week in the organisation's time zone.",
     kinds={"duckdb"},
 )
-def clean_events(warehouse: WarehouseResource) -> MaterializeResult:
+def clean_events(warehouse: WarehouseResource, engine: EngineResource) -> MaterializeResult:
+    recompute = engine.runner(warehouse.database).clean_events() if engine.is_spark else None
     with warehouse.get_connection() as con:
         config = read_config(con)
-        clean_events_sql.build_clean_events(con, platform_sources(), config.settings)
+        clean_events_sql.build_clean_events(con, platform_sources(), config.settings, recompute)
         rows = con.execute(
             "SELECT source, rows_in, kept, rejected, filtered_duplicate, filtered_automated "
             "FROM quality.event_conservation ORDER BY source"
@@ -50,6 +52,7 @@ def clean_events(warehouse: WarehouseResource) -> MaterializeResult:
         metadata={
             "kept": int(rows["kept"].sum()),
             "conservation": markdown_table(rows),
+            "engine": engine.name,
         }
     )
 

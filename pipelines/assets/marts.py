@@ -9,10 +9,12 @@ from pipelines.assets.clean import CLEAN_EVENTS, HR_DIRECTORY
 from pipelines.assets.identity import EVENTS_PSEUDONYMOUS, IDENTITY_MAP, PERSON_KEYS, SURVEY_RESPONSES
 from pipelines.assets.ingest import CONFIG_KEY
 from pipelines.resources import MartInputsResource, PseudonymSecretResource, WarehouseResource
+from pipelines.spark import EngineResource
 from transforms import eligibility
 from transforms import person_week as person_week_sql
 from transforms.marts import MartSpec, load_registry
 from transforms.warehouse import read_config, replace_table
+from transforms.weeks import data_weeks
 
 GROUP = "marts"
 PERSON_WEEK = AssetKey(["marts", "person_week"])
@@ -43,18 +45,24 @@ def table_asset_key(table: str) -> AssetKey:
     "whose inputs changed are rebuilt.",
     kinds={"duckdb"},
 )
-def person_week(warehouse: WarehouseResource, pseudonym: PseudonymSecretResource) -> MaterializeResult:
+def person_week(warehouse: WarehouseResource, pseudonym: PseudonymSecretResource,
+                engine: EngineResource) -> MaterializeResult:
+    recompute = engine.runner(warehouse.database).person_week() if engine.is_spark else None
     with warehouse.get_connection() as con:
         config = read_config(con)
         key = pseudonym.key()
         eligibility.build_employee_weeks(con, config.settings)
-        weeks = person_week_sql.weeks_to_rebuild(con, config.settings, config.pilots, key)
-        person_week_sql.build_person_week(con, config.settings, config.pilots, key, weeks=weeks)
+        if recompute is None:
+            weeks = person_week_sql.weeks_to_rebuild(con, config.settings, config.pilots, key)
+        else:  # another engine rebuilds every week from the same queries
+            weeks = data_weeks(con)
+        person_week_sql.build_person_week(con, config.settings, config.pilots, key, weeks=weeks, recompute=recompute)
         rows, people, n_weeks = con.execute(
             "SELECT count(*), count(DISTINCT person_key), count(DISTINCT week_start) FROM marts.person_week"
         ).fetchone()
     return MaterializeResult(
-        metadata={"rows": int(rows), "people": int(people), "weeks": int(n_weeks), "weeks_rebuilt": len(weeks)}
+        metadata={"rows": int(rows), "people": int(people), "weeks": int(n_weeks), "weeks_rebuilt": len(weeks),
+                  "engine": engine.name}
     )
 
 

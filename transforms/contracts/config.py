@@ -50,6 +50,14 @@ class IdentityRule(_Strict):
     hr_field: Literal["employee_id", "email", "upn", "aliases"]
 
 
+class EngineSettings(_Strict):
+    """``settings.yaml``'s ``engine:``: what runs the events layers (see docs/engines.md)."""
+
+    name: Literal["duckdb", "spark"] = Field("duckdb", description="duckdb (one machine) or spark (a cluster)")
+    spark_master: str = Field("local[2]", description="local[N], sc://host:port (Spark Connect) or a cluster URL")
+    lake: str | None = Field(None, description="the Parquet lake's root; default: lake/ next to the warehouse")
+
+
 class Settings(_Strict):
     """``settings.yaml``: the organisation's settings."""
 
@@ -91,6 +99,7 @@ class Settings(_Strict):
     identity_match_threshold: float = Field(0.9, ge=0, le=1)
     report_weekday: Literal["monday"] = "monday"
     report_hour: int = Field(6, ge=0, le=23)
+    engine: EngineSettings = Field(default_factory=EngineSettings)
     warehouse_memory_limit: str = Field(
         "6GB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
         description="DuckDB's memory_limit for uptake run: past it, joins, sorts and aggregates spill to "
