@@ -63,13 +63,23 @@ def weekly_partitions(time_zone: str, first_week: dt.date) -> WeeklyPartitionsDe
 
 def latest_complete_week(con: duckdb.DuckDBPyConnection, *, up_to: dt.date | None = None,
                          time_zone: str = "UTC", now: dt.datetime | None = None) -> dt.date:
-    """The latest week of ``marts.adoption_curve`` that has ended (its Sunday is past in ``time_zone``)
-    and, if given, starts on or before ``up_to``. :class:`NoCompleteWeekError` if there is none."""
+    """The latest week of ``marts.adoption_curve`` that has ended (its Sunday is past in ``time_zone``),
+    has platform data and, if given, starts on or before ``up_to``. :class:`NoCompleteWeekError` if
+    there is none.
+
+    "Has platform data": on or before the last week in which a platform source delivered events or
+    counters (``quality.weeks_covered``). The weeks after it are eligible weeks with nothing measured
+    yet (an HR extract taken after the last export): a report of one would say "0% active".
+    """
     today = (now or dt.datetime.now(dt.UTC)).astimezone(ZoneInfo(time_zone)).date()
+    data_until = None
+    if relation_exists(con, "quality.weeks_covered"):
+        data_until = con.execute("SELECT max(last_week) FROM quality.weeks_covered "
+                                 "WHERE kind IN ('events', 'activity_counts')").fetchone()[0]
     week = con.execute(
         "SELECT max(week_start) FROM marts.adoption_curve WHERE week_start + 7 <= $today "
-        "AND ($up_to IS NULL OR week_start <= $up_to)",
-        {"today": today, "up_to": up_to},
+        "AND ($up_to IS NULL OR week_start <= $up_to) AND ($data_until IS NULL OR week_start <= $data_until)",
+        {"today": today, "up_to": up_to, "data_until": data_until},
     ).fetchone()[0]
     if week is None:
         limit = f" on or before {iso_week_label(up_to)}" if up_to else ""
@@ -90,11 +100,13 @@ def report_tables_in(con: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame]:
     return tables
 
 
-def write_report(con: duckdb.DuckDBPyConnection, out: Path, week: dt.date | None = None
-                 ) -> tuple[Path, dict[str, object]]:
-    """Render the report of ``week`` (default: the latest complete week) from the warehouse into ``out``.
+def write_report(con: duckdb.DuckDBPyConnection, out: Path, week: dt.date | None = None, *,
+                 notices: tuple[str, ...] = ()) -> tuple[Path, dict[str, object]]:
+    """Render the report of ``week`` (default: the latest complete week with data) from the warehouse
+    into ``out``, ``notices`` in a banner at the top.
 
-    Works on a read-only connection (``uptake report``). The file is written next to ``out`` and
+    Works on a read-only connection (``uptake report``), and on the published snapshots
+    (:func:`pipelines.publish.open_published`). The file is written next to ``out`` and
     renamed into place. Returns the path and the report's figures for metadata: the week, the
     headline numbers (shares in %, the frontline gap in points), the charts drawn, the sections
     still waiting for a mart and any table that could not be shown.
@@ -108,6 +120,7 @@ def write_report(con: duckdb.DuckDBPyConnection, out: Path, week: dt.date | None
         min_group_size=config.settings.min_group_size,
         kpi_registry=tuple(config.kpi_registry.kpis),
         generated_at=dt.datetime.now(dt.UTC),
+        notices=notices,
     )
     report = build_report(inputs, match_threshold=config.settings.identity_match_threshold)
     out = Path(out)
