@@ -36,7 +36,11 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-__all__ = ["RunLockInfo", "WarehouseBusyError", "lock_path", "run_holding", "warehouse_run_lock"]
+__all__ = ["RunLockInfo", "WarehouseBusyError", "held_here", "lock_path", "run_holding", "warehouse_run_lock"]
+
+#: The locks this process holds, by lock file (so that a run started by ``uptake run``, which takes
+#: the lock first, does not refuse itself when its warehouse resource starts).
+_HELD: dict[str, RunLockInfo] = {}
 
 
 class WarehouseBusyError(RuntimeError):
@@ -61,6 +65,11 @@ def lock_path(warehouse: str | Path) -> Path:
     """``<warehouse>.lock``, next to the warehouse file."""
     warehouse = Path(warehouse)
     return warehouse.with_name(warehouse.name + ".lock")
+
+
+def held_here(warehouse: str | Path) -> bool:
+    """Whether this process holds ``warehouse``'s run lock."""
+    return str(lock_path(warehouse).resolve()) in _HELD
 
 
 def _read(fd: int) -> RunLockInfo | None:
@@ -147,8 +156,10 @@ def warehouse_run_lock(warehouse: str | Path, *, run_id: str, raw: str | Path = 
         os.write(fd, json.dumps(asdict(me)).encode("utf-8"))
         os.fsync(fd)
         written = True
+        _HELD[str(path.resolve())] = me
         yield me
     finally:
+        _HELD.pop(str(path.resolve()), None)
         if written:  # removed while still held: a run that opened the old file retries on the new one
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)

@@ -17,7 +17,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from dagster import asset
+
 from pipelines.readers import connect_read_only
+from pipelines.resources import WarehouseResource
 from pipelines.run_lock import WarehouseBusyError, lock_path, run_holding, warehouse_run_lock
 from tests.conftest import REPO
 
@@ -108,3 +111,29 @@ def test_a_reader_gives_up_after_its_wait_naming_the_run(tmp_path: Path) -> None
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_a_dagster_run_outside_uptake_run_takes_the_lock_too(tmp_path: Path) -> None:
+    """The UI, the schedule and the sensor start runs without ``uptake run``: their warehouse
+    resource takes the lock, so such a run is refused too while another run writes."""
+    from dagster import materialize
+
+    warehouse = tmp_path / "w.duckdb"
+    resources = {"warehouse": WarehouseResource(database=str(warehouse))}
+    proc = _holder(warehouse, tmp_path)
+    try:
+        result = materialize([touches_the_warehouse], resources=resources, raise_on_error=False)
+        assert not result.success
+        failure = next(e for e in result.all_events if e.is_failure)
+        assert "run-in-another-process" in str(failure.event_specific_data.error)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert materialize([touches_the_warehouse], resources=resources).success
+    assert not lock_path(warehouse).exists()
+
+
+@asset
+def touches_the_warehouse(warehouse: WarehouseResource) -> None:
+    with warehouse.get_connection() as con:
+        con.execute("CREATE TABLE IF NOT EXISTS t AS SELECT 1 AS x")
