@@ -88,10 +88,12 @@ def _bounds() -> dict[str, dt.datetime]:
 def _superseded_condition(table: str) -> tuple[str, str]:
     """(the newer exports' coverage as a SELECT, the ANTI/SEMI JOIN condition of a staged row ``s``)."""
     if table == "events":
-        cover = (
-            f"SELECT {EXPORT_COLUMN}, coalesce(space_id, chr(0)) AS space, min(occurred_at) AS lo, "
-            f"max(occurred_at) AS hi FROM {{staging}} "
-            f"WHERE occurred_at >= $earliest AND occurred_at < $cutoff GROUP BY ALL"
+        plausible = f"FROM {{staging}} WHERE occurred_at >= $earliest AND occurred_at < $cutoff"
+        cover = (  # the export's whole span, in each space it holds an event in
+            f"SELECT s.{EXPORT_COLUMN}, s.space, t.lo, t.hi "
+            f"FROM (SELECT DISTINCT {EXPORT_COLUMN}, coalesce(space_id, chr(0)) AS space {plausible}) s "
+            f"JOIN (SELECT {EXPORT_COLUMN}, min(occurred_at) AS lo, max(occurred_at) AS hi {plausible} GROUP BY ALL) t "
+            f"USING ({EXPORT_COLUMN})"
         )
         on = (f"c.space = coalesce(s.space_id, chr(0)) AND c.{EXPORT_COLUMN} > s.{EXPORT_COLUMN} "
               "AND s.occurred_at BETWEEN c.lo AND c.hi")

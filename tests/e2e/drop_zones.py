@@ -113,27 +113,38 @@ class Rewrite:
     deleted: int
 
 
+def _is_plain_post(m: dict) -> bool:
+    return m.get("subtype") is None and "thread_ts" not in m and "user" in m
+
+
 def edit_and_delete(members: dict[str, bytes], *, first: str, last: str, every: int = 3) -> Rewrite:
     """A re-export after edits and deletions: in the day files strictly between ``first`` and
     ``last``, every ``every``-th plain post gets longer text with a hashtag and a question, and the
     plain post after it is deleted (posts outside threads only: a deleted thread parent would be a
-    tombstone)."""
+    tombstone). A channel keeps at least two of its plain posts: a channel the re-export no longer
+    holds at all keeps its older events (docs/drop_zone.md), which is not what is tested here."""
+    plain: dict[str, int] = {}
+    for name in members:
+        if day_of(name):
+            channel = name.split("/")[0]
+            plain[channel] = plain.get(channel, 0) + sum(map(_is_plain_post, json.loads(members[name])))
     out, edited, deleted, seen = dict(members), 0, 0, 0
+    removed: dict[str, int] = {}
     for name in sorted(members):
         day = day_of(name)
         if day is None or not first < day < last:
             continue
-        messages = json.loads(members[name])
+        channel = name.split("/")[0]
         keep = []
-        for m in messages:
-            plain = m.get("subtype") is None and "thread_ts" not in m and "user" in m
-            if plain:
+        for m in json.loads(members[name]):
+            if _is_plain_post(m):
                 seen += 1
                 if seen % every == 0:
-                    m = {**m, "text": m.get("text", "") + " -- edited later: shall we meet? #retro", "edited": {
-                        "user": m["user"], "ts": m["ts"]}}
+                    m = {**m, "text": m.get("text", "") + " -- edited later: shall we meet? #retro",
+                         "edited": {"user": m["user"], "ts": m["ts"]}}
                     edited += 1
-                elif seen % every == 1 and seen > 1:
+                elif seen % every == 1 and seen > 1 and plain[channel] - removed.get(channel, 0) > 2:
+                    removed[channel] = removed.get(channel, 0) + 1
                     deleted += 1
                     continue
             keep.append(m)

@@ -147,7 +147,7 @@ def test_every_platform_connector_is_covered() -> None:
 
 def test_kpis_without_pilots_through_the_command_line(tmp_path: Path, secret_file: Path) -> None:
     raw = tmp_path / "raw"
-    simulate(raw, employees=60, weeks=10, seed=9, start=dt.date(2026, 1, 5))
+    simulate(raw, employees=150, weeks=10, seed=9, start=dt.date(2026, 1, 5))
     for part in ("platforms/mattermost", "platforms/viva_engage", "platforms/m365_usage"):
         shutil.rmtree(raw / part)
     for name in ("pilots.yaml", "charters.yaml", "ground_truth.json", "hr/directory_scim.json"):
