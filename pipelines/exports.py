@@ -133,9 +133,11 @@ def record_exports(con: duckdb.DuckDBPyConnection, source: str, exports: Sequenc
     ]
     if records:
         con.executemany(f"INSERT INTO {EXPORT_INPUTS} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", records)
+    paths = {e.rank: str(e.path) for e in exports}
     for (table, rank), n in sorted(superseded.items()):
         if n:
-            log.info("%s: %d %s row(s) of %s superseded by a newer export", source, n, table, exports[rank].path)
+            log.info("%s: %d %s row(s) of %s superseded by a newer export", source, n, table,
+                     paths.get(rank, "an input of unknown origin"))
 
 
 def event_spans(con: duckdb.DuckDBPyConnection, table: str, *, staged: bool = True

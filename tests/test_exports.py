@@ -115,3 +115,24 @@ def test_one_export_is_written_as_it_is(n_exports: int) -> None:
     assert con.execute("SELECT count(*) FROM raw.slack_events").fetchone() == (2,)
     rows = con.execute('SELECT "table", rows, superseded FROM raw.export_inputs').fetchall()
     assert rows == ([("events", 2, 0)] if n_exports else [])
+
+
+def test_an_export_time_is_the_time_stored_in_the_zip_not_when_the_file_arrived(tmp_path: Path) -> None:
+    """An old export copied into the folder today is still old: a zip keeps its members' times."""
+    import os
+    import zipfile
+
+    from pipelines.connectors.slack import SlackConnector
+
+    made = dt.datetime(2026, 2, 1, 8, 30, tzinfo=dt.UTC)
+    path = tmp_path / "old.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr(zipfile.ZipInfo("users.json", date_time=(2026, 1, 31, 12, 0, 0)), "[]")
+        zf.writestr(zipfile.ZipInfo("general/2026-01-30.json", date_time=(2026, 2, 1, 8, 30, 0)), "[]")
+    assert SlackConnector().export_time(path) == made  # the file itself was written just now
+    folder = tmp_path / "unpacked"
+    (folder / "general").mkdir(parents=True)
+    for i, name in enumerate(("users.json", "general/2026-01-30.json")):
+        (folder / name).write_text("[]")
+        os.utime(folder / name, (made.timestamp() - i * 60,) * 2)
+    assert SlackConnector().export_time(folder) == made  # a folder: its newest file

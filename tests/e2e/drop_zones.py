@@ -37,6 +37,7 @@ def run_job_here(raw: Path, warehouse: Path, **options: object) -> Run:
     fixed test pseudonym secret), and the fingerprints of the marts it left."""
     from pipelines.runner import execute_job
 
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
     secret = warehouse.parent / "pseudonym.key"
     secret.write_text(TEST_SECRET, encoding="ascii")
     with pytest.MonkeyPatch.context() as mp:
