@@ -112,6 +112,14 @@ def floor_seconds(raw: Path, time_zone: str) -> tuple[float, int]:
     return time.perf_counter() - t, int(events)
 
 
+def _print_slowest(phase: str, timings: Path, n: int) -> None:
+    """The ``n`` slowest steps of a run (``uptake run --timings``), as ``name=value`` lines."""
+    if n <= 0 or not timings.is_file():
+        return
+    for step, seconds in list(json.loads(timings.read_text(encoding="utf-8")).items())[:n]:
+        print(f"step_{phase}_{step}_s={seconds:.1f}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--employees", type=int, default=10_000)
@@ -121,9 +129,14 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=REPO / "data" / "benchmarks" / "scale",
                         help="where simulated organisations are kept between runs")
     parser.add_argument("--skip-incremental", action="store_true")
+    parser.add_argument("--simulate-only", action="store_true", help="simulate the organisation into --data and stop")
+    parser.add_argument("--show-steps", type=int, default=8,
+                        help="print the N slowest Dagster steps of each run as step_<phase>_<step>_s lines")
     args = parser.parse_args()
 
     root = simulate(args.data, args.employees, args.weeks, args.events_per_active_week, args.seed)
+    if args.simulate_only:
+        return
     raw = root / "raw"
     work = Path(tempfile.mkdtemp(prefix="uptake-scale-"))
     warehouse = work / "warehouse.duckdb"
@@ -138,8 +151,10 @@ def main() -> None:
     print(f"employees={args.employees} weeks={args.weeks} events_per_active_week={args.events_per_active_week:g} "
           f"events={events}", flush=True)
     print(f"floor_s={floor:.1f}", flush=True)
-    full, full_peak = timed([*cli, "run", "--raw", str(raw), "--warehouse", str(warehouse)], env)
+    full, full_peak = timed([*cli, "run", "--raw", str(raw), "--warehouse", str(warehouse),
+                             "--timings", str(work / "full_steps.json")], env)
     print(f"full_s={full:.1f} full_peak_gib={full_peak:.2f}", flush=True)
+    _print_slowest("full", work / "full_steps.json", args.show_steps)
     incremental = incremental_peak = None
     if not args.skip_incremental:
         held = root / "held_back"
@@ -149,12 +164,13 @@ def main() -> None:
             shutil.copy2(path, target)
             moved.append(target)
         try:
-            incremental, incremental_peak = timed([*cli, "run", "--raw", str(raw), "--warehouse", str(warehouse)],
-                                                  env)
+            incremental, incremental_peak = timed([*cli, "run", "--raw", str(raw), "--warehouse", str(warehouse),
+                                                   "--timings", str(work / "incremental_steps.json")], env)
         finally:
             for target in moved:
                 target.unlink()
         print(f"incremental_s={incremental:.1f} incremental_peak_gib={incremental_peak:.2f}", flush=True)
+        _print_slowest("incremental", work / "incremental_steps.json", args.show_steps)
     report, _ = timed([*cli, "report", "--warehouse", str(warehouse), "--out", str(work / "report.html")], env)
     print(f"report_s={report:.1f}", flush=True)
     ratio_inc = f"{incremental / full:.3f}" if incremental is not None else "n/a"

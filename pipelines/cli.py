@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import os
 import shutil
@@ -128,6 +129,8 @@ def run(
         "--week", help="The report's ISO week YYYY-Www (a partition); default: the last week that has ended.")] = None,
     until: Annotated[str, typer.Option(
         "--until", help="Stop after this layer: ingest, clean, identity, marts, report.")] = "report",
+    timings: Annotated[Path | None, typer.Option(
+        "--timings", help="Write each step's wall-clock seconds to this JSON file (slowest first).")] = None,
 ) -> None:
     """Run the weekly job (the one the schedule runs) for a drop zone: ingest, clean, identity, marts, report."""
     from pipelines.run_lock import WarehouseBusyError, run_holding
@@ -156,6 +159,9 @@ def run(
             progress.stop()
             _fail(str(exc))
             return
+    if timings is not None:
+        slowest = dict(sorted(outcome.step_seconds.items(), key=lambda kv: -kv[1]))
+        timings.write_text(json.dumps(slowest, indent=1), encoding="utf-8")
     if outcome.report_path:
         out.print(str(outcome.report_path), soft_wrap=True)
 
@@ -177,10 +183,10 @@ def report(
     While a run writes the warehouse, the report is made from the snapshots the last run published
     (said on stderr); with nothing published yet it waits for the run. A report made after a run
     that failed or did not finish says so at the top of the page and on stderr."""
-    from pipelines.assets.report import write_report
     from pipelines.locations import published_dir
     from pipelines.publish import PublishedTableMissingError, open_published, read_manifest
     from pipelines.readers import connect_read_only
+    from pipelines.report_file import write_report
     from pipelines.run_history import last_run, stale_notice
     from pipelines.run_lock import WarehouseBusyError, run_holding
 

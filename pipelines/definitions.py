@@ -33,6 +33,7 @@ from pipelines.schedules import (
     first_report_week,
     organisation_time_zone,
     refresh_job,
+    warehouse_engine_config,
     weekly_report_schedule,
 )
 
@@ -48,8 +49,10 @@ def build_resources(raw_dir: str | Path | None = None, warehouse: str | Path | N
                     reports: str | Path | None = None, published: str | Path | None = None) -> dict[str, object]:
     """The resources of one installation; reports and published snapshots default next to the warehouse."""
     wh = Path(warehouse) if warehouse is not None else warehouse_path()
+    raw = Path(raw_dir) if raw_dir is not None else drop_zone_dir()
     return {
-        "warehouse": WarehouseResource(database=_location(warehouse, WAREHOUSE_ENV, wh)),
+        "warehouse": WarehouseResource(database=_location(warehouse, WAREHOUSE_ENV, wh),
+                                       connection_config=warehouse_engine_config(raw)),
         "drop_zone": DropZoneResource(raw_dir=_location(raw_dir, RAW_ENV, drop_zone_dir()),
                                       reports_dir=_location(reports, REPORTS_ENV, reports_dir(wh)),
                                       published_dir=_location(published, PUBLISHED_ENV, published_dir(wh))),

@@ -62,6 +62,8 @@ class RunOutcome:
     #: step key -> the exceptions the step raised under Dagster's wrapper, outermost first (" <- ")
     step_errors: dict[str, str] = field(default_factory=dict)
     problems: tuple[str, ...] = ()
+    #: step key -> wall-clock seconds of every step that succeeded, in the order they finished
+    step_seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def report_path(self) -> str | None:
@@ -200,6 +202,8 @@ def _outcome(result, partition: str | None) -> RunOutcome:  # noqa: ANN001 - Dag
         check_failures={ev.asset_check_key.name: (ev.severity.value, ev.blocking, ev.description or "")
                         for ev in failed_checks},
         step_errors=step_errors, problems=tuple(problems),
+        step_seconds={e.step_key: e.event_specific_data.duration_ms / 1000
+                      for e in result.all_events if e.is_step_success and e.step_key},
     )
 
 

@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import os
 from pathlib import Path
 
 import yaml
@@ -59,6 +60,30 @@ def _settings(raw_dir: Path) -> dict:
         log.warning("%s cannot be read as YAML; the schedule uses its defaults", path)
         return {}
     return loaded if isinstance(loaded, dict) else {}
+
+
+def warehouse_engine_config(raw_dir: Path) -> dict[str, object]:
+    """DuckDB's ``memory_limit``, ``temp_directory`` and ``threads`` for the run, from settings.yaml's
+    ``warehouse_*`` keys (defaults of :class:`~transforms.contracts.config.Settings`), each overridden
+    by ``$UPTAKE_DUCKDB_MEMORY_LIMIT``, ``$UPTAKE_DUCKDB_TEMP_DIRECTORY``, ``$UPTAKE_DUCKDB_THREADS``.
+    Invalid values are left to the settings check, which names them; here they fall back to defaults."""
+    from transforms.contracts.config import Settings
+
+    declared = _settings(raw_dir)
+    fields = Settings.model_fields
+    out: dict[str, object] = {}
+    for key, env in (("memory_limit", "UPTAKE_DUCKDB_MEMORY_LIMIT"), ("temp_directory", "UPTAKE_DUCKDB_TEMP_DIRECTORY"),
+                     ("threads", "UPTAKE_DUCKDB_THREADS")):
+        value = os.environ.get(env) or declared.get(f"warehouse_{key}") or fields[f"warehouse_{key}"].default
+        if value is None:
+            continue
+        if key == "threads":
+            try:
+                value = int(value)
+            except (TypeError, ValueError):
+                continue
+        out[key] = value if key == "threads" else str(value)
+    return out
 
 
 def organisation_time_zone(raw_dir: Path) -> str:

@@ -37,7 +37,8 @@ def test_run_builds_the_spine_tables_and_the_report(simulated_run: SimulatedRun)
     assert "plotly" in html.lower() and "cdn.plot.ly" not in html  # plotly.js embedded: opens offline
     with simulated_run.connect() as con:
         tables = {f"{s}.{t}" for s, t in con.execute(
-            "SELECT schema_name, table_name FROM duckdb_tables()").fetchall()}
+            "SELECT schema_name, table_name FROM duckdb_tables() "
+            "UNION ALL SELECT schema_name, view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
         assert {"raw.slack_events", "clean.events", "marts.person_week", "marts.adoption_curve",
                 "quality.rejects"} <= tables
         n_events = con.execute("SELECT count(*) FROM clean.events").fetchone()[0]

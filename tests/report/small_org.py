@@ -233,8 +233,8 @@ def shared() -> SmallOrg:
     Runs what the pipeline's last steps run: the report (``write_report``) and the published
     snapshots (``publish_marts``), both from a read-only connection. Removed at exit.
     """
-    from pipelines.assets.report import write_report
     from pipelines.publish import publish_marts
+    from pipelines.report_file import write_report
 
     root = Path(tempfile.mkdtemp(prefix="uptake-small-org-"))
     atexit.register(shutil.rmtree, root, ignore_errors=True)

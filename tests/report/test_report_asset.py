@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
-from pipelines.assets.report import build_weekly_report, published_marts, weekly_partitions, write_report
+from pipelines.assets.report import build_weekly_report, published_marts, weekly_partitions
 from pipelines.publish import (
     PublishedTableMissingError,
     publish_marts,
@@ -21,9 +21,10 @@ from pipelines.publish import (
     read_published_table,
     read_warehouse_table,
 )
+from pipelines.report_file import write_report
 from pipelines.resources import DropZoneResource, WarehouseResource
-from report import report_fixtures as fx
 from quality.coverage import rejects_summary
+from report import report_fixtures as fx
 from transforms.contracts import REJECTS
 from transforms.contracts.config import Charters, KpiRegistry, PilotCohort, Pilots, Settings
 from transforms.warehouse import replace_table

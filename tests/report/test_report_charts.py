@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 import polars as pl
+import pytest
 from polars.testing import assert_frame_equal
 
 from report import report_fixtures as fx

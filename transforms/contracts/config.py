@@ -83,6 +83,17 @@ class Settings(_Strict):
     identity_match_threshold: float = Field(0.9, ge=0, le=1)
     report_weekday: Literal["monday"] = "monday"
     report_hour: int = Field(6, ge=0, le=23)
+    warehouse_memory_limit: str = Field(
+        "6GB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
+        description="DuckDB's memory_limit for uptake run: past it, joins, sorts and aggregates spill to "
+        "warehouse_temp_directory instead of failing. $UPTAKE_DUCKDB_MEMORY_LIMIT overrides it.",
+    )
+    warehouse_temp_directory: str | None = Field(
+        None, description="where DuckDB spills (default: <warehouse>.tmp next to the warehouse file). "
+        "$UPTAKE_DUCKDB_TEMP_DIRECTORY overrides it.",
+    )
+    warehouse_threads: int | None = Field(
+        None, ge=1, description="DuckDB threads (default: one per core). $UPTAKE_DUCKDB_THREADS overrides it.")
 
     @field_validator("time_zone")
     @classmethod

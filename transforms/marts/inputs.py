@@ -11,6 +11,7 @@ import datetime as dt
 
 import polars as pl
 
+from transforms.clean_event_partitions import EVENT_PARTITIONS
 from transforms.contracts.config import Charters, KpiRegistry, Pilots, Settings
 from transforms.marts import InputContext, mart_input
 from transforms.metrics.diffusion import BassDiffusion, bass_start_week, fit_bass_diffusion
@@ -18,7 +19,7 @@ from transforms.metrics.manager_relay import CONTRIBUTION_ACTIONS, LEADER_MAX_LE
 from transforms.metrics.populations import BASS_POPULATIONS
 from transforms.pilot.units import team_kpi_panel as build_team_kpi_panel
 from transforms.pseudonym import PERSON_KEYS_TABLE, PSEUDONYMOUS_EVENTS_VIEW
-from transforms.warehouse import WarehouseConfig, read_config, read_table, register_frame
+from transforms.warehouse import WarehouseConfig, read_config, read_table, register_frame, relation_exists
 
 PERSON_WEEK_TABLE = "marts.person_week"
 
@@ -84,7 +85,11 @@ def bass_diffusion(ctx: InputContext) -> BassDiffusion:
 
 @mart_input(reads=("clean.events",), description="The first and last week of the clean events (the communities' grid).")
 def event_weeks(ctx: InputContext) -> tuple[dt.date | None, dt.date | None]:
-    first, last = ctx.con.execute("SELECT min(week_start), max(week_start) FROM clean.events").fetchone()
+    if relation_exists(ctx.con, EVENT_PARTITIONS):  # the clean layer's partitions: no scan of the events
+        first, last = ctx.con.execute(
+            f"SELECT min(week_start), max(week_start) FROM {EVENT_PARTITIONS} WHERE kept > 0").fetchone()
+    else:
+        first, last = ctx.con.execute("SELECT min(week_start), max(week_start) FROM clean.events").fetchone()
     return first, last
 
 

@@ -11,8 +11,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LogisticRegression
 
 from transforms.pilot.errors import PilotInputError
 
@@ -161,6 +159,9 @@ def fit_propensity(x: np.ndarray, t: np.ndarray, *, inverse_penalty: float = 1e4
     if x.shape[1] == 0:
         p = np.full(n, t.mean())
         return PropensityFit(p, np.ones((n, 1)), np.array([np.log(t.mean() / (1 - t.mean()))]))
+    from sklearn.exceptions import ConvergenceWarning  # scikit-learn loads in seconds: only when fitting
+    from sklearn.linear_model import LogisticRegression
+
     model = LogisticRegression(C=inverse_penalty, max_iter=5000, tol=1e-8)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)

@@ -40,7 +40,6 @@ from typing import Literal
 import numpy as np
 import polars as pl
 from scipy import stats
-from sklearn.neighbors import NearestNeighbors
 from threadpoolctl import threadpool_limits
 
 from transforms.pilot.design import (
@@ -320,6 +319,8 @@ def _matching_att(
     s = np.log(e / (1 - e))
     treated, control = np.flatnonzero(t == 1), np.flatnonzero(t == 0)
     m = min(n_matches, len(control))
+    from sklearn.neighbors import NearestNeighbors  # loads in seconds: only when matching
+
     nn = NearestNeighbors(n_neighbors=m).fit(s[control, None])
     _, idx = nn.kneighbors(s[treated, None])
     y_c, x_c = y[control], x[control]
@@ -340,6 +341,8 @@ def _matching_att(
 def _conditional_variance(y: np.ndarray, s: np.ndarray, *, n_neighbors: int) -> np.ndarray:
     """Abadie-Imbens variance of y at each unit: J/(J+1) (y_i - mean of its J nearest same-arm units)^2."""
     j = max(n_neighbors, 1)
+    from sklearn.neighbors import NearestNeighbors
+
     nn = NearestNeighbors(n_neighbors=j + 1).fit(s[:, None])
     _, idx = nn.kneighbors(s[:, None])
     own = np.arange(len(y))[:, None]

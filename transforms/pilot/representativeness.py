@@ -32,7 +32,6 @@ import logging
 from collections.abc import Sequence
 
 import polars as pl
-from sklearn.metrics import roc_auc_score
 from threadpoolctl import threadpool_limits
 
 from transforms.pilot.design import MISSING_LEVEL, design_matrix, fit_propensity, require_columns
@@ -315,6 +314,8 @@ def _propensity_auc(
             if k <= t.sum() < len(t) and covariates:
                 design = design_matrix(base, covariates, frame_name=FRAME)
                 score = fit_propensity(design.matrix, t).score
+                from sklearn.metrics import roc_auc_score  # loads in seconds: only when needed
+
                 value = float(roc_auc_score(t, score))
             records.append({"cohort": cohort, "pilot_value": value})
     auc = pl.DataFrame(records, schema={"cohort": pl.Utf8, "pilot_value": pl.Float64})
