@@ -70,7 +70,7 @@ def _readable_everywhere(warehouse: Path) -> None:
         pl.read_parquet(path)
 
 
-@pytest.mark.parametrize("index", range(N_POINTS), ids=lambda i: f"kill_point_{i}")
+@pytest.mark.parametrize("index", range(N_POINTS), ids=lambda i: f"kill_point_{i:02d}")
 def test_a_killed_run_rerun_gives_the_uninterrupted_marts(weekly: WeeklySetting, index: int, tmp_path: Path) -> None:
     points = kill_points(weekly.steps, N_POINTS)
     if index >= len(points):
