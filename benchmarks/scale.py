@@ -61,10 +61,13 @@ def _monday(day: dt.date) -> dt.date:
     return day - dt.timedelta(days=day.weekday())
 
 
-def simulate(data: Path, employees: int, weeks: int, events_per_active_week: float, seed: int) -> Path:
+def simulate(data: Path, employees: int, weeks: int, events_per_active_week: float, seed: int,
+             formats: str | None = None) -> Path:
     """The canonical drop zone for these parameters (simulated once), with the last week held back
-    under ``<data>/held_back`` for the incremental phase."""
+    under ``<data>/held_back`` for the incremental phase; ``formats`` as ``uptake simulate --formats``."""
     key = f"e{employees}_w{weeks}_x{events_per_active_week:g}_s{seed}"
+    if formats:
+        key += "_" + re.sub(r"[^a-z0-9]+", "-", formats.lower())
     root = data / key
     raw = root / "raw"
     if (root / "ready").is_file():
@@ -76,7 +79,8 @@ def simulate(data: Path, employees: int, weeks: int, events_per_active_week: flo
     t = time.perf_counter()
     subprocess.run([sys.executable, "-m", "pipelines.cli", "simulate", "--out", str(raw), "--employees",
                     str(employees), "--weeks", str(weeks + 1), "--seed", str(seed), "--start", start.isoformat(),
-                    "--canonical", "--events-per-active-week", str(events_per_active_week)], check=True, cwd=REPO)
+                    "--canonical", "--events-per-active-week", str(events_per_active_week),
+                    *(["--formats", formats] if formats else [])], check=True, cwd=REPO)
     print(f"simulate_s={time.perf_counter() - t:.1f}", flush=True)
     last = (start + dt.timedelta(weeks=weeks)).isoformat()
     held = root / "held_back"
@@ -129,12 +133,15 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=REPO / "data" / "benchmarks" / "scale",
                         help="where simulated organisations are kept between runs")
     parser.add_argument("--skip-incremental", action="store_true")
+    parser.add_argument("--formats", default=None,
+                        help="export formats of the simulated platforms, as uptake simulate --formats "
+                             "(e.g. slack=zulip,mattermost=rocket_chat,teams=viva_insights)")
     parser.add_argument("--simulate-only", action="store_true", help="simulate the organisation into --data and stop")
     parser.add_argument("--show-steps", type=int, default=8,
                         help="print the N slowest Dagster steps of each run as step_<phase>_<step>_s lines")
     args = parser.parse_args()
 
-    root = simulate(args.data, args.employees, args.weeks, args.events_per_active_week, args.seed)
+    root = simulate(args.data, args.employees, args.weeks, args.events_per_active_week, args.seed, args.formats)
     if args.simulate_only:
         return
     raw = root / "raw"

@@ -61,6 +61,11 @@ def _fail(message: str) -> None:
     raise typer.Exit(code=1)
 
 
+FORMATS_HELP = ("Write platforms in other export formats, PLATFORM=FORMAT,...: slack and mattermost as zulip, "
+                "google_chat or rocket_chat; teams as viva_insights (a person query instead of the Teams usage "
+                "reports). Each format at most once; default: each platform's own.")
+
+
 @app.command()
 def simulate(
     out_dir: Annotated[Path, typer.Option("--out", help="Directory to write the drop zone into.")],
@@ -75,10 +80,18 @@ def simulate(
     events_per_active_week: Annotated[float | None, typer.Option(
         "--events-per-active-week", min=1.0, help="With --canonical: mean platform actions per active "
         "person-week (real chat platforms: 10 to 50; default 3, the export mode's volume).")] = None,
+    formats: Annotated[str | None, typer.Option(
+        "--formats", help=FORMATS_HELP)] = None,
 ) -> None:
     """Simulate an organisation: a raw drop zone (real export formats, or canonical Parquet) plus ground_truth.json."""
+    from pipelines.simulator import PlatformFormats
     from pipelines.simulator import simulate as run_simulation
 
+    try:
+        chosen = PlatformFormats.parse(formats)
+    except ValueError as exc:
+        _fail(f"--formats: {exc}")
+        return
     if out_dir.exists() and any(out_dir.iterdir()):
         _fail(f"{out_dir} is not empty; choose a new directory (nothing was written)")
     with _progress() as progress:
@@ -98,7 +111,8 @@ def simulate(
             if first.isoweekday() != 1:
                 _fail(f"--start {start}: expected a Monday")
         summary = run_simulation(out_dir, employees=employees, weeks=weeks, seed=seed, progress=report,
-                                 start=first, canonical=canonical, events_per_active_week=events_per_active_week)
+                                 start=first, canonical=canonical, events_per_active_week=events_per_active_week,
+                                 formats=chosen)
         progress.update(task, completed=100)
     out.print(f"drop zone written to {out_dir}", soft_wrap=True)
     if summary is not None:
@@ -172,6 +186,8 @@ def report(
     out_file: Annotated[Path, typer.Option("--out", help="The HTML file to write.")],
     week: Annotated[str | None, typer.Option(
         "--week", help="ISO week YYYY-Www; default: the latest complete week with data.")] = None,
+    lang: Annotated[str | None, typer.Option(
+        "--lang", help="The report's language: en or fr (default: settings.yaml's language, else en).")] = None,
     published: Annotated[Path | None, typer.Option(
         "--published", help="The published snapshots read while a run writes the warehouse (default: published/ "
         "next to the warehouse, or $UPTAKE_PUBLISHED).")] = None,
@@ -189,10 +205,17 @@ def report(
     from pipelines.report_file import write_report
     from pipelines.run_history import last_run, stale_notice
     from pipelines.run_lock import WarehouseBusyError, run_holding
+    from transforms.report.i18n import UnsupportedLanguageError, normalise_language
 
     if not warehouse.is_file():
         _fail(f"warehouse {warehouse} does not exist; run `uptake run` first")
     week_start = _parse_week(week)
+    language = None
+    if lang is not None:
+        try:
+            language = normalise_language(lang)
+        except UnsupportedLanguageError as exc:
+            _fail(f"--lang {lang!r}: {exc}")
     holder = run_holding(warehouse)
     if holder is not None:
         folder = published or published_dir(warehouse)
@@ -205,7 +228,7 @@ def report(
             console.print(f"[yellow]note:[/] {warehouse} is being written by {holder.describe()}; this report is "
                           f"made from the snapshots the last run published in {folder} at {stamp}", soft_wrap=True)
             with con:
-                path, _ = write_report(con, out_file, week_start)
+                path, _ = write_report(con, out_file, week_start, language=language)
             out.print(str(path), soft_wrap=True)
             return
     try:
@@ -218,7 +241,7 @@ def report(
         notice = stale_notice(last_run(con), warehouse)
         if notice:
             console.print(f"[bold yellow]warning:[/] {notice}", soft_wrap=True)
-        path, _ = write_report(con, out_file, week_start, notices=(notice,) if notice else ())
+        path, _ = write_report(con, out_file, week_start, notices=(notice,) if notice else (), language=language)
     out.print(str(path), soft_wrap=True)
 
 
@@ -247,8 +270,15 @@ def demo(
     weeks: Annotated[int, typer.Option(help="Weeks of history.")] = 40,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
     data_dir: Annotated[Path, typer.Option(help="Where the demo writes (drop zone, warehouse, reports).")] = Path("data"),
+    formats: Annotated[str | None, typer.Option("--formats", help=FORMATS_HELP)] = None,
 ) -> None:
     """Simulate an organisation, run everything, print the report's path."""
+    from pipelines.simulator import PlatformFormats
+
+    try:
+        PlatformFormats.parse(formats)
+    except ValueError as exc:
+        _fail(f"--formats: {exc}")
     raw = data_dir / "raw"
     warehouse = data_dir / "warehouse.duckdb"
     for stale in (raw, warehouse, Path(str(warehouse) + ".wal")):
@@ -256,7 +286,7 @@ def demo(
             shutil.rmtree(stale)
         elif stale.exists():
             stale.unlink()
-    simulate(out_dir=raw, employees=employees, weeks=weeks, seed=seed)
+    simulate(out_dir=raw, employees=employees, weeks=weeks, seed=seed, formats=formats)
     run(raw=raw, warehouse=warehouse, reports=data_dir / "reports", published=data_dir / "published", week=None,
         until="report")
 

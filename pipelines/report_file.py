@@ -65,15 +65,16 @@ def report_tables_in(con: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame]:
 
 
 def write_report(con: duckdb.DuckDBPyConnection, out: Path, week: dt.date | None = None, *,
-                 notices: tuple[str, ...] = ()) -> tuple[Path, dict[str, object]]:
+                 notices: tuple[str, ...] = (), language: str | None = None) -> tuple[Path, dict[str, object]]:
     """Render the report of ``week`` (default: the latest complete week with data) from the warehouse
-    into ``out``, ``notices`` in a banner at the top.
+    into ``out``, written in ``language`` (default: the settings' ``language``, English unless
+    settings.yaml says fr), ``notices`` in a banner at the top.
 
     Works on a read-only connection (``uptake report``), and on the published snapshots
     (:func:`pipelines.publish.open_published`). The file is written next to ``out`` and
     renamed into place. Returns the path and the report's figures for metadata: the week, the
-    headline numbers (shares in %, the frontline gap in points), the charts drawn, the sections
-    still waiting for a mart and any table that could not be shown.
+    language, the headline numbers (shares in %, the frontline gap in points), the charts drawn,
+    the sections still waiting for a mart and any table that could not be shown.
     """
     config = read_config(con)
     week = week or latest_complete_week(con, time_zone=config.settings.time_zone)
@@ -86,7 +87,8 @@ def write_report(con: duckdb.DuckDBPyConnection, out: Path, week: dt.date | None
         generated_at=dt.datetime.now(dt.UTC),
         notices=notices,
     )
-    report = build_report(inputs, match_threshold=config.settings.identity_match_threshold)
+    report = build_report(inputs, match_threshold=config.settings.identity_match_threshold,
+                          language=language or config.settings.language)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
@@ -94,6 +96,7 @@ def write_report(con: duckdb.DuckDBPyConnection, out: Path, week: dt.date | None
     os.replace(tmp, out)
     summary: dict[str, object] = {
         "week": iso_week_label(week),
+        "language": report.language,
         "charts": len(report.charts),
         "missing": report.missing_tables,
         "errors": report.errors,

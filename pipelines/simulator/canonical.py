@@ -21,6 +21,10 @@ Layout written (``docs/drop_zone.md``, "Canonical Parquet")::
     platforms/m365_usage/canonical/activity_counts/week=YYYY-MM-DD.parquet
     settings.yaml, pilots.yaml, kpi_registry.yaml, charters.yaml, kpis/    as in the export mode
 
+With ``--formats`` the sources are named as chosen (``platforms/zulip/canonical/...``, account and
+space ids as that format writes them; Teams counters under ``platforms/viva_insights/`` by
+``PersonId``, for Teams-licensed employees, each week from its Sunday as the person query's).
+
 Memory is bounded by one week of events, whatever the number of weeks.
 """
 
@@ -37,6 +41,7 @@ import polars as pl
 from pipelines.simulator.events import BOT_SCHEDULE, EMOJIS, KIND_PROBS, local_times
 from pipelines.simulator.hr_extract import HR_COLUMNS, hr_state
 from pipelines.simulator.identity import EVENT_PLATFORMS
+from pipelines.simulator.platform_formats import written_accounts, written_space_ids, written_tenant_users
 from pipelines.simulator.world import SimulatedWorld
 from transforms.contracts import ACCOUNTS, ACTIVITY_COUNTS, EVENTS, HR_SNAPSHOTS
 
@@ -219,9 +224,11 @@ def _bot_rows(world: SimulatedWorld, t: int, rng: np.random.Generator) -> pl.Dat
     return frame.with_columns(kind=pl.lit(POST, pl.Int64), t_us=pl.Series(times), automated=pl.lit(True))
 
 
-def _canonical_events(frame: pl.DataFrame, source: str, world: SimulatedWorld) -> pl.DataFrame:
-    account_ids = world.accounts.sort("account")["account_id"]
-    space_ids = pl.Series(world.space_ids)
+def _canonical_events(frame: pl.DataFrame, platform: str, world: SimulatedWorld, account_ids: pl.Series,
+                      space_ids: pl.Series) -> pl.DataFrame:
+    """The events of simulated ``platform`` as canonical rows of the source it is written under
+    (``account_ids``/``space_ids``: every account's and space's id as written, by index)."""
+    source = world.formats.source(platform)
     content = pl.concat_str([pl.lit(f"{source[:2]}-"), pl.col("event").cast(pl.Utf8)])
     parent = pl.concat_str([pl.lit(f"{source[:2]}-"), pl.col("parent").cast(pl.Utf8)])
     action = pl.col("kind").replace_strict(dict(enumerate(ACTIONS.tolist())), return_dtype=pl.Utf8)
@@ -247,8 +254,9 @@ def _canonical_events(frame: pl.DataFrame, source: str, world: SimulatedWorld) -
     return out.sort("occurred_at", "event_id").cast(EVENTS.schema)  # type: ignore[arg-type]
 
 
-def _canonical_accounts(world: SimulatedWorld, source: str) -> pl.DataFrame:
-    acc = world.accounts.filter(pl.col("source") == source)
+def _canonical_accounts(world: SimulatedWorld, platform: str) -> pl.DataFrame:
+    source = world.formats.source(platform)
+    acc = written_accounts(world).filter((pl.col("source") == source) & (pl.col("account") >= 0))
     return acc.select(
         pl.lit(source).alias("source"),
         "account_id",
@@ -303,28 +311,39 @@ def write_canonical_platforms(world: SimulatedWorld, out_dir: Path, *, events_pe
                               / f"week={week.isoformat()}.parquet"))
     del hr
     account_of: dict[str, np.ndarray] = {}
-    for source in EVENT_PLATFORMS:
-        written.append(_write(_canonical_accounts(world, source), out_dir / "platforms" / source / "canonical"
-                              / "accounts" / "accounts.parquet"))
-        emp = world.accounts.filter((pl.col("source") == source) & (pl.col("kind") == "employee"))
+    for platform in EVENT_PLATFORMS:
+        written.append(_write(_canonical_accounts(world, platform), out_dir / "platforms"
+                              / world.formats.source(platform) / "canonical" / "accounts" / "accounts.parquet"))
+        emp = world.accounts.filter((pl.col("source") == platform) & (pl.col("kind") == "employee"))
         lookup = np.full(world.org.n_people, -1, dtype=np.int64)
         lookup[emp["person"].to_numpy()] = emp["account"].to_numpy()
-        account_of[source] = lookup
+        account_of[platform] = lookup
+    account_ids = written_accounts(world).filter(pl.col("account") >= 0).sort("account")["account_id"]
+    space_ids = pl.Series(written_space_ids(world))
     scaled = scaled_actions(world, events_per_active_week, rng)
     csr = _space_tables(world)
-    upn = world.m365.filter(pl.col("person") >= 0)
+    teams_source = world.formats.teams
+    if teams_source == "m365_usage":
+        upn = world.m365.filter(pl.col("person") >= 0)
+        ids = upn["upn"].str.to_lowercase()
+    else:  # a Viva Insights person query: licensed employees, by PersonId, weeks from the Sunday
+        upn = written_tenant_users(world).filter(pl.col("source") == teams_source)
+        ids = upn["account_id"]
     upn_of = np.full(world.org.n_people, None, dtype=object)
-    upn_of[upn["person"].to_numpy()] = upn["upn"].str.to_lowercase().to_numpy()
+    upn_of[upn["person"].to_numpy()] = ids.to_numpy()
     licensed = np.zeros(world.org.n_people, dtype=bool)
     licensed[upn["person"].to_numpy()] = True
-    totals: dict[str, int] = dict.fromkeys(EVENT_PLATFORMS, 0)
+    period_shift = dt.timedelta(days=0 if teams_source == "m365_usage" else -1)
+    totals: dict[str, int] = {world.formats.source(p): 0 for p in EVENT_PLATFORMS}
     first_event = 0
     for t in range(world.timeline.weeks):
         monday = world.timeline.monday(t)
         frame, teams = _week_events(world, t, scaled, csr, account_of, rng, first_event)
         first_event += frame.height
-        for source in EVENT_PLATFORMS:
-            part = _canonical_events(frame.filter(pl.col("source") == source), source, world)
+        for platform in EVENT_PLATFORMS:
+            source = world.formats.source(platform)
+            part = _canonical_events(frame.filter(pl.col("source") == platform), platform, world, account_ids,
+                                     space_ids)
             totals[source] += part.height
             written.append(_write(part, out_dir / "platforms" / source / "canonical" / "events"
                                   / f"week={monday.isoformat()}.parquet"))
@@ -332,12 +351,13 @@ def write_canonical_platforms(world: SimulatedWorld, out_dir: Path, *, events_pe
         listed = np.flatnonzero(licensed & world.org.employed[:, t])
         counts = np.zeros(world.org.n_people, dtype=np.int64)
         counts[teams["person"].to_numpy()] = teams["count"].to_numpy()
+        period_start = monday + period_shift
         written.append(_write(pl.DataFrame({
-            "source": "m365_usage", "account_id": upn_of[listed].astype(str), "account_email": None,
-            "period_start": monday, "period_end": monday + dt.timedelta(days=6), "action": "post",
+            "source": teams_source, "account_id": upn_of[listed].astype(str), "account_email": None,
+            "period_start": period_start, "period_end": period_start + dt.timedelta(days=6), "action": "post",
             "count": counts[listed], "source_file": None,
         }, schema_overrides={"account_email": pl.Utf8, "source_file": pl.Utf8}).cast(ACTIVITY_COUNTS.schema),
-            out_dir / "platforms" / "m365_usage" / "canonical" / "activity_counts" / f"week={monday.isoformat()}.parquet"))
+            out_dir / "platforms" / teams_source / "canonical" / "activity_counts" / f"week={monday.isoformat()}.parquet"))
         say(f"events, week {t + 1} of {world.timeline.weeks}", 0.5 + 0.45 * (t + 1) / world.timeline.weeks)
         log.debug("week %d: %d events", t, frame.height)
     return written, totals

@@ -12,6 +12,7 @@ from pipelines.simulator.communities import CHARTERS
 from pipelines.simulator.kpis import REGISTRY
 from pipelines.simulator.organisation import LATE_SITE, SITES
 from pipelines.simulator.parameters import EMAIL_DOMAIN, LEGACY_DOMAIN, ORGANISATION, TIME_ZONE
+from pipelines.simulator.platform_formats import written_space_ids
 from pipelines.simulator.world import SimulatedWorld
 
 
@@ -66,6 +67,7 @@ def pilots_document(world: SimulatedWorld) -> dict[str, object]:
 
 def charters_document(world: SimulatedWorld) -> dict[str, object]:
     names = [(s.source, s.name) for s in world.spaces]
+    space_ids = written_space_ids(world)
     communities = []
     for ch in CHARTERS:
         rule: dict[str, object] = {"kind": ch.rule_kind}
@@ -75,7 +77,8 @@ def charters_document(world: SimulatedWorld) -> dict[str, object]:
             rule["tag"] = ch.tag
         entry: dict[str, object] = {
             "name": ch.name,
-            "spaces": [{"source": ch.source, "space_id": world.space_ids[names.index((ch.source, ch.space))]}],
+            "spaces": [{"source": world.formats.source(ch.source),
+                        "space_id": space_ids[names.index((ch.source, ch.space))]}],
             "purpose": ch.purpose,
             "output_type": ch.output_type,
             "rule": rule,

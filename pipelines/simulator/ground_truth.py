@@ -1,6 +1,7 @@
 """``ground_truth.json`` (sorted keys, indent 2) and the truth tables beside it:
-``truth_weekly.csv`` (one row per week) and ``truth_accounts.csv`` (every account with the
-employee it belongs to, its planted email variant and whether a correct pipeline can match it)."""
+``truth_weekly.csv`` (one row per week) and ``truth_accounts.csv`` (every account, by its source and
+id as the drop zone writes them, with the employee it belongs to, its planted email variant and
+whether a correct pipeline can match it)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 import orjson
 import polars as pl
 
+from pipelines.simulator.platform_formats import written_accounts, written_tenant_users
 from pipelines.simulator.world import SimulatedWorld
 
 
@@ -20,12 +22,12 @@ def write_ground_truth(world: SimulatedWorld, truth: dict[str, object], weekly: 
     weekly_path = out_dir / "truth_weekly.csv"
     weekly.write_csv(weekly_path, float_precision=6)
     emp = world.org.employee_id
-    accounts = world.accounts.with_columns(
+    accounts = written_accounts(world).with_columns(
         employee_id=pl.when(pl.col("person") >= 0).then(
             pl.col("person").replace_strict(list(range(len(emp))), emp.astype(str).tolist(), default=None,
                                             return_dtype=pl.Utf8)))
-    m365 = world.m365.with_columns(
-        source=pl.lit("m365_usage"), account_id=pl.col("upn"), email=pl.col("upn"), kind=pl.lit("employee"),
+    m365 = written_tenant_users(world).with_columns(
+        email=pl.col("upn"), kind=pl.lit("employee"),
         is_bot=pl.lit(False), deleted=pl.lit(False),
         employee_id=pl.when(pl.col("person") >= 0).then(
             pl.col("person").replace_strict(list(range(len(emp))), emp.astype(str).tolist(), default=None,

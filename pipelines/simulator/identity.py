@@ -264,11 +264,23 @@ def _uuid_like(rng: np.random.Generator, n: int) -> np.ndarray:
 
 
 def identity_truth(accounts: pl.DataFrame, m365: pl.DataFrame) -> dict[str, dict[str, object]]:
-    """Per source: human accounts, matchable human accounts, match rate, reasons and variants."""
-    frames = [accounts.select("source", "variant", "matchable", "reason", "is_bot"),
-              m365.select(pl.lit("m365_usage").alias("source"), "variant", "matchable", "reason",
+    """Per source: human accounts, matchable human accounts, match rate, reasons and variants.
+
+    ``m365`` may carry ``source`` and ``account_id`` (tenant users written under another source:
+    :func:`~pipelines.simulator.platform_formats.written_tenant_users`); without them its rows are
+    the ``m365_usage`` source's accounts, by UPN. Rows sharing a source and an account id are one
+    account (a format that keys accounts by e-mail, Google Chat, merges two accounts whose addresses
+    are equal once trimmed and lower-cased: only personal addresses can be).
+    """
+    m365_source = pl.col("source") if "source" in m365.columns else pl.lit("m365_usage")
+    m365_id = pl.col("account_id") if "account_id" in m365.columns else pl.col("upn")
+    frames = [accounts.select("source", "account_id", "variant", "matchable", "reason", "is_bot"),
+              m365.select(m365_source.alias("source"), m365_id.alias("account_id"), "variant", "matchable", "reason",
                           pl.lit(False).alias("is_bot"))]
-    allacc = pl.concat(frames)
+    allacc = (pl.concat(frames).sort("source", "account_id", "variant")
+              .group_by("source", "account_id", maintain_order=True)
+              .agg(pl.col("variant").first(), pl.col("matchable").any(), pl.col("reason").first(),
+                   pl.col("is_bot").any()))
     out: dict[str, dict[str, object]] = {}
     for source in sorted(allacc["source"].unique().to_list()):
         s = allacc.filter(pl.col("source") == source)

@@ -32,3 +32,34 @@ def csv_bytes(frame: pl.DataFrame, *, bom: bool = False, line_terminator: str = 
     text = frame.with_columns(pl.col(pl.Utf8).replace("", None)).write_csv(
         line_terminator=line_terminator, float_precision=float_precision)
     return (BOM if bom else b"") + text.encode("utf-8")
+
+
+def write_tar_gz(path: Path, files: dict[str, bytes], when: dt.datetime, *, root: str) -> Path:
+    """Write ``files`` (name -> bytes) under the folder ``root`` of a gzip-compressed tarball, so that
+    the same input gives the same bytes (fixed times, owners and modes; no name in the gzip header)."""
+    import gzip
+    import io
+    import tarfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    stamp = int(when.replace(tzinfo=dt.UTC).timestamp())
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        folder = tarfile.TarInfo(root)
+        folder.type, folder.mode, folder.mtime = tarfile.DIRTYPE, 0o755, stamp
+        tar.addfile(folder)
+        for name in sorted(files):
+            info = tarfile.TarInfo(f"{root}/{name}")
+            info.size, info.mode, info.mtime = len(files[name]), 0o644, stamp
+            tar.addfile(info, io.BytesIO(files[name]))
+    with open(path, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=stamp,
+                                                compresslevel=6) as gz:
+        gz.write(buffer.getvalue())
+    return path
+
+
+def json_bytes(obj: object) -> bytes:
+    """``obj`` as UTF-8 JSON indented by two spaces (as Zulip's export and Google Takeout write it)."""
+    import orjson
+
+    return orjson.dumps(obj, option=orjson.OPT_INDENT_2)

@@ -11,6 +11,7 @@ pipeline adds them up (a Viva Engage post is in its export and in the usage repo
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -275,8 +276,9 @@ def bass_truth(behaviour: Behaviour, timeline: Timeline, params: SimulationParam
 
 
 def community_truth(events: pl.DataFrame, spaces: tuple[Space, ...], space_ids: list[str],
-                    weeks: int) -> dict[str, object]:
-    """Weekly outputs per community, recomputed from the events exactly as the charter rules state."""
+                    weeks: int, source_of: Callable[[str], str] = str) -> dict[str, object]:
+    """Weekly outputs per community, recomputed from the events exactly as the charter rules state;
+    ``source_of`` names a community's platform as the drop zone does (its export format)."""
     live = events.filter(~pl.col("deleted") & ~pl.col("tombstone") & pl.col("kind").is_in(["post", "reply", "upload"]))
     names = [(s.source, s.name) for s in spaces]
     out: dict[str, object] = {}
@@ -298,7 +300,7 @@ def community_truth(events: pl.DataFrame, spaces: tuple[Space, ...], space_ids: 
         counts[wk[(wk >= 0) & (wk < weeks)]] = per_week["len"].to_numpy()[(wk >= 0) & (wk < weeks)]
         all_sp = events.filter(pl.col("space") == j)
         out[ch.name] = {
-            "source": ch.source,
+            "source": source_of(ch.source),
             "space_id": space_ids[j],
             "space_name": ch.space,
             "role": ch.role,

@@ -34,6 +34,7 @@ from pipelines.simulator.parameters import (
     stage_generators,
 )
 from pipelines.simulator.pilots import PilotPlan, select_pilots
+from pipelines.simulator.platform_formats import PlatformFormats, written_accounts, written_space_ids, written_tenant_users
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,8 @@ class SimulatedWorld:
     events: Events | None  # None when built for the canonical scale mode (events streamed by week)
     kpis: KpiData
     writer_rng: np.random.Generator
+    #: the export format each substitutable platform is written in (``uptake simulate --formats``)
+    formats: PlatformFormats = PlatformFormats()
 
 
 def _space_ids(spaces: tuple[Space, ...], rng: np.random.Generator) -> list[str]:
@@ -78,11 +81,13 @@ def _space_ids(spaces: tuple[Space, ...], rng: np.random.Generator) -> list[str]
 
 def build_world(employees: int = 2000, weeks: int = 40, seed: int = 0, start: dt.date = dt.date(2026, 1, 5),
                 progress: Progress | None = None, params: SimulationParameters | None = None,
-                with_events: bool = True) -> SimulatedWorld:
+                with_events: bool = True, formats: PlatformFormats | None = None) -> SimulatedWorld:
     """Run every simulation stage (deterministic in ``seed`` and the arguments).
 
     ``with_events=False`` skips the in-memory event table (``events`` is None): the canonical
     scale mode (:mod:`pipelines.simulator.canonical`) streams events week by week instead.
+    ``formats`` only names the export formats the writers use (default: each platform's own); the
+    world itself does not depend on it.
     """
     params = params or SimulationParameters()
     say = progress or (lambda step, fraction: None)
@@ -106,7 +111,8 @@ def build_world(employees: int = 2000, weeks: int = 40, seed: int = 0, start: dt
     log.info("simulated %d people, %s events", org.n_people, events.events.height if events else "streamed")
     return SimulatedWorld(seed=seed, employees=employees, params=params, timeline=timeline, org=org, pilots=pilots,
                           identity=identity, behaviour=behaviour, accounts=accounts, m365=m365, spaces=spaces,
-                          space_ids=space_ids, member=member, events=events, kpis=kpis, writer_rng=rngs["writers"])
+                          space_ids=space_ids, member=member, events=events, kpis=kpis, writer_rng=rngs["writers"],
+                          formats=formats or PlatformFormats())
 
 
 def truth_panel(world: SimulatedWorld) -> pl.DataFrame:
@@ -195,8 +201,9 @@ def build_ground_truth(world: SimulatedWorld) -> tuple[dict[str, object], pl.Dat
         c["kpi_att_expected"] = k["kpi_att_expected"]
         c["kpi_att_realised"] = k["kpi_att_realised"]
         c["kpi_att_by_event_time"] = k["kpi_att_by_event_time"]
-    identity = identity_truth(world.accounts, world.m365)
-    leavers = world.accounts.filter(pl.col("deleted") & (pl.col("kind") == "employee"))
+    accounts = written_accounts(world)
+    identity = identity_truth(accounts, written_tenant_users(world))
+    leavers = accounts.filter(pl.col("deleted") & (pl.col("kind") == "employee"))
     for source, d in identity.items():
         d["deactivated_leaver_accounts"] = int(leavers.filter(pl.col("source") == source).height)
     weekly_json = weekly.with_columns(pl.col("week_start").cast(pl.Utf8), pl.col(pl.Float64).fill_nan(None)).to_dicts()
@@ -212,6 +219,7 @@ def build_ground_truth(world: SimulatedWorld) -> tuple[dict[str, object], pl.Dat
         "timeline": tl.as_dict(),
         "late_site": {"site": LATE_SITE, "launch": tl.monday(tl.late_site_launch).isoformat()},
         "parameters": params.as_dict(),
+        "platform_formats": world.formats.as_dict(),
         "activity_model": {
             "base_activity": ("a_i = base(office 0.55 / frontline 0.30) + 0.40 * (maturity - 0.5), clipped to "
                               "[0.05, 0.8]; power users at least power_user_activity"),
@@ -241,7 +249,8 @@ def build_ground_truth(world: SimulatedWorld) -> tuple[dict[str, object], pl.Dat
         "frontline_gap": truth_mod.frontline_truth(weekly),
         "ever_active": truth_mod.ever_active_truth(org, world.identity, world.behaviour),
         # the community truth counts planted outputs in the event table (not built in the scale mode)
-        "communities": truth_mod.community_truth(world.events.events, world.spaces, world.space_ids, tl.weeks)
+        "communities": truth_mod.community_truth(world.events.events, world.spaces, written_space_ids(world), tl.weeks,
+                                                 source_of=world.formats.source)
         if world.events is not None else None,
         "kpis": world.kpis.truth,
         "weekly": weekly_json,

@@ -98,3 +98,27 @@ def test_the_demo_report_renders_in_chromium(browser, simulated_run):
     assert shown["errors"] == [] and shown["requests"] == []
     assert shown["charts"] >= 5 and shown["drawn"] == shown["charts"]
     assert shown["headline"]["headline-active_share"] == f"{100 * active:.1f}%"
+
+
+def test_the_french_report_renders_in_chromium_with_french_axes(browser, tmp_path: Path):
+    """The French page: plotly.js takes the French locale (no console error), date axes show French month
+    names, and the headline reads the French way."""
+    inputs = ReportInputs(organisation="Acme", week_start=fx.REPORT_WEEK, tables=fx.all_tables(), min_group_size=5,
+                          kpi_registry=fx.KPI_REGISTRY, generated_at=dt.datetime(2026, 4, 13, 6, tzinfo=dt.UTC))
+    report = build_report(inputs, language="fr")
+    path = tmp_path / "rapport.html"
+    path.write_text(render_html(report), encoding="utf-8")
+    shown = open_report(browser, path, ARTIFACTS / "report_fr.png")
+    assert shown["errors"] == [] and shown["requests"] == []
+    assert shown["charts"] == len(report.charts) and shown["drawn"] == shown["charts"]
+    assert shown["headline"]["headline-active_share"] == "42,0\u00a0%"
+    assert shown["headline"]["headline-frontline_gap"] == "20,0 pts"
+    context = browser.new_context(offline=True)
+    page = context.new_page()
+    page.goto(path.resolve().as_uri(), wait_until="load")
+    page.wait_for_function("() => document.querySelector('#chart-0 .xtick text')", timeout=30_000)
+    ticks = page.evaluate("() => [...document.querySelectorAll('#chart-0 .xtick text')].map(t => t.textContent)")
+    context.close()
+    months = ("janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc.")
+    assert ticks and any(m in " ".join(ticks) for m in months), ticks
+    assert not any(m in " ".join(ticks) for m in ("Jan", "Feb", "Mar", "Apr", "May", "Jun")), ticks

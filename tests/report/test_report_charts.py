@@ -164,7 +164,7 @@ def test_representativeness_draws_unsuppressed_comparisons():
     fig = charts.plot_representativeness(fx.pilot_representativeness())
     labels = list(fig.data[0].y)
     assert len(labels) == 5 and not any("Tiny" in lab for lab in labels)
-    assert labels[-1] == "worker_type = frontline"  # the largest |SMD| at the top
+    assert labels[-1] == "worker type = frontline"  # the largest |SMD| at the top (the attribute in words)
 
 
 def test_a_cohort_without_a_naive_row_still_shows_its_naive_gap():

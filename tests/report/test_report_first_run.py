@@ -10,7 +10,8 @@ import polars as pl
 import pytest
 
 from report import report_fixtures as fx
-from transforms.contracts.actions import tier_actions, tier_in_words
+from transforms.contracts.actions import tier_actions
+from transforms.report.vocabulary import tier_in_words
 from transforms.report import ReportInputs, build_report
 from transforms.report.headline import headline
 from transforms.report.sections import (

@@ -137,15 +137,15 @@ def test_event_study_projection_and_power_readings():
     assert passed.startswith("Before the start, pilot and comparison groups moved together (the gap moved -0.4 "
                              "points over 4 weeks, pre-trend test p = 0.41)")
     proj = readings.reading_pilot_projection(views.projection, "weekly_active_rate", unit="points", scale=100)
-    assert proj == ("Projected onto the whole eligible population, the effect of wave-1 on weekly_active_rate would be "
-                    "+6.2 points (95% CI +3.0 to +9.4), against +9.8 among its own members (re-weighted by "
-                    "worker_type; covers 100% of the eligible population).")
+    assert proj == ("Projected onto the whole eligible population, the effect of wave-1 on weekly active share would "
+                    "be +6.2 points (95% CI +3.0 to +9.4), against +9.8 among its own members (re-weighted by "
+                    "worker type; covers 100% of the eligible population).")
     unprojectable = views.projection.with_columns(
         pl.when(pl.col("scope") == "population").then(None).otherwise(pl.col("estimate")).alias("estimate"),
         pl.when(pl.col("scope") == "population").then(pl.lit("not projectable: no stratum")).otherwise(None)
         .alias("note"))
     assert readings.reading_pilot_projection(unprojectable, "weekly_active_rate", unit="points") == (
-        "No projection of weekly_active_rate onto the whole population could be made "
+        "No projection of weekly active share onto the whole population could be made "
         "(wave-1: not projectable: no stratum).")
     power = readings.reading_pilot_power(fx.pilot_power().rename({"kpi": "outcome"}), "resolution_hours", unit="hours")
     assert power == ("With 6 pilot units and 20 others over 6 weeks, the smallest change in resolution_hours the "

@@ -48,18 +48,6 @@ ACTION_TIERS: dict[Action, Tier] = {
     Action.JOIN: Tier.MEMBERSHIP,
 }
 
-#: How a report says that someone did an action ("people who posted, replied, shared or uploaded").
-ACTION_PAST_TENSE: dict[Action, str] = {
-    Action.VISIT: "visited",
-    Action.READ: "read",
-    Action.REACT: "reacted",
-    Action.POST: "posted",
-    Action.REPLY: "replied",
-    Action.SHARE: "shared",
-    Action.UPLOAD: "uploaded",
-    Action.JOIN: "joined",
-}
-
 ACTIONS: tuple[str, ...] = tuple(a.value for a in Action)
 TIERS: tuple[str, ...] = tuple(t.value for t in Tier)
 #: Tiers that make a person-week *active*.
@@ -93,12 +81,3 @@ def tier_actions(tier: Tier | str) -> tuple[Action, ...]:
     except ValueError as exc:
         raise ValueError(f"unknown tier {tier!r}; expected one of {', '.join(TIERS)}") from exc
     return tuple(a for a, t in ACTION_TIERS.items() if t == wanted)
-
-
-def tier_in_words(*tiers: Tier | str) -> str:
-    """The actions of ``tiers`` as a report says them, from the vocabulary: ``tier_in_words("contribution")``
-    is "posted, replied, shared or uploaded"."""
-    verbs = [ACTION_PAST_TENSE[a] for t in tiers for a in tier_actions(t)]
-    if not verbs:
-        return ""
-    return verbs[0] if len(verbs) == 1 else ", ".join(verbs[:-1]) + " or " + verbs[-1]

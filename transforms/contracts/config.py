@@ -94,6 +94,18 @@ class Settings(_Strict):
     )
     warehouse_threads: int | None = Field(
         None, ge=1, description="DuckDB threads (default: one per core). $UPTAKE_DUCKDB_THREADS overrides it.")
+    language: Literal["en", "fr"] = Field(
+        "en",
+        description="the language the weekly report is written in: en (English) or fr (French); a region "
+        "such as fr_FR or fr-CA is accepted and read as its language. `uptake report --lang` overrides it.",
+    )
+
+    @field_validator("language", mode="before")
+    @classmethod
+    def _language_code(cls, v: object) -> object:
+        if isinstance(v, str):
+            return v.strip().replace("-", "_").split("_", 1)[0].lower()
+        return v
 
     @field_validator("time_zone")
     @classmethod

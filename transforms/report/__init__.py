@@ -6,6 +6,9 @@
 - :mod:`transforms.report.headline`: the week's headline figures and their week-over-week change.
 - :mod:`transforms.report.sections`: the report's sections, built from whichever tables exist.
 - :mod:`transforms.report.weekly`: the HTML page (plotly.js embedded once, print CSS for A4).
+- :mod:`transforms.report.i18n`: the report's languages (English, French): the message catalogue
+  (``_()``), the active language, numbers and dates through Babel; :mod:`transforms.report.vocabulary`
+  and :mod:`transforms.report.mart_text` say the pipeline's vocabulary and the marts' notes in it.
 """
 
 from transforms.report.inputs import QUALITY_TABLES, ReportInputError, ReportInputs, report_tables

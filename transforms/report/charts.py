@@ -20,22 +20,33 @@ the notebooks show the same numbers. Rules every function follows:
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 
 import plotly.graph_objects as go
 import polars as pl
 
-from transforms.contracts.actions import ACTIVE_TIERS, Tier, tier_in_words
+from transforms.contracts.actions import ACTIVE_TIERS, Tier
 from transforms.metrics.registry import KIND_COLUMN, MetricKind, MixedKindError, assert_single_kind, get_metric
 from transforms.privacy import DEFAULT_MIN_GROUP_SIZE
 from transforms.report import format as fmt
+from transforms.report.i18n import N_, _, number_separators, pgettext
 from transforms.report.inputs import ReportInputError, require_columns
+from transforms.report.vocabulary import (
+    lifecycle_word,
+    metric_word,
+    population_type_word,
+    population_word,
+    segment_word,
+    tier_in_words,
+)
 
 __all__ = [
     "CHART_HEIGHT",
     "CHART_WIDTH",
     "figure_kind",
     "figure_metrics",
+    "localise_date_axis",
     "new_figure",
     "plot_active_rate_by_population",
     "plot_adoption_rates",
@@ -104,8 +115,22 @@ def new_figure(*, kind: MetricKind | str, metrics: Sequence[str], title: str, y_
                 "x": 0},
         yaxis_title=y_title,
         xaxis_title=x_title,
+        separators=number_separators(),
         meta={_META_KEY: {"kind": k.value, "metrics": list(metrics)}},
     )
+    return fig
+
+
+def localise_date_axis(fig: go.Figure) -> go.Figure:
+    """Write a date x axis's ticks in the report's language's order ("Mar 8" / "8 mars"): plotly.js's
+    French locale gives the month names, this gives the order. Changes ``fig`` (a figure the caller
+    just made) and returns it; figures whose x axis holds no dates are left as they are."""
+    tick = pgettext("Plotly date axis ticks (d3-time-format)", "%b %-d")
+    if tick == "%b %-d":
+        return fig
+    dated = any(len(getattr(t, "x", None) or ()) and isinstance(t.x[0], dt.date) for t in fig.data)
+    if dated:
+        fig.update_xaxes(tickformat=tick)
     return fig
 
 
@@ -158,10 +183,65 @@ def _pct(values: pl.Series) -> list[float | None]:
     return (values.cast(pl.Float64) * 100).round(3).to_list()
 
 
+def _hover(template: str, **values: str) -> str:
+    """A Plotly hover template: the report's ``{name}`` placeholders filled in, Plotly's own ``%{x}`` ones
+    left for plotly.js, and the trace name box hidden."""
+    filled = re.sub(r"(?<!%)\{(\w+)\}", lambda m: str(values[m[1]]), template)
+    return filled + "<extra></extra>"
+
+
+def _share_hover(name: str | None = None, *, dated: bool = False) -> str:
+    """The hover text of a weekly share: "name: 42.3%", with the week's date when ``dated`` (or no name)."""
+    if name is None:
+        return _hover(_("%{x|%Y-%m-%d}: %{y:.1f}{percent}"), percent=_percent_suffix())
+    if dated:
+        return _hover(_("{name}<br>%{x|%Y-%m-%d}: %{y:.1f}{percent}"), name=name, percent=_percent_suffix())
+    return _hover(_("{name}: %{y:.1f}{percent}"), name=name, percent=_percent_suffix())
+
+
+def _percent_suffix() -> str:
+    """The suffix of a percentage axis or label: "%" in English, " %" (no-break space) in French."""
+    return fmt.pct(0.0).removeprefix("0")
+
+
+def _whole_pct(value: float) -> str:
+    """A bar label: a value already in percent, rounded to a whole number ("42%")."""
+    return fmt.pct(value / 100)
+
+
+#: What an empty chart says, by what it would have drawn: (cells hidden, nothing in the data).
+_EMPTY: dict[str, tuple[str, str]] = {
+    "weeks": (N_("No publishable weeks (cells below the minimum group size are hidden)."),
+              N_("No weeks in this data yet.")),
+    "populations": (N_("No publishable populations (cells below the minimum group size are hidden)."),
+                    N_("No populations in this data yet.")),
+    "cohorts": (N_("No publishable cohorts (cells below the minimum group size are hidden)."),
+                N_("No cohorts in this data yet.")),
+    "attributes": (N_("No publishable attributes (cells below the minimum group size are hidden)."),
+                   N_("No attributes in this data yet.")),
+    "effects": (N_("No publishable effects (cells below the minimum group size are hidden)."),
+                N_("No effects in this data yet.")),
+    "projections": (N_("No publishable projections (cells below the minimum group size are hidden)."),
+                    N_("No projections in this data yet.")),
+    "outcomes": (N_("No publishable outcomes (cells below the minimum group size are hidden)."),
+                 N_("No outcomes in this data yet.")),
+    "community outputs": (N_("No publishable community outputs (cells below the minimum group size are hidden)."),
+                          N_("No community outputs in this data yet.")),
+    "periods": (N_("No publishable periods (cells below the minimum group size are hidden)."),
+                N_("No periods in this data yet.")),
+    "lags": (N_("No publishable lags (cells below the minimum group size are hidden)."),
+             N_("No lags in this data yet.")),
+    "sources": (N_("No publishable sources (cells below the minimum group size are hidden)."),
+                N_("No sources in this data yet.")),
+    "sources with human accounts": (
+        N_("No publishable sources with human accounts (cells below the minimum group size are hidden)."),
+        N_("No sources with human accounts in this data yet.")),
+}
+
+
 def _annotate_empty(fig: go.Figure, what: str, *, hidden: bool = True) -> go.Figure:
     """Say why a chart is empty: its cells were hidden (``hidden``), or there was nothing to draw."""
-    text = (f"No publishable {what} (cells below the minimum group size are hidden)." if hidden else
-            f"No {what} in this data yet.")
+    text = _(_EMPTY[what][0 if hidden else 1])
     fig.add_annotation(text=text, showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5, font={"color": GREY})
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
@@ -183,13 +263,38 @@ def _pick(frame: pl.DataFrame, candidates: Sequence[str], *, table: str, what: s
 
 # ------------------------------------------------------------------------------------------ adoption
 
-#: Legend labels of the adoption rates, worded from the action vocabulary and its tiers.
-_RATE_LABELS = {
-    "active_rate": f"active ({tier_in_words(*ACTIVE_TIERS)})",
-    "engaged_rate": f"engaged ({tier_in_words(Tier.REACTION, Tier.CONTRIBUTION)})",
-    "contributor_rate": f"contributed ({tier_in_words(Tier.CONTRIBUTION)})",
-    "ever_active_rate": "ever active",
+def _rate_label(rate: str) -> str:
+    """Legend label of an adoption rate, worded from the action vocabulary and its tiers."""
+    if rate == "active_rate":
+        return _("active ({actions})").format(actions=tier_in_words(*ACTIVE_TIERS))
+    if rate == "engaged_rate":
+        return _("engaged ({actions})").format(actions=tier_in_words(Tier.REACTION, Tier.CONTRIBUTION))
+    if rate == "contributor_rate":
+        return _("contributed ({actions})").format(actions=tier_in_words(Tier.CONTRIBUTION))
+    if rate == "ever_active_rate":
+        return _("ever active")
+    return rate
+
+
+#: Chart titles of one adoption rate by population type: over the weeks, and this week.
+_SHARE_TITLES = {
+    "active_rate": (N_("Share active by {population_type}"), N_("Share active this week by {population_type}")),
+    "engaged_rate": (N_("Share engaged by {population_type}"), N_("Share engaged this week by {population_type}")),
+    "contributor_rate": (N_("Share contributing by {population_type}"),
+                         N_("Share contributing this week by {population_type}")),
 }
+
+
+def _share_title(metric: str, population_type: str, *, this_week: bool) -> str:
+    titles = _SHARE_TITLES.get(metric)
+    if titles is None:
+        return _("{metric} by {population_type}").format(metric=metric_word(metric),
+                                                         population_type=population_type_word(population_type))
+    return _(titles[1 if this_week else 0]).format(population_type=population_type_word(population_type))
+
+
+def _eligible_axis() -> str:
+    return _("% of eligible employees")
 
 
 def plot_adoption_rates(curve: pl.DataFrame, *, population_type: str = "organisation",
@@ -207,15 +312,15 @@ def plot_adoption_rates(curve: pl.DataFrame, *, population_type: str = "organisa
         curve.filter((pl.col("population_type") == population_type) & (pl.col("population") == population)),
         size_columns=["eligible"], min_group_size=min_group_size,
     ).sort("week_start")
-    fig = new_figure(kind=MetricKind.ACTIVITY, metrics=rates, title="Adoption of the whole organisation, week by week",
-                     y_title="% of eligible employees")
+    fig = new_figure(kind=MetricKind.ACTIVITY, metrics=rates, title=_("Adoption of the whole organisation, week by week"),
+                     y_title=_eligible_axis())
     if rows.height == 0:
         return _annotate_empty(fig, "weeks")
     for i, rate in enumerate(rates):
         fig.add_trace(go.Scatter(x=rows["week_start"].to_list(), y=_pct(rows[rate]), mode="lines",
-                                 name=_RATE_LABELS.get(rate, rate), line={"color": PALETTE[i], "width": 2.5},
-                                 hovertemplate="%{x|%Y-%m-%d}: %{y:.1f}%<extra></extra>"))
-    fig.update_yaxes(rangemode="tozero", ticksuffix="%")
+                                 name=_rate_label(rate), line={"color": PALETTE[i], "width": 2.5},
+                                 hovertemplate=_share_hover()))
+    fig.update_yaxes(rangemode="tozero", ticksuffix=_percent_suffix())
     return fig
 
 
@@ -237,10 +342,9 @@ def plot_population_trend(curve: pl.DataFrame, *, population_type: str, metric: 
     _check_table_kind(curve, MetricKind.ACTIVITY, table)
     rows = publishable(curve.filter(pl.col("population_type") == population_type), size_columns=["eligible"],
                        min_group_size=min_group_size).sort("week_start")
-    label = _RATE_LABELS.get(metric, metric).split(" (")[0]
     fig = new_figure(kind=MetricKind.ACTIVITY, metrics=[metric],
-                     title=title or f"Share {label} by {population_type.replace('_', ' ')}",
-                     y_title="% of eligible employees")
+                     title=title or _share_title(metric, population_type, this_week=False),
+                     y_title=_eligible_axis())
     if rows.height == 0:
         return _annotate_empty(fig, "populations")
     pops = _largest_populations(rows, max_lines)
@@ -249,8 +353,8 @@ def plot_population_trend(curve: pl.DataFrame, *, population_type: str, metric: 
         fig.add_trace(go.Scatter(x=part["week_start"].to_list(), y=_pct(part[metric]), mode="lines",
                                  name=fmt.population_label(pop),
                                  line={"color": _colour(pop, i), "width": 2.5},
-                                 hovertemplate=f"{fmt.population_label(pop)}<br>%{{x|%Y-%m-%d}}: %{{y:.1f}}%<extra></extra>"))
-    fig.update_yaxes(rangemode="tozero", ticksuffix="%")
+                                 hovertemplate=_share_hover(fmt.population_label(pop), dated=True)))
+    fig.update_yaxes(rangemode="tozero", ticksuffix=_percent_suffix())
     return fig
 
 
@@ -269,26 +373,27 @@ def plot_active_rate_by_population(curve: pl.DataFrame, *, population_type: str,
     rows = publishable(week_rows.filter(pl.col("population_type") == population_type), size_columns=["eligible"],
                        min_group_size=min_group_size).filter(pl.col(metric).is_not_null())
     rows = rows.sort(metric).head(max_bars).sort(metric, descending=True)
-    label = _RATE_LABELS.get(metric, metric).split(" (")[0]
     n = rows.height
     fig = new_figure(kind=MetricKind.ACTIVITY, metrics=[metric],
-                     title=f"Share {label} this week by {population_type.replace('_', ' ')}",
-                     y_title=None, x_title="% of eligible employees", height=max(CHART_HEIGHT - 80, 110 + 26 * n),
+                     title=_share_title(metric, population_type, this_week=True),
+                     y_title=None, x_title=_eligible_axis(), height=max(CHART_HEIGHT - 80, 110 + 26 * n),
                      left_margin=150)
     if n == 0:
         return _annotate_empty(fig, "populations")
     fig.add_trace(go.Bar(x=_pct(rows[metric]), y=[fmt.population_label(p) for p in rows["population"].to_list()], orientation="h",
-                         marker_color=PALETTE[0], text=[f"{v:.0f}%" for v in _pct(rows[metric])],
+                         marker_color=PALETTE[0], text=[_whole_pct(v) for v in _pct(rows[metric])],
                          textposition="outside", cliponaxis=False, showlegend=False,
                          customdata=rows["eligible"].to_list(),
-                         hovertemplate="%{y}: %{x:.1f}% of %{customdata} eligible<extra></extra>"))
+                         hovertemplate=_hover(_("%{y}: %{x:.1f}{percent} of %{customdata} eligible"),
+                                              percent=_percent_suffix())))
     org = publishable(week_rows.filter(pl.col("population_type") == "organisation"), size_columns=["eligible"],
                       min_group_size=min_group_size)
     if org.height and org[metric][0] is not None:
         x = 100 * float(org[metric][0])
         fig.add_vline(x=x, line_dash="dash", line_color=GREY,
-                      annotation_text=f"organisation {x:.0f}%", annotation_position="top")
-    fig.update_xaxes(rangemode="tozero", ticksuffix="%")
+                      annotation_text=_("organisation {share}").format(share=_whole_pct(x)),
+                      annotation_position="top")
+    fig.update_xaxes(rangemode="tozero", ticksuffix=_percent_suffix())
     return fig
 
 
@@ -308,19 +413,19 @@ def plot_usage_segments(shares: pl.DataFrame, *, population_type: str = "organis
         size_columns=["eligible"], min_group_size=min_group_size,
     ).sort("week_start")
     fig = new_figure(kind=MetricKind.ACTIVITY, metrics=["usage_segment_share"],
-                     title="Usage segments (12-week habits), week by week", y_title="% of eligible employees")
+                     title=_("Usage segments (12-week habits), week by week"), y_title=_eligible_axis())
     if rows.height == 0:
         return _annotate_empty(fig, "weeks")
     colours = {"Power user": "#005a8c", "Habitual user": "#0072B2", "Novice user": "#56B4E9",
                "Low user": "#b9dcef", "Non-user": "#e3e3e3"}
     for i, seg in enumerate(rows["segment"].unique(maintain_order=True).to_list()):
         part = rows.filter(pl.col("segment") == seg)
-        fig.add_trace(go.Scatter(x=part["week_start"].to_list(), y=_pct(part["share"]), mode="lines", name=str(seg),
-                                 stackgroup="segments", line={"width": 0.5},
+        fig.add_trace(go.Scatter(x=part["week_start"].to_list(), y=_pct(part["share"]), mode="lines",
+                                 name=segment_word(seg), stackgroup="segments", line={"width": 0.5},
                                  fillcolor=colours.get(seg, PALETTE[i % len(PALETTE)]),
                                  marker_color=colours.get(seg, PALETTE[i % len(PALETTE)]),
-                                 hovertemplate=f"{seg}: %{{y:.1f}}%<extra></extra>"))
-    fig.update_yaxes(range=[0, 100], ticksuffix="%")
+                                 hovertemplate=_share_hover(segment_word(seg))))
+    fig.update_yaxes(range=[0, 100], ticksuffix=_percent_suffix())
     return fig
 
 
@@ -340,8 +445,8 @@ def plot_lifecycle(shares: pl.DataFrame, *, population_type: str = "organisation
         size_columns=["eligible"], min_group_size=min_group_size,
     ).sort("week_start")
     fig = new_figure(kind=MetricKind.ACTIVITY, metrics=["lifecycle_share"],
-                     title="Who is active each week: new, returning, resurrecting; who went dormant",
-                     y_title="% of eligible employees")
+                     title=_("Who is active each week: new, returning, resurrecting; who went dormant"),
+                     y_title=_eligible_axis())
     if rows.height == 0:
         return _annotate_empty(fig, "weeks")
     spec = (("returning", 1, "#0072B2"), ("new", 1, "#009E73"), ("resurrecting", 1, "#56B4E9"),
@@ -352,10 +457,10 @@ def plot_lifecycle(shares: pl.DataFrame, *, population_type: str = "organisation
             continue
         fig.add_trace(go.Bar(x=part["week_start"].to_list(), y=[None if v is None else sign * v
                                                                  for v in _pct(part["share"])],
-                             name=state, marker_color=colour,
-                             hovertemplate=f"{state}: %{{y:.1f}}%<extra></extra>"))
+                             name=lifecycle_word(state), marker_color=colour,
+                             hovertemplate=_share_hover(lifecycle_word(state))))
     fig.update_layout(barmode="relative", bargap=0.15)
-    fig.update_yaxes(ticksuffix="%")
+    fig.update_yaxes(ticksuffix=_percent_suffix())
     return fig
 
 
@@ -379,10 +484,10 @@ def plot_retention(triangle: pl.DataFrame, *, population: str = "organisation", 
         pl.col("weeks_since") <= max_weeks)
     cohorts = sorted(rows["cohort_start"].unique().to_list())[-max_cohorts:]
     rows = rows.filter(pl.col("cohort_start").is_in(cohorts))
-    what = "in" if metric == "retention_on" else "in or after"
-    fig = new_figure(kind=MetricKind.ACTIVITY, metrics=[metric],
-                     title=f"Retention: share of each cohort active {what} week k after first activity",
-                     y_title="cohort (first active week)", x_title="weeks since first activity")
+    title = (_("Retention: share of each cohort active in week k after first activity") if metric == "retention_on"
+             else _("Retention: share of each cohort active in or after week k after first activity"))
+    fig = new_figure(kind=MetricKind.ACTIVITY, metrics=[metric], title=title,
+                     y_title=_("cohort (first active week)"), x_title=_("weeks since first activity"))
     if rows.height == 0:
         return _annotate_empty(fig, "cohorts")
     wide = rows.pivot(on="weeks_since", index="cohort_start", values=metric, aggregate_function="first",
@@ -391,8 +496,10 @@ def plot_retention(triangle: pl.DataFrame, *, population: str = "organisation", 
     z = [[None if v is None else 100 * v for v in wide[c].to_list()] for c in ks]
     z = [list(r) for r in zip(*z, strict=True)]
     fig.add_trace(go.Heatmap(z=z, x=[int(k) for k in ks], y=[d.isoformat() for d in wide["cohort_start"].to_list()],
-                             colorscale="Blues", zmin=0, zmax=100, colorbar={"ticksuffix": "%", "thickness": 12},
-                             hovertemplate="cohort %{y}, week %{x}: %{z:.0f}%<extra></extra>"))
+                             colorscale="Blues", zmin=0, zmax=100,
+                             colorbar={"ticksuffix": _percent_suffix(), "thickness": 12},
+                             hovertemplate=_hover(_("cohort %{y}, week %{x}: %{z:.0f}{percent}"),
+                                                    percent=_percent_suffix())))
     fig.update_yaxes(type="category", autorange="reversed")
     return fig
 
@@ -415,22 +522,22 @@ def plot_diffusion(projection: pl.DataFrame, *, population_type: str = "organisa
     if observed_weeks.len():  # draw the projection for half a year past the last observed week
         rows = rows.filter(pl.col("week_start") <= observed_weeks.max() + dt.timedelta(weeks=horizon_weeks))
     fig = new_figure(kind=MetricKind.ACTIVITY, metrics=["projected_adoption_share"],
-                     title="Diffusion: share ever active, observed and projected (Bass model)",
-                     y_title="% of non-pilot eligible employees")
+                     title=_("Diffusion: share ever active, observed and projected (Bass model)"),
+                     y_title=_("% of non-pilot eligible employees"))
     if rows.height == 0 or rows["fitted_share"].drop_nulls().len() == 0 and rows["observed_share"].drop_nulls().len() == 0:
         return _annotate_empty(fig, "weeks")
     x = rows["week_start"].to_list()
     if {"band_low", "band_high"} <= set(rows.columns) and rows["band_low"].drop_nulls().len():
         fig.add_trace(go.Scatter(x=x + x[::-1], y=_pct(rows["band_high"]) + _pct(rows["band_low"])[::-1],
                                  fill="toself", fillcolor="rgba(0,114,178,0.15)", line={"width": 0}, mode="lines",
-                                 name="bootstrap band", hoverinfo="skip"))
-    fig.add_trace(go.Scatter(x=x, y=_pct(rows["fitted_share"]), mode="lines", name="Bass model (fitted, projected)",
+                                 name=_("bootstrap band"), hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=x, y=_pct(rows["fitted_share"]), mode="lines", name=_("Bass model (fitted, projected)"),
                              line={"color": PALETTE[0], "dash": "dash", "width": 2}))
-    fig.add_trace(go.Scatter(x=x, y=_pct(rows["observed_share"]), mode="lines", name="observed",
+    fig.add_trace(go.Scatter(x=x, y=_pct(rows["observed_share"]), mode="lines", name=_("observed"),
                              line={"color": "#000000", "width": 2.5}))
     for share in (50, 80):
         fig.add_hline(y=share, line_dash="dot", line_color=GREY, line_width=1)
-    fig.update_yaxes(range=[0, 100], ticksuffix="%")
+    fig.update_yaxes(range=[0, 100], ticksuffix=_percent_suffix())
     return fig
 
 
@@ -450,17 +557,20 @@ def plot_never_active(non_users: pl.DataFrame, *, population_type: str,
                        min_group_size=min_group_size).filter(pl.col("never_active_rate").is_not_null())
     rows = rows.sort("never_active_rate", descending=True).head(max_bars).sort("never_active_rate")
     fig = new_figure(kind=MetricKind.ACTIVITY, metrics=["never_active_rate"],
-                     title=f"Never active so far, by {population_type.replace('_', ' ')}", y_title=None,
-                     x_title="% of eligible employees never active", height=max(CHART_HEIGHT - 80, 110 + 26 * rows.height),
+                     title=_("Never active so far, by {population_type}").format(
+                         population_type=population_type_word(population_type)), y_title=None,
+                     x_title=_("% of eligible employees never active"),
+                     height=max(CHART_HEIGHT - 80, 110 + 26 * rows.height),
                      left_margin=150)
     if rows.height == 0:
         return _annotate_empty(fig, "populations")
     vals = _pct(rows["never_active_rate"])
     fig.add_trace(go.Bar(x=vals, y=[fmt.population_label(p) for p in rows["population"].to_list()], orientation="h",
-                         marker_color=PALETTE[3], text=[f"{v:.0f}%" for v in vals], textposition="outside",
+                         marker_color=PALETTE[3], text=[_whole_pct(v) for v in vals], textposition="outside",
                          cliponaxis=False, showlegend=False, customdata=rows["eligible"].to_list(),
-                         hovertemplate="%{y}: %{x:.1f}% of %{customdata} eligible<extra></extra>"))
-    fig.update_xaxes(rangemode="tozero", ticksuffix="%")
+                         hovertemplate=_hover(_("%{y}: %{x:.1f}{percent} of %{customdata} eligible"),
+                                              percent=_percent_suffix())))
+    fig.update_xaxes(rangemode="tozero", ticksuffix=_percent_suffix())
     return fig
 
 
@@ -479,17 +589,21 @@ def plot_digital_divide(divide: pl.DataFrame, *, min_group_size: int = DEFAULT_M
         rows = rows.filter(pl.col("scope") == "week")
     rows = publishable(rows, size_columns=["reference_people", "focus_people"], min_group_size=min_group_size)
     rows = rows.sort("week_start")
-    ref = str(rows["reference"][0]) if rows.height else "reference"
-    foc = str(rows["focus"][0]) if rows.height else "focus"
+    ref = str(rows["reference"][0]) if rows.height else None
+    foc = str(rows["focus"][0]) if rows.height else None
     fig = new_figure(kind=MetricKind.ACTIVITY, metrics=["active_rate"],
-                     title=f"Digital divide: weekly active share, {foc} vs {ref}", y_title="% of eligible employees")
+                     title=_("Digital divide: weekly active share, {focus} vs {reference}").format(
+                         focus=population_word(foc) if foc else _("focus group"),
+                         reference=population_word(ref) if ref else _("reference group")),
+                     y_title=_eligible_axis())
     if rows.height == 0:
         return _annotate_empty(fig, "weeks")
     for col, name in (("reference_active_rate", ref), ("focus_active_rate", foc)):
-        fig.add_trace(go.Scatter(x=rows["week_start"].to_list(), y=_pct(rows[col]), mode="lines", name=name,
+        label = population_word(name)
+        fig.add_trace(go.Scatter(x=rows["week_start"].to_list(), y=_pct(rows[col]), mode="lines", name=label,
                                  line={"color": _colour(name, 0 if col.startswith("ref") else 3), "width": 2.5},
-                                 hovertemplate=f"{name}: %{{y:.1f}}%<extra></extra>"))
-    fig.update_yaxes(rangemode="tozero", ticksuffix="%")
+                                 hovertemplate=_share_hover(label)))
+    fig.update_yaxes(rangemode="tozero", ticksuffix=_percent_suffix())
     return fig
 
 
@@ -510,16 +624,16 @@ def plot_manager_relay(relay: pl.DataFrame, *, min_group_size: int = DEFAULT_MIN
     rows = publishable(rows, size_columns=["members_manager_active", "members_manager_inactive"],
                        min_group_size=min_group_size).sort("week_start")
     fig = new_figure(kind=MetricKind.ACTIVITY, metrics=["team_active_rate_by_manager"],
-                     title="Managers as relays: team members active, by their manager's activity the week before",
-                     y_title="% of adopted team members")
+                     title=_("Managers as relays: team members active, by their manager's activity the week before"),
+                     y_title=_("% of adopted team members"))
     if rows.height == 0:
         return _annotate_empty(fig, "weeks")
-    for col, name, colour in (("rate_manager_active", "manager active the week before", PALETTE[2]),
-                              ("rate_manager_inactive", "manager not active the week before", GREY)):
+    for col, name, colour in (("rate_manager_active", _("manager active the week before"), PALETTE[2]),
+                              ("rate_manager_inactive", _("manager not active the week before"), GREY)):
         fig.add_trace(go.Scatter(x=rows["week_start"].to_list(), y=_pct(rows[col]), mode="lines", name=name,
                                  line={"color": colour, "width": 2.5},
-                                 hovertemplate=f"{name}: %{{y:.1f}}%<extra></extra>"))
-    fig.update_yaxes(rangemode="tozero", ticksuffix="%")
+                                 hovertemplate=_share_hover(name)))
+    fig.update_yaxes(rangemode="tozero", ticksuffix=_percent_suffix())
     return fig
 
 
@@ -544,14 +658,10 @@ def plot_representativeness(rep: pl.DataFrame, *, threshold: float = 0.1, max_ro
         rows = rows.filter(pl.col("row_type") != "summary")
     rows = publishable(rows, size_columns=["pilot_n", "population_n"], min_group_size=min_group_size)
     rows = rows.filter(pl.col("smd").is_not_null() & pl.col("smd").is_finite())
-    label = pl.col("variable").cast(pl.Utf8)
-    if "level" in rows.columns:
-        label = pl.when(pl.col("level").is_null()).then(label).otherwise(
-            pl.concat_str([label, pl.lit(" = "), pl.col("level").cast(pl.Utf8)]))
-    rows = rows.with_columns(label.alias("__label"), pl.col("smd").abs().alias("__abs")).sort(
+    rows = rows.with_columns(attribute_level_label(rows).alias("__label"), pl.col("smd").abs().alias("__abs")).sort(
         "__abs", descending=True).head(max_rows).sort("__abs")
     fig = new_figure(kind=MetricKind.ACTIVITY, metrics=["eligible"], title=title_for_representativeness(rep),
-                     y_title=None, x_title="standardized difference (pilot minus eligible population)",
+                     y_title=None, x_title=_("standardized difference (pilot minus eligible population)"),
                      height=max(CHART_HEIGHT - 60, 120 + 22 * rows.height), left_margin=210)
     if rows.height == 0:
         return _annotate_empty(fig, "attributes")
@@ -559,17 +669,34 @@ def plot_representativeness(rep: pl.DataFrame, *, threshold: float = 0.1, max_ro
     fig.add_vrect(x0=-threshold, x1=threshold, fillcolor="rgba(0,158,115,0.10)", line_width=0)
     fig.add_trace(go.Scatter(x=rows["smd"].to_list(), y=rows["__label"].to_list(), mode="markers",
                              marker={"size": 10, "color": [PALETTE[3] if f else PALETTE[2] for f in flagged]},
-                             showlegend=False, hovertemplate="%{y}: SMD %{x:.2f}<extra></extra>"))
+                             showlegend=False, hovertemplate=_hover(_("%{y}: SMD %{x:.2f}"))))
     fig.add_vline(x=0, line_color=GREY)
     fig.update_yaxes(type="category")
     return fig
 
 
+def attribute_level_label(rows: pl.DataFrame) -> pl.Expr:
+    """How a row of ``marts.pilot_representativeness`` is named: "site = HQ", "worker type = frontline",
+    "actions per week before the pilot" (attributes and canonical levels in the report's language)."""
+    from transforms.report.vocabulary import attribute_word
+
+    variables = [v for v in rows["variable"].unique().to_list() if v is not None]
+    label = pl.col("variable").cast(pl.Utf8).replace_strict({v: attribute_word(v) for v in variables}, default=None,
+                                                            return_dtype=pl.Utf8)
+    if "level" not in rows.columns:
+        return label
+    levels = [v for v in rows["level"].cast(pl.Utf8).unique().to_list() if v is not None]
+    level = pl.col("level").cast(pl.Utf8).replace_strict({v: population_word(v) for v in levels}, default=None,
+                                                         return_dtype=pl.Utf8)
+    return pl.when(pl.col("level").is_null()).then(label).otherwise(pl.concat_str([label, pl.lit(" = "), level]))
+
+
 def title_for_representativeness(rep: pl.DataFrame) -> str:
     cohorts = rep["cohort"].unique().to_list() if "cohort" in rep.columns else []
     if len(cohorts) == 1 and cohorts[0] != "all pilots":
-        return f"Is pilot {cohorts[0]} like the organisation? Differences beyond the band bias a naive comparison"
-    return "Are the pilots like the organisation? Differences beyond the band bias a naive comparison"
+        return _("Is pilot {cohort} like the organisation? Differences beyond the band bias a naive "
+                 "comparison").format(cohort=cohorts[0])
+    return _("Are the pilots like the organisation? Differences beyond the band bias a naive comparison")
 
 
 def plot_pilot_effects(effects: pl.DataFrame, *, kind: MetricKind | str, metrics: Sequence[str],
@@ -603,7 +730,7 @@ def plot_pilot_effects(effects: pl.DataFrame, *, kind: MetricKind | str, metrics
     outcomes = rows["outcome"].unique(maintain_order=True).to_list()
     cohorts = rows["cohort"].unique(maintain_order=True).to_list()
     fig = new_figure(kind=kind, metrics=metrics, title=title, y_title=None,
-                     x_title=f"effect on the pilot's members ({unit_label})",
+                     x_title=_("effect on the pilot's members ({unit})").format(unit=unit_label),
                      height=max(CHART_HEIGHT - 100, 130 + 26 * rows.height), left_margin=250)
     if rows.height == 0:
         return _annotate_empty(fig, "effects")
@@ -616,7 +743,8 @@ def plot_pilot_effects(effects: pl.DataFrame, *, kind: MetricKind | str, metrics
         pl.col("method").replace_strict(order, default=len(order), return_dtype=pl.Int32).alias("__m"),
     ).sort("__o", "__c", "__m", descending=True)
     labels = [
-        (f"{o} · " if len(outcomes) > 1 else "") + (f"{c} · " if len(cohorts) > 1 else "") + method_label(m)
+        (f"{metric_word(o)} · " if len(outcomes) > 1 else "") + (f"{population_word(c)} · " if len(cohorts) > 1 else "")
+        + method_label(m)
         for o, c, m in rows.select("outcome", "cohort", "method").iter_rows()
     ]
     est = rows["estimate"].to_list()
@@ -628,7 +756,7 @@ def plot_pilot_effects(effects: pl.DataFrame, *, kind: MetricKind | str, metrics
         error_x={"type": "data", "symmetric": False, "color": "#555555",
                  "array": [None if h is None or e is None else h - e for h, e in zip(rows["ci_high"], est)],
                  "arrayminus": [None if lo is None or e is None else e - lo for lo, e in zip(rows["ci_low"], est)]},
-        hovertemplate="%{y}: %{x:.3g}<extra></extra>"))
+        hovertemplate=_hover(_("%{y}: %{x:.3g}"))))
     fig.add_vline(x=0, line_color=GREY)
     values = [v for v in [*est, *rows["ci_low"].to_list(), *rows["ci_high"].to_list(), 0.0]
               if v is not None and v == v]
@@ -652,20 +780,20 @@ def plot_event_study(es: pl.DataFrame, *, kind: MetricKind | str, metrics: Seque
     require_columns(es, [rel, est, "ci_low", "ci_high"], table=table)
     rows = publishable(es, size_columns=["n_treated", "n_control"], min_group_size=min_group_size).filter(
         pl.col(est).is_not_null() & pl.col(est).is_finite()).sort(rel)
-    fig = new_figure(kind=kind, metrics=metrics, title=title, y_title=f"effect ({unit_label})",
-                     x_title="weeks relative to the pilot start")
+    fig = new_figure(kind=kind, metrics=metrics, title=title, y_title=_("effect ({unit})").format(unit=unit_label),
+                     x_title=_("weeks relative to the pilot start"))
     if rows.height == 0:
         return _annotate_empty(fig, "weeks")
     x = rows[rel].to_list()
     fig.add_trace(go.Scatter(x=x + x[::-1], y=rows["ci_high"].to_list() + rows["ci_low"].to_list()[::-1],
                              fill="toself", fillcolor="rgba(0,114,178,0.15)", line={"width": 0},
-                             mode="lines", name="95% interval", hoverinfo="skip"))
+                             mode="lines", name=_("95% interval"), hoverinfo="skip"))
     colours = [GREY if v < 0 else PALETTE[0] for v in x]
-    fig.add_trace(go.Scatter(x=x, y=rows[est].to_list(), mode="lines+markers", name="estimate",
+    fig.add_trace(go.Scatter(x=x, y=rows[est].to_list(), mode="lines+markers", name=_("estimate"),
                              line={"color": PALETTE[0]}, marker={"color": colours, "size": 7},
-                             hovertemplate="week %{x}: %{y:.3g}<extra></extra>"))
+                             hovertemplate=_hover(_("week %{x}: %{y:.3g}"))))
     fig.add_hline(y=0, line_color=GREY)
-    fig.add_vline(x=-0.5, line_dash="dot", line_color=GREY, annotation_text="pilot starts",
+    fig.add_vline(x=-0.5, line_dash="dot", line_color=GREY, annotation_text=_("pilot starts"),
                   annotation_position="top right")
     fig.update_xaxes(zeroline=False, dtick=2)
     return fig
@@ -682,10 +810,15 @@ def plot_pilot_projection(proj: pl.DataFrame, *, kind: MetricKind | str, metrics
     require_columns(proj, ["outcome", "scope", "estimate", "ci_low", "ci_high"], table=table)
     rows = publishable(proj, size_columns=["n_treated", "n_control"], min_group_size=min_group_size).filter(
         pl.col("estimate").is_not_null() & pl.col("estimate").is_finite())
+    names = {o: metric_word(o) for o in rows["outcome"].unique().to_list()}
+    outcome = pl.col("outcome").replace_strict(names, default=None, return_dtype=pl.Utf8)
     if "cohort" in rows.columns:
-        rows = rows.with_columns(pl.concat_str([pl.col("outcome"), pl.lit(" · "),
-                                                pl.col("cohort").replace("all", "all waves")]).alias("outcome"))
-    fig = new_figure(kind=kind, metrics=metrics, title=title, y_title=None, x_title=f"effect ({unit_label})",
+        cohorts = {c: population_word(c) for c in rows["cohort"].unique().to_list() if c is not None}
+        outcome = pl.concat_str([outcome, pl.lit(" · "), pl.col("cohort").replace_strict(
+            cohorts, default=None, return_dtype=pl.Utf8)])
+    rows = rows.with_columns(outcome.alias("outcome"))
+    fig = new_figure(kind=kind, metrics=metrics, title=title, y_title=None,
+                     x_title=_("effect ({unit})").format(unit=unit_label),
                      height=max(CHART_HEIGHT - 60, 150 + 60 * rows["outcome"].n_unique()), left_margin=170)
     if rows.height == 0:
         return _annotate_empty(fig, "projections")
@@ -705,7 +838,7 @@ def plot_pilot_projection(proj: pl.DataFrame, *, kind: MetricKind | str, metrics
 
 
 def _scope_label(scope: object) -> str:
-    return {"pilot": "pilot members (ATT)", "population": "whole eligible population (projected)"}.get(
+    return {"pilot": _("pilot members (ATT)"), "population": _("whole eligible population (projected)")}.get(
         str(scope), str(scope))
 
 
@@ -723,27 +856,29 @@ def plot_pilot_power(power: pl.DataFrame, *, kind: MetricKind | str, metrics: Se
     require_columns(power, ["outcome", weeks, "mde_relative"], table=table)
     rows = power.filter(pl.col("mde_relative").is_not_null() & pl.col("mde_relative").is_finite()).sort("outcome", weeks)
     curves = rows.height > 0 and rows.group_by("outcome").agg(pl.col(weeks).n_unique().alias("n"))["n"].max() > 1
-    fig = new_figure(kind=kind, metrics=metrics, title=title, y_title="detectable effect, % of the mean",
-                     x_title="weeks of pilot" if curves else None)
+    fig = new_figure(kind=kind, metrics=metrics, title=title, y_title=_("detectable effect, % of the mean"),
+                     x_title=_("weeks of pilot") if curves else None)
     if rows.height == 0:
         return _annotate_empty(fig, "outcomes")
     if curves:
         for i, outcome in enumerate(rows["outcome"].unique(maintain_order=True).to_list()):
             part = rows.filter(pl.col("outcome") == outcome)
             fig.add_trace(go.Scatter(x=part[weeks].to_list(), y=_pct(part["mde_relative"]), mode="lines",
-                                     name=str(outcome), line={"color": PALETTE[i % len(PALETTE)], "width": 2.5}))
+                                     name=metric_word(outcome),
+                                     line={"color": PALETTE[i % len(PALETTE)], "width": 2.5}))
     else:
-        fig.add_trace(go.Bar(x=[str(o) for o in rows["outcome"].to_list()], y=_pct(rows["mde_relative"]),
+        fig.add_trace(go.Bar(x=[metric_word(o) for o in rows["outcome"].to_list()], y=_pct(rows["mde_relative"]),
                              marker_color=PALETTE[0], showlegend=False, width=0.35,
-                             text=[f"{v:.0f}%" for v in _pct(rows["mde_relative"])], textposition="outside",
+                             text=[_whole_pct(v) for v in _pct(rows["mde_relative"])], textposition="outside",
                              cliponaxis=False,
-                             hovertemplate="%{x}: %{y:.1f}% of its mean<extra></extra>"))
+                             hovertemplate=_hover(_("%{x}: %{y:.1f}{percent} of its mean"),
+                                                    percent=_percent_suffix())))
     if {"target_effect", "mean"} <= set(rows.columns):
         rel = (rows["target_effect"] / rows["mean"].abs()).drop_nulls()
         if rel.len():
             fig.add_hline(y=100 * float(rel[0]), line_dash="dash", line_color=GREY,
-                          annotation_text="effect hoped for", annotation_position="top left")
-    fig.update_yaxes(ticksuffix="%", rangemode="tozero")
+                          annotation_text=_("effect hoped for"), annotation_position="top left")
+    fig.update_yaxes(ticksuffix=_percent_suffix(), rangemode="tozero")
     return fig
 
 
@@ -766,16 +901,16 @@ def plot_community_outputs(outputs: pl.DataFrame, *, week_start: dt.date, weeks:
         agg.append(pl.col("target_per_week").max().alias("target"))
     rows = window.group_by("community").agg(agg).sort("per_week")
     fig = new_figure(kind=MetricKind.OUTPUT, metrics=["community_outputs"],
-                     title=f"Community outputs per week (mean of the last {weeks} weeks) vs target",
-                     y_title=None, x_title="outputs per week (per the community's charter)",
+                     title=_("Community outputs per week (mean of the last {weeks} weeks) vs target").format(weeks=weeks),
+                     y_title=None, x_title=_("outputs per week (per the community's charter)"),
                      height=max(CHART_HEIGHT - 60, 140 + 30 * rows.height), left_margin=170)
     if rows.height == 0:
         return _annotate_empty(fig, "community outputs", hidden=False)  # counts: never suppressed
     names = [str(c) for c in rows["community"].to_list()]
-    fig.add_trace(go.Bar(x=rows["per_week"].to_list(), y=names, orientation="h", name="outputs per week",
-                         marker_color=PALETTE[2], hovertemplate="%{y}: %{x:.1f} per week<extra></extra>"))
+    fig.add_trace(go.Bar(x=rows["per_week"].to_list(), y=names, orientation="h", name=_("outputs per week"),
+                         marker_color=PALETTE[2], hovertemplate=_hover(_("%{y}: %{x:.1f} per week"))))
     if "target" in rows.columns and rows["target"].drop_nulls().len():
-        fig.add_trace(go.Scatter(x=rows["target"].to_list(), y=names, mode="markers", name="target per week",
+        fig.add_trace(go.Scatter(x=rows["target"].to_list(), y=names, mode="markers", name=_("target per week"),
                                  marker={"symbol": "line-ns-open", "size": 22, "line": {"width": 3},
                                          "color": "#000000"}))
     fig.update_xaxes(rangemode="tozero")
@@ -807,27 +942,30 @@ def plot_kpi_trend(kpis: pl.DataFrame, *, kpi: str, unit: str = "", title: str |
                    pl.len().alias("units"))
               .sort(period))
     fig = new_figure(kind=MetricKind.OUTCOME, metrics=["kpi_value"], title=title or f"{kpi}",
-                     y_title=unit or "value")
+                     y_title=unit or _("value"))
     if series.height == 0:
         return _annotate_empty(fig, "periods")
-    for i, g in enumerate(sorted(series["__group"].unique().to_list())):
+    labels = {"pilot": _("pilot units"), "other": _("other units"), "all": _("all units")}
+    for i, g in enumerate(sorted(series["__group"].unique().to_list(), key=lambda g: labels[g])):
         part = series.filter(pl.col("__group") == g)
-        fig.add_trace(go.Scatter(x=part[period].to_list(), y=part["value"].to_list(), mode="lines", name=g,
-                                 line={"color": _colour("pilot" if g.startswith("pilot") else "non_pilot", i),
+        fig.add_trace(go.Scatter(x=part[period].to_list(), y=part["value"].to_list(), mode="lines", name=labels[g],
+                                 line={"color": _colour("pilot" if g == "pilot" else "non_pilot", i),
                                        "width": 2.5},
                                  customdata=part["units"].to_list(),
-                                 hovertemplate=f"{g}: %{{y:.3g}} (%{{customdata}} units)<extra></extra>"))
+                                 hovertemplate=_hover(_("{group}: %{y:.3g} (%{customdata} units)"),
+                                                     group=labels[g])))
     return fig
 
 
 def _kpi_group_expr(rows: pl.DataFrame) -> pl.Expr:
+    """The group of a KPI row: ``pilot`` (units mostly in a pilot), ``other``, or ``all`` when the table cannot tell."""
     for c in ("pilot_share", "pilot_member_share"):
         if c in rows.columns:
-            return pl.when(pl.col(c).fill_null(0) >= 0.5).then(pl.lit("pilot units")).otherwise(pl.lit("other units"))
+            return pl.when(pl.col(c).fill_null(0) >= 0.5).then(pl.lit("pilot")).otherwise(pl.lit("other"))
     for c in ("in_pilot", "is_pilot"):
         if c in rows.columns:
-            return pl.when(pl.col(c).fill_null(False)).then(pl.lit("pilot units")).otherwise(pl.lit("other units"))
-    return pl.lit("all units")
+            return pl.when(pl.col(c).fill_null(False)).then(pl.lit("pilot")).otherwise(pl.lit("other"))
+    return pl.lit("all")
 
 
 def plot_kpi_activity_link(link: pl.DataFrame, *, min_group_size: int = DEFAULT_MIN_GROUP_SIZE) -> go.Figure:
@@ -845,8 +983,8 @@ def plot_kpi_activity_link(link: pl.DataFrame, *, min_group_size: int = DEFAULT_
     rows = publishable(link, size_columns=["n_teams"], min_group_size=min_group_size).filter(
         pl.col("correlation").is_not_null()).sort("kpi", lag)
     fig = new_figure(kind=MetricKind.LINK, metrics=["kpi_activity_lead_lag"],
-                     title="Does activity run ahead of outcomes? Correlation by lag (association, not effect)",
-                     y_title="correlation across teams", x_title="weeks between a team's activity and its KPI")
+                     title=_("Does activity run ahead of outcomes? Correlation by lag (association, not effect)"),
+                     y_title=_("correlation across teams"), x_title=_("weeks between a team's activity and its KPI"))
     if rows.height == 0:
         hidden = "suppressed" in link.columns and bool(link["suppressed"].fill_null(False).any())
         return _annotate_empty(fig, "lags", hidden=hidden or publishable(
@@ -855,7 +993,7 @@ def plot_kpi_activity_link(link: pl.DataFrame, *, min_group_size: int = DEFAULT_
         part = rows.filter(pl.col("kpi") == name)
         fig.add_trace(go.Scatter(x=part[lag].to_list(), y=part["correlation"].to_list(), mode="lines+markers",
                                  name=str(name), line={"color": PALETTE[i % len(PALETTE)], "width": 2.5},
-                                 hovertemplate=f"{name}, lag %{{x}}: r = %{{y:.2f}}<extra></extra>"))
+                                 hovertemplate=_hover(_("{kpi}, lag %{x}: r = %{y:.2f}"), kpi=name)))
     fig.add_hline(y=0, line_color=GREY)
     fig.update_yaxes(range=[-1, 1])
     fig.update_xaxes(dtick=1)
@@ -877,14 +1015,14 @@ def plot_coverage(coverage: pl.DataFrame) -> go.Figure:
     rows = coverage.group_by(source, maintain_order=True).agg(
         pl.col(kept).sum(), pl.col(rejected).sum(), *([pl.col(filtered).sum()] if filtered else []))
     fig = new_figure(kind=MetricKind.PREREQUISITE, metrics=[],
-                     title="Data received per source: kept, filtered, rejected", y_title=None, x_title="rows",
+                     title=_("Data received per source: kept, filtered, rejected"), y_title=None, x_title=_("rows"),
                      height=max(CHART_HEIGHT - 80, 140 + 28 * rows.height), left_margin=130)
     fig.update_layout(barmode="stack")
     if rows.height == 0:
         return _annotate_empty(fig, "sources", hidden=False)
     names = [str(s) for s in rows[source].to_list()]
-    parts = [(kept, "kept", PALETTE[2]), *([(filtered, "filtered (bots, duplicates)", GREY)] if filtered else []),
-             (rejected, "rejected (quarantined)", PALETTE[3])]
+    parts = [(kept, _("kept"), PALETTE[2]), *([(filtered, _("filtered (bots, duplicates)"), GREY)] if filtered else []),
+             (rejected, _("rejected (quarantined)"), PALETTE[3])]
     for col, name, colour in parts:
         fig.add_trace(go.Bar(x=rows[col].to_list(), y=names, orientation="h", name=name, marker_color=colour))
     return fig
@@ -902,8 +1040,8 @@ def plot_match_rates(match: pl.DataFrame, *, threshold: float | None = None) -> 
         threshold = float(match["threshold"].drop_nulls()[0])
     rows = match.filter(pl.col(rate).is_not_null()).sort(rate)
     fig = new_figure(kind=MetricKind.PREREQUISITE, metrics=["identity_match_rate"],
-                     title="Identity match rate: platform accounts resolved to an employee", y_title=None,
-                     x_title="% of accounts (bots excluded)", height=max(CHART_HEIGHT - 100, 130 + 28 * rows.height),
+                     title=_("Identity match rate: platform accounts resolved to an employee"), y_title=None,
+                     x_title=_("% of accounts (bots excluded)"), height=max(CHART_HEIGHT - 100, 130 + 28 * rows.height),
                      left_margin=130)
     if rows.height == 0:
         return _annotate_empty(fig, "sources with human accounts", hidden=False)
@@ -911,9 +1049,9 @@ def plot_match_rates(match: pl.DataFrame, *, threshold: float | None = None) -> 
     fig.add_trace(go.Bar(x=vals, y=[str(s) for s in rows[source].to_list()], orientation="h", showlegend=False,
                          marker_color=[PALETTE[3] if threshold is not None and v < 100 * threshold else PALETTE[0]
                                        for v in vals],
-                         text=[f"{v:.1f}%" for v in vals], textposition="inside"))
+                         text=[fmt.pct(v / 100, 1) for v in vals], textposition="inside"))
     if threshold is not None:
-        fig.add_vline(x=100 * threshold, line_dash="dash", line_color=GREY, annotation_text="threshold",
+        fig.add_vline(x=100 * threshold, line_dash="dash", line_color=GREY, annotation_text=_("threshold"),
                       annotation_position="top")
-    fig.update_xaxes(range=[0, 100], ticksuffix="%")
+    fig.update_xaxes(range=[0, 100], ticksuffix=_percent_suffix())
     return fig

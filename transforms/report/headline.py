@@ -12,11 +12,13 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from transforms.contracts.actions import Tier, tier_in_words
+from transforms.contracts.actions import Tier
 from transforms.privacy import DEFAULT_MIN_GROUP_SIZE
 from transforms.report import format as fmt
 from transforms.report.charts import publishable
+from transforms.report.i18n import _, ngettext
 from transforms.report.inputs import require_columns
+from transforms.report.vocabulary import tier_in_words
 
 __all__ = ["Headline", "HeadlineFigure", "StateEquivalence", "headline", "population_value", "state_equivalence"]
 
@@ -94,14 +96,14 @@ class StateEquivalence:
     def sentence(self) -> str | None:
         """One sentence saying so, or ``None`` when the three states differ."""
         if self.active_is_engaged and self.engaged_is_contributor:
-            return ("This drop zone shows no reading activity and no reactions (no source records them): active "
-                    "means contributed, and engaged and contributor figures are the same numbers.")
+            return _("This drop zone shows no reading activity and no reactions (no source records them): active "
+                     "means contributed, and engaged and contributor figures are the same numbers.")
         if self.active_is_engaged:
-            return ("This drop zone shows no reading activity (no source records reads or visits): active means "
-                    "reacted or contributed, and the engaged figures are the same numbers.")
+            return _("This drop zone shows no reading activity (no source records reads or visits): active means "
+                     "reacted or contributed, and the engaged figures are the same numbers.")
         if self.engaged_is_contributor:
-            return ("This drop zone shows no reactions (no source records them): engaged means contributed, and the "
-                    "contributor figures are the same numbers.")
+            return _("This drop zone shows no reactions (no source records them): engaged means contributed, and the "
+                     "contributor figures are the same numbers.")
         return None
 
 
@@ -154,28 +156,38 @@ def headline(curve: pl.DataFrame, week_start: dt.date, *,
 
     def change(now: float | None, before: float | None, render) -> str:
         if not (fmt.is_number(now) and fmt.is_number(before)):
-            return "no previous week to compare" if prev is None else "change n/a"
-        return f"{render(now - before)} on {fmt.week_label(prev, relative_to=week_start)}"
+            return _("no previous week to compare") if prev is None else _("change n/a")
+        return _("{change} on {week}").format(change=render(now - before),
+                                              week=fmt.week_label(prev, relative_to=week_start))
 
     def people(d: float) -> str:
-        return f"{round(d):+,} people" if round(d) else "no change in people"
+        n = round(d)
+        if not n:
+            return _("no change in people")
+        return ngettext("{n} person", "{n} people", n).format(n=fmt.signed(n, 0))
 
     rate_of = org(week_start, "contributor_rate")
     same = state_equivalence(curve)
     if same.active_is_engaged and same.engaged_is_contributor:
         rate_of = None  # the share is the first figure again: said once (see StateEquivalence)
+    actions = tier_in_words(Tier.CONTRIBUTION)
+    if rate_of is not None:
+        contributors = _("contributors ({actions}), {share} of the workforce").format(
+            actions=actions, share=fmt.pct(rate_of, 1))
+    elif same.active_is_engaged and same.engaged_is_contributor:
+        contributors = _("contributors ({actions}): the same people as the active ones (no reads or reactions in "
+                         "this drop zone)").format(actions=actions)
+    else:
+        contributors = _("contributors ({actions})").format(actions=actions)
     figures = (
-        HeadlineFigure("active_share", "of the workforce active this week", active, active_prev,
+        HeadlineFigure("active_share", _("of the workforce active this week"), active, active_prev,
                        fmt.pct(active, 1), change(active, active_prev, fmt.signed_pct_points)),
-        HeadlineFigure("contributors",
-                       f"contributors ({tier_in_words(Tier.CONTRIBUTION)})"
-                       + (f", {fmt.pct(rate_of, 1)} of the workforce" if rate_of is not None else
-                          ": the same people as the active ones (no reads or reactions in this drop zone)"
-                          if same.active_is_engaged and same.engaged_is_contributor else ""),
+        HeadlineFigure("contributors", contributors,
                        contrib, contrib_prev, fmt.count(contrib), change(contrib, contrib_prev, people)),
-        HeadlineFigure("ever_active_share", "have been active at least once", ever, ever_prev, fmt.pct(ever, 1),
+        HeadlineFigure("ever_active_share", _("have been active at least once"), ever, ever_prev, fmt.pct(ever, 1),
                        change(ever, ever_prev, fmt.signed_pct_points)),
-        HeadlineFigure("frontline_gap", "frontline gap: office minus frontline active share", gap, gap_prev,
-                       "n/a" if gap is None else f"{gap:.1f} pts", change(gap, gap_prev, fmt.signed_points)),
+        HeadlineFigure("frontline_gap", _("frontline gap: office minus frontline active share"), gap, gap_prev,
+                       fmt.na() if gap is None else _("{value} pts").format(value=fmt.number(gap, 1)),
+                       change(gap, gap_prev, fmt.signed_points)),
     )
     return Headline(week_start=week_start, previous_week=prev, eligible=org(week_start, "eligible"), figures=figures)

@@ -21,16 +21,18 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from transforms.report.i18n import N_, _
 from transforms.report.inputs import require_columns
 
-__all__ = ["METHOD_LABELS", "METHOD_SHORT", "PilotViews", "method_label", "pilot_views"]
+__all__ = ["METHOD_LABELS", "METHOD_SHORT", "PilotViews", "method_label", "method_short", "pilot_views"]
 
+#: Readers' names of the estimators (English; :func:`method_label` says them in the report's language).
 METHOD_LABELS: dict[str, str] = {
-    "naive": "naive: pilot minus the rest",
-    "ipw": "inverse-probability weighting",
-    "aipw": "doubly robust, AIPW",
-    "matching": "matching",
-    "did_cs": "staggered DiD, Callaway-Sant'Anna",
+    "naive": N_("naive: pilot minus the rest"),
+    "ipw": N_("inverse-probability weighting"),
+    "aipw": N_("doubly robust, AIPW"),
+    "matching": N_("matching"),
+    "did_cs": N_("staggered DiD, Callaway-Sant'Anna"),
 }
 #: Which adjusted estimate a reading quotes, in order of preference.
 PREFERRED_METHODS: tuple[str, ...] = ("did_cs", "aipw", "ipw", "matching")
@@ -41,13 +43,18 @@ _RENAMES = {"metric": "outcome", "metric_kind": "outcome_kind", "estimator": "me
 
 
 #: Short names for tables.
-METHOD_SHORT: dict[str, str] = {"naive": "naive", "ipw": "IPW", "aipw": "AIPW", "matching": "matching",
-                                "did_cs": "DiD (CS)"}
+METHOD_SHORT: dict[str, str] = {"naive": N_("naive"), "ipw": N_("IPW"), "aipw": N_("AIPW"), "matching": N_("matching"),
+                                "did_cs": N_("DiD (CS)")}
 
 
 def method_label(method: object) -> str:
-    """Readers' name of an estimator ("aipw" -> "doubly robust, AIPW")."""
-    return METHOD_LABELS.get(str(method), str(method))
+    """Readers' name of an estimator ("aipw" -> "doubly robust, AIPW"), in the report's language."""
+    return _(METHOD_LABELS[str(method)]) if str(method) in METHOD_LABELS else str(method)
+
+
+def method_short(method: object) -> str:
+    """An estimator's short name for tables ("did_cs" -> "DiD (CS)"), in the report's language."""
+    return _(METHOD_SHORT[str(method)]) if str(method) in METHOD_SHORT else str(method)
 
 
 @dataclass(frozen=True)

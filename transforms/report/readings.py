@@ -16,6 +16,17 @@ from transforms.privacy import DEFAULT_MIN_GROUP_SIZE
 from transforms.report import format as fmt
 from transforms.report.charts import publishable
 from transforms.report.headline import population_value, state_equivalence
+from transforms.report.i18n import N_, _, ngettext, pgettext
+from transforms.report.mart_text import say_mart_note
+from transforms.report.vocabulary import (
+    and_list,
+    join_clauses,
+    metric_word,
+    population_type_word,
+    staff_word,
+    tier_in_words,
+    unit_word,
+)
 
 __all__ = [
     "comparison_week",
@@ -40,7 +51,7 @@ __all__ = [
     "reading_usage_segments",
 ]
 
-_NOTHING = "No publishable figures for this chart yet (groups below the minimum size are hidden)."
+_NOTHING = N_("No publishable figures for this chart yet (groups below the minimum size are hidden).")
 
 
 def comparison_week(weeks: Sequence[dt.date], week_start: dt.date, lookback: int = 4) -> dt.date | None:
@@ -61,7 +72,7 @@ def reading_adoption(curve: pl.DataFrame, week_start: dt.date, *,
     active = population_value(org, week_start, "organisation", "organisation", "active_rate",
                               min_group_size=min_group_size)
     if active is None:
-        return _NOTHING
+        return _(_NOTHING)
     eligible = population_value(org, week_start, "organisation", "organisation", "eligible",
                                 min_group_size=min_group_size)
     ever = population_value(org, week_start, "organisation", "organisation", "ever_active_rate",
@@ -70,13 +81,19 @@ def reading_adoption(curve: pl.DataFrame, week_start: dt.date, *,
     prev = max(prev_weeks) if prev_weeks else None
     before = population_value(org, prev, "organisation", "organisation", "active_rate", min_group_size=min_group_size)
     wk = fmt.week_label(week_start)
-    text = f"{fmt.pct(active, 1)} of the {fmt.count(eligible)} eligible employees were active in {wk}"
+    text = _("{share} of the {eligible} eligible employees were active in {week}").format(
+        share=fmt.pct(active, 1), eligible=fmt.count(eligible), week=wk)
     if before is not None:
         d = 100 * (active - before)
-        trend = "level with" if round(d, 1) == 0 else ("up " if d > 0 else "down ") + fmt.points(d, 1) + " on"
-        text += f", {trend} {fmt.week_label(prev, relative_to=week_start)}"
+        then = fmt.week_label(prev, relative_to=week_start)
+        if round(d, 1) == 0:
+            text += _(", level with {week}").format(week=then)
+        elif d > 0:
+            text += _(", up {points} on {week}").format(points=fmt.points(d, 1), week=then)
+        else:
+            text += _(", down {points} on {week}").format(points=fmt.points(d, 1), week=then)
     if ever is not None:
-        text += f"; {fmt.pct(ever, 1)} have been active at least once"
+        text += _("; {share} have been active at least once").format(share=fmt.pct(ever, 1))
     text += "."
     said_once = state_equivalence(org).sentence()
     if said_once:
@@ -86,11 +103,12 @@ def reading_adoption(curve: pl.DataFrame, week_start: dt.date, *,
     contrib = population_value(org, week_start, "organisation", "organisation", "contributor_rate",
                                min_group_size=min_group_size)
     if engaged is not None and contrib is not None:
-        text += (f" Most of the activity is reading: {fmt.pct(engaged, 1)} reacted or contributed and "
-                 f"{fmt.pct(contrib, 1)} contributed (posted, replied, shared or uploaded)."
-                 if active - engaged > engaged else
-                 f" {fmt.pct(engaged, 1)} reacted or contributed and {fmt.pct(contrib, 1)} contributed (posted, "
-                 "replied, shared or uploaded).")
+        values = {"engaged": fmt.pct(engaged, 1), "contributors": fmt.pct(contrib, 1),
+                  "actions": tier_in_words("contribution")}
+        text += " " + (_("Most of the activity is reading: {engaged} reacted or contributed and {contributors} "
+                         "contributed ({actions}).") if active - engaged > engaged else
+                       _("{engaged} reacted or contributed and {contributors} contributed ({actions}).")
+                       ).format(**values)
     return text
 
 
@@ -109,17 +127,21 @@ def reading_population_gap(curve: pl.DataFrame, week_start: dt.date, population_
     Compares the lowest and highest publishable populations of ``population_type`` that week.
     """
     cells = _week_cells(curve, week_start, population_type, metric, min_group_size).sort(metric, "population")
-    by = population_type.replace("_", " ")
+    by = population_type_word(population_type)
     if cells.height < 2:
-        return f"Fewer than two {by} groups are large enough to compare this week."
+        return _("Fewer than two groups by {population_type} are large enough to compare this week.").format(
+            population_type=by)
     lo, hi = cells.row(0, named=True), cells.row(-1, named=True)
-    word = {"active_rate": "active", "engaged_rate": "engaged", "contributor_rate": "contributing"}.get(metric,
-                                                                                                       metric)
+    word = {"active_rate": pgettext("after a share of people", "active"),
+            "engaged_rate": pgettext("after a share of people", "engaged"),
+            "contributor_rate": pgettext("after a share of people", "contributing")}.get(metric, metric)
     gap = 100 * (hi[metric] - lo[metric])
     lo_name, hi_name = fmt.population_label(lo["population"]), fmt.population_label(hi["population"])
-    return (f"By {by}, {lo_name} lags: {fmt.pct(lo[metric])} {word} in {fmt.week_label(week_start)}, "
-            f"{fmt.points(gap)} below {hi_name} ({fmt.pct(hi[metric])}); "
-            f"{cells.height} {by} groups are shown.")
+    return (_("By {population_type}, {low} lags: {low_share} {state} in {week}, {gap} below {high} ({high_share}); "
+              "{groups} groups by {population_type} are shown.")
+            .format(population_type=by, low=lo_name, low_share=fmt.pct(lo[metric]), state=word,
+                    week=fmt.week_label(week_start), gap=fmt.points(gap), high=hi_name,
+                    high_share=fmt.pct(hi[metric]), groups=cells.height))
 
 
 def reading_digital_divide(divide: pl.DataFrame, week_start: dt.date, *,
@@ -136,24 +158,35 @@ def reading_digital_divide(divide: pl.DataFrame, week_start: dt.date, *,
                        min_group_size=min_group_size).filter(pl.col("gap_points").is_not_null())
     now = rows.filter(pl.col("week_start") == week_start)
     if now.height == 0:
-        return "The two groups of the digital divide are not both large enough to compare this week."
+        return _("The two groups of the digital divide are not both large enough to compare this week.")
     r = now.row(0, named=True)
     ref, foc = str(r["reference"]), str(r["focus"])
     text = _gap_sentence(foc, ref, r["gap_points"])
     then_week = comparison_week(rows["week_start"].to_list(), week_start)
     if then_week is not None:
         then = rows.filter(pl.col("week_start") == then_week)["gap_points"][0]
-        d = abs(r["gap_points"]) - abs(then)
-        trend = "unchanged from" if round(d) == 0 else ("down from" if d < 0 else "up from")
-        text += f", {trend} {fmt.points(then)} in {fmt.week_label(then_week, relative_to=week_start)}"
+        text += _gap_trend(abs(r["gap_points"]) - abs(then), then, then_week, week_start)
     return text + "."
 
 
+def _gap_trend(change: float, then: float, then_week: dt.date, week_start: dt.date) -> str:
+    values = {"gap": fmt.points(then), "week": fmt.week_label(then_week, relative_to=week_start)}
+    if round(change) == 0:
+        return _(", unchanged from {gap} in {week}").format(**values)
+    if change < 0:
+        return _(", down from {gap} in {week}").format(**values)
+    return _(", up from {gap} in {week}").format(**values)
+
+
 def _gap_sentence(focus: str, reference: str, gap_points: float) -> str:
+    values = {"focus": staff_word(focus), "reference": staff_word(reference), "gap": fmt.points(gap_points)}
     if round(gap_points) == 0:
-        return f"{focus.capitalize()} staff are level with {reference} staff this week"
-    side = "behind" if gap_points > 0 else "ahead of"
-    return f"{focus.capitalize()} staff are {fmt.points(gap_points)} {side} {reference} staff this week"
+        text = _("{focus} are level with {reference} this week").format(**values)
+    elif gap_points > 0:
+        text = _("{focus} are {gap} behind {reference} this week").format(**values)
+    else:
+        text = _("{focus} are {gap} ahead of {reference} this week").format(**values)
+    return text[:1].upper() + text[1:]
 
 
 def reading_frontline_gap_from_curve(curve: pl.DataFrame, week_start: dt.date, *,
@@ -166,15 +199,13 @@ def reading_frontline_gap_from_curve(curve: pl.DataFrame, week_start: dt.date, *
 
     now = gap(week_start)
     if now is None:
-        return "Office and frontline staff are not both large enough groups to compare this week."
+        return _("Office and frontline staff are not both large enough groups to compare this week.")
     text = _gap_sentence("frontline", "office", now)
     weeks = curve.filter(pl.col("population_type") == "worker_type")["week_start"].unique().to_list()
     then_week = comparison_week(weeks, week_start)
     then = gap(then_week)
     if then is not None:
-        d = abs(now) - abs(then)
-        trend = "unchanged from" if round(d) == 0 else ("down from" if d < 0 else "up from")
-        text += f", {trend} {fmt.points(then)} in {fmt.week_label(then_week, relative_to=week_start)}"
+        text += _gap_trend(abs(now) - abs(then), then, then_week, week_start)
     return text + "."
 
 
@@ -186,12 +217,12 @@ def reading_usage_segments(shares: pl.DataFrame, week_start: dt.date, *,
         size_columns=["eligible"], min_group_size=min_group_size,
     ).filter(pl.col("share").is_not_null())
     if rows.height == 0:
-        return _NOTHING
+        return _(_NOTHING)
     share = dict(zip(rows["segment"].to_list(), rows["share"].to_list(), strict=True))
     habit = share.get("Power user", 0.0) + share.get("Habitual user", 0.0)
-    return (f"In {fmt.week_label(week_start)}, {fmt.pct(habit)} of eligible employees have a usage habit "
-            f"(Power or Habitual users, active in at least 9 of the last 12 weeks); "
-            f"{fmt.pct(share.get('Non-user'))} did nothing at all in those 12 weeks.")
+    return _("In {week}, {habit} of eligible employees have a usage habit (Power or Habitual users, active in at "
+             "least 9 of the last 12 weeks); {non_users} did nothing at all in those 12 weeks.").format(
+        week=fmt.week_label(week_start), habit=fmt.pct(habit), non_users=fmt.pct(share.get("Non-user")))
 
 
 def reading_lifecycle(shares: pl.DataFrame, week_start: dt.date, *,
@@ -202,15 +233,16 @@ def reading_lifecycle(shares: pl.DataFrame, week_start: dt.date, *,
         size_columns=["eligible"], min_group_size=min_group_size,
     )
     if rows.height == 0:
-        return _NOTHING
+        return _(_NOTHING)
     people = dict(zip(rows["state"].to_list(), rows["people"].to_list(), strict=True))
+
     def n(state: str) -> str:
         v = people.get(state)
-        return f"{fmt.count(v)} {'person' if v == 1 else 'people'}"
+        return ngettext("{n} person", "{n} people", v if fmt.is_number(v) else 2).format(n=fmt.count(v))
 
-    return (f"In {fmt.week_label(week_start)}, {n('new')} used the platform for the first time, "
-            f"{n('resurrecting')} came back after a pause and {n('dormant')} went dormant "
-            "(active the week before, not this week).")
+    return _("In {week}, {new} used the platform for the first time, {resurrecting} came back after a pause and "
+             "{dormant} went dormant (active the week before, not this week).").format(
+        week=fmt.week_label(week_start), new=n("new"), resurrecting=n("resurrecting"), dormant=n("dormant"))
 
 
 def reading_retention(triangle: pl.DataFrame, *, weeks_since: int = 4, metric: str = "retention_on",
@@ -228,10 +260,15 @@ def reading_retention(triangle: pl.DataFrame, *, weeks_since: int = 4, metric: s
     rows = publishable(rows.filter(pl.col("weeks_since") == weeks_since), size_columns=["eligible"],
                        min_group_size=min_group_size).filter(pl.col(metric).is_not_null())
     if rows.height == 0:
-        return f"No cohort is old enough (and large enough) to show retention after {weeks_since} weeks yet."
+        return ngettext("No cohort is old enough (and large enough) to show retention after {weeks} week yet.",
+                        "No cohort is old enough (and large enough) to show retention after {weeks} weeks yet.",
+                        weeks_since).format(weeks=weeks_since)
     share = float((rows[metric] * rows["eligible"]).sum() / rows["eligible"].sum())
-    return (f"Across {rows.height} weekly cohorts, {fmt.pct(share)} of people were active again "
-            f"{weeks_since} weeks after their first active week.")
+    return ngettext("Across {cohorts} weekly cohort, {share} of people were active again {weeks} weeks after their "
+                    "first active week.",
+                    "Across {cohorts} weekly cohorts, {share} of people were active again {weeks} weeks after "
+                    "their first active week.", rows.height).format(cohorts=rows.height, share=fmt.pct(share),
+                                                                    weeks=weeks_since)
 
 
 def reading_never_active(non_users: pl.DataFrame, population_type: str, *,
@@ -244,17 +281,21 @@ def reading_never_active(non_users: pl.DataFrame, population_type: str, *,
     parts = []
     if org.height and org["never_active_rate"][0] is not None:
         r = org.row(0, named=True)
-        when = f" by {fmt.week_label(r['as_of_week'])}" if r.get("as_of_week") else ""
-        parts.append(f"{fmt.pct(r['never_active_rate'])} of eligible employees ({fmt.count(r['never_active'])} people)"
-                     f" have never been active{when}")
+        values = {"share": fmt.pct(r["never_active_rate"]), "people": fmt.count(r["never_active"])}
+        if r.get("as_of_week"):
+            parts.append(_("{share} of eligible employees ({people} people) have never been active by {week}").format(
+                week=fmt.week_label(r["as_of_week"]), **values))
+        else:
+            parts.append(_("{share} of eligible employees ({people} people) have never been active").format(**values))
     if cells.height:
         top = cells.sort("never_active_rate", descending=True).row(0, named=True)
-        parts.append(f"the highest share by {population_type.replace('_', ' ')} is "
-                     f"{fmt.population_label(top['population'])} "
-                     f"({fmt.pct(top['never_active_rate'])})")
+        parts.append(_("the highest share by {population_type} is {population} ({share})").format(
+            population_type=population_type_word(population_type), population=fmt.population_label(top["population"]),
+            share=fmt.pct(top["never_active_rate"])))
     if not parts:
-        return _NOTHING
-    return "; ".join(parts)[0].upper() + "; ".join(parts)[1:] + "."
+        return _(_NOTHING)
+    text = join_clauses(parts)
+    return text[0].upper() + text[1:] + "."
 
 
 def reading_manager_relay(relay: pl.DataFrame, week_start: dt.date, *, effect: pl.DataFrame | None = None,
@@ -269,40 +310,49 @@ def reading_manager_relay(relay: pl.DataFrame, week_start: dt.date, *, effect: p
     """
     rows = relay
     if "scope" in rows.columns and rows.filter(pl.col("scope") == "pooled").height:
-        rows, when = rows.filter(pl.col("scope") == "pooled"), "all weeks pooled"
+        rows, when = rows.filter(pl.col("scope") == "pooled"), _("all weeks pooled")
     else:
         rows = rows.filter(pl.col("week_start").is_not_null() & (pl.col("week_start") <= week_start))
-        when = "average of the weeks shown"
+        when = _("average of the weeks shown")
     rows = publishable(rows, size_columns=["members_manager_active", "members_manager_inactive"],
                        min_group_size=min_group_size).filter(
         pl.col("rate_manager_active").is_not_null() & pl.col("rate_manager_inactive").is_not_null())
     if rows.height == 0:
-        return "Not enough team members in both arms (manager active / not active the week before) to compare."
+        return _("Not enough team members in both arms (manager active / not active the week before) to compare.")
     on, off = float(rows["rate_manager_active"].mean()), float(rows["rate_manager_inactive"].mean())
     d = 100 * (on - off)
-    more = "more" if d >= 0 else "less"
-    text = (f"Team members were {fmt.points(d)} {more} likely to be active after a week in which their manager "
-            f"was active ({fmt.pct(on)} vs {fmt.pct(off)}, {when})")
+    values = {"points": fmt.points(d), "on": fmt.pct(on), "off": fmt.pct(off), "when": when}
+    text = (_("Team members were {points} more likely to be active after a week in which their manager was active "
+              "({on} vs {off}, {when})") if d >= 0 else
+            _("Team members were {points} less likely to be active after a week in which their manager was active "
+              "({on} vs {off}, {when})")).format(**values)
     if effect is not None and effect.height and "estimate_pp" in effect.columns:
         e = effect.row(0, named=True)
         if fmt.is_number(e.get("estimate_pp")):
-            text += (f"; adjusted for the week, team size, department, worker type and pilot status: "
-                     f"{e['estimate_pp']:+.1f} points (95% CI {e['ci_low_pp']:+.1f} to {e['ci_high_pp']:+.1f})")
-    return text + ". An association, not proof that managers cause it."
+            text += _("; adjusted for the week, team size, department, worker type and pilot status: {estimate} points "
+                      "(95% CI {low} to {high})").format(estimate=fmt.signed(e["estimate_pp"]),
+                                                         low=fmt.signed(e["ci_low_pp"]),
+                                                         high=fmt.signed(e["ci_high_pp"]))
+    return text + ". " + _("An association, not proof that managers cause it.")
 
 
 def reading_representativeness(rep: pl.DataFrame, smd: str, label: str, *, threshold: float = 0.1) -> str:
     """"7 of 24 attributes differ noticeably between the pilot and the organisation (|SMD| > 0.1); the largest is ..."."""
     rows = rep.filter(pl.col(smd).is_not_null() & pl.col(smd).is_finite())
     if rows.height == 0:
-        return "No attribute could be compared between the pilot and the organisation."
+        return _("No attribute could be compared between the pilot and the organisation.")
     flagged = rows.filter(pl.col(smd).abs() > threshold)
     top = rows.sort(pl.col(smd).abs(), descending=True).row(0, named=True)
+    values = {"flagged": flagged.height, "compared": rows.height, "threshold": fmt.significant(threshold, 2),
+              "largest": top[label], "smd": fmt.signed(top[smd], 2)}
     if flagged.height == 0:
-        return (f"The pilot looks like the organisation: no attribute of {rows.height} differs by more than "
-                f"{threshold} standardized units (largest: {top[label]}, {top[smd]:+.2f}).")
-    return (f"{flagged.height} of {rows.height} attributes differ noticeably between the pilot and the organisation "
-            f"(|SMD| > {threshold}); the largest is {top[label]} ({top[smd]:+.2f}), so a naive comparison is biased.")
+        return _("The pilot looks like the organisation: no attribute of {compared} differs by more than "
+                 "{threshold} standardized units (largest: {largest}, {smd}).").format(**values)
+    return ngettext("{flagged} of {compared} attributes differs noticeably between the pilot and the organisation "
+                    "(|SMD| > {threshold}); the largest is {largest} ({smd}), so a naive comparison is biased.",
+                    "{flagged} of {compared} attributes differ noticeably between the pilot and the organisation "
+                    "(|SMD| > {threshold}); the largest is {largest} ({smd}), so a naive comparison is biased.",
+                    flagged.height).format(**values)
 
 
 def reading_pilot_effects(effects: pl.DataFrame, outcome: str, *, unit: str, scale: float = 1.0,
@@ -323,11 +373,14 @@ def reading_pilot_effects(effects: pl.DataFrame, outcome: str, *, unit: str, sca
                                                             & pl.col("estimate").is_finite())
     if "cohort" not in rows.columns:
         rows = rows.with_columns(pl.lit("pilot").alias("cohort"))
+    name = metric_word(outcome)
     if rows.height == 0:
-        return f"No publishable estimate for {outcome} (an arm is below the minimum group size, or none could be made)."
+        return _("No publishable estimate for {outcome} (an arm is below the minimum group size, or none could be "
+                 "made).").format(outcome=name)
     adjusted = rows.filter(pl.col("method") != "naive")
     if adjusted.height == 0:
-        return f"Only the naive difference is available for {outcome}; it is biased by how the pilot was chosen."
+        return _("Only the naive difference is available for {outcome}; it is biased by how the pilot was "
+                 "chosen.").format(outcome=name)
     rank = {m: i for i, m in enumerate(PREFERRED_METHODS)}
     a = (adjusted.with_columns((pl.col("cohort") != "all").alias("__not_all"),
                                pl.col("method").replace_strict(rank, default=len(rank), return_dtype=pl.Int32)
@@ -336,17 +389,28 @@ def reading_pilot_effects(effects: pl.DataFrame, outcome: str, *, unit: str, sca
     naive_rows = rows.filter((pl.col("method") == "naive") & (pl.col("cohort") == a["cohort"]))
     naive = naive_rows["estimate"][0] if naive_rows.height else a.get("naive_difference")
     est, lo, hi = (None if v is None else scale * v for v in (a["estimate"], a["ci_low"], a["ci_high"]))
-    verdict = ("the interval includes zero: no detectable effect" if lo is not None and hi is not None and lo <= 0 <= hi
-               else "the pilot raised it" if est > 0 else "the pilot lowered it")
-    cohort = "all waves pooled" if a["cohort"] == "all" else f"cohort {a['cohort']}"
-    naive_text = f"the naive gap is {scale * naive:+.{digits}f} {unit}; " if fmt.is_number(naive) else ""
-    ci = f" (95% CI {lo:+.{digits}f} to {hi:+.{digits}f})" if lo is not None and hi is not None else ""
-    text = (f"On {outcome} ({cohort}), {naive_text}corrected for selection ({method_label(a['method'])}) it is "
-            f"{est:+.{digits}f} {unit}{ci}: {verdict}.")
+    verdict = (_("the interval includes zero: no detectable effect") if lo is not None and hi is not None
+               and lo <= 0 <= hi else _("the pilot raised it") if est > 0 else _("the pilot lowered it"))
+    cohort = _("all waves pooled") if a["cohort"] == "all" else _("cohort {cohort}").format(cohort=a["cohort"])
+    values = {"outcome": name, "cohort": cohort, "method": method_label(a["method"]),
+              "estimate": fmt.signed(est, digits), "unit": unit, "verdict": verdict,
+              "naive": fmt.signed(scale * naive, digits) if fmt.is_number(naive) else fmt.na(),
+              "low": fmt.signed(lo, digits), "high": fmt.signed(hi, digits)}
+    with_ci = lo is not None and hi is not None
+    if fmt.is_number(naive):
+        text = (_("On {outcome} ({cohort}), the naive gap is {naive} {unit}; corrected for selection ({method}) it "
+                  "is {estimate} {unit} (95% CI {low} to {high}): {verdict}.") if with_ci else
+                _("On {outcome} ({cohort}), the naive gap is {naive} {unit}; corrected for selection ({method}) it "
+                  "is {estimate} {unit}: {verdict}."))
+    else:
+        text = (_("On {outcome} ({cohort}), corrected for selection ({method}) it is {estimate} {unit} (95% CI "
+                  "{low} to {high}): {verdict}.") if with_ci else
+                _("On {outcome} ({cohort}), corrected for selection ({method}) it is {estimate} {unit}: {verdict}."))
+    text = text.format(**values)
     others = [scale * v for v in adjusted["estimate"].to_list()]
     if len(others) > 1:
-        text += (f" Across cohorts and methods, the {len(others)} corrected estimates range from "
-                 f"{min(others):+.{digits}f} to {max(others):+.{digits}f}.")
+        text += " " + _("Across cohorts and methods, the {n} corrected estimates range from {low} to {high}.").format(
+            n=len(others), low=fmt.signed(min(others), digits), high=fmt.signed(max(others), digits))
     return text
 
 
@@ -364,37 +428,59 @@ def reading_event_study(es: pl.DataFrame, rel: str, est: str, *, unit: str, scal
     """
     rows = es.filter(pl.col(est).is_not_null()).sort(rel)
     if rows.height == 0:
-        return _NOTHING
+        return _(_NOTHING)
     pre = rows.filter(pl.col(rel) < 0)
     last = rows.row(-1, named=True)
     effect = scale * last[est] if last[rel] >= 0 else None
     parts = []
     if pretrend_p is not None:
-        p_text = "p < 0.01" if pretrend_p < 0.01 else f"p = {pretrend_p:.2f}"
+        p_text = (_("p < {threshold}").format(threshold=fmt.number(0.01, 2)) if pretrend_p < 0.01 else
+                  _("p = {p}").format(p=fmt.number(pretrend_p, 2)))
         gap = scale * pretrend_gap if fmt.is_number(pretrend_gap) else None
-        over = f" over {pretrend_weeks} week{'s' if pretrend_weeks != 1 else ''}" if pretrend_weeks else ""
+        values = {"p": p_text, "unit": unit, "gap": fmt.signed(gap), "weeks": pretrend_weeks,
+                  "effect": fmt.signed(effect)}
         if pretrend_p >= alpha:
-            size = f"the gap moved {gap:+.1f} {unit}{over}, " if gap is not None else ""
-            parts.append(f"Before the start, pilot and comparison groups moved together ({size}pre-trend test {p_text})")
-        elif gap is None:
-            parts.append(f"Careful: before the start, pilot and comparison groups already moved apart (pre-trend "
-                         f"test {p_text}), so the difference-in-differences assumption is doubtful")
-        else:
-            text = (f"Careful: before the start, the gap between pilot and comparison groups already moved by "
-                    f"{gap:+.1f} {unit}{over} (pre-trend test {p_text})")
-            if effect is not None and abs(gap) < small_share * abs(effect):
-                text += (f": a real but small drift next to the effect of {effect:+.1f} {unit}, so the "
-                         "difference-in-differences estimate is off by about that much at most")
+            if gap is None:
+                parts.append(_("Before the start, pilot and comparison groups moved together (pre-trend test "
+                               "{p})").format(**values))
+            elif pretrend_weeks:
+                parts.append(ngettext(
+                    "Before the start, pilot and comparison groups moved together (the gap moved {gap} {unit} over "
+                    "{weeks} week, pre-trend test {p})",
+                    "Before the start, pilot and comparison groups moved together (the gap moved {gap} {unit} over "
+                    "{weeks} weeks, pre-trend test {p})", pretrend_weeks).format(**values))
             else:
-                text += ", so the difference-in-differences assumption is doubtful"
+                parts.append(_("Before the start, pilot and comparison groups moved together (the gap moved {gap} "
+                               "{unit}, pre-trend test {p})").format(**values))
+        elif gap is None:
+            parts.append(_("Careful: before the start, pilot and comparison groups already moved apart (pre-trend "
+                           "test {p}), so the difference-in-differences assumption is doubtful").format(**values))
+        else:
+            text = (ngettext("Careful: before the start, the gap between pilot and comparison groups already moved "
+                             "by {gap} {unit} over {weeks} week (pre-trend test {p})",
+                             "Careful: before the start, the gap between pilot and comparison groups already moved "
+                             "by {gap} {unit} over {weeks} weeks (pre-trend test {p})", pretrend_weeks)
+                    if pretrend_weeks else
+                    _("Careful: before the start, the gap between pilot and comparison groups already moved by "
+                      "{gap} {unit} (pre-trend test {p})")).format(**values)
+            if effect is not None and abs(gap) < small_share * abs(effect):
+                text += _(": a real but small drift next to the effect of {effect} {unit}, so the "
+                          "difference-in-differences estimate is off by about that much at most").format(**values)
+            else:
+                text += _(", so the difference-in-differences assumption is doubtful")
             parts.append(text)
     elif pre.height:
         outside = pre.filter((pl.col("ci_low") > 0) | (pl.col("ci_high") < 0)).height
-        parts.append(f"Before the start, {outside} of {pre.height} weekly estimates differ from zero")
+        parts.append(ngettext("Before the start, {outside} of {weeks} weekly estimate differs from zero",
+                              "Before the start, {outside} of {weeks} weekly estimates differ from zero",
+                              pre.height).format(outside=outside, weeks=pre.height))
     if effect is not None:
-        parts.append(f"{last[rel]} weeks in, the effect is {effect:+.1f} {unit} "
-                     f"(95% CI {scale * last['ci_low']:+.1f} to {scale * last['ci_high']:+.1f})")
-    return "; ".join(parts) + "." if parts else _NOTHING
+        parts.append(ngettext("{weeks} week in, the effect is {effect} {unit} (95% CI {low} to {high})",
+                              "{weeks} weeks in, the effect is {effect} {unit} (95% CI {low} to {high})",
+                              last[rel]).format(weeks=last[rel], effect=fmt.signed(effect), unit=unit,
+                                                low=fmt.signed(scale * last["ci_low"]),
+                                                high=fmt.signed(scale * last["ci_high"])))
+    return join_clauses(parts) + "." if parts else _(_NOTHING)
 
 
 def reading_pilot_projection(proj: pl.DataFrame, outcome: str, *, unit: str, scale: float = 1.0) -> str:
@@ -409,24 +495,30 @@ def reading_pilot_projection(proj: pl.DataFrame, outcome: str, *, unit: str, sca
         pop = part.filter(pl.col("scope") == "population")
         pilot = part.filter(pl.col("scope") == "pilot")
         if pop.height == 0 or not fmt.is_number(pop["estimate"][0]):
-            note = pop["note"][0] if pop.height and "note" in pop.columns and pop["note"][0] else "no projection"
-            reasons.append(f"{cohort}: {note}")
+            note = (say_mart_note(pop["note"][0]) if pop.height and "note" in pop.columns and pop["note"][0]
+                    else _("no projection"))
+            reasons.append(_("{cohort}: {reason}").format(cohort=cohort, reason=note))
             continue
         p = pop.row(0, named=True)
-        who = "all waves" if cohort == "all" else cohort
-        text = f"the effect of {who} on {outcome} would be {scale * p['estimate']:+.1f} {unit}"
-        if fmt.is_number(p.get("ci_low")) and fmt.is_number(p.get("ci_high")):
-            text += f" (95% CI {scale * p['ci_low']:+.1f} to {scale * p['ci_high']:+.1f})"
+        values = {"who": fmt.population_label(cohort), "outcome": metric_word(outcome),
+                  "estimate": fmt.signed(scale * p["estimate"]), "unit": unit,
+                  "low": fmt.signed(scale * p["ci_low"]) if fmt.is_number(p.get("ci_low")) else None,
+                  "high": fmt.signed(scale * p["ci_high"]) if fmt.is_number(p.get("ci_high")) else None}
+        text = (_("the effect of {who} on {outcome} would be {estimate} {unit} (95% CI {low} to {high})")
+                if values["low"] is not None and values["high"] is not None else
+                _("the effect of {who} on {outcome} would be {estimate} {unit}")).format(**values)
         if pilot.height and fmt.is_number(pilot["estimate"][0]):
-            text += f", against {scale * pilot['estimate'][0]:+.1f} among its own members"
+            text += _(", against {estimate} among its own members").format(
+                estimate=fmt.signed(scale * pilot["estimate"][0]))
         if p.get("note"):
-            text += f" ({p['note']})"
+            text += f" ({say_mart_note(p['note'])})"
         parts.append(text)
     if not parts:
-        return f"No projection of {outcome} onto the whole population could be made ({'; '.join(reasons)})."
-    text = "Projected onto the whole eligible population, " + "; ".join(parts) + "."
+        return _("No projection of {outcome} onto the whole population could be made ({reasons}).").format(
+            outcome=metric_word(outcome), reasons=join_clauses(reasons))
+    text = _("Projected onto the whole eligible population, {effects}.").format(effects=join_clauses(parts))
     if reasons:
-        text += f" Not projected: {'; '.join(reasons)}."
+        text += " " + _("Not projected: {reasons}.").format(reasons=join_clauses(reasons))
     return text
 
 
@@ -442,20 +534,25 @@ def reading_pilot_power(power: pl.DataFrame, outcome: str, *, unit: str = "") ->
     if weeks:
         rows = rows.sort(weeks)
     if rows.height == 0 or not fmt.is_number(rows["mde"][-1] if "mde" in rows.columns else None):
-        return f"No power calculation for {outcome}."
+        return _("No power calculation for {outcome}.").format(outcome=metric_word(outcome))
     r = rows.row(-1, named=True)
-    who = (f"With {fmt.count(r.get('n_treated'))} pilot units and {fmt.count(r.get('n_control'))} others"
-           if fmt.is_number(r.get("n_treated")) else "With the pilot as it is")
-    text = (f"{who} over {r[weeks]} weeks, the smallest change in {outcome} the pilot could detect is "
-            f"{r['mde']:,.3g}{' ' + unit if unit else ''}")
+    mde = fmt.significant(r["mde"], 3) + (" " + unit if unit else "")
+    values = {"treated": fmt.count(r.get("n_treated")), "control": fmt.count(r.get("n_control")),
+              "weeks": r[weeks], "outcome": metric_word(outcome), "mde": mde}
+    text = (_("With {treated} pilot units and {control} others over {weeks} weeks, the smallest change in {outcome} "
+              "the pilot could detect is {mde}") if fmt.is_number(r.get("n_treated")) else
+            _("With the pilot as it is over {weeks} weeks, the smallest change in {outcome} the pilot could detect "
+              "is {mde}")).format(**values)
     if fmt.is_number(r.get("mde_relative")):
-        text += f" ({fmt.pct(r['mde_relative'])} of its mean)"
+        text += _(" ({share} of its mean)").format(share=fmt.pct(r["mde_relative"]))
     if fmt.is_number(r.get("target_effect")) and fmt.is_number(r.get("mean")) and r["mean"]:
         rel = fmt.pct(r["target_effect"] / abs(r["mean"]))
         need = r.get("weeks_to_detect_target")
-        text += (f"; a {rel} change needs {need:.0f} week{'s' if round(need) != 1 else ''} to be detectable"
-                 if fmt.is_number(need) else
-                 f"; a {rel} change cannot be detected within any reasonable duration at this size")
+        text += (ngettext("; a {change} change needs {weeks} week to be detectable",
+                          "; a {change} change needs {weeks} weeks to be detectable", round(need))
+                 .format(change=rel, weeks=fmt.number(need, 0)) if fmt.is_number(need) else
+                 _("; a {change} change cannot be detected within any reasonable duration at this size")
+                 .format(change=rel))
     return text + "."
 
 
@@ -465,7 +562,7 @@ def reading_community_outputs(outputs: pl.DataFrame, week_start: dt.date, *, wee
     start = week_start - dt.timedelta(weeks=weeks - 1)
     window = outputs.filter(pl.col("week_start").is_between(start, week_start))
     if window.height == 0:
-        return "No community outputs were recorded in the last weeks."
+        return _("No community outputs were recorded in the last weeks.")
     agg = [pl.col("outputs").sum().truediv(weeks).alias("per_week")]
     has_target = "target_per_week" in window.columns
     if has_target:
@@ -475,17 +572,21 @@ def reading_community_outputs(outputs: pl.DataFrame, week_start: dt.date, *, wee
     if has_target and per["target"].drop_nulls().len():
         with_t = per.filter(pl.col("target").is_not_null())
         met = with_t.filter(pl.col("per_week") >= pl.col("target")).height
-        parts.append(f"{met} of {with_t.height} communities with a target met it over the last {weeks} weeks")
+        parts.append(ngettext("{met} of {communities} community with a target met it over the last {weeks} weeks",
+                              "{met} of {communities} communities with a target met it over the last {weeks} weeks",
+                              with_t.height).format(met=met, communities=with_t.height, weeks=weeks))
     else:
         top = per.sort("per_week", descending=True).row(0, named=True)
-        parts.append(f"{top['community']} produced the most outputs ({top['per_week']:.1f} per week)")
+        parts.append(_("{community} produced the most outputs ({outputs} per week)").format(
+            community=top["community"], outputs=fmt.number(top["per_week"], 1)))
     source = flags if flags is not None else window
-    for flag, words in (("busy_without_outputs", "busy without outputs"), ("silent", "silent")):
+    for flag, words in (("busy_without_outputs", _("busy without outputs: {communities}")),
+                        ("silent", _("silent: {communities}"))):
         if flag in source.columns:
             names = sorted(source.filter(pl.col(flag).fill_null(False))["community"].unique().to_list())
             if names:
-                parts.append(f"{words}: {', '.join(map(str, names))}")
-    text = "; ".join(parts)
+                parts.append(words.format(communities=", ".join(map(str, names))))
+    text = join_clauses(parts)
     return text[0].upper() + text[1:] + "."
 
 
@@ -494,12 +595,16 @@ def reading_kpi_trend(series_by_group: dict[str, list[tuple[dt.date, float]]], k
     """"Average handling time: 41.2 hours in pilot units vs 45.0 in other units in the latest period (lower is better)."."""
     latest = {g: pts[-1] for g, pts in series_by_group.items() if pts}
     if not latest:
-        return f"No publishable values of {kpi} yet."
-    better = {"lower_is_better": " (lower is better)", "higher_is_better": " (higher is better)"}.get(direction or "", "")
+        return _("No publishable values of {kpi} yet.").format(kpi=kpi)
     items = sorted(latest.items())
-    when = max(d for d, _ in latest.values())
-    vals = " vs ".join(f"{v:,.3g} {unit} in {g}".replace("  ", " ") for g, (_, v) in items)
-    return f"{kpi}: {vals}, latest period starting {when.isoformat()}{better}. Outcome KPI: a business number, not activity."
+    when = max(d for d, _v in latest.values())
+    vals = _(" vs ").join(_("{value} {unit} in {group}").format(value=fmt.significant(v, 3), unit=unit, group=g)
+                          .replace("  ", " ") for g, (_d, v) in items)
+    values = {"kpi": kpi, "values": vals, "date": fmt.long_date(when)}
+    text = {"lower_is_better": _("{kpi}: {values}, latest period starting {date} (lower is better)."),
+            "higher_is_better": _("{kpi}: {values}, latest period starting {date} (higher is better).")}.get(
+        direction or "", _("{kpi}: {values}, latest period starting {date}.")).format(**values)
+    return text + " " + _("Outcome KPI: a business number, not activity.")
 
 
 def reading_kpi_link(link: pl.DataFrame, *, min_group_size: int = DEFAULT_MIN_GROUP_SIZE) -> str:
@@ -509,18 +614,21 @@ def reading_kpi_link(link: pl.DataFrame, *, min_group_size: int = DEFAULT_MIN_GR
     rows = publishable(link, size_columns=["n_teams"], min_group_size=min_group_size).filter(
         pl.col("correlation").is_not_null())
     if rows.height == 0:
-        return "No KPI has enough teams with both numbers to relate it to activity yet."
+        return _("No KPI has enough teams with both numbers to relate it to activity yet.")
     top = rows.sort(pl.col("correlation").abs(), descending=True).row(0, named=True)
-    when = ("in the same week" if top[lag] == 0 else
-            f"{top[lag]} week{'s' if top[lag] != 1 else ''} later")
-    text = (f"The strongest association is between a team's active share and {top['kpi']} {when} "
-            f"(r = {top['correlation']:+.2f}")
+    when = (_("in the same week") if top[lag] == 0 else
+            ngettext("{weeks} week later", "{weeks} weeks later", top[lag]).format(weeks=top[lag]))
+    stats = [_("r = {r}").format(r=fmt.signed(top["correlation"], 2))]
     if fmt.is_number(top.get("slope_per_point")):
-        unit = top.get("unit") or "units"
-        text += f"; {top['slope_per_point']:+.2f} {unit} per point of active share"
+        stats.append(_("{slope} {unit} per point of active share").format(
+            slope=fmt.signed(top["slope_per_point"], 2),
+            unit=unit_word(top["unit"]) if top.get("unit") else _("units")))
         if fmt.is_number(top.get("ci_low")) and fmt.is_number(top.get("ci_high")):
-            text += f", 95% CI {top['ci_low']:+.2f} to {top['ci_high']:+.2f}"
-    return text + "): an association across teams, not an effect of the platform."
+            stats[-1] += _(", 95% CI {low} to {high}").format(low=fmt.signed(top["ci_low"], 2),
+                                                             high=fmt.signed(top["ci_high"], 2))
+    return _("The strongest association is between a team's active share and {kpi} {when} ({statistics}): an "
+             "association across teams, not an effect of the platform.").format(
+        kpi=top["kpi"], when=when, statistics=join_clauses(stats))
 
 
 def reading_coverage(coverage: pl.DataFrame, source: str, kept: str, rejected: str, filtered: str | None) -> str:
@@ -530,16 +638,19 @@ def reading_coverage(coverage: pl.DataFrame, source: str, kept: str, rejected: s
     total_fil = float(coverage[filtered].sum()) if filtered else 0.0
     total = total_kept + total_rej + total_fil
     if total == 0:
-        return "No rows were received."
-    text = f"Of {fmt.count(total)} rows received, {fmt.pct(total_kept / total, 1)} were kept"
-    if filtered:
-        text += f", {fmt.pct(total_fil / total, 1)} filtered (bots, duplicates)"
-    text += f" and {fmt.pct(total_rej / total, 1)} rejected (quarantined with a reason)"
+        return _("No rows were received.")
+    values = {"rows": fmt.count(total), "kept": fmt.pct(total_kept / total, 1),
+              "filtered": fmt.pct(total_fil / total, 1), "rejected": fmt.pct(total_rej / total, 1)}
+    text = (_("Of {rows} rows received, {kept} were kept, {filtered} filtered (bots, duplicates) and {rejected} "
+              "rejected (quarantined with a reason)") if filtered else
+            _("Of {rows} rows received, {kept} were kept and {rejected} rejected (quarantined with a reason)")
+            ).format(**values)
     per = coverage.group_by(source).agg(pl.col(rejected).sum(), pl.col(kept).sum()).with_columns(
         (pl.col(rejected) / (pl.col(rejected) + pl.col(kept))).alias("__r")).filter(pl.col(rejected) > 0)
     if per.height:
         worst = per.sort("__r", descending=True).row(0, named=True)
-        text += f"; most rejects: {worst[source]} ({fmt.pct(worst['__r'], 1)} of its rows)"
+        text += _("; most rejects: {source} ({share} of its rows)").format(source=worst[source],
+                                                                           share=fmt.pct(worst["__r"], 1))
     return text + "."
 
 
@@ -547,15 +658,17 @@ def reading_match_rates(match: pl.DataFrame, source: str, rate: str, *, threshol
     """"Identity match rates range from 91.2% (Slack) to 99.0% (Viva Engage); 1 source is below the 90% threshold."."""
     rows = match.filter(pl.col(rate).is_not_null()).sort(rate)
     if rows.height == 0:
-        return "No identity match rate is available."
+        return _("No identity match rate is available.")
     if threshold is None and "threshold" in rows.columns and rows["threshold"].drop_nulls().len():
         threshold = float(rows["threshold"].drop_nulls()[0])
     lo, hi = rows.row(0, named=True), rows.row(-1, named=True)
-    text = (f"Identity match rate: {fmt.pct(lo[rate], 1)} ({lo[source]})" if rows.height == 1 else
-            f"Identity match rates range from {fmt.pct(lo[rate], 1)} ({lo[source]}) to "
-            f"{fmt.pct(hi[rate], 1)} ({hi[source]})")
+    values = {"low": fmt.pct(lo[rate], 1), "low_source": lo[source], "high": fmt.pct(hi[rate], 1),
+              "high_source": hi[source]}
+    text = (_("Identity match rate: {low} ({low_source})") if rows.height == 1 else
+            _("Identity match rates range from {low} ({low_source}) to {high} ({high_source})")).format(**values)
     if threshold is not None:
         below = rows.filter(pl.col(rate) < threshold).height
-        text += (f"; {below} source{'s are' if below != 1 else ' is'} below the {fmt.pct(threshold)} threshold"
-                 if below else f"; all at or above the {fmt.pct(threshold)} threshold")
-    return text + ". Unmatched accounts count in no denominator and no numerator."
+        text += (ngettext("; {n} source is below the {threshold} threshold",
+                          "; {n} sources are below the {threshold} threshold", below) if below else
+                 _("; all at or above the {threshold} threshold")).format(n=below, threshold=fmt.pct(threshold))
+    return text + ". " + _("Unmatched accounts count in no denominator and no numerator.")

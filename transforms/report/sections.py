@@ -22,8 +22,11 @@ import polars as pl
 from transforms.metrics.registry import KIND_COLUMN, MetricKind, get_metric
 from transforms.report import charts, readings
 from transforms.report import format as fmt
+from transforms.report.i18n import N_, _, pgettext
 from transforms.report.inputs import ReportInputs, report_tables
+from transforms.report.mart_text import representativeness_statement
 from transforms.report.pilot_views import PilotViews, pilot_views
+from transforms.report.vocabulary import and_list, attribute_word, metric_word, or_list, population_word, unit_word
 
 log = logging.getLogger(__name__)
 
@@ -87,27 +90,29 @@ class Section:
 
 
 def _missing(table: str, what: str) -> NoteBlock:
-    return NoteBlock(f"{what}: not available yet ({table} is not in the warehouse).", level="missing")
+    """``what`` (a part of a section, already in the report's language) is waiting for ``table``."""
+    return NoteBlock(_("{what}: not available yet ({table} is not in the warehouse).").format(what=what, table=table),
+                     level="missing")
 
 
 #: The drop-zone file (docs/drop_zone.md) that fills each part a first run may lack.
 NOT_DECLARED = {
-    "pilots": "No pilot cohort is declared, so there is nothing to compare yet: add pilots.yaml to the drop "
-              "zone (each wave's name, start date and members; see docs/drop_zone.md).",
-    "charters": "No community charter is declared, so no community output can be recognised yet: add "
-                "charters.yaml to the drop zone (each community's spaces, purpose and the rule that "
-                "recognises an output; see docs/drop_zone.md).",
-    "kpis": "No outcome KPI is registered yet: add kpi_registry.yaml (each KPI's unit, direction and unit "
-            "type) and its values as kpis/*.csv to the drop zone (see docs/drop_zone.md).",
-    "kpi_values": "No KPI value was received yet: add the registered KPIs' values as kpis/*.csv to the drop "
-                  "zone (see docs/drop_zone.md).",
-    "team_kpi": "Relating activity to outcomes needs a weekly team KPI (kpi_registry.yaml: unit_type team, "
-                "grain week) with its values in kpis/*.csv (see docs/drop_zone.md).",
+    "pilots": N_("No pilot cohort is declared, so there is nothing to compare yet: add pilots.yaml to the drop "
+                 "zone (each wave's name, start date and members; see docs/drop_zone.md)."),
+    "charters": N_("No community charter is declared, so no community output can be recognised yet: add "
+                   "charters.yaml to the drop zone (each community's spaces, purpose and the rule that "
+                   "recognises an output; see docs/drop_zone.md)."),
+    "kpis": N_("No outcome KPI is registered yet: add kpi_registry.yaml (each KPI's unit, direction and unit "
+               "type) and its values as kpis/*.csv to the drop zone (see docs/drop_zone.md)."),
+    "kpi_values": N_("No KPI value was received yet: add the registered KPIs' values as kpis/*.csv to the drop "
+                     "zone (see docs/drop_zone.md)."),
+    "team_kpi": N_("Relating activity to outcomes needs a weekly team KPI (kpi_registry.yaml: unit_type team, "
+                   "grain week) with its values in kpis/*.csv (see docs/drop_zone.md)."),
 }
 
 
 def _not_declared(part: str) -> NoteBlock:
-    return NoteBlock(NOT_DECLARED[part], level="missing")
+    return NoteBlock(_(NOT_DECLARED[part]), level="missing")
 
 
 def _empty(frame: pl.DataFrame | None) -> bool:
@@ -133,11 +138,11 @@ def _guarded(table: str, build: Callable[[], list[Block]]) -> list[Block]:
         return build()
     except Exception as exc:  # noqa: BLE001 - one broken table must not break the report
         log.warning("report: %s could not be shown: %s", table, exc, exc_info=True)
-        return [NoteBlock(f"{table} could not be shown: {exc}", level="error")]
+        return [NoteBlock(_("{table} could not be shown: {error}").format(table=table, error=exc), level="error")]
 
 
 def _chart(table: str, figure: go.Figure, reading: str) -> ChartBlock:
-    return ChartBlock(figure=figure, reading=reading, table=table)
+    return ChartBlock(figure=charts.localise_date_axis(figure), reading=reading, table=table)
 
 
 def _population_types(frame: pl.DataFrame) -> list[str]:
@@ -165,15 +170,15 @@ def adoption_section(inputs: ReportInputs) -> Section:
     blocks: list[Block] = []
     curve = inputs.table("marts.adoption_curve")
     if curve is None:
-        blocks.append(_missing("marts.adoption_curve", "Adoption curves"))
+        blocks.append(_missing("marts.adoption_curve", _("Adoption curves")))
     else:
         def curves() -> list[Block]:
             out: list[Block] = [_chart("marts.adoption_curve",
                                        charts.plot_adoption_rates(curve, min_group_size=k),
                                        readings.reading_adoption(curve, week, min_group_size=k))]
             types = [t for t in _population_types(curve) if _comparable(curve, t, week, k)]
-            for ptype, title in (("worker_type", "Weekly active share: office and frontline staff"),
-                                 ("pilot_wave", "Weekly active share: pilot waves and the rest")):
+            for ptype, title in (("worker_type", _("Weekly active share: office and frontline staff")),
+                                 ("pilot_wave", _("Weekly active share: pilot waves and the rest"))):
                 if ptype in types:
                     out.append(_chart("marts.adoption_curve",
                                       charts.plot_population_trend(curve, population_type=ptype, min_group_size=k,
@@ -190,7 +195,7 @@ def adoption_section(inputs: ReportInputs) -> Section:
 
     segs = inputs.table("marts.usage_segments")
     if segs is None:
-        blocks.append(_missing("marts.usage_segments", "Usage segments"))
+        blocks.append(_missing("marts.usage_segments", _("Usage segments")))
     else:
         blocks += _guarded("marts.usage_segments", lambda: [_chart(
             "marts.usage_segments", charts.plot_usage_segments(segs, min_group_size=k),
@@ -198,7 +203,7 @@ def adoption_section(inputs: ReportInputs) -> Section:
 
     life = inputs.table("marts.lifecycle")
     if life is None:
-        blocks.append(_missing("marts.lifecycle", "Lifecycle (new, returning, dormant)"))
+        blocks.append(_missing("marts.lifecycle", _("Lifecycle (new, returning, dormant)")))
     else:
         blocks += _guarded("marts.lifecycle", lambda: [_chart(
             "marts.lifecycle", charts.plot_lifecycle(life, min_group_size=k),
@@ -206,7 +211,7 @@ def adoption_section(inputs: ReportInputs) -> Section:
 
     ret = inputs.table("marts.retention")
     if ret is None:
-        blocks.append(_missing("marts.retention", "Retention of new users"))
+        blocks.append(_missing("marts.retention", _("Retention of new users")))
     else:
         blocks += _guarded("marts.retention", lambda: [_chart(
             "marts.retention", charts.plot_retention(ret, min_group_size=k),
@@ -214,20 +219,21 @@ def adoption_section(inputs: ReportInputs) -> Section:
 
     ineq = inputs.table("marts.inequality")
     if ineq is None:
-        blocks.append(_missing("marts.inequality", "Participation inequality (90-9-1)"))
+        blocks.append(_missing("marts.inequality", _("Participation inequality (90-9-1)")))
     else:
         blocks += _guarded("marts.inequality", lambda: _inequality_blocks(ineq, k))
 
     projection = inputs.table_with(("marts.diffusion_projection",), "fitted_share", whole=True)
     params = inputs.table_with(("marts.diffusion",), "parameter", whole=True)
     if projection is None:
-        blocks.append(_missing("marts.diffusion_projection", "Diffusion projection (Bass model)"))
+        blocks.append(_missing("marts.diffusion_projection", _("Diffusion projection (Bass model)")))
     else:
         name, diff = projection
         blocks += _guarded(name, lambda: [_chart(
             name, charts.plot_diffusion(diff), _reading_diffusion(diff, params[1] if params else None))])
-    return Section("adoption", "Adoption", "What people do on the platform, as a share of eligible employees from "
-                   "the HR directory. Activity metrics only.", (MetricKind.ACTIVITY,), tuple(blocks))
+    return Section("adoption", _("Adoption"), _("What people do on the platform, as a share of eligible employees "
+                                                "from the HR directory. Activity metrics only."),
+                   (MetricKind.ACTIVITY,), tuple(blocks))
 
 
 def _inequality_blocks(ineq: pl.DataFrame, k: int) -> list[Block]:
@@ -235,12 +241,13 @@ def _inequality_blocks(ineq: pl.DataFrame, k: int) -> list[Block]:
     if "population_type" in rows.columns:
         rows = rows.filter(pl.col("population_type") == "organisation")
     if rows.height == 0:
-        return [NoteBlock("Participation inequality: no publishable population.")]
+        return [NoteBlock(_("Participation inequality: no publishable population."))]
     r = rows.row(0, named=True)
-    text = (f"Participation inequality over the whole period: {fmt.pct(r.get('lurker_share'))} of eligible employees "
-            f"never contributed, {fmt.pct(r.get('light_contributor_share'))} contributed a little and "
-            f"{fmt.pct(r.get('heavy_contributor_share'), 1)} made half of all contributions; Gini among contributors "
-            f"{fmt.number(r.get('gini_contributors'))}.")
+    text = _("Participation inequality over the whole period: {lurkers} of eligible employees never contributed, "
+             "{light} contributed a little and {heavy} made half of all contributions; Gini among contributors "
+             "{gini}.").format(lurkers=fmt.pct(r.get("lurker_share")), light=fmt.pct(r.get("light_contributor_share")),
+                               heavy=fmt.pct(r.get("heavy_contributor_share"), 1),
+                               gini=fmt.number(r.get("gini_contributors")))
     return [NoteBlock(text)]
 
 
@@ -263,8 +270,9 @@ def _reading_diffusion(diff: pl.DataFrame, params: pl.DataFrame | None) -> str:
     status = diff["status"].drop_nulls().unique().to_list() if "status" in diff.columns else []
     bad = [s for s in status if s != "ok"]
     if params is None or "parameter" not in params.columns:
-        text = "The dashed line continues the fitted Bass curve past the last observed week; the band is its uncertainty."
-        return text + (f" Fit status: {bad[0]}." if bad else "")
+        text = _("The dashed line continues the fitted Bass curve past the last observed week; the band is its "
+                 "uncertainty.")
+        return text + (" " + _("Fit status: {status}.").format(status=bad[0]) if bad else "")
     org = params
     if "population_type" in org.columns:
         org = org.filter(pl.col("population_type") == "organisation")
@@ -277,25 +285,40 @@ def _reading_diffusion(diff: pl.DataFrame, params: pl.DataFrame | None) -> str:
             continue
         r, share = row.row(0, named=True), fmt.pct(target)
         if fmt.is_number(r.get("estimate")):
-            band = (f" (90% interval {r['low']:.0f} to {r['high']:.0f})"
-                    if fmt.is_number(r.get("low")) and fmt.is_number(r.get("high")) else
-                    f" (at least {r['low']:.0f})" if fmt.is_number(r.get("low")) else "")
-            reached.append(f"{share} after about {r['estimate']:.0f} weeks of roll-out{band}")
+            values = {"share": share, "weeks": fmt.number(r["estimate"], 0), "low": fmt.number(r.get("low"), 0),
+                      "high": fmt.number(r.get("high"), 0)}
+            if fmt.is_number(r.get("low")) and fmt.is_number(r.get("high")):
+                reached.append(_("{share} after about {weeks} weeks of roll-out (90% interval {low} to {high})")
+                               .format(**values))
+            elif fmt.is_number(r.get("low")):
+                reached.append(_("{share} after about {weeks} weeks of roll-out (at least {low})").format(**values))
+            else:
+                reached.append(_("{share} after about {weeks} weeks of roll-out").format(**values))
         elif ceiling is not None and ceiling >= target and horizon is not None:
-            reached.append(f"{share} only after more than {horizon} weeks (beyond the projection)")
+            reached.append(_("{share} only after more than {weeks} weeks (beyond the projection)").format(
+                share=share, weeks=horizon))
         else:
             under_ceiling.append(share)
     if not reached and not under_ceiling:
-        return "The Bass model could not be fitted on this data" + (f": {bad[0]}." if bad else ".")
-    subject = "If the current pace holds (Bass model), the share of non-pilot eligible employees who have used the platform"
-    levels_off = (f"levels off at about {fmt.pct(ceiling)} (the fitted ceiling)" if ceiling is not None else
-                  "levels off under the target (the fitted ceiling)")
+        return (_("The Bass model could not be fitted on this data: {status}.").format(status=bad[0]) if bad else
+                _("The Bass model could not be fitted on this data."))
+    values = {"ceiling": fmt.pct(ceiling), "reached": and_list(reached), "targets": or_list(under_ceiling)}
     if not reached:
-        return f"{subject} {levels_off}: it does not reach {' or '.join(under_ceiling)}."
-    text = f"{subject} reaches {' and '.join(reached)}"
-    if under_ceiling:
-        text += f", then {levels_off}: it does not reach {' or '.join(under_ceiling)}"
-    return text + "."
+        return (_("If the current pace holds (Bass model), the share of non-pilot eligible employees who have used "
+                  "the platform levels off at about {ceiling} (the fitted ceiling): it does not reach {targets}.")
+                if ceiling is not None else
+                _("If the current pace holds (Bass model), the share of non-pilot eligible employees who have used "
+                  "the platform levels off under the target (the fitted ceiling): it does not reach {targets}.")
+                ).format(**values)
+    if not under_ceiling:
+        return _("If the current pace holds (Bass model), the share of non-pilot eligible employees who have used the "
+                 "platform reaches {reached}.").format(**values)
+    return (_("If the current pace holds (Bass model), the share of non-pilot eligible employees who have used the "
+              "platform reaches {reached}, then levels off at about {ceiling} (the fitted ceiling): it does not reach "
+              "{targets}.") if ceiling is not None else
+            _("If the current pace holds (Bass model), the share of non-pilot eligible employees who have used the "
+              "platform reaches {reached}, then levels off under the target (the fitted ceiling): it does not reach "
+              "{targets}.")).format(**values)
 
 
 # ------------------------------------------------------------------------------------- left behind
@@ -307,7 +330,7 @@ def left_behind_section(inputs: ReportInputs) -> Section:
     blocks: list[Block] = []
     nu = inputs.tables.get("marts.non_users")  # as-of table, not weekly
     if nu is None:
-        blocks.append(_missing("marts.non_users", "Never-active employees"))
+        blocks.append(_missing("marts.non_users", _("Never-active employees")))
     else:
         def non_users() -> list[Block]:
             types = [t for t in ("worker_type", "site", "department") if t in _population_types(nu)]
@@ -324,16 +347,16 @@ def left_behind_section(inputs: ReportInputs) -> Section:
             readings.reading_digital_divide(divide, week, min_group_size=k))])
     elif curve is not None and "worker_type" in _population_types(curve):
         blocks += _guarded("marts.adoption_curve", lambda: [NoteBlock(
-            readings.reading_frontline_gap_from_curve(curve, week, min_group_size=k)
-            + " (from the adoption curve; the digital-divide mart is not available yet)")])
+            readings.reading_frontline_gap_from_curve(curve, week, min_group_size=k) + " "
+            + _("(from the adoption curve; the digital-divide mart is not available yet)"))])
     else:
-        blocks.append(_missing("marts.digital_divide", "Digital divide (frontline vs office)"))
+        blocks.append(_missing("marts.digital_divide", _("Digital divide (frontline vs office)")))
 
     arms = inputs.table_with(("marts.team_uptake_by_manager",), "rate_manager_active",
                              whole=True)  # carries a pooled row (week_start null)
     effect = inputs.table_with(("marts.manager_relay",), "estimate_pp", whole=True)
     if arms is None:
-        blocks.append(_missing("marts.team_uptake_by_manager", "Managers as relays"))
+        blocks.append(_missing("marts.team_uptake_by_manager", _("Managers as relays")))
         if effect is not None:
             blocks += _guarded(effect[0], lambda: [NoteBlock(_relay_effect_sentence(effect[1]))])
     else:
@@ -342,19 +365,20 @@ def left_behind_section(inputs: ReportInputs) -> Section:
         blocks += _guarded(name, lambda: [_chart(
             name, charts.plot_manager_relay(relay, min_group_size=k),
             readings.reading_manager_relay(relay, week, effect=effect[1] if effect else None, min_group_size=k))])
-    return Section("left-behind", "Who is left behind",
-                   "Employees who have never been active, the gap between frontline and office staff, and whether "
-                   "teams follow their managers. Denominators are eligible employees from the HR directory.",
+    return Section("left-behind", _("Who is left behind"),
+                   _("Employees who have never been active, the gap between frontline and office staff, and whether "
+                     "teams follow their managers. Denominators are eligible employees from the HR directory."),
                    (MetricKind.ACTIVITY,), tuple(blocks))
 
 
 def _relay_effect_sentence(effect: pl.DataFrame) -> str:
     e = effect.row(0, named=True)
     if not fmt.is_number(e.get("estimate_pp")):
-        return "Managers as relays: the adjusted estimate could not be made (too few managers or weeks)."
-    return (f"Managers as relays: a team member is {e['estimate_pp']:+.1f} points more likely to be active in a week "
-            f"after their manager was active (95% CI {e['ci_low_pp']:+.1f} to {e['ci_high_pp']:+.1f}), adjusted for "
-            "the week, team size, department, worker type and pilot status. An association, not proof of cause.")
+        return _("Managers as relays: the adjusted estimate could not be made (too few managers or weeks).")
+    return _("Managers as relays: a team member is {estimate} points more likely to be active in a week after their "
+             "manager was active (95% CI {low} to {high}), adjusted for the week, team size, department, worker type "
+             "and pilot status. An association, not proof of cause.").format(
+        estimate=fmt.signed(e["estimate_pp"]), low=fmt.signed(e["ci_low_pp"]), high=fmt.signed(e["ci_high_pp"]))
 
 
 # -------------------------------------------------------------------------------------------- pilot
@@ -413,10 +437,10 @@ def _unit(outcome: str, kind: MetricKind, inputs: ReportInputs) -> tuple[str, fl
     """How to say an effect on ``outcome``: (unit words, scale from the table's units)."""
     if kind == MetricKind.OUTCOME:
         kpi = inputs.kpi(outcome)
-        return (kpi.unit if kpi else "KPI units"), 1.0
+        return (unit_word(kpi.unit) if kpi else _("KPI units")), 1.0
     if outcome.startswith("actions_"):
-        return "actions per week", 1.0
-    return "percentage points", 100.0
+        return _("actions per week"), 1.0
+    return _("percentage points"), 100.0
 
 
 def _kind_metrics(kind: MetricKind, outcomes: Sequence[str]) -> list[str]:
@@ -433,7 +457,7 @@ def _kind_metrics(kind: MetricKind, outcomes: Sequence[str]) -> list[str]:
     return declared or (["kpi_value"] if kind == MetricKind.OUTCOME else ["active_rate"])
 
 
-_KIND_TITLES = {MetricKind.ACTIVITY: "platform activity", MetricKind.OUTCOME: "business outcomes (KPIs)"}
+_KIND_TITLES = {MetricKind.ACTIVITY: N_("platform activity"), MetricKind.OUTCOME: N_("business outcomes (KPIs)")}
 _MAIN_ACTIVITY = ("weekly_active_rate", "active_rate", "is_active")
 
 
@@ -460,19 +484,19 @@ def pilot_section(inputs: ReportInputs) -> Section:
     k = inputs.min_group_size
     blocks: list[Block] = []
     if _no_pilot_declared(inputs):
-        return Section("pilot", "The pilot", "Pilot groups are compared with the rest of the organisation here, "
-                       "once a pilot is declared.", (MetricKind.ACTIVITY, MetricKind.OUTCOME),
-                       (_not_declared("pilots"),))
+        return Section("pilot", _("The pilot"), _("Pilot groups are compared with the rest of the organisation here, "
+                                                  "once a pilot is declared."),
+                       (MetricKind.ACTIVITY, MetricKind.OUTCOME), (_not_declared("pilots"),))
     rep = inputs.tables.get("marts.pilot_representativeness")
     if rep is None:
-        blocks.append(_missing("marts.pilot_representativeness", "Is the pilot representative?"))
+        blocks.append(_missing("marts.pilot_representativeness", _("Is the pilot representative?")))
     else:
         blocks += _guarded("marts.pilot_representativeness", lambda: _representativeness_blocks(rep, k))
 
     eff = inputs.tables.get("marts.pilot_effects")
     views: PilotViews | None = None
     if eff is None:
-        blocks.append(_missing("marts.pilot_effects", "Pilot effects, naive beside adjusted"))
+        blocks.append(_missing("marts.pilot_effects", _("Pilot effects, naive beside adjusted")))
     else:
         def effect_blocks() -> list[Block]:
             nonlocal views
@@ -483,23 +507,23 @@ def pilot_section(inputs: ReportInputs) -> Section:
     if views is not None and views.event_study.height:
         blocks += _guarded("marts.pilot_effects", lambda: _event_study_blocks(views.event_study, inputs))
     else:
-        blocks.append(_missing("marts.pilot_effects", "Event study (effect by week since the start)"))
+        blocks.append(_missing("marts.pilot_effects", _("Event study (effect by week since the start)")))
 
     if views is not None and views.projection.height:
         blocks += _guarded("marts.pilot_effects", lambda: _projection_blocks(views.projection, inputs))
     else:
-        blocks.append(_missing("marts.pilot_effects", "Projection onto the whole population"))
+        blocks.append(_missing("marts.pilot_effects", _("Projection onto the whole population")))
 
     power = inputs.tables.get("marts.pilot_power")
     if power is None:
-        blocks.append(_missing("marts.pilot_power", "How long must the pilot run (power)"))
+        blocks.append(_missing("marts.pilot_power", _("How long must the pilot run (power)")))
     else:
         blocks += _guarded("marts.pilot_power", lambda: _power_blocks(power, inputs))
-    return Section("pilot", "The pilot",
-                   "Pilot groups are chosen, not drawn at random: the naive gap between pilot members and the rest "
-                   "is shown beside estimates corrected for selection (weighting, doubly robust, matching, staggered "
-                   "difference-in-differences). Effects on activity and on business outcomes are in separate charts.",
-                   (MetricKind.ACTIVITY, MetricKind.OUTCOME), tuple(blocks))
+    return Section("pilot", _("The pilot"),
+                   _("Pilot groups are chosen, not drawn at random: the naive gap between pilot members and the rest "
+                     "is shown beside estimates corrected for selection (weighting, doubly robust, matching, staggered "
+                     "difference-in-differences). Effects on activity and on business outcomes are in separate "
+                     "charts."), (MetricKind.ACTIVITY, MetricKind.OUTCOME), tuple(blocks))
 
 
 def _representativeness_blocks(rep: pl.DataFrame, k: int) -> list[Block]:
@@ -511,19 +535,19 @@ def _representativeness_blocks(rep: pl.DataFrame, k: int) -> list[Block]:
         rep = rep.filter(pl.col("cohort") == cohort)
     detail = rep.filter(pl.col("row_type") != "summary") if "row_type" in rep.columns else rep
     shown = charts.publishable(detail, size_columns=["pilot_n", "population_n"], min_group_size=k)
-    label = pl.col("variable").cast(pl.Utf8)
-    if "level" in shown.columns:
-        label = pl.when(pl.col("level").is_null()).then(label).otherwise(
-            pl.concat_str([label, pl.lit(" = "), pl.col("level").cast(pl.Utf8)]))
+    label = charts.attribute_level_label(shown)
     out: list[Block] = [_chart("marts.pilot_representativeness", charts.plot_representativeness(rep, min_group_size=k),
                                readings.reading_representativeness(shown.with_columns(label.alias("__label")), "smd",
                                                                    "__label"))]
-    if "statement" in rep.columns:
+    if "statement" in rep.columns:  # the mart states its rows in English; the report says them from the columns
         summary = rep.filter(pl.col("row_type") == "summary") if "row_type" in rep.columns else rep.clear()
-        lines = summary["statement"].drop_nulls().to_list()
-        lines += (shown.filter(pl.col("smd").abs() > 0.1).sort(pl.col("smd").abs(), descending=True)["statement"]
-                  .drop_nulls().head(3).to_list())
-        out += [NoteBlock(str(line)) for line in lines]
+        compared = detail.filter(~pl.col("suppressed").fill_null(False)) if "suppressed" in detail.columns else detail
+        counts = {"compared": compared.height,
+                  "flagged": compared.filter(pl.col("smd").abs() > 0.1).height}
+        rows = summary.filter(pl.col("statement").is_not_null()).to_dicts()
+        rows += (shown.filter((pl.col("smd").abs() > 0.1) & pl.col("statement").is_not_null())
+                 .sort(pl.col("smd").abs(), descending=True).head(3).to_dicts())
+        out += [NoteBlock(representativeness_statement(r, **counts)) for r in rows]
     return out
 
 
@@ -541,8 +565,8 @@ def _split_by_kind(frame: pl.DataFrame, inputs: ReportInputs) -> tuple[dict[Metr
 def _unknown_note(unknown: list[str]) -> list[Block]:
     if not unknown:
         return []
-    return [NoteBlock(f"Not shown, kind unknown (neither a registered metric nor an outcome KPI): "
-                      f"{', '.join(unknown)}.", level="error")]
+    return [NoteBlock(_("Not shown, kind unknown (neither a registered metric nor an outcome KPI): {names}.").format(
+        names=", ".join(unknown)), level="error")]
 
 
 def _effect_blocks(eff: pl.DataFrame, inputs: ReportInputs) -> list[Block]:
@@ -555,7 +579,8 @@ def _effect_blocks(eff: pl.DataFrame, inputs: ReportInputs) -> list[Block]:
             fig = charts.plot_pilot_effects(
                 _scaled(rows, scale, ("estimate", "ci_low", "ci_high", "naive_difference")), kind=kind,
                 metrics=_kind_metrics(kind, [outcome]),
-                title=f"Did the pilot change {outcome}? Naive beside corrected estimates", unit_label=unit,
+                title=_("Did the pilot change {outcome}? Naive beside corrected estimates").format(
+                    outcome=metric_word(outcome)), unit_label=unit,
                 min_group_size=inputs.min_group_size)
             out.append(_chart("marts.pilot_effects", fig, readings.reading_pilot_effects(
                 rows, outcome, unit=unit, scale=scale, min_group_size=inputs.min_group_size)))
@@ -582,7 +607,7 @@ def _distinct_outcomes(part: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, list
 
 def _effects_table(part: pl.DataFrame, kind: MetricKind, inputs: ReportInputs) -> TableBlock:
     """One line per outcome and cohort: naive, the preferred corrected estimate with its interval, counts."""
-    from transforms.report.pilot_views import METHOD_SHORT, PREFERRED_METHODS
+    from transforms.report.pilot_views import PREFERRED_METHODS, method_short
 
     if "cohort" not in part.columns:
         part = part.with_columns(pl.lit("pilot").alias("cohort"))
@@ -594,25 +619,30 @@ def _effects_table(part: pl.DataFrame, kind: MetricKind, inputs: ReportInputs) -
         ok = ok.filter(pl.col("estimate").is_not_null())
 
         def v(x: float | None) -> str:
-            return "n/a" if not fmt.is_number(x) else f"{scale * x:+.2f}"
+            return fmt.na() if not fmt.is_number(x) else fmt.signed(scale * x, 2)
 
         naive = ok.filter(pl.col("method") == "naive")
         adjusted = [m for m in PREFERRED_METHODS if m in ok["method"].to_list()]
         if not adjusted:
-            rows.append((str(outcome), str(cohort), v(naive["estimate"][0]) if naive.height else "n/a",
-                         "not estimable", "", "", "", unit))
+            rows.append((metric_word(outcome), population_word(cohort),
+                         v(naive["estimate"][0]) if naive.height else fmt.na(),
+                         _("not estimable"), "", "", "", unit))
             continue
         a = ok.filter(pl.col("method") == adjusted[0]).row(0, named=True)
-        label = str(outcome) + (f" (= {', '.join(same_as[outcome])}: the same estimates)" if same_as.get(outcome) else "")
-        rows.append((label, str(cohort), v(naive["estimate"][0]) if naive.height else v(a.get("naive_difference")),
-                     METHOD_SHORT.get(a["method"], a["method"]), v(a["estimate"]),
-                     f"{v(a['ci_low'])} to {v(a['ci_high'])}",
+        label = metric_word(outcome)
+        if same_as.get(outcome):
+            label = _("{outcome} (= {twins}: the same estimates)").format(
+                outcome=label, twins=", ".join(metric_word(o) for o in same_as[outcome]))
+        rows.append((label, population_word(cohort),
+                     v(naive["estimate"][0]) if naive.height else v(a.get("naive_difference")),
+                     method_short(a["method"]), v(a["estimate"]),
+                     _("{low} to {high}").format(low=v(a["ci_low"]), high=v(a["ci_high"])),
                      f"{fmt.count(a.get('n_treated'))} / {fmt.count(a.get('n_control'))}", unit))
-    return TableBlock(f"Pilot effects on {_KIND_TITLES[kind]}: the naive gap and the corrected estimate, "
-                      "with its 95% interval and the units compared (DiD (CS): staggered difference-in-differences, "
-                      "Callaway-Sant'Anna; AIPW: doubly robust; IPW: inverse-probability weighting)",
-                      ("outcome", "cohort", "naive", "corrected by", "estimate", "95% interval", "pilot / comparison",
-                       "unit"), tuple(rows))
+    return TableBlock(_("Pilot effects on {kind}: the naive gap and the corrected estimate, with its 95% interval and "
+                        "the units compared (DiD (CS): staggered difference-in-differences, Callaway-Sant'Anna; AIPW: "
+                        "doubly robust; IPW: inverse-probability weighting)").format(kind=_(_KIND_TITLES[kind])),
+                      (_("outcome"), _("cohort"), pgettext("estimate", "naive"), _("corrected by"), _("estimate"),
+                       _("95% interval"), _("pilot / comparison"), _("unit")), tuple(rows))
 
 
 def _event_study_blocks(es: pl.DataFrame, inputs: ReportInputs) -> list[Block]:
@@ -631,8 +661,10 @@ def _event_study_blocks(es: pl.DataFrame, inputs: ReportInputs) -> list[Block]:
             fig = charts.plot_event_study(
                 _scaled(rows, scale, ("estimate", "ci_low", "ci_high")), kind=kind,
                 metrics=_kind_metrics(kind, [outcome]),
-                title=f"Effect on {outcome} week by week since the start"
-                      + (" (all waves)" if cohort == "all" else f" ({cohort})" if cohort else ""),
+                title=(_("Effect on {outcome} week by week since the start (all waves)") if cohort == "all" else
+                       _("Effect on {outcome} week by week since the start ({cohort})") if cohort else
+                       _("Effect on {outcome} week by week since the start")).format(outcome=metric_word(outcome),
+                                                                                     cohort=cohort),
                 unit_label=unit, min_group_size=inputs.min_group_size)
             out.append(_chart("marts.pilot_effects", fig, readings.reading_event_study(
                 rows, "relative_week", "estimate", unit=unit, scale=scale,
@@ -651,8 +683,9 @@ def _projection_blocks(proj: pl.DataFrame, inputs: ReportInputs) -> list[Block]:
         unit, scale = _unit(outcomes[0], kind, inputs)
         fig = charts.plot_pilot_projection(_scaled(part, scale, ("estimate", "ci_low", "ci_high")), kind=kind,
                                            metrics=_kind_metrics(kind, outcomes),
-                                           title=f"Effect on {_KIND_TITLES[kind]}: the pilot's members vs "
-                                                 "the whole eligible population", unit_label=unit,
+                                           title=_("Effect on {kind}: the pilot's members vs the whole eligible "
+                                                   "population").format(kind=_(_KIND_TITLES[kind])),
+                                           unit_label=unit,
                                            min_group_size=inputs.min_group_size)
         lines = [readings.reading_pilot_projection(part, o, unit=_unit(o, kind, inputs)[0],
                                                    scale=_unit(o, kind, inputs)[1]) for o in outcomes[:2]]
@@ -668,7 +701,8 @@ def _power_blocks(power: pl.DataFrame, inputs: ReportInputs) -> list[Block]:
     for kind, part in parts.items():
         outcomes = [str(o) for o in part["outcome"].unique(maintain_order=True).to_list()]
         fig = charts.plot_pilot_power(part, kind=kind, metrics=_kind_metrics(kind, outcomes),
-                                      title=f"How small an effect on {_KIND_TITLES[kind]} could the pilot detect?")
+                                      title=_("How small an effect on {kind} could the pilot detect?").format(
+                                          kind=_(_KIND_TITLES[kind])))
         lines = [readings.reading_pilot_power(part, o, unit=_unit(o, kind, inputs)[0] if kind == MetricKind.OUTCOME
                                               else "") for o in outcomes[:3]]
         out.append(_chart("marts.pilot_power", fig, " ".join(lines)))
@@ -687,30 +721,32 @@ def outputs_section(inputs: ReportInputs) -> Section:
     if _empty(whole) and (flags is None or flags.height == 0):
         blocks.append(_not_declared("charters"))
     elif outs is None:
-        blocks.append(_missing("marts.community_outputs", "Community outputs"))
+        blocks.append(_missing("marts.community_outputs", _("Community outputs")))
     else:
         blocks += _guarded("marts.community_outputs", lambda: [_chart(
             "marts.community_outputs", charts.plot_community_outputs(outs, week_start=inputs.week_start),
             readings.reading_community_outputs(outs, inputs.week_start, flags=flags))])
     if flags is None:
-        blocks.append(_missing("marts.community_flags", "Busy without outputs, silent communities"))
+        blocks.append(_missing("marts.community_flags", _("Busy without outputs, silent communities")))
     elif flags.height:
         blocks += _guarded("marts.community_flags", lambda: [_flags_table(flags)])
-    return Section("outputs", "Outputs by community",
-                   "What each community produces according to its charter (answered questions, ideas, shared "
-                   "practices). Output metrics only: busy is not the same as useful.", (MetricKind.OUTPUT,),
+    return Section("outputs", _("Outputs by community"),
+                   _("What each community produces according to its charter (answered questions, ideas, shared "
+                     "practices). Output metrics only: busy is not the same as useful."), (MetricKind.OUTPUT,),
                    tuple(blocks))
 
 
 def _flags_table(flags: pl.DataFrame) -> TableBlock:
     """Activity and outputs side by side per community, never added up; the two flags."""
+    yes = pgettext("table cell", "yes")
     rows = tuple(
         (str(r["community"]), fmt.number(r.get("mean_weekly_actions"), 1), fmt.number(r.get("outputs_per_week"), 2),
-         "yes" if r.get("busy_without_outputs") else "", "yes" if r.get("silent") else "")
+         yes if r.get("busy_without_outputs") else "", yes if r.get("silent") else "")
         for r in flags.sort("community").iter_rows(named=True)
     )
-    return TableBlock("Activity beside outputs per community over the period (compared, never blended)",
-                      ("community", "actions per week", "outputs per week", "busy without outputs", "silent"), rows)
+    return TableBlock(_("Activity beside outputs per community over the period (compared, never blended)"),
+                      (_("community"), _("actions per week"), _("outputs per week"), _("busy without outputs"),
+                       _("silent")), rows)
 
 
 # ----------------------------------------------------------------------------------------- outcomes
@@ -728,14 +764,14 @@ def outcomes_section(inputs: ReportInputs) -> Section:
     elif kpis is not None and kpis.height == 0:
         blocks.append(_not_declared("kpi_values"))
     elif kpis is None:
-        blocks.append(_missing("marts.outcome_kpis", "Outcome KPIs"))
+        blocks.append(_missing("marts.outcome_kpis", _("Outcome KPIs")))
     else:
         def kpi_blocks() -> list[Block]:
             res: list[Block] = []
             for name in sorted(map(str, kpis["kpi"].unique().drop_nulls().to_list())):
                 kdef = inputs.kpi(name)
-                unit = kdef.unit if kdef else ""
-                title = f"{name}: {kdef.description}" if kdef else name
+                unit = unit_word(kdef.unit) if kdef else ""
+                title = _("{kpi}: {description}").format(kpi=name, description=kdef.description) if kdef else name
                 fig = charts.plot_kpi_trend(kpis, kpi=name, unit=unit, title=title, min_group_size=k)
                 series = {tr.name: [(x, y) for x, y in zip(tr.x, tr.y, strict=True) if y is not None]
                           for tr in fig.data}
@@ -749,19 +785,20 @@ def outcomes_section(inputs: ReportInputs) -> Section:
         if registered:
             blocks.append(_not_declared("team_kpi"))
     elif link is None:
-        blocks.append(_missing("marts.kpi_activity_link", "Activity ahead of outcomes (lead-lag association)"))
+        blocks.append(_missing("marts.kpi_activity_link", _("Activity ahead of outcomes (lead-lag association)")))
     elif link.height == 0:
-        blocks.append(NoteBlock("The weekly team KPIs have no values in the weeks of the activity data yet, so "
-                                "they cannot be related to activity."))
+        blocks.append(NoteBlock(_("The weekly team KPIs have no values in the weeks of the activity data yet, so "
+                                  "they cannot be related to activity.")))
     else:
         def link_blocks() -> list[Block]:
             return [_chart("marts.kpi_activity_link", charts.plot_kpi_activity_link(link, min_group_size=k),
                            readings.reading_kpi_link(link, min_group_size=k))]
         blocks += _guarded("marts.kpi_activity_link", link_blocks)
-    return Section("outcomes", "Outcome KPIs",
-                   "Business numbers from business systems, each in its own unit and chart, never on an axis shared "
-                   "with activity. Linking them to activity is an association across teams, not an effect; the "
-                   "pilot section gives the effect estimates.", (MetricKind.OUTCOME, MetricKind.LINK), tuple(blocks))
+    return Section("outcomes", _("Outcome KPIs"),
+                   _("Business numbers from business systems, each in its own unit and chart, never on an axis shared "
+                     "with activity. Linking them to activity is an association across teams, not an effect; the "
+                     "pilot section gives the effect estimates."), (MetricKind.OUTCOME, MetricKind.LINK),
+                   tuple(blocks))
 
 
 # ------------------------------------------------------------------------------------------ quality
@@ -772,7 +809,7 @@ def quality_section(inputs: ReportInputs, *, match_threshold: float | None = Non
     blocks: list[Block] = []
     cov = inputs.tables.get("quality.coverage")
     if cov is None:
-        blocks.append(_missing("quality.coverage", "Rows received, kept and rejected per source"))
+        blocks.append(_missing("quality.coverage", _("Rows received, kept and rejected per source")))
     else:
         def cov_blocks() -> list[Block]:
             src = _first(cov, ["source", "connector"])
@@ -785,15 +822,15 @@ def quality_section(inputs: ReportInputs, *, match_threshold: float | None = Non
                 out.append(_chart("quality.coverage", charts.plot_coverage(received),
                                   readings.reading_coverage(received, src, kept, rej, fil)))
             else:
-                out.append(NoteBlock("No rows were received from any source."))
+                out.append(NoteBlock(_("No rows were received from any source.")))
             if silent:
-                out.append(NoteBlock(f"Nothing was received from {', '.join(silent)} (registered inputs with no "
-                                     "file in the drop zone)."))
+                out.append(NoteBlock(_("Nothing was received from {sources} (registered inputs with no file in the "
+                                       "drop zone).").format(sources=", ".join(silent))))
             return out
         blocks += _guarded("quality.coverage", cov_blocks)
     match = inputs.tables.get("quality.match_rates")
     if match is None:
-        blocks.append(_missing("quality.match_rates", "Identity match rates"))
+        blocks.append(_missing("quality.match_rates", _("Identity match rates")))
     else:
         def match_blocks() -> list[Block]:
             src = _first(match, ["source", "connector"])
@@ -814,14 +851,15 @@ def quality_section(inputs: ReportInputs, *, match_threshold: float | None = Non
     if rej is not None and rej.height:
         def rej_blocks() -> list[Block]:
             top = rej.sort("rows", descending=True).head(8)
-            return [TableBlock("Most frequent reasons rows were quarantined",
-                               ("source", "reason", "rows"),
+            return [TableBlock(_("Most frequent reasons rows were quarantined (each reason as its connector "
+                                 "writes it)"),
+                               (_("source"), _("reason"), _("rows")),
                                tuple((str(r["source"]), str(r["reason"]), fmt.count(r["rows"]))
                                      for r in top.iter_rows(named=True)))]
         blocks += _guarded("quality.rejects_summary", rej_blocks)
-    return Section("quality", "Data quality and coverage",
-                   "How much of what was received could be used, and how many platform accounts were matched to an "
-                   "employee: every number above depends on these.", (MetricKind.PREREQUISITE,), tuple(blocks))
+    return Section("quality", _("Data quality and coverage"),
+                   _("How much of what was received could be used, and how many platform accounts were matched to an "
+                     "employee: every number above depends on these."), (MetricKind.PREREQUISITE,), tuple(blocks))
 
 
 def _sources_with_data(cov: pl.DataFrame, source: str | None, counts: Sequence[str]) -> tuple[pl.DataFrame, list[str]]:
@@ -844,33 +882,34 @@ def _weeks_covered_table(weeks: pl.DataFrame) -> TableBlock:
         missing = list(r.get("missing_weeks") or [])
         rows.append((str(r["source"]), str(r["kind"]), str(r["first_week"]), str(r["last_week"]),
                      fmt.pct(r.get("coverage")), ", ".join(missing[:6]) + (" ..." if len(missing) > 6 else "")))
-    return TableBlock("Weeks covered by each source (a gap means an export is missing)",
-                      ("source", "input", "first week", "last week", "weeks with data", "missing weeks"), tuple(rows))
+    return TableBlock(_("Weeks covered by each source (a gap means an export is missing)"),
+                      (_("source"), _("input"), _("first week"), _("last week"), _("weeks with data"),
+                       _("missing weeks")), tuple(rows))
 
 
 def _profile_table(profile: pl.DataFrame, min_group_size: int) -> TableBlock:
     """Share of employees whose directory profile has each field (prerequisite: profile completeness)."""
     ok = charts.publishable(profile, size_columns=["employees"], min_group_size=min_group_size)
     keys = [c for c in ok.columns if c not in ("field", "employees", "filled", "share", "suppressed")]
-    rows = tuple((*(str(r[c]) for c in keys), str(r["field"]), fmt.count(r["employees"]), fmt.pct(r["share"], 1))
+    rows = tuple((*(population_word(r[c]) for c in keys), attribute_word(r["field"]), fmt.count(r["employees"]), fmt.pct(r["share"], 1))
                  for r in ok.iter_rows(named=True))
-    return TableBlock("Directory profile completeness (share of employees with the field filled)",
-                      (*keys, "field", "employees", "filled"), rows)
+    return TableBlock(_("Directory profile completeness (share of employees with the field filled)"),
+                      (*(attribute_word(k) for k in keys), _("field"), _("employees"), _("filled")), rows)
 
 
 def _freshness_table(fresh: pl.DataFrame) -> TableBlock:
     """Per outcome KPI: its latest period against the activity data, and whether the feed is late."""
     def status(r: dict) -> str:
         if r.get("latest_period_end") is None:
-            return "no values received"
-        return "late" if r.get("late") else "on time"
+            return _("no values received")
+        return _("late") if r.get("late") else _("on time")
 
-    rows = tuple((str(r["kpi"]), fmt.day(r.get("latest_period_end"), missing="none yet"),
+    rows = tuple((str(r["kpi"]), fmt.day(r.get("latest_period_end"), missing=_("none yet")),
                   fmt.count(r.get("delay_days"), missing="-"), fmt.count(r.get("max_delay_days"), missing="-"),
                   status(r))
                  for r in fresh.sort("kpi").iter_rows(named=True))
-    return TableBlock("Outcome KPI feeds: how recent each is",
-                      ("KPI", "latest period end", "days behind activity", "allowed", "status"), rows)
+    return TableBlock(_("Outcome KPI feeds: how recent each is"),
+                      (_("KPI"), _("latest period end"), _("days behind activity"), _("allowed"), _("status")), rows)
 
 
 def build_sections(inputs: ReportInputs, *, match_threshold: float | None = None) -> list[Section]:

@@ -19,9 +19,20 @@ import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
 from transforms.report import charts
+from transforms.report import format as fmt
 from transforms.report.headline import Headline, headline
+from transforms.report.i18n import (
+    DEFAULT_LANGUAGE,
+    _,
+    current_language,
+    format_datetime,
+    normalise_language,
+    plotly_locale,
+    use_language,
+)
 from transforms.report.inputs import ReportInputError, ReportInputs
 from transforms.report.sections import ChartBlock, NoteBlock, Section, TableBlock, build_sections
+from transforms.report.vocabulary import kind_word
 
 __all__ = ["Report", "build_report", "iso_week_label", "render_html", "render_weekly_report"]
 
@@ -34,11 +45,13 @@ def iso_week_label(week_start: dt.date) -> str:
 
 @dataclass(frozen=True)
 class Report:
-    """A built report: its headline and sections (figures included), before rendering."""
+    """A built report: its headline and sections (figures included), before rendering, and the
+    language they were written in (the page is rendered in it too)."""
 
     inputs: ReportInputs
     headline: Headline | None
     sections: tuple[Section, ...]
+    language: str = DEFAULT_LANGUAGE
 
     @property
     def week_label(self) -> str:
@@ -59,18 +72,21 @@ class Report:
         return [b.text for s in self.sections for b in s.blocks if isinstance(b, NoteBlock) and b.level == "error"]
 
 
-def build_report(inputs: ReportInputs, *, match_threshold: float | None = None) -> Report:
-    """Headline and sections of the week. ``marts.adoption_curve`` is required for the headline;
-    without it the report still renders and says so."""
-    curve = inputs.table("marts.adoption_curve")
-    head = None
-    if curve is not None:
-        try:
-            head = headline(curve, inputs.week_start, min_group_size=inputs.min_group_size)
-        except ReportInputError:
-            head = None
-    return Report(inputs=inputs, headline=head,
-                  sections=tuple(build_sections(inputs, match_threshold=match_threshold)))
+def build_report(inputs: ReportInputs, *, match_threshold: float | None = None, language: str | None = None) -> Report:
+    """Headline and sections of the week, written in ``language`` (default: the active language of
+    :mod:`transforms.report.i18n`, English unless a ``use_language`` block says otherwise).
+    ``marts.adoption_curve`` is required for the headline; without it the report still renders and says so."""
+    lang = normalise_language(language) if language else current_language()
+    with use_language(lang):
+        curve = inputs.table("marts.adoption_curve")
+        head = None
+        if curve is not None:
+            try:
+                head = headline(curve, inputs.week_start, min_group_size=inputs.min_group_size)
+            except ReportInputError:
+                head = None
+        return Report(inputs=inputs, headline=head, language=lang,
+                      sections=tuple(build_sections(inputs, match_threshold=match_threshold)))
 
 
 #: plotly.js's default topojson location (for geographic maps, which the report never draws): the
@@ -135,7 +151,8 @@ footer { margin-top: 3rem; border-top: 1px solid var(--line); padding-top: .6rem
 
 def _headline_html(head: Headline | None) -> str:
     if head is None:
-        return "<p class='note missing'>Headline figures: not available (marts.adoption_curve is missing).</p>"
+        return ("<p class='note missing'>"
+                + html.escape(_("Headline figures: not available (marts.adoption_curve is missing).")) + "</p>")
     cards = []
     for f in head.figures:
         cards.append(
@@ -146,7 +163,9 @@ def _headline_html(head: Headline | None) -> str:
     return "<div class='headline'>" + "".join(cards) + "</div>"
 
 
-_NUMERIC = re.compile(r"^[+-]?[\d,.]+%?( to [+-]?[\d,.]+%?)?$")
+#: A table cell that is a number (right-aligned): digits with English or French separators, an
+#: optional percent sign, and an interval "a to b" / "a à b".
+_NUMERIC = re.compile(r"^[+-]?[\d,.\u202f\u00a0]*\d[\u00a0]?%?( (to|à) [+-]?[\d,.\u202f\u00a0]*\d[\u00a0]?%?)?$")
 
 
 def _table_html(t: TableBlock) -> str:
@@ -163,15 +182,18 @@ def _chart_html(block: ChartBlock, chart_id: str) -> str:
     kind = charts.figure_kind(block.figure).value
     metrics = ",".join(charts.figure_metrics(block.figure))
     div = pio.to_html(block.figure, full_html=False, include_plotlyjs=False, div_id=chart_id,
-                      config={"displayModeBar": False, "responsive": False, "staticPlot": False})
+                      config={"displayModeBar": False, "responsive": False, "staticPlot": False,
+                              "locale": current_language()})
     return (f"<figure class='chart' data-kind='{kind}' data-metrics='{html.escape(metrics)}' "
             f"data-table='{html.escape(block.table)}'>{div}"
             f"<figcaption class='reading'>{html.escape(block.reading)}</figcaption></figure>")
 
 
 def _section_html(section: Section, first_chart: int) -> tuple[str, int]:
+    kinds = _("metric kind: {kinds}").format(kinds=" / ".join(kind_word(k) for k in section.kinds))
     parts = [f"<section class='report-section' id='{section.key}'><h2>{html.escape(section.title)}</h2>",
-             f"<div class='kinds'>metric kind: {' / '.join(k.value for k in section.kinds)}</div>",
+             f"<div class='kinds' data-kinds='{' '.join(k.value for k in section.kinds)}'>"
+             f"{html.escape(kinds)}</div>",
              f"<p class='intro'>{html.escape(section.intro)}</p>"]
     n = first_chart
     for block in section.blocks:
@@ -186,8 +208,26 @@ def _section_html(section: Section, first_chart: int) -> tuple[str, int]:
     return "".join(parts), n
 
 
+def _plotly_locale_script() -> str:
+    """Register the report's language with plotly.js (month names on date axes, separators); empty in English."""
+    spec = plotly_locale()
+    if spec is None:
+        return ""
+    return f"<script type=\"text/javascript\">Plotly.register({json.dumps(spec, ensure_ascii=False)});</script>"
+
+
+def _esc(text: str) -> str:
+    return html.escape(text)
+
+
 def render_html(report: Report) -> str:
-    """The report as one self-contained HTML page (plotly.js embedded once, no network access)."""
+    """The report as one self-contained HTML page (plotly.js embedded once, no network access), in the
+    language it was built in."""
+    with use_language(report.language):
+        return _page(report)
+
+
+def _page(report: Report) -> str:
     inputs = report.inputs
     label = report.week_label
     week_end = inputs.week_start + dt.timedelta(days=6)
@@ -197,34 +237,49 @@ def render_html(report: Report) -> str:
         text, n = _section_html(section, n)
         body.append(text)
     toc = "".join(f"<a href='#{s.key}'>{html.escape(s.title)}</a>" for s in report.sections)
-    generated = (inputs.generated_at or dt.datetime.now(dt.UTC)).strftime("%Y-%m-%d %H:%M UTC")
-    summary = {"week": label, "charts": n, "headline": report.headline.as_metadata() if report.headline else None}
+    generated = format_datetime(inputs.generated_at or dt.datetime.now(dt.UTC))
+    summary = {"week": label, "charts": n, "language": current_language(),
+               "headline": report.headline.as_metadata() if report.headline else None}
     summary_json = json.dumps(summary).replace("</", "<\\/")
+    org = inputs.organisation
+    period = _("Week of {start} to {end}").format(start=fmt.long_date(inputs.week_start), end=fmt.long_date(week_end))
+    facts = [period]
+    if eligible is not None:
+        facts.append(_("{eligible} eligible employees").format(eligible=fmt.count(eligible)))
+    facts.append(_("generated {when}").format(when=generated))
+    footer = [_("uptake weekly adoption report"), org, label,
+              _("minimum group size {size}").format(size=inputs.min_group_size),
+              _("person keys are pseudonyms; no names, emails or message text.")]
+    title = _("{organisation}: adoption report {week}").format(organisation=org, week=label)
+    heading = _("{organisation}: adoption report, week {week}").format(organisation=org, week=label)
+    promise = _("Every share is of eligible employees from the HR directory, never of platform accounts. Groups of "
+                "fewer than {size} people are never shown. Activity, community outputs and business outcomes are kept "
+                "apart.").format(size=inputs.min_group_size)
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
+<html lang="{current_language()}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{html.escape(inputs.organisation)}: adoption report {label}</title>
+<title>{_esc(title)}</title>
 <style>{_CSS}</style>
 <script type="text/javascript">{_plotly_js()}</script>
+{_plotly_locale_script()}
 <script type="application/json" id="report-summary">{summary_json}</script>
 </head><body>
 <header class="report-header">
-<h1>{html.escape(inputs.organisation)}: adoption report, week {label}</h1>
-<p>Week of {inputs.week_start:%d %B %Y} to {week_end:%d %B %Y}
-{f"&middot; {eligible:,.0f} eligible employees" if eligible is not None else ""} &middot; generated {generated}</p>
-<p>Every share is of eligible employees from the HR directory, never of platform accounts. Groups of fewer than
-{inputs.min_group_size} people are never shown. Activity, community outputs and business outcomes are kept apart.</p>
+<h1>{_esc(heading)}</h1>
+<p>{" &middot; ".join(_esc(f) for f in facts)}</p>
+<p>{_esc(promise)}</p>
 </header>
 {"".join(f"<div class='notice' role='alert'>{html.escape(n)}</div>" for n in inputs.notices)}
 {_headline_html(report.headline)}
 <nav class="toc">{toc}</nav>
 {''.join(body)}
-<footer>uptake weekly adoption report &middot; {html.escape(inputs.organisation)} &middot; {label} &middot;
-minimum group size {inputs.min_group_size} &middot; person keys are pseudonyms; no names, emails or message text.</footer>
+<footer>{" &middot; ".join(_esc(f) for f in footer)}</footer>
 </body></html>
 """
 
 
-def render_weekly_report(inputs: ReportInputs, *, match_threshold: float | None = None) -> str:
-    """Build and render the report of ``inputs.week_start``: one offline HTML page."""
-    return render_html(build_report(inputs, match_threshold=match_threshold))
+def render_weekly_report(inputs: ReportInputs, *, match_threshold: float | None = None,
+                         language: str | None = None) -> str:
+    """Build and render the report of ``inputs.week_start``: one offline HTML page, written in
+    ``language`` (``"en"``, the default, or ``"fr"``; :data:`transforms.report.i18n.LANGUAGES`)."""
+    return render_html(build_report(inputs, match_threshold=match_threshold, language=language or DEFAULT_LANGUAGE))
