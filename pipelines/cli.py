@@ -241,7 +241,7 @@ def report(
         notice = stale_notice(last_run(con), warehouse)
         if notice:
             console.print(f"[bold yellow]warning:[/] {notice}", soft_wrap=True)
-        path, _ = write_report(con, out_file, week_start, notices=(notice,) if notice else (), language=language)
+        path, _ = write_report(con, out_file, week_start, language=language, last_run_of=warehouse)
     out.print(str(path), soft_wrap=True)
 
 

@@ -65,10 +65,13 @@ def report_tables_in(con: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame]:
 
 
 def write_report(con: duckdb.DuckDBPyConnection, out: Path, week: dt.date | None = None, *,
-                 notices: tuple[str, ...] = (), language: str | None = None) -> tuple[Path, dict[str, object]]:
+                 notices: tuple[str, ...] = (), language: str | None = None,
+                 last_run_of: Path | None = None) -> tuple[Path, dict[str, object]]:
     """Render the report of ``week`` (default: the latest complete week with data) from the warehouse
     into ``out``, written in ``language`` (default: the settings' ``language``, English unless
-    settings.yaml says fr), ``notices`` in a banner at the top.
+    settings.yaml says fr), ``notices`` in a banner at the top. With ``last_run_of`` (the warehouse
+    file ``con`` reads), a last run that failed or did not finish is named in the banner too, in the
+    report's language (:func:`pipelines.run_history.stale_notice`).
 
     Works on a read-only connection (``uptake report``), and on the published snapshots
     (:func:`pipelines.publish.open_published`). The file is written next to ``out`` and
@@ -77,7 +80,13 @@ def write_report(con: duckdb.DuckDBPyConnection, out: Path, week: dt.date | None
     the sections still waiting for a mart and any table that could not be shown.
     """
     config = read_config(con)
+    language = language or config.settings.language
     week = week or latest_complete_week(con, time_zone=config.settings.time_zone)
+    if last_run_of is not None:
+        from pipelines.run_history import last_run, stale_notice
+
+        notice = stale_notice(last_run(con), last_run_of, language=language)
+        notices = (*notices, notice) if notice else notices
     inputs = ReportInputs(
         organisation=config.settings.organisation,
         week_start=week,
@@ -88,7 +97,7 @@ def write_report(con: duckdb.DuckDBPyConnection, out: Path, week: dt.date | None
         notices=notices,
     )
     report = build_report(inputs, match_threshold=config.settings.identity_match_threshold,
-                          language=language or config.settings.language)
+                          language=language)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")

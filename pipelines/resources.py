@@ -43,7 +43,7 @@ class WarehouseResource(DuckDBResource):
         if self.database == ":memory:" or held_here(self.database):
             return
         stack = ExitStack()
-        stack.enter_context(warehouse_run_lock(self.database, run_id=context.run_id or "dagster",
+        stack.enter_context(warehouse_run_lock(self.database, run_id=context.run.run_id if context.run else "dagster",
                                                raw="(a Dagster run)"))
         self._run_lock = stack
 

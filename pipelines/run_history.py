@@ -93,23 +93,17 @@ def last_run(con: duckdb.DuckDBPyConnection) -> RunRecord | None:
                      failed=tuple(row[6] or ()), message=row[7])
 
 
-def stale_notice(record: RunRecord | None, warehouse: str | Path) -> str | None:
-    """What a reader of ``warehouse`` must be told about its latest run, or None when it succeeded:
-    a failed run (its time, failed steps and first message) or an unfinished one (killed or still
-    going)."""
+def stale_notice(record: RunRecord | None, warehouse: str | Path, *, language: str | None = None) -> str | None:
+    """What a reader of ``warehouse`` must be told about its latest run, in ``language`` (default
+    English), or None when it succeeded: a failed run (its time, failed steps and first message) or
+    an unfinished one (killed, or still going when it holds the warehouse's lock)."""
     if record is None or record.status == "succeeded":
         return None
-    started = record.started_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    if record.status == "running":
-        holder = run_holding(warehouse)
-        if holder is not None and holder.run_id == record.run_id:
-            what = f"is still going (run {record.run_id}, started {started})"
-        else:
-            what = f"did not finish (run {record.run_id}, started {started}: killed or crashed)"
-    else:
-        steps = ", ".join(record.failed) or "a step"
-        what = f"failed (run {record.run_id}, started {started}) at {steps}"
-        if record.message:
-            what += f": {record.message.splitlines()[0][:300]}"
-    return (f"The last pipeline run {what}. The tables of this report may be partly those of an earlier run: "
-            "fix the cause and run `uptake run` again.")
+    from transforms.report.i18n import use_language  # the report's package: imported when a notice is due
+    from transforms.report.run_notice import stale_run_notice
+
+    holder = run_holding(warehouse) if record.status == "running" else None
+    with use_language(language):
+        return stale_run_notice(status=record.status, run_id=record.run_id, started_at=record.started_at,
+                                failed=record.failed, message=record.message,
+                                still_going=holder is not None and holder.run_id == record.run_id)

@@ -134,6 +134,12 @@ def test_a_report_after_a_failed_run_says_so(weekly: WeeklySetting, tmp_path: Pa
     for said in (" ".join(proc.stderr.split()), page_text(report.read_text(encoding="utf-8"))):
         assert f"The last pipeline run failed (run {run_id}" in said
         assert "raw__slack" in said
+    french = tmp_path / "after_failure_fr.html"  # the banner in the page's language; stderr stays English
+    proc = uptake_cli("report", "--warehouse", str(warehouse), "--out", str(french), "--lang", "fr", env=env)
+    assert f"The last pipeline run failed (run {run_id}" in " ".join(proc.stderr.split())
+    page = page_text(french.read_text(encoding="utf-8"))
+    assert f"Le dernier passage du pipeline a échoué (passage {run_id}" in page and "raw__slack" in page
+    assert "The last pipeline run" not in page
     ok = tmp_path / "after_success.html"  # last week's warehouse: its last run succeeded
     proc = uptake_cli("report", "--warehouse", str(weekly.previous), "--out", str(ok), env=env)
     assert "The last pipeline run" not in proc.stderr + page_text(ok.read_text(encoding="utf-8"))
