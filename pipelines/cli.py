@@ -202,7 +202,6 @@ def report(
     from pipelines.locations import published_dir
     from pipelines.publish import PublishedTableMissingError, open_published, read_manifest
     from pipelines.readers import connect_read_only
-    from pipelines.report_file import write_report
     from pipelines.run_history import last_run, stale_notice
     from pipelines.run_lock import WarehouseBusyError, run_holding
     from transforms.report.i18n import UnsupportedLanguageError, normalise_language
@@ -228,7 +227,7 @@ def report(
             console.print(f"[yellow]note:[/] {warehouse} is being written by {holder.describe()}; this report is "
                           f"made from the snapshots the last run published in {folder} at {stamp}", soft_wrap=True)
             with con:
-                path, _ = write_report(con, out_file, week_start, language=language)
+                path, summary = _write_report_or_fail(con, out_file, week_start, language=language)
             out.print(str(path), soft_wrap=True)
             return
     try:
@@ -241,8 +240,25 @@ def report(
         notice = stale_notice(last_run(con), warehouse)
         if notice:
             console.print(f"[bold yellow]warning:[/] {notice}", soft_wrap=True)
-        path, _ = write_report(con, out_file, week_start, language=language, last_run_of=warehouse)
+        path, summary = _write_report_or_fail(con, out_file, week_start, language=language, last_run_of=warehouse)
     out.print(str(path), soft_wrap=True)
+
+
+def _write_report_or_fail(con: object, out_file: Path, week: dt.date | None, **options: object) -> tuple[Path, dict]:
+    """:func:`pipelines.report_file.write_report`, a warehouse without a complete week of data as a
+    one-line error, and a week asked for beyond the data said on stderr (the week shown instead)."""
+    from pipelines.report_file import NoCompleteWeekError, write_report
+
+    try:
+        path, summary = write_report(con, out_file, week, **options)
+    except NoCompleteWeekError as exc:
+        _fail(str(exc))
+        raise
+    if summary["requested_week"] and summary["requested_week"] != summary["week"]:
+        console.print(f"[yellow]note:[/] {summary['requested_week']} is beyond the data (it has not ended, or no "
+                      f"platform data covers it): the report shows {summary['week']}, the latest complete week "
+                      "with data before it", soft_wrap=True)
+    return path, summary
 
 
 @app.command()

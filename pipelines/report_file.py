@@ -36,6 +36,9 @@ def latest_complete_week(con: duckdb.DuckDBPyConnection, *, up_to: dt.date | Non
     yet (an HR extract taken after the last export): a report of one would say "0% active".
     """
     today = (now or dt.datetime.now(dt.UTC)).astimezone(ZoneInfo(time_zone)).date()
+    if not relation_exists(con, "marts.adoption_curve"):
+        raise NoCompleteWeekError("marts.adoption_curve is not in the warehouse: run `uptake run` through the marts "
+                                  "before making a report")
     data_until = None
     if relation_exists(con, "quality.weeks_covered"):
         data_until = con.execute("SELECT max(last_week) FROM quality.weeks_covered "
@@ -67,7 +70,8 @@ def report_tables_in(con: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame]:
 def write_report(con: duckdb.DuckDBPyConnection, out: Path, week: dt.date | None = None, *,
                  notices: tuple[str, ...] = (), language: str | None = None,
                  last_run_of: Path | None = None) -> tuple[Path, dict[str, object]]:
-    """Render the report of ``week`` (default: the latest complete week with data) from the warehouse
+    """Render the report of ``week`` (default: the latest complete week with data; a week beyond the
+    data or not ended yet: the latest complete week with data before it) from the warehouse
     into ``out``, written in ``language`` (default: the settings' ``language``, English unless
     settings.yaml says fr), ``notices`` in a banner at the top. With ``last_run_of`` (the warehouse
     file ``con`` reads), a last run that failed or did not finish is named in the banner too, in the
@@ -81,7 +85,10 @@ def write_report(con: duckdb.DuckDBPyConnection, out: Path, week: dt.date | None
     """
     config = read_config(con)
     language = language or config.settings.language
-    week = week or latest_complete_week(con, time_zone=config.settings.time_zone)
+    # an explicit week beyond the data (an HR-only week, or one not ended) shows the data's latest
+    # complete week before it, as the run's report does: ``summary["requested_week"]`` keeps the ask
+    requested = week
+    week = latest_complete_week(con, up_to=week, time_zone=config.settings.time_zone)
     if last_run_of is not None:
         from pipelines.run_history import last_run, stale_notice
 
@@ -105,6 +112,7 @@ def write_report(con: duckdb.DuckDBPyConnection, out: Path, week: dt.date | None
     os.replace(tmp, out)
     summary: dict[str, object] = {
         "week": iso_week_label(week),
+        "requested_week": iso_week_label(requested) if requested else None,
         "language": report.language,
         "charts": len(report.charts),
         "missing": report.missing_tables,
