@@ -164,7 +164,10 @@ def read_published_table(name: str, directory: str | Path | None = None) -> pl.D
             f"{path}: no published snapshot of {name}; published in {base}: {have}. "
             f"Run `uptake run` (it publishes after the report) or set ${PUBLISHED_ENV}."
         )
-    return pl.read_parquet(path)
+    # One open file, read whole: a run replaces the file by a rename meanwhile, and a reader that
+    # opened the path twice (metadata, then pages) could mix two versions ("wrong page size").
+    with path.open("rb") as snapshot:
+        return pl.read_parquet(snapshot.read())
 
 
 def load_mart(name: str, compute: Callable[[], pl.DataFrame] | None = None,
