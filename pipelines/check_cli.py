@@ -37,10 +37,13 @@ def check_command(
 ) -> int:
     """Run the quality checks on ``warehouse`` (opened read-only) and print a table of check,
     target, severity, passed and message. Returns the exit code: 0 when no ``error`` check failed,
-    1 when one did, 2 when the warehouse cannot be opened. ``only`` selects checks by name or
+    1 when one did, 2 when the warehouse cannot be opened. While a run writes the warehouse it waits
+    for the run to finish, saying which. ``only`` selects checks by name or
     target (shell patterns)."""
     import duckdb
 
+    from pipelines.readers import connect_read_only
+    from pipelines.run_lock import WarehouseBusyError
     from quality.runner import exit_code, run_checks
 
     out = console or Console()
@@ -48,8 +51,8 @@ def check_command(
         out.print(f"[bold red]error:[/] warehouse {warehouse} does not exist; run `uptake run` first")
         return 2
     try:
-        con = duckdb.connect(str(warehouse), read_only=True)
-    except duckdb.Error as exc:
+        con = connect_read_only(warehouse, say=lambda m: out.print(f"[yellow]waiting:[/] {m}", soft_wrap=True))
+    except (duckdb.Error, WarehouseBusyError) as exc:
         out.print(f"[bold red]error:[/] cannot open warehouse {warehouse}: {exc}")
         return 2
     try:

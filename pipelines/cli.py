@@ -170,6 +170,12 @@ def run(
         "peak resident memory when it ended to this JSON file (slowest first).")] = None,
 ) -> None:
     """Run the weekly job (the one the schedule runs) for a drop zone: ingest, clean, identity, marts, report."""
+    from pipelines.run_lock import WarehouseBusyError, run_holding
+
+    holder = run_holding(warehouse)
+    if holder is not None:  # refused before the (slow) imports; the run's own lock decides below
+        _fail(f"{warehouse} is being written by {holder.describe()}; wait for it to finish. Reports and "
+              "notebooks can read the published snapshots meanwhile.")
     from pipelines.runner import PipelineRunError, run_job
     from pipelines.schedules import engine_settings
 
@@ -202,7 +208,7 @@ def run(
         try:
             outcome = run_job(raw, warehouse, reports=reports, published=published, week=_parse_week(week),
                               until=until, progress=step_done, verbose=_VERBOSE.get(), engine=chosen)
-        except PipelineRunError as exc:
+        except (PipelineRunError, WarehouseBusyError) as exc:
             progress.stop()
             _fail(str(exc))
             return
@@ -219,14 +225,26 @@ def run(
 def report(
     warehouse: Annotated[Path, typer.Option("--warehouse", help="The DuckDB warehouse file.")],
     out_file: Annotated[Path, typer.Option("--out", help="The HTML file to write.")],
-    week: Annotated[str | None, typer.Option("--week", help="ISO week YYYY-Www; default: the latest.")] = None,
+    week: Annotated[str | None, typer.Option(
+        "--week", help="ISO week YYYY-Www; default: the latest complete week with data.")] = None,
     lang: Annotated[str | None, typer.Option(
         "--lang", help="The report's language: en or fr (default: settings.yaml's language, else en).")] = None,
+    published: Annotated[Path | None, typer.Option(
+        "--published", help="The published snapshots read while a run writes the warehouse (default: published/ "
+        "next to the warehouse, or $UPTAKE_PUBLISHED).")] = None,
+    wait: Annotated[float, typer.Option(
+        "--wait", help="Seconds to wait for a run writing the warehouse when nothing is published yet.")] = 3600.0,
 ) -> None:
-    """Write the weekly adoption report of a week from an existing warehouse."""
-    import duckdb
+    """Write the weekly adoption report of a week from an existing warehouse.
 
-    from pipelines.report_file import write_report
+    While a run writes the warehouse, the report is made from the snapshots the last run published
+    (said on stderr); with nothing published yet it waits for the run. A report made after a run
+    that failed or did not finish says so at the top of the page and on stderr."""
+    from pipelines.locations import published_dir
+    from pipelines.publish import PublishedTableMissingError, open_published, read_manifest
+    from pipelines.readers import connect_read_only
+    from pipelines.run_history import last_run, stale_notice
+    from pipelines.run_lock import WarehouseBusyError, run_holding
     from transforms.report.i18n import UnsupportedLanguageError, normalise_language
 
     if not warehouse.is_file():
@@ -238,9 +256,50 @@ def report(
             language = normalise_language(lang)
         except UnsupportedLanguageError as exc:
             _fail(f"--lang {lang!r}: {exc}")
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        path, _ = write_report(con, out_file, week_start, language=language)
+    holder = run_holding(warehouse)
+    if holder is not None:
+        folder = published or published_dir(warehouse)
+        try:
+            con = open_published(folder)
+        except PublishedTableMissingError:
+            con = None
+        if con is not None:
+            stamp = (read_manifest(folder) or {}).get("published_at", "?")
+            console.print(f"[yellow]note:[/] {warehouse} is being written by {holder.describe()}; this report is "
+                          f"made from the snapshots the last run published in {folder} at {stamp}", soft_wrap=True)
+            with con:
+                path, summary = _write_report_or_fail(con, out_file, week_start, language=language)
+            out.print(str(path), soft_wrap=True)
+            return
+    try:
+        con = connect_read_only(warehouse, wait=wait,
+                                say=lambda m: console.print(f"[yellow]waiting:[/] {m}", soft_wrap=True))
+    except WarehouseBusyError as exc:
+        _fail(str(exc))
+        return
+    with con:
+        notice = stale_notice(last_run(con), warehouse)
+        if notice:
+            console.print(f"[bold yellow]warning:[/] {notice}", soft_wrap=True)
+        path, summary = _write_report_or_fail(con, out_file, week_start, language=language, last_run_of=warehouse)
     out.print(str(path), soft_wrap=True)
+
+
+def _write_report_or_fail(con: object, out_file: Path, week: dt.date | None, **options: object) -> tuple[Path, dict]:
+    """:func:`pipelines.report_file.write_report`, a warehouse without a complete week of data as a
+    one-line error, and a week asked for beyond the data said on stderr (the week shown instead)."""
+    from pipelines.report_file import NoCompleteWeekError, write_report
+
+    try:
+        path, summary = write_report(con, out_file, week, **options)
+    except NoCompleteWeekError as exc:
+        _fail(str(exc))
+        raise
+    if summary["requested_week"] and summary["requested_week"] != summary["week"]:
+        console.print(f"[yellow]note:[/] {summary['requested_week']} is beyond the data (it has not ended, or no "
+                      f"platform data covers it): the report shows {summary['week']}, the latest complete week "
+                      "with data before it", soft_wrap=True)
+    return path, summary
 
 
 @app.command()

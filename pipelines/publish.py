@@ -37,7 +37,8 @@ import duckdb
 import polars as pl
 
 from pipelines.locations import PUBLISHED_ENV, published_dir
-from transforms.contracts.config import Charters, KpiRegistry, Settings
+from pipelines.readers import DEFAULT_WAIT_SECONDS, connect_read_only
+from transforms.contracts.config import Charters, KpiRegistry, Pilots, Settings
 from transforms.privacy import DEFAULT_MIN_GROUP_SIZE
 from transforms.warehouse import relation_exists
 
@@ -52,6 +53,8 @@ __all__ = [
     "published_dir",
     "published_tables",
     "load_mart",
+    "open_published",
+    "read_manifest",
     "read_published",
     "read_published_table",
     "read_warehouse_table",
@@ -90,10 +93,17 @@ def publish_marts(con: duckdb.DuckDBPyConnection, out_dir: str | Path) -> dict[s
     """Write every ``marts.*`` and ``quality.*`` table (but row-level rejects) as Parquet into ``out_dir``.
 
     Works on a read-only connection. Returns rows written per table (``schema.table``). Files of
-    tables that no longer exist in the warehouse are removed, so the folder mirrors the warehouse.
+    tables that no longer exist in the warehouse are removed, so the folder mirrors the warehouse;
+    so are the staging files of a publish that was killed (one run publishes at a time: the
+    warehouse's run lock).
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    for leftover in [*out.glob(".staging-*"), *out.glob(f".{MANIFEST}.*")]:  # of a publish that was killed
+        if leftover.is_dir():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            leftover.unlink(missing_ok=True)
     staging = out / f".staging-{uuid.uuid4().hex}"
     written: dict[str, int] = {}
     try:
@@ -154,7 +164,10 @@ def read_published_table(name: str, directory: str | Path | None = None) -> pl.D
             f"{path}: no published snapshot of {name}; published in {base}: {have}. "
             f"Run `uptake run` (it publishes after the report) or set ${PUBLISHED_ENV}."
         )
-    return pl.read_parquet(path)
+    # One open file, read whole: a run replaces the file by a rename meanwhile, and a reader that
+    # opened the path twice (metadata, then pages) could mix two versions ("wrong page size").
+    with path.open("rb") as snapshot:
+        return pl.read_parquet(snapshot.read())
 
 
 def load_mart(name: str, compute: Callable[[], pl.DataFrame] | None = None,
@@ -205,12 +218,53 @@ def published_config(directory: str | Path | None = None) -> PublishedConfig:
                            charters=load("charters", Charters))
 
 
+def read_manifest(directory: str | Path | None = None) -> dict[str, object] | None:
+    """The published folder's manifest (``published_at``, tables, config), or None if nothing was published."""
+    path = (published_dir() if directory is None else Path(directory)) / MANIFEST
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def open_published(directory: str | Path | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection on the published snapshots of ``directory``: a view per
+    published table (``marts.*``, ``quality.*``, over its Parquet file) and ``raw.settings`` from the
+    published configuration (pilots are not published: none are declared here). What ``uptake
+    report`` reads while a run holds the warehouse. :class:`PublishedTableMissingError` if nothing
+    was published there."""
+    base = published_dir() if directory is None else Path(directory)
+    tables = published_tables(base)
+    if not tables or read_manifest(base) is None:
+        raise PublishedTableMissingError(f"{base}: nothing published yet (no {MANIFEST}); run `uptake run` first")
+    con = duckdb.connect()
+    for schema in ("raw", *PUBLISHED_SCHEMAS):
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    for name in tables:
+        schema, table = name.split(".")
+        path = str(base / schema / f"{table}.parquet").replace("'", "''")
+        con.execute(f'CREATE VIEW "{schema}"."{table}" AS SELECT * FROM read_parquet(\'{path}\')')
+    config = published_config(base)
+    if config.settings is None:
+        con.close()
+        raise PublishedTableMissingError(f"{base / 'config' / 'settings.json'}: no published settings")
+    bodies = {"settings": config.settings.model_dump_json(),
+              "pilots": Pilots(cohorts=[]).model_dump_json(),
+              "kpi_registry": (config.kpi_registry or KpiRegistry(kpis=[])).model_dump_json(),
+              "charters": (config.charters or Charters(communities=[])).model_dump_json()}
+    con.execute("CREATE TABLE raw.settings (name VARCHAR, body VARCHAR)")
+    con.executemany("INSERT INTO raw.settings VALUES (?, ?)", list(bodies.items()))
+    return con
+
+
 _TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$")
 
 
-def read_warehouse_table(warehouse: str | Path, name: str) -> pl.DataFrame:
-    """Fallback when nothing is published: one table read through a short read-only connection."""
+def read_warehouse_table(warehouse: str | Path, name: str, *, wait: float = DEFAULT_WAIT_SECONDS) -> pl.DataFrame:
+    """Fallback when nothing is published: one table read through a short read-only connection,
+    opened once no run writes the warehouse (waiting up to ``wait`` seconds, logging which run it
+    waits for: :func:`pipelines.readers.connect_read_only`)."""
     if not _TABLE_NAME.match(name):
         raise ValueError(f"table {name!r}: expected 'schema.table'")
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect_read_only(warehouse, wait=wait) as con:
         return con.execute(f"SELECT * FROM {name}").pl()

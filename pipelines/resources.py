@@ -11,7 +11,7 @@ import logging
 import os
 import stat
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import duckdb
@@ -20,6 +20,7 @@ from dagster_duckdb import DuckDBResource
 from pydantic import Field, PrivateAttr
 
 from pipelines.locations import DEFAULT_DROP_ZONE, published_dir, reports_dir
+from pipelines.run_lock import held_here, warehouse_run_lock
 from transforms.marts import InputCache
 from transforms.pseudonym import new_secret
 
@@ -31,8 +32,25 @@ class WarehouseResource(DuckDBResource):
     """The embedded DuckDB warehouse (schemas raw, clean, marts, quality).
 
     Unlike the base resource, the connection is closed even when the asset raises, so a failed
-    step never keeps the file's write lock.
+    step never keeps the file's write lock. A run that did not come through ``uptake run`` (the
+    Dagster UI, the schedule, the sensor) takes the warehouse's run lock when its resources start
+    (:mod:`pipelines.run_lock`): it fails at once, naming the running one, while another run writes.
     """
+
+    _run_lock: ExitStack | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        if self.database == ":memory:" or held_here(self.database):
+            return
+        stack = ExitStack()
+        stack.enter_context(warehouse_run_lock(self.database, run_id=context.run.run_id if context.run else "dagster",
+                                               raw="(a Dagster run)"))
+        self._run_lock = stack
+
+    def teardown_after_execution(self, context: InitResourceContext) -> None:
+        if self._run_lock is not None:
+            self._run_lock.close()
+            self._run_lock = None
 
     @contextmanager
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:

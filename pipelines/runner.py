@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -29,13 +30,15 @@ from dagster._core.log_manager import LOG_RECORD_METADATA_ATTR
 
 from pipelines.assets import LAYERS
 from pipelines.definitions import build_definitions
+from pipelines.run_history import record_end, record_start
+from pipelines.run_lock import WarehouseBusyError, warehouse_run_lock
 from pipelines.schedules import JOB_NAME
 from transforms.contracts.config import EngineSettings
 from transforms.weeks import iso_week_label
 
 log = logging.getLogger(__name__)
 
-__all__ = ["LAYERS", "PipelineRunError", "RunOutcome", "execute_job", "run_job"]
+__all__ = ["LAYERS", "PipelineRunError", "RunOutcome", "WarehouseBusyError", "execute_job", "run_job"]
 
 #: Called with (finished steps, total steps, the step's key) after every step of the run.
 Progress = Callable[[int, int, str], None]
@@ -145,28 +148,51 @@ def execute_job(raw: Path, warehouse: Path, *, reports: Path | None = None, publ
                 engine: EngineSettings | None = None) -> RunOutcome:
     """Run the ``refresh_all`` job for the drop zone ``raw`` into ``warehouse`` in one Dagster run and
     return what it did, failures included (see :func:`run_job`, which raises on them). ``engine``: what
-    runs the events layers (default: the drop zone's settings.yaml ``engine:``, else DuckDB)."""
-    try:
-        defs = build_definitions(raw_dir=raw, warehouse=warehouse, reports=reports, published=published,
-                                 engine=engine)
-    except ValueError as exc:
-        raise PipelineRunError(str(exc)) from None
-    selection = _selection(defs, until)
-    job = defs.resolve_job_def(JOB_NAME)
-    partition = _partition_key(defs, week, now) if selection is None else None
-    steps = len((job.get_subset(asset_selection=set(selection)) if selection else job).nodes_in_topological_order)
-    instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
-    job = job.with_logger_defs({**job.loggers, "uptake_progress": progress_logger})
-    token = _progress.set(progress)
-    try:
-        result = job.execute_in_process(
-            instance=instance, partition_key=partition, asset_selection=selection, raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": "DEBUG" if verbose else "CRITICAL"}},
-                                    "uptake_progress": {"config": {"total": steps}}}},
-            tags={"uptake/entry": "run_job"},
-        )
-    finally:
-        _progress.reset(token)
+    runs the events layers (default: the drop zone's settings.yaml ``engine:``, else DuckDB).
+
+    The run holds the warehouse's lock (:mod:`pipelines.run_lock`) from the start:
+    :class:`~pipelines.run_lock.WarehouseBusyError` at once when another run holds it. It records
+    itself in ``quality.pipeline_runs`` (:mod:`pipelines.run_history`) when it starts and ends.
+    """
+    run_id = str(uuid.uuid4())
+    with warehouse_run_lock(warehouse, run_id=run_id, raw=raw) as lock:
+        try:
+            defs = build_definitions(raw_dir=raw, warehouse=warehouse, reports=reports, published=published,
+                                     engine=engine)
+        except ValueError as exc:
+            raise PipelineRunError(str(exc)) from None
+        selection = _selection(defs, until)
+        job = defs.resolve_job_def(JOB_NAME)
+        partition = _partition_key(defs, week, now) if selection is None else None
+        steps = len((job.get_subset(asset_selection=set(selection)) if selection else job).nodes_in_topological_order)
+        instance = DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
+        job = job.with_logger_defs({**job.loggers, "uptake_progress": progress_logger})
+        record_start(warehouse, lock, until=until, week=partition)
+        failed: list[str] = ["(the run stopped before Dagster reported)"]
+        message: str | None = None
+        token = _progress.set(progress)
+        try:
+            result = job.execute_in_process(
+                instance=instance, partition_key=partition, asset_selection=selection, raise_on_error=False,
+                run_config={"loggers": {"console": {"config": {"log_level": "DEBUG" if verbose else "CRITICAL"}},
+                                        "uptake_progress": {"config": {"total": steps}}}},
+                tags={"uptake/entry": "run_job"}, run_id=run_id,
+            )
+            outcome = _outcome(result, partition)
+            failed = [*outcome.step_errors, *(name for name, (sev, blocking, _) in outcome.check_failures.items()
+                                              if blocking and sev == "ERROR")]
+            message = outcome.problems[0] if outcome.problems else None
+        except BaseException as exc:
+            message = f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            _progress.reset(token)
+            record_end(warehouse, run_id, failed=failed, message=message)
+    return outcome
+
+
+def _outcome(result, partition: str | None) -> RunOutcome:  # noqa: ANN001 - Dagster's ExecuteInProcessResult
+    """What the run did, from Dagster's result."""
     failed_checks = [ev for ev in result.get_asset_check_evaluations() if not ev.passed]
     step_failures = [e for e in result.all_events if e.is_step_failure]
     problems = [

@@ -15,6 +15,15 @@ from pathlib import Path
 import duckdb
 
 from pipelines.connectors.base import Batch, ConnectorError
+from pipelines.exports import (
+    EXPORT_COLUMN,
+    STAGED_TABLES,
+    Export,
+    event_spans,
+    keep_current_rows,
+    record_exports,
+    staging_ddl,
+)
 from transforms.contracts import CONTRACTS
 from transforms.warehouse import drop_relation, ensure_schemas, register_frame
 
@@ -157,21 +166,27 @@ def register_canonical(con: duckdb.DuckDBPyConnection, source: str, table: str, 
 
 def write_batches(
     con: duckdb.DuckDBPyConnection, source: str, tables: Iterable[str], batches: Iterable[Batch],
-    canonical: Mapping[str, Sequence[Path]] | None = None,
+    canonical: Mapping[str, Sequence[Path]] | None = None, exports: Sequence[Export] = (),
 ) -> Counter[str]:
     """Replace ``source``'s raw tables with ``batches`` (and its canonical Parquet files); return the
-    rows written per table.
+    rows written per table (and ``superseded_<table>``: rows of older exports a newer one replaced).
 
     ``tables`` are the canonical tables the connector yields; each is recreated empty first so that
     a connector that yields no rows still leaves an empty, typed table. Rejects go to
     ``quality.rejects`` with ``source`` set. ``canonical``: Parquet files per table, read in place
-    (:func:`register_canonical`); the parsed rows then go to ``raw.<source>_<table>__rows``. Runs in
-    one transaction: a crash mid-ingest leaves the previous state.
+    (:func:`register_canonical`); the parsed rows then go to ``raw.<source>_<table>__rows``.
+    ``exports``: the connector's inputs in time order (:func:`pipelines.exports.order_exports`);
+    with two or more, events and accounts are staged with their batch's export and only the rows
+    no newer export supersedes are kept (``pipelines.exports``); every export is recorded in
+    ``raw.export_inputs``. Runs in one transaction: a crash mid-ingest leaves the previous state.
     """
     ensure_schemas(con)
     canonical = {t: list(f) for t, f in (canonical or {}).items() if f}
+    rank = {e.path: e.rank for e in exports}
     counts: Counter[str] = Counter()
+    delivered: Counter[tuple[str, int]] = Counter()
     targets: dict[str, str] = {}
+    staged: dict[str, str] = {}
     con.execute("BEGIN TRANSACTION")
     try:
         kept_files = [str(f) for files in canonical.values() for f in files]
@@ -183,20 +198,39 @@ def write_batches(
                 drop_relation(con, old)
             targets[table] = f"{name}__rows" if table in canonical else name
             con.execute(CONTRACTS[table].duckdb_ddl(targets[table]))
+            if len(exports) > 1 and table in STAGED_TABLES:
+                staged[table] = f"__staged_{table}"
+                con.execute(staging_ddl(table, staged[table]))
             counts[table] = 0
         for batch in batches:
             frame = batch.frame
+            if frame.height == 0:
+                continue
             if batch.table == "rejects":
                 frame = frame.with_columns(frame["source"].fill_null(source))
                 target = "quality.rejects"
             else:
-                target = targets[batch.table]
-            if frame.height == 0:
-                continue
+                target = staged.get(batch.table, targets[batch.table])
             cols = ", ".join(f'"{c}"' for c in CONTRACTS[batch.table].names)
+            export = rank.get(batch.origin, -1) if batch.origin is not None else -1
+            extra = (f", {EXPORT_COLUMN}", f", {export}") if batch.table in staged else ("", "")
             with register_frame(con, "__batch", frame.select(CONTRACTS[batch.table].names)) as view:
-                con.execute(f"INSERT INTO {target} ({cols}) SELECT {cols} FROM {view}")
+                con.execute(f"INSERT INTO {target} ({cols}{extra[0]}) SELECT {cols}{extra[1]} FROM {view}")
             counts[batch.table] += frame.height
+            delivered[(batch.table, export)] += frame.height
+        superseded: dict[tuple[str, int], int] = {}
+        spans = {}
+        for table, staging in staged.items():
+            if table == "events":
+                spans = event_spans(con, staging)
+            for export, n in keep_current_rows(con, table, staging, targets[table]).items():
+                superseded[(table, export)] = n
+                counts[table] -= n
+                counts[f"superseded_{table}"] += n
+            con.execute(f"DROP TABLE IF EXISTS temp.{staging}")
+        if len(exports) == 1 and "events" in targets:
+            spans = event_spans(con, targets["events"], staged=False)
+        record_exports(con, source, exports, delivered, superseded, spans)
         for table, files in canonical.items():
             counts[table] += register_canonical(con, source, table, files, targets[table])
         con.execute("COMMIT")

@@ -139,3 +139,19 @@ def test_registry_and_charters() -> None:
     with pytest.raises(ValidationError, match="needs 'tag'"):
         Charters(communities=[{"name": "c", "spaces": [], "purpose": "p", "output_type": "idea",
                                "rule": {"kind": "hashtag"}}])
+
+
+def test_every_settings_key_is_documented_with_its_default() -> None:
+    """docs/drop_zone.md's settings table names every key of ``Settings``, and says which are required."""
+    import re
+    from pathlib import Path
+
+    from transforms.contracts.config import Settings
+
+    doc = (Path(__file__).parents[1] / "docs" / "drop_zone.md").read_text(encoding="utf-8")
+    table = doc.split("## settings.yaml", 1)[1].split("Every key:", 1)[0]
+    rows = {key: line for line in table.splitlines() if line.startswith("| `")
+            for key in re.findall(r"`([a-z_]+)`", line.split("|")[1])}
+    assert sorted(set(Settings.model_fields) - set(rows)) == []
+    for key, field in Settings.model_fields.items():
+        assert ("**required**" in rows[key]) == field.is_required(), key

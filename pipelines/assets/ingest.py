@@ -8,6 +8,7 @@ from dagster import AssetExecutionContext, AssetKey, AssetsDefinition, Materiali
 
 from pipelines.connectors import Connector, registered_connectors
 from pipelines.connectors.config_files import load_drop_zone_config
+from pipelines.exports import order_exports
 from pipelines.resources import DropZoneResource, WarehouseResource
 from pipelines.warehouse import write_batches
 
@@ -39,9 +40,10 @@ def build_ingest_asset(connector: Connector) -> AssetsDefinition:
     ) -> MaterializeResult:
         inputs = connector.inputs(drop_zone.path)
         canonical = connector.canonical_inputs(drop_zone.path)
+        exports = order_exports(inputs, connector.export_time)
         with warehouse.get_connection() as con:
             counts = write_batches(con, connector.name, connector.yields, connector.read_drop_zone(drop_zone.path),
-                                   canonical=canonical)
+                                   canonical=canonical, exports=exports)
         context.log.info("%s: %d input(s), %d canonical file(s), %s", connector.name, len(inputs),
                          sum(len(f) for f in canonical.values()), dict(counts))
         return MaterializeResult(

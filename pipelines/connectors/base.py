@@ -9,6 +9,10 @@ plus quarantined rows (``REJECTS``) for anything it could not use. It never yiel
 from __future__ import annotations
 
 import abc
+import dataclasses
+import datetime as dt
+import logging
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +21,8 @@ from typing import ClassVar, Literal
 import polars as pl
 
 from transforms.contracts import ContractError
+
+log = logging.getLogger(__name__)
 
 #: The folder, inside a connector's folder, of its canonical Parquet files.
 CANONICAL_FOLDER = "canonical"
@@ -36,10 +42,16 @@ class ConnectorError(ContractError):
 
 @dataclass(frozen=True)
 class Batch:
-    """A batch of canonical rows for one table, already conformed to its contract."""
+    """A batch of canonical rows for one table, already conformed to its contract.
+
+    ``origin``: the input (an export: a zip, a folder or a file of the connector's folder) the rows
+    come from; :meth:`Connector.read_drop_zone` sets it. The ingest layer uses it to let a newer
+    export win over an older one where they overlap (``pipelines.exports``).
+    """
 
     table: TableName
     frame: pl.DataFrame
+    origin: Path | None = None
 
 
 class Connector(abc.ABC):
@@ -97,6 +109,33 @@ class Connector(abc.ABC):
         return {t: files for t, files in found.items() if files}
 
     def read_drop_zone(self, drop_zone: Path) -> Iterator[Batch]:
-        """Every batch from every recognised input of this connector in ``drop_zone``."""
+        """Every batch from every recognised input of this connector in ``drop_zone``, each
+        with its ``origin`` (the input it was read from)."""
         for path in self.inputs(drop_zone):
-            yield from self.read(path)
+            for batch in self.read(path):
+                yield batch if batch.origin is not None else dataclasses.replace(batch, origin=path)
+
+    def export_time(self, path: Path) -> dt.datetime:
+        """When the export ``path`` was made (UTC), to tell a newer export from an older one.
+
+        A zip: the newest time stored for its members (the platform writes it when it builds the
+        export, and copies and downloads keep it; an unpacked folder keeps it too, since unzip
+        restores member times). A folder: the newest modification time of its files. Any other
+        file (a tarball, a JSONL or CSV export): its modification time. Zip times carry no time
+        zone: they are read as UTC. A platform whose exports record their creation time inside
+        may override this.
+        """
+        path = Path(path)
+        if path.is_file() and zipfile.is_zipfile(path):
+            try:
+                with zipfile.ZipFile(path) as archive:
+                    stamps = [info.date_time for info in archive.infolist()]
+                if stamps:
+                    return dt.datetime(*max(stamps), tzinfo=dt.UTC)
+            except (zipfile.BadZipFile, OSError, ValueError) as exc:  # read() reports a damaged archive
+                log.debug("%s: member times unreadable (%s); the file's modification time is used", path, exc)
+        if path.is_dir():
+            times = [p.stat().st_mtime for p in path.rglob("*") if p.is_file() and not p.is_symlink()]
+            if times:
+                return dt.datetime.fromtimestamp(max(times), dt.UTC)
+        return dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)

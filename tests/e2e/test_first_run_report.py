@@ -6,6 +6,7 @@ after the last message, settings with only the required keys; run with ``uptake 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 from pathlib import Path
 
@@ -81,3 +82,43 @@ def test_seventy_people_without_pilots_kpis_or_charters(small_org) -> None:
         assert flags == sorted(flags)
     shown = retention.filter(~pl.col("suppressed"))
     assert shown.height == 0 or shown["eligible"].min() >= 5
+
+
+def test_the_default_week_is_the_latest_complete_week_with_data(small_org) -> None:
+    """The HR extract comes 10 days after the last message: the weeks in between are eligible weeks
+    with nothing measured. Neither the run's report nor ``uptake report`` without ``--week`` may
+    show one of them ("0.0% active")."""
+    base, warehouse, _ = small_org
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        last_event_week = con.execute("SELECT max(week_start) FROM clean.events").fetchone()[0]
+        last_eligible_week = con.execute("SELECT max(week_start) FROM marts.adoption_curve").fetchone()[0]
+    assert last_eligible_week > last_event_week  # the trap is there
+    label = f"{last_event_week.isocalendar()[0]}-W{last_event_week.isocalendar()[1]:02d}"
+    assert [p.name for p in (base / "reports").glob("*.html")] == [f"adoption_report_{label}.html"]
+    out = base / "report_default.html"
+    uptake_cli("report", "--warehouse", str(warehouse), "--out", str(out))
+    page = out.read_text(encoding="utf-8")
+    assert f"adoption report, week {label}" in page_text(page)
+    summary = json.loads(page.split('id="report-summary">', 1)[1].split("</script>", 1)[0])
+    assert summary["week"] == label and summary["headline"]["active_share"] > 0
+
+
+def test_a_week_asked_for_beyond_the_data_shows_the_latest_week_with_data(small_org) -> None:
+    """``uptake report --week`` of an HR-only week (after the last export) shows the data's latest
+    complete week before it, as ``uptake run --week`` does, and says so on stderr; a week before any
+    data is a one-line error."""
+    base, warehouse, _ = small_org
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        last_event_week = con.execute("SELECT max(week_start) FROM clean.events").fetchone()[0]
+        last_eligible_week = con.execute("SELECT max(week_start) FROM marts.adoption_curve").fetchone()[0]
+    label = f"{last_event_week.isocalendar()[0]}-W{last_event_week.isocalendar()[1]:02d}"
+    asked = f"{last_eligible_week.isocalendar()[0]}-W{last_eligible_week.isocalendar()[1]:02d}"
+    out = base / "report_beyond.html"
+    proc = uptake_cli("report", "--warehouse", str(warehouse), "--week", asked, "--out", str(out))
+    assert f"{asked} is beyond the data" in " ".join(proc.stderr.split())
+    assert f"the report shows {label}" in " ".join(proc.stderr.split())
+    assert f"adoption report, week {label}" in page_text(out.read_text(encoding="utf-8"))
+    before = uptake_cli("report", "--warehouse", str(warehouse), "--week", "2025-W01", "--out",
+                        str(base / "report_before.html"), check=False)
+    assert before.returncode == 1 and "has no week that has ended on or before 2025-W01" in before.stderr
+    assert "Traceback" not in before.stderr and not (base / "report_before.html").exists()

@@ -117,17 +117,20 @@ def drop_hr_column(raw: Path, column: str) -> Path:
     return path
 
 
-def mattermost_reexport_with_changed_post(raw: Path) -> str:
-    """A second Mattermost export repeating one post (same channel, user and time, hence the same
-    event_id) with a different message; returns the post's user."""
-    folder = raw / "platforms" / "mattermost"
-    export = next(folder.glob("*.jsonl"))
-    lines = export.read_text(encoding="utf-8").splitlines()
-    head = [line for line in lines if '"type":"post"' not in line]
-    post = json.loads(next(line for line in lines if '"type":"post"' in line))
-    post["post"]["message"] += " -- edited after the first export, so the length differs"
-    (folder / "zz_reexport.jsonl").write_text("\n".join([*head, json.dumps(post)]) + "\n", encoding="utf-8")
-    return post["post"]["user"]
+def mattermost_canonical_copy_with_changed_post(raw: Path) -> str:
+    """A canonical Parquet events file beside the Mattermost export repeating one of its posts (same
+    event_id) with a different length; returns the post's user. Canonical files are read as they
+    are (a newer export supersedes an older one, a canonical file supersedes nothing), so the two
+    versions meet in ``raw.mattermost_events``."""
+    from pipelines.connectors.mattermost import MattermostConnector
+
+    events = pl.concat([b.frame for b in MattermostConnector().read_drop_zone(raw) if b.table == "events"])
+    post = events.filter(pl.col("action") == "post").head(1)
+    changed = post.with_columns((pl.col("body_chars") + 40).alias("body_chars"), pl.lit(None, pl.Utf8).alias("source_file"))
+    folder = raw / "platforms" / "mattermost" / "canonical" / "events"
+    folder.mkdir(parents=True)
+    changed.write_parquet(folder / "part-0.parquet")
+    return post["account_id"][0]
 
 
 def truncate_mattermost(raw: Path, cut_bytes: int = 120) -> Path:
@@ -231,7 +234,7 @@ def test_missing_column_stops_the_run_naming_file_and_column(drop_zone: Path, tm
 
 def test_duplicate_ids_with_different_payloads_block_downstream(drop_zone: Path, tmp_path: Path) -> None:
     raw = _copy(drop_zone, tmp_path)
-    user = mattermost_reexport_with_changed_post(raw)
+    user = mattermost_canonical_copy_with_changed_post(raw)
     run = run_pipeline(raw, tmp_path)
     severity, blocking, description = run.check_failures["mattermost_events_conflicting_ids"]
     assert (severity, blocking) == ("ERROR", True)

@@ -3,6 +3,7 @@ and the published Parquet snapshots notebooks read."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from pipelines.publish import (
     read_published_table,
     read_warehouse_table,
 )
-from pipelines.report_file import write_report
+from pipelines.report_file import NoCompleteWeekError, latest_complete_week, write_report
 from pipelines.resources import DropZoneResource, WarehouseResource
 from quality.coverage import rejects_summary
 from report import report_fixtures as fx
@@ -156,3 +157,15 @@ def test_the_dagster_asset_records_the_headline_and_the_file(warehouse: Path, tm
     published_meta = events["report/published_marts"].step_materialization_data.materialization.metadata
     assert Path(published_meta["path"].value) == published.resolve()
     assert (published / "marts" / "adoption_curve.parquet").is_file()
+
+
+def test_a_week_beyond_the_data_shows_the_latest_complete_week_before_it(warehouse: Path, tmp_path: Path):
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        _, summary = write_report(con, tmp_path / "r.html", fx.WEEKS[-1] + dt.timedelta(weeks=30))
+    assert summary["week"] == "2026-W15" and summary["requested_week"] != summary["week"]
+
+
+def test_a_warehouse_without_marts_has_no_report_week(tmp_path: Path):
+    with duckdb.connect(str(tmp_path / "empty.duckdb")) as con:
+        with pytest.raises(NoCompleteWeekError, match="marts.adoption_curve is not in the warehouse"):
+            latest_complete_week(con)

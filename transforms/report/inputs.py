@@ -96,6 +96,7 @@ class ReportInputs:
     min_group_size: int = DEFAULT_MIN_GROUP_SIZE
     kpi_registry: Sequence[KpiDefinition] = ()
     generated_at: dt.datetime | None = None
+    notices: Sequence[str] = ()
 
     def __post_init__(self) -> None:
         if self.week_start.isoweekday() != 1:

@@ -107,6 +107,8 @@ _CSS = """
 * { box-sizing: border-box; }
 body { font-family: system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; color: var(--ink);
        max-width: 780px; margin: 2.5rem auto; padding: 0 1rem; line-height: 1.45; background: #fff; }
+div.notice { border: 2px solid #b42318; background: #fef3f2; color: #7a271a; padding: .6rem .9rem;
+  margin: 0 0 1rem 0; border-radius: 4px; font-weight: 600; }
 header.report-header { border-bottom: 3px solid var(--accent); padding-bottom: .8rem; margin-bottom: 1.2rem; }
 header.report-header h1 { font-size: 1.7rem; margin: 0 0 .3rem 0; }
 header.report-header p { margin: .15rem 0; color: var(--muted); font-size: .92rem; }
@@ -267,6 +269,7 @@ def _page(report: Report) -> str:
 <p>{" &middot; ".join(_esc(f) for f in facts)}</p>
 <p>{_esc(promise)}</p>
 </header>
+{"".join(f"<div class='notice' role='alert'>{html.escape(n)}</div>" for n in inputs.notices)}
 {_headline_html(report.headline)}
 <nav class="toc">{toc}</nav>
 {''.join(body)}
