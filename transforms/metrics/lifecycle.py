@@ -37,7 +37,7 @@ from collections.abc import Sequence
 import polars as pl
 
 from transforms.metrics.history import PERSON_WEEK_CORE, with_first_active
-from transforms.metrics.populations import require_columns, with_populations
+from transforms.metrics.populations import population_source_columns, require_columns, with_populations
 from transforms.metrics.registry import MetricKind, table_function, with_kind
 from transforms.privacy import DEFAULT_MIN_GROUP_SIZE, suppress_cells
 
@@ -104,7 +104,8 @@ def lifecycle_shares(
     ``min_group_size`` eligible are suppressed (complementary within a type and week).
     """
     states = lifecycle_states(person_week).select("person_key", "week_start", "state")
-    tagged = person_week.join(states, on=["person_key", "week_start"], how="left")
+    narrow = person_week.select("person_key", "week_start", *population_source_columns(populations, person_week))
+    tagged = narrow.join(states, on=["person_key", "week_start"], how="left")
     long = with_populations(tagged, populations, keep=("person_key", "week_start", "state"))
     cells = long.group_by("week_start", "population_type", "population").agg(
         pl.col("person_key").n_unique().cast(pl.Int64).alias("eligible"),

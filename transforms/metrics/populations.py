@@ -113,6 +113,13 @@ def with_population(frame: FrameT, population_type: str, *, table: str = "person
     )
 
 
+def population_source_columns(populations: Sequence[str], frame: pl.DataFrame) -> list[str]:
+    """The columns of ``frame`` that the population types ``populations`` are derived from."""
+    if isinstance(populations, str):
+        populations = (populations,)
+    return [c for c in dict.fromkeys(c for p in populations for c in _source_columns(p)) if c in frame.columns]
+
+
 def with_populations(
     frame: pl.DataFrame, populations: Sequence[str], *, table: str = "person_week",
     keep: Sequence[str] | None = None,
