@@ -42,7 +42,8 @@ def test_expand_binds_per_source_checks() -> None:
 
 def test_discover_sources(wh: duckdb.DuckDBPyConnection) -> None:
     assert discover_sources(wh) == {"activity_counts": ["m365_usage"], "hr_snapshots": ["hr_csv"],
-                                    "accounts": ["slack"], "events": ["mattermost", "slack"]}
+                                    "accounts": ["slack"], "events": ["mattermost", "slack"],
+                                    "survey_responses": []}
 
 
 def test_only_selects_by_name_or_target(wh: duckdb.DuckDBPyConnection) -> None:
