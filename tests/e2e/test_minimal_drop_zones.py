@@ -150,7 +150,8 @@ def test_kpis_without_pilots_through_the_command_line(tmp_path: Path, secret_fil
     simulate(raw, employees=150, weeks=10, seed=9, start=dt.date(2026, 1, 5))
     for part in ("platforms/mattermost", "platforms/viva_engage", "platforms/m365_usage"):
         shutil.rmtree(raw / part)
-    for name in ("pilots.yaml", "charters.yaml", "ground_truth.json", "hr/directory_scim.json"):
+    # targets.yaml goes too: the simulator's targets name pilot cohorts and chartered communities
+    for name in ("pilots.yaml", "charters.yaml", "targets.yaml", "ground_truth.json", "hr/directory_scim.json"):
         (raw / name).unlink(missing_ok=True)
     assert (raw / "kpi_registry.yaml").is_file() and list((raw / "kpis").glob("*.csv"))
     warehouse = tmp_path / "warehouse.duckdb"

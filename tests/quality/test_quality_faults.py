@@ -243,7 +243,8 @@ def test_duplicate_ids_with_different_payloads_block_downstream(drop_zone: Path,
     assert description.startswith(
         "raw.mattermost_events: 1 duplicate (source, event_id) id(s) with different payloads in body_chars")
     assert f":{user}" in description  # the event id names channel, time and user
-    assert set(run.check_failures) == {"mattermost_events_conflicting_ids"}
+    # besides the planted conflict, the simulated survey's anonymous responses (a warning)
+    assert set(run.check_failures) == {"mattermost_events_conflicting_ids", "pulse_survey_rejects"}
     assert run.error is not None and "mattermost_events_conflicting_ids" in run.error
     # the blocking failure stopped the run: no clean layer, no marts
     assert run.has_table("raw.mattermost_events")
@@ -273,7 +274,8 @@ def test_warnings_name_each_fault_and_let_the_run_finish(drop_zone: Path, tmp_pa
     assert run.has_table("marts.adoption_curve")
     outcomes = run.outcomes()
     failed = {name for name, o in outcomes.items() if not o.passed}
-    assert failed == {"missing_export_days", "manager_cycles", "kpi_scale_jumps", "mattermost_rejects"}
+    assert failed == {"missing_export_days", "manager_cycles", "kpi_scale_jumps", "mattermost_rejects",
+                      "pulse_survey_rejects"}  # the last one: the simulated survey's anonymous responses
     assert all(outcomes[name].severity.value == "warn" for name in failed)
 
     day = outcomes["missing_export_days"].message
