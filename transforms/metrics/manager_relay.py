@@ -30,6 +30,7 @@ from transforms.metrics.history import with_first_active
 from transforms.metrics.populations import require_columns
 from transforms.metrics.registry import MetricKind, table_function, with_kind
 from transforms.privacy import DEFAULT_MIN_GROUP_SIZE, suppress_small_arms
+from transforms.warehouse import register_frame
 
 log = logging.getLogger(__name__)
 
@@ -364,10 +365,10 @@ def leader_content_reach(
         for column, dtype in (("source", pl.Utf8), ("event_id", pl.Utf8), ("occurred_at", pl.Datetime("us"))):
             if column not in ev.columns:
                 ev = ev.with_columns(pl.lit(None, dtype=dtype).alias(column))
-        with duckdb.connect() as con:
-            con.register("__leader_events", ev.to_arrow())
-            con.register("__leader_person_week", person_week.select("person_key", "week_start", "level").to_arrow())
-            counts = leader_reach_counts(con, "__leader_events", "__leader_person_week", max_level=max_level)
+        levels = person_week.select("person_key", "week_start", "level")
+        with (duckdb.connect() as con, register_frame(con, "__leader_events", ev) as events_view,
+              register_frame(con, "__leader_person_week", levels) as levels_view):
+            counts = leader_reach_counts(con, events_view, levels_view, max_level=max_level)
     eligible = person_week.group_by("week_start").agg(
         pl.col("person_key").n_unique().cast(pl.Int64).alias("eligible"),
         pl.col("person_key").filter(pl.col("level") <= max_level).n_unique().cast(pl.Int64).alias("leaders"),
