@@ -118,3 +118,13 @@ def test_no_wave_observed_long_enough_gives_empty_tables() -> None:
     candidates, options, model = next_wave(_organisation(), as_of=early)
     assert candidates.height == 0 and options.height == 0 and model is None
     assert "expected_uptake" in candidates.columns and "model_auc" in options.columns
+
+
+def test_the_ranking_does_not_depend_on_the_order_of_the_person_week_rows(ranked) -> None:  # noqa: ANN001
+    """Engines and reloads hand person-week over in any row order: the model, the candidates and the
+    options must be the same (floating values to 1e-9), or two runs of one input publish different marts."""
+    shuffled = _organisation().sample(fraction=1.0, shuffle=True, seed=11)
+    candidates, options, _ = next_wave(shuffled, as_of=AS_OF, min_group_size=5)
+    from polars.testing import assert_frame_equal
+    assert_frame_equal(candidates, ranked[0], rel_tol=1e-9, abs_tol=1e-12)
+    assert_frame_equal(options, ranked[1], rel_tol=1e-9, abs_tol=1e-12)

@@ -121,7 +121,8 @@ def _pick(ordered: pl.DataFrame, size: float) -> list[str]:
 
 def _option_members(candidates: pl.DataFrame, remaining: pl.DataFrame, strata: Sequence[str],
                     size: int) -> list[str]:
-    ordered = candidates.sort("expected_uptake", "population", descending=[True, False])
+    # uptake rounded so that a tie up to floating-point noise is broken by name, the same way in every run
+    ordered = candidates.sort(pl.col("expected_uptake").round(9), "population", descending=[True, False])
     if not strata:
         return _pick(ordered, size)
     shares = remaining.group_by(*strata).agg((pl.len() / remaining.height).alias("__share"))
@@ -163,7 +164,7 @@ def next_wave(
         log.info("next wave: %d people left to roll out to", features.height)
         return (*_empty(), model)
     remaining = model.predict(features).with_columns(
-        pl.col("org_unit", "site").cast(pl.Utf8).fill_null(MISSING_LEVEL))
+        pl.col("org_unit", "site").cast(pl.Utf8).fill_null(MISSING_LEVEL)).sort("person_key")
     parts = []
     for ptype in CANDIDATE_TYPES:
         by = expected_uptake_by(remaining, [ptype]).drop("kind").rename({ptype: "population"}).filter(
@@ -200,10 +201,10 @@ def next_wave(
         })
     a = model.accuracy
     options = pl.DataFrame(option_rows, schema={k: v for k, v in OPTIONS_SCHEMA.items() if k in option_rows[0]})
-    best = options["mean_abs_smd"].min()
+    best = options["mean_abs_smd"].round(9).min()  # options equal to 1e-9 teach as much
     options = options.with_columns(
         pl.lit(as_of).alias("as_of_week"),
-        ((pl.col("mean_abs_smd") == best) & pl.col("mean_abs_smd").is_not_null()).alias("teaches_most"),
+        ((pl.col("mean_abs_smd").round(9) == best) & pl.col("mean_abs_smd").is_not_null()).alias("teaches_most"),
         pl.lit(a.auc).alias("model_auc"), pl.lit(a.auc_low).alias("model_auc_low"),
         pl.lit(a.auc_high).alias("model_auc_high"), pl.lit(a.brier).alias("model_brier"),
         pl.lit(a.brier_base_rate).alias("model_brier_base_rate"), pl.lit(a.people).alias("model_people"),
@@ -211,10 +212,11 @@ def next_wave(
         pl.lit(a.folds).alias("model_folds"), pl.lit(UPTAKE_WEEKS).alias("uptake_weeks"),
         pl.lit(", ".join(cohorts["cohort"].to_list())).alias("trained_on"), pl.lit("activity").alias("kind"),
     ).select(OPTIONS_SCHEMA.names()).cast(OPTIONS_SCHEMA)  # type: ignore[arg-type]
-    ranked = candidates.sort("population_type", "population").with_columns(  # ties ranked by name
-        pl.col("expected_uptake").rank("ordinal", descending=True).over("population_type").cast(pl.Int32)
+    ranked = candidates.sort("population_type", "population").with_columns(  # ties (to 1e-9) ranked by name
+        pl.col("expected_uptake").round(9).rank("ordinal", descending=True).over("population_type").cast(pl.Int32)
         .alias("uptake_rank"),
-        pl.col("mean_abs_smd").rank("ordinal").over("population_type").cast(pl.Int32).alias("representativeness_rank"),
+        pl.col("mean_abs_smd").round(9).rank("ordinal").over("population_type").cast(pl.Int32)
+        .alias("representativeness_rank"),
         (pl.col("extrapolated_share") > 0.5).alias("extrapolated"),
         pl.concat_str([pl.col("stratum_department"), pl.col("stratum_worker_type")], separator=" / ").alias("stratum"),
         pl.col("population").replace_strict({k: ", ".join(v) for k, v in membership.items()}, default=None,

@@ -99,6 +99,7 @@ def person_features(person_week: pl.DataFrame, *, baseline_end: dt.date,
         people.join(relay, on="person_key", how="left")
         .with_columns((pl.col("__manager_weeks").fill_null(0.0) / pl.col("baseline_weeks")).alias("manager_pre_active"))
         .drop("__manager_weeks")
+        .sort("person_key")  # one order whatever the input's: the fit and every sum over people depend on it
     )
 
 
@@ -147,7 +148,8 @@ def uptake_training_rows(
                      "members": rows["person_key"].n_unique()})
     if not parts:
         return pl.DataFrame(), empty_cohorts
-    return pl.concat(parts, how="diagonal_relaxed"), pl.DataFrame(used, schema=empty_cohorts.schema)
+    rows = pl.concat(parts, how="diagonal_relaxed").sort("cohort", "person_key", "week_start")  # the fit's order
+    return rows, pl.DataFrame(used, schema=empty_cohorts.schema)
 
 
 @dataclass(frozen=True)
