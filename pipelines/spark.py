@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
+import pyarrow.parquet as pq
 from dagster import ConfigurableResource, InitResourceContext
 from pydantic import Field, PrivateAttr
 
@@ -31,8 +32,8 @@ from transforms.clean_event_partitions import (
     staged_events_sql,
 )
 from transforms.engines import ENGINES
-from transforms.person_week import PersonWeekRecompute
 from transforms.engines.spark_sql import spark_view_name, tables_read, to_spark
+from transforms.person_week import PersonWeekRecompute
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -53,6 +54,14 @@ _CONF = {
 }
 
 
+def _local_conf(cores: int) -> dict[str, str]:
+    """A local session's settings: as many shuffle partitions as cores (Spark's 200 are for
+    clusters), and a JVM that lives for one run: the quick JIT tier only (the optimising one costs
+    more CPU than it saves in a run of minutes) and one garbage-collector thread."""
+    return {"spark.sql.shuffle.partitions": str(cores),
+            "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"}
+
+
 def spark_session(master: str = DEFAULT_MASTER, conf: dict[str, str] | None = None) -> SparkSession:
     """A Spark session for ``master``: ``sc://...`` through Spark Connect, anything else through the
     classic builder (``local[N]`` starts a JVM in this process)."""
@@ -61,9 +70,7 @@ def spark_session(master: str = DEFAULT_MASTER, conf: dict[str, str] | None = No
     builder = SparkSession.builder.appName("uptake")
     builder = builder.remote(master) if master.startswith("sc://") else builder.master(master)
     local = re.fullmatch(r"local\[(\d+)\]", master)
-    # a local session: as many shuffle partitions as cores (Spark's 200 are for clusters)
-    shuffle = {"spark.sql.shuffle.partitions": local.group(1)} if local else {}
-    for key, value in {**_CONF, **shuffle, **(conf or {})}.items():
+    for key, value in {**_CONF, **(_local_conf(int(local.group(1))) if local else {}), **(conf or {})}.items():
         if master.startswith("sc://") and key == "spark.ui.enabled":
             continue
         builder = builder.config(key, value)
@@ -116,7 +123,15 @@ class SparkRunner:
         self.root = root
 
     def _read(self, directory: Path, view: str) -> DataFrame:
-        frame = self.spark.read.option("recursiveFileLookup", "true").parquet(str(directory))
+        """The lake table in ``directory`` as the view ``view``; its schema is read from one file's
+        footer here (Spark would run a job to infer it)."""
+        from pyspark.sql.pandas.types import from_arrow_schema
+
+        reader = self.spark.read.option("recursiveFileLookup", "true")
+        files = lake.parquet_files(directory)
+        if files:
+            reader = reader.schema(from_arrow_schema(pq.read_schema(files[0])))
+        frame = reader.parquet(str(directory))
         frame.createOrReplaceTempView(view)
         return frame
 
@@ -138,7 +153,8 @@ class SparkRunner:
         keys = ["week"]
         if by_source:
             frame, keys = frame.withColumn("src", F.col("source")), ["src", "week"]
-        frame.write.mode("overwrite").partitionBy(*keys).parquet(str(directory))
+        # each folder's rows in one task: one file per (source,) week instead of one per task
+        frame.repartition(*keys).write.mode("overwrite").partitionBy(*keys).parquet(str(directory))
 
     def checkpoint(self, frame: DataFrame, name: str) -> DataFrame:
         """Materialise a working relation once (its row numbers must not be drawn again) and make

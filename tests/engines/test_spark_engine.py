@@ -1,6 +1,8 @@
-"""``uptake run --engine spark`` against ``uptake run`` (DuckDB) on one simulated organisation (200
-employees over 12 weeks; ``$UPTAKE_ENGINE_TEST_ORG=2000x40`` for the demo's size): every mart equal
-(same rows; floating values within 1e-9), the clean tables equal, the lake laid out by source and week. One real Spark session (pyspark in local mode, from the lock file).
+"""``uptake run --engine spark`` against ``uptake run`` (DuckDB) on the demo drop zone (what ``uptake
+simulate`` writes by default: 2,000 employees over 40 weeks; ``$UPTAKE_ENGINE_TEST_ORG=EMPLOYEESxWEEKS``
+for another size): every mart equal (same rows; floating values within 1e-9), the clean tables
+equal, the lake laid out by source and week. One real Spark session (pyspark in local mode, from the
+lock file).
 
 The drop zone is the simulator's export formats plus a canonical Parquet file of planted faults
 (re-exported copies of events, content-identical repeats under new ids, blank accounts; a clock
@@ -11,6 +13,7 @@ error is stopped earlier, by the ingest layer's blocking check), so the disposit
 from __future__ import annotations
 
 import fcntl
+import inspect
 import math
 import os
 import shutil
@@ -21,25 +24,33 @@ import duckdb
 import polars as pl
 import pytest
 
+from pipelines.cli import simulate
 from pipelines.connectors.slack import SlackConnector
 from tests.conftest import uptake_cli
 
 pytestmark = [pytest.mark.spark, pytest.mark.xdist_group("spark")]
 
 
-def _organisation(spec: str) -> tuple[int, int]:
-    """``EMPLOYEESxWEEKS`` -> (employees, weeks)."""
+def _simulate_default(option: str) -> int:
+    """The default of ``uptake simulate --OPTION`` (the demo drop zone's size)."""
+    return int(inspect.signature(simulate).parameters[option].default)
+
+
+def _organisation(spec: str | None) -> tuple[int, int, list[str]]:
+    """``EMPLOYEESxWEEKS`` (None: the ``uptake simulate`` defaults) -> (employees, weeks, the
+    simulate options that make it)."""
+    if spec is None:
+        return _simulate_default("employees"), _simulate_default("weeks"), []
     employees, _, weeks = spec.partition("x")
-    if not (employees.isdigit() and weeks.isdigit()) or int(employees) < 20 or int(weeks) < 4:
-        raise ValueError(f"$UPTAKE_ENGINE_TEST_ORG {spec!r}: expected EMPLOYEESxWEEKS, e.g. 2000x40 "
-                         "(at least 20 employees and 4 weeks)")
-    return int(employees), int(weeks)
+    if not (employees.isdigit() and weeks.isdigit()) or int(employees) < 20 or int(weeks) < 8:
+        raise ValueError(f"$UPTAKE_ENGINE_TEST_ORG {spec!r}: expected EMPLOYEESxWEEKS, e.g. 200x12 "
+                         "(at least 20 employees and 8 weeks)")
+    return int(employees), int(weeks), ["--employees", employees, "--weeks", weeks]
 
 
-#: 200 employees over 12 weeks keeps both runs under 3 minutes; $UPTAKE_ENGINE_TEST_ORG=2000x40 runs
-#: an organisation of the demo's size (``uptake demo``'s defaults) through both engines instead.
-EMPLOYEES, WEEKS = _organisation(os.environ.get("UPTAKE_ENGINE_TEST_ORG", "200x12"))
-SEED = 5
+#: The demo drop zone by default (``uptake simulate``'s defaults: 2,000 employees over 40 weeks,
+#: seed 0); ``$UPTAKE_ENGINE_TEST_ORG=200x12`` runs a smaller organisation through both engines.
+EMPLOYEES, WEEKS, SIMULATE_OPTIONS = _organisation(os.environ.get("UPTAKE_ENGINE_TEST_ORG"))
 CLEAN_TABLES = ("clean.event_partitions", "clean.event_candidates", "clean.event_counts", "clean.event_days",
                 "clean.account_events", "clean.activity_counts", "quality.event_conservation")
 #: Planted rows, by what the clean layer must make of them.
@@ -96,8 +107,7 @@ def engine_runs(tmp_path_factory: pytest.TempPathFactory, secret_file: Path) -> 
         if not (base / "done").is_file():
             shutil.rmtree(base, ignore_errors=True)
             base.mkdir(parents=True)
-            uptake_cli("simulate", "--out", str(runs.raw), "--employees", str(EMPLOYEES), "--weeks", str(WEEKS),
-                       "--seed", str(SEED))
+            uptake_cli("simulate", "--out", str(runs.raw), *SIMULATE_OPTIONS)
             _plant_faults(runs.raw)
             uptake_cli("run", "--raw", str(runs.raw), "--warehouse", str(runs.duckdb))
             uptake_cli("run", "--raw", str(runs.raw), "--warehouse", str(runs.spark), "--engine", "spark",
