@@ -10,9 +10,11 @@ summaries, the ``clean.events`` view, counters, conservation) on its own copy of
 Prints ``name=value`` lines:
 
 - ``events``: raw canonical events; ``partitions``: (source, week) partitions;
-- ``duckdb_s``: DuckDB, a first (full) build;
+- ``duckdb_s``: DuckDB, a first (full) build; ``duckdb_cpu_s``: its CPU seconds (user + system);
 - ``spark_startup_s``: starting the local Spark session (paid once per run, not per layer);
 - ``spark_s``: Spark, export of the events to the lake, the recompute and the load back;
+  ``spark_cpu_s``: its CPU seconds, this process's and the local JVM's (on a shared machine the CPU
+  seconds say more than the wall-clock ones, which grow with the other jobs' load);
 - ``rows_equal``: every clean table (event partitions, candidates, counts, days, account
   summaries, activity counts, conservation) has the same rows on both engines.
 
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import shutil
 import subprocess
 import sys
@@ -62,6 +65,15 @@ def _ingested(data: Path, employees: int, weeks: int, events: float) -> Path:
     return warehouse
 
 
+def _jvm_cpu_s(session: object) -> float:
+    """CPU seconds (user + system) used so far by the local Spark session's JVM (0 elsewhere)."""
+    proc = getattr(getattr(session.sparkContext, "_gateway", None), "proc", None)  # type: ignore[attr-defined]
+    if proc is None:
+        return 0.0
+    fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _same_rows(left: Path, right: Path) -> bool:
     with duckdb.connect() as con:
         con.execute(f"ATTACH '{left}' AS a (READ_ONLY)")
@@ -94,9 +106,9 @@ def main() -> None:
         shutil.copy(ingested, spark)
         with duckdb.connect(str(duck)) as con:
             settings = read_config(con).settings
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             build_clean_events(con, sources, settings)
-            duckdb_s = time.perf_counter() - started
+            duckdb_s, duckdb_cpu_s = time.perf_counter() - started, time.process_time() - cpu
             partitions, events = con.execute(
                 "SELECT count(*), sum(rows_in) FROM clean.event_partitions").fetchone()
         started = time.perf_counter()
@@ -104,14 +116,16 @@ def main() -> None:
         startup_s = time.perf_counter() - started
         try:
             with duckdb.connect(str(spark)) as con:
-                started = time.perf_counter()
+                started, cpu, jvm = time.perf_counter(), time.process_time(), _jvm_cpu_s(session)
                 build_clean_events(con, sources, settings, SparkRunner(session, work / "lake").clean_events())
                 spark_s = time.perf_counter() - started
+                spark_cpu_s = time.process_time() - cpu + _jvm_cpu_s(session) - jvm
         finally:
             session.stop()
         equal = _same_rows(duck, spark)
     for name, value in (("events", events), ("partitions", partitions), ("duckdb_s", f"{duckdb_s:.1f}"),
-                        ("spark_startup_s", f"{startup_s:.1f}"), ("spark_s", f"{spark_s:.1f}"),
+                        ("duckdb_cpu_s", f"{duckdb_cpu_s:.1f}"), ("spark_startup_s", f"{startup_s:.1f}"),
+                        ("spark_s", f"{spark_s:.1f}"), ("spark_cpu_s", f"{spark_cpu_s:.1f}"),
                         ("spark_over_duckdb", f"{spark_s / duckdb_s:.1f}"),
                         ("rows_equal", str(equal).lower())):
         print(f"{name}={value}")  # noqa: T201 - a benchmark's output

@@ -17,6 +17,7 @@ import inspect
 import math
 import os
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,9 +110,14 @@ def engine_runs(tmp_path_factory: pytest.TempPathFactory, secret_file: Path) -> 
             base.mkdir(parents=True)
             uptake_cli("simulate", "--out", str(runs.raw), *SIMULATE_OPTIONS)
             _plant_faults(runs.raw)
-            uptake_cli("run", "--raw", str(runs.raw), "--warehouse", str(runs.duckdb))
-            uptake_cli("run", "--raw", str(runs.raw), "--warehouse", str(runs.spark), "--engine", "spark",
-                       "--spark-master", "local[2]")
+            # the two runs are independent processes: side by side, the DuckDB run's single Python
+            # thread and the Spark JVM share the cores instead of waiting for each other
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                both = [pool.submit(uptake_cli, "run", "--raw", str(runs.raw), "--warehouse", str(runs.duckdb)),
+                        pool.submit(uptake_cli, "run", "--raw", str(runs.raw), "--warehouse", str(runs.spark),
+                                    "--engine", "spark", "--spark-master", "local[2]")]
+                for run in both:
+                    run.result()
             (base / "done").touch()
     return runs
 
