@@ -1,5 +1,6 @@
-"""The events half of the clean layer, computed one (source, week) partition at a time, only for the
-partitions whose inputs changed (:mod:`transforms.partitions`).
+"""The events half of the clean layer, computed by (source, week) partition, only for the partitions
+whose inputs changed (:mod:`transforms.partitions`); small partitions are disposed of in batches of
+about :data:`BATCH_ROWS` rows, with the same queries.
 
 Dispositions are those of :mod:`transforms.clean_events` (rejected, duplicate, automated, kept, in
 that order of precedence). Within a partition, only the rows that could be anything but ``kept``
@@ -270,12 +271,40 @@ def _partition_relation(p: Partition, time_zone: str, earliest: dt.datetime, cut
             f"FROM raw.{p.source}_events WHERE {where}")
 
 
-def _build_partition(con: duckdb.DuckDBPyConnection, p: Partition, steps: Sequence[Step], time_zone: str,
-                     earliest: dt.datetime, cutoff: dt.datetime) -> None:
-    """Dispose of one partition's rows in DuckDB and write its rows of the clean tables."""
-    con.execute(f"CREATE OR REPLACE TEMP VIEW __rows AS {_partition_relation(p, time_zone, earliest, cutoff)}")
-    con.execute("CREATE OR REPLACE TEMP TABLE __fingerprints AS SELECT $s AS source, $w::DATE AS week_start, "
-                "$fp AS fingerprint", {"s": p.source, "w": p.week_start, "fp": p.fingerprint})
+#: About how many raw rows one batch of partitions holds: small partitions are disposed of together
+#: (a statement per step and batch, not per step and partition), big ones one at a time.
+BATCH_ROWS = 1_000_000
+
+
+def _batches(con: duckdb.DuckDBPyConnection, rebuild: Sequence[Partition], now: Sequence[Partition]
+             ) -> list[list[Partition]]:
+    """``rebuild`` in batches of about :data:`BATCH_ROWS` raw rows, a partition's rows estimated as
+    its source's rows over its source's partitions (``count(*)`` of a Parquet view reads only the
+    files' footers)."""
+    sources = sorted({p.source for p in rebuild})
+    rows = {s: con.execute(f"SELECT count(*) FROM raw.{s}_events").fetchone()[0] for s in sources}
+    per_source = {s: sum(1 for p in now if p.source == s) for s in sources}
+    batches: list[list[Partition]] = []
+    size = 0.0
+    for p in rebuild:
+        estimate = rows[p.source] / max(per_source[p.source], 1)
+        if not batches or size + estimate > BATCH_ROWS:
+            batches.append([])
+            size = 0.0
+        batches[-1].append(p)
+        size += estimate
+    return batches
+
+
+def _build_batch(con: duckdb.DuckDBPyConnection, batch: Sequence[Partition], steps: Sequence[Step],
+                 time_zone: str, earliest: dt.datetime, cutoff: dt.datetime) -> None:
+    """Dispose of a batch of partitions' rows in DuckDB and write their rows of the clean tables
+    (every step groups by source and week, so a batch is disposed of as its partitions would be)."""
+    rows = " UNION ALL ".join(f"({_partition_relation(p, time_zone, earliest, cutoff)})" for p in batch)
+    con.execute(f"CREATE OR REPLACE TEMP VIEW __rows AS {rows}")
+    con.execute("CREATE OR REPLACE TEMP TABLE __fingerprints (source VARCHAR, week_start DATE, fingerprint VARCHAR)")
+    con.executemany("INSERT INTO __fingerprints VALUES (?, ?, ?)", [(p.source, p.week_start, p.fingerprint)
+                                                                     for p in batch])
     for step in steps:
         if step.kind in ("temp", "view"):
             con.execute(f"CREATE OR REPLACE TEMP {step.kind.replace('temp', 'table').upper()} {step.name} AS {step.sql}")
@@ -389,8 +418,10 @@ def build_event_partitions(con: duckdb.DuckDBPyConnection, sources: Sequence[str
             recompute(con, now, steps, all_events_relation(sources, earliest, cutoff))
     else:
         _delete(con, [*gone, *((p.source, p.week_start) for p in rebuild)])
-        for p in rebuild:
-            _build_partition(con, p, steps, time_zone, earliest, cutoff)
+        batches = _batches(con, rebuild, now)
+        for batch in batches:
+            _build_batch(con, batch, steps, time_zone, earliest, cutoff)
+        log.info("clean events: %d partition(s) disposed of in %d batch(es)", len(rebuild), len(batches))
         for t in ("__fingerprints", *(s.name for s in steps if s.kind == "temp")):  # the working tables
             con.execute(f"DROP TABLE IF EXISTS temp.{t}")
         for v in ("__rows", *(s.name for s in steps if s.kind == "view")):
