@@ -29,7 +29,6 @@ from transforms.clean_event_partitions import (
     FullRecompute,
     Partition,
     Step,
-    staged_events_sql,
 )
 from transforms.engines import ENGINES
 from transforms.engines.spark_sql import spark_view_name, tables_read, to_spark
@@ -185,15 +184,14 @@ class SparkRunner:
         started = time.perf_counter()
         events_dir = self.root / "canonical" / "events"
         lake.export_partitioned(con, relation, events_dir)
-        self._read(events_dir, "__lake_events")
-        self.ship_inputs(con, [s.sql for s in steps], {s.name for s in steps} | {"__part", "__fingerprints"})
+        self._read(events_dir, "__rows")
+        self.ship_inputs(con, [s.sql for s in steps], {s.name for s in steps} | {"__rows", "__fingerprints"})
         con.execute("CREATE OR REPLACE TEMP TABLE __fingerprints (source VARCHAR, week_start DATE, fingerprint VARCHAR)")
         con.executemany("INSERT INTO __fingerprints VALUES (?, ?, ?)",
                         [(p.source, p.week_start, p.fingerprint) for p in partitions])
         self._read(lake.export_table(con, "__fingerprints", self.root / "work"), "__fingerprints")
         con.execute("DROP TABLE temp.__fingerprints")
-        self.checkpoint(self.sql(staged_events_sql("__lake_events")), "__part")
-        log.info("spark: events staged in %.1f s", time.perf_counter() - started)
+        log.info("spark: events exported in %.1f s", time.perf_counter() - started)
         for step in steps:
             at = time.perf_counter()
             frame = self.sql(step.sql)

@@ -1,12 +1,14 @@
-"""The events half of the clean layer, computed one (source, week) partition at a time, only for the
-partitions whose inputs changed (:mod:`transforms.partitions`).
+"""The events half of the clean layer, computed by (source, week) partition, only for the partitions
+whose inputs changed (:mod:`transforms.partitions`); small partitions are disposed of in batches of
+about :data:`BATCH_ROWS` rows, with the same queries.
 
 Dispositions are those of :mod:`transforms.clean_events` (rejected, duplicate, automated, kept, in
 that order of precedence). Within a partition, only the rows that could be anything but ``kept``
 or ``automated`` are looked at one by one: the rows that are rejected, and the rows sharing their
 id or their content identity (``CONTENT_IDENTITY``) with another row of the partition (found with
 two grouped counts over 64-bit hashes of those keys, collisions resolved on the values themselves).
-Every other row is kept unless automated. Duplicates are therefore found within a week: a
+Every other row is kept unless automated, from a narrow copy of the partition (the columns the
+clean tables read); the rows looked at one by one are read whole a second time. Duplicates are therefore found within a week: a
 re-export repeats an event with its original time; a copy with another time is a conflicting
 duplicate, which the ingest layer's ``*_events_conflicting_ids`` check names.
 
@@ -127,41 +129,61 @@ def _literal(t: dt.datetime) -> str:
     return f"TIMESTAMPTZ '{t.isoformat()}'"
 
 
-def staged_events_sql(relation: str) -> str:
-    """The rows to dispose of (``relation``: raw events with ``source`` and ``week_start``), with a
-    row number and the 64-bit hashes of their two keys (id, content identity)."""
+#: The columns of an event the dispositions and the clean tables read besides the keys' hashes.
+_STAGED = ("source", "week_start", "account_id", "account_email", "action", "occurred_at", "is_automated")
+
+
+def _key_hashes() -> str:
+    """The 64-bit hashes of an event's two keys: its id (``__hid``) and its content identity (``__hc``)."""
     content = ", ".join(c for c in CONTENT_IDENTITY if c != "source")
-    return (f"SELECT {_COLS}, week_start, row_number() OVER () AS __n, hash(event_id) AS __hid, "
-            f"hash({content}) AS __hc FROM {relation}")
+    return f"hash(event_id) AS __hid, hash({content}) AS __hc"
+
+
+def staged_events_sql(relation: str) -> str:
+    """The rows to dispose of (``relation``: raw events with ``source`` and ``week_start``), narrowed
+    to :data:`_STAGED` and the hashes of their two keys. The rows examined one by one are read again
+    whole from the relation, so the other columns (content ids, hashtags, files) are never copied
+    for the rest."""
+    return f"SELECT {', '.join(_STAGED)}, {_key_hashes()} FROM {relation}"
 
 
 def partition_steps(automated_sql: str, earliest: dt.datetime, cutoff: dt.datetime) -> tuple[Step, ...]:
-    """The queries that dispose of the staged rows ``__part`` (:func:`staged_events_sql`) and write
-    the partitioned clean tables, for one (source, week) partition or for all at once: every window
-    and grouping is per source and week. ``__fingerprints(source, week_start, fingerprint)`` lists
-    the partitions; ``clean.local_quarters`` gives local days."""
+    """The queries that dispose of the raw rows ``__rows`` (with ``source`` and ``week_start``) and
+    write the partitioned clean tables, for one (source, week) partition or for all at once: every
+    window and grouping is per source and week. ``__fingerprints(source, week_start, fingerprint)``
+    lists the partitions; ``clean.local_quarters`` gives local days.
+
+    The first step stages the rows narrow (:func:`staged_events_sql`); the rows that could be
+    anything but kept or automated (rejected, or sharing an id or a content identity with another
+    row of their partition) are found on it and read whole from ``__rows`` a second time; every
+    other row is disposed of from the narrow copy."""
     content = ", ".join(CONTENT_IDENTITY)
-    every_column = ", ".join(f'p."{c}"' for c in EVENTS.names if c != "hashtags") + ", list_sort(p.hashtags)"
+    every_column = ", ".join(f'r."{c}"' for c in EVENTS.names if c != "hashtags") + ", list_sort(r.hashtags)"
     lo, hi = _literal(earliest), _literal(cutoff)
+
+    def screen(t: str) -> str:  # the rows looked at one by one, in a relation ``t`` joined to the shared keys
+        return (f"trim({t}.account_id) = '' OR {t}.occurred_at < {lo} OR {t}.occurred_at >= {hi} "
+                "OR i.__hid IS NOT NULL OR c.__hc IS NOT NULL")
+
+    def shared(t: str) -> str:
+        return (f"LEFT JOIN __shared_ids i ON i.source = {t}.source AND i.week_start = {t}.week_start "
+                f"AND i.__hid = {t}.__hid "
+                f"LEFT JOIN __shared_contents c ON c.source = {t}.source AND c.week_start = {t}.week_start "
+                f"AND c.__hc = {t}.__hc")
+
     screened = f"""
-        WITH shared_ids AS (
-            SELECT source, week_start, __hid FROM __part GROUP BY source, week_start, __hid HAVING count(*) > 1),
-        shared_contents AS (
-            SELECT source, week_start, __hc FROM __part GROUP BY source, week_start, __hc HAVING count(*) > 1)
-        SELECT p.*,
+        WITH r AS (SELECT {_COLS}, week_start, {_key_hashes()} FROM __rows)
+        SELECT r.*, row_number() OVER () AS __n,
             CASE
-                WHEN trim(p.account_id) = '' THEN 'account_id: required, found blank'
-                WHEN p.occurred_at < {lo}
+                WHEN trim(r.account_id) = '' THEN 'account_id: required, found blank'
+                WHEN r.occurred_at < {lo}
                     THEN 'occurred_at: before {EARLIEST_PLAUSIBLE}, expected a real timestamp'
-                WHEN p.occurred_at >= {hi}
+                WHEN r.occurred_at >= {hi}
                     THEN 'occurred_at: more than a day in the future, a clock error'
             END AS reject_reason,
             hash({every_column}) AS __same
-        FROM __part p
-        LEFT JOIN shared_ids i ON i.source = p.source AND i.week_start = p.week_start AND i.__hid = p.__hid
-        LEFT JOIN shared_contents c ON c.source = p.source AND c.week_start = p.week_start AND c.__hc = p.__hc
-        WHERE trim(p.account_id) = '' OR p.occurred_at < {lo} OR p.occurred_at >= {hi}
-           OR i.__hid IS NOT NULL OR c.__hc IS NOT NULL
+        FROM r {shared("r")}
+        WHERE {screen("r")}
     """
     examined = f"""
         WITH screened AS (SELECT * FROM __screened),
@@ -186,22 +208,27 @@ def partition_steps(automated_sql: str, earliest: dt.datetime, cutoff: dt.dateti
         LEFT JOIN first_copy_of_content c USING (__n)
         LEFT JOIN automated_accounts a ON a.source = s.source AND a.account_id = s.account_id
     """
-    # the rows with a disposition: examined ones as decided, the others kept unless automated
+    # the rows with a disposition: the examined ones as decided, the others kept unless automated
+    narrow = ", ".join(f"p.{c}" for c in _STAGED)
     disposed = f"""
         WITH automated_accounts AS ({automated_sql})
-        SELECT p.source, p.week_start, p.account_id, p.account_email, p.action, p.occurred_at, p.is_automated,
-            p.__hid,
-            coalesce(x.disposition,
-                     CASE WHEN p.is_automated OR a.account_id IS NOT NULL THEN 'automated' ELSE 'kept' END)
-                AS disposition
-        FROM __part p
-        LEFT JOIN __examined x USING (__n)
+        SELECT {narrow}, p.__hid,
+            CASE WHEN p.is_automated OR a.account_id IS NOT NULL THEN 'automated' ELSE 'kept' END AS disposition
+        FROM __part p {shared("p")}
         LEFT JOIN automated_accounts a ON a.source = p.source AND a.account_id = p.account_id
+        WHERE NOT coalesce({screen("p")}, false)
+        UNION ALL
+        SELECT {", ".join(_STAGED)}, __hid, disposition FROM __examined
     """
     return (
+        Step("__part", "temp", staged_events_sql("__rows")),
+        Step("__shared_ids", "temp",
+             "SELECT source, week_start, __hid FROM __part GROUP BY source, week_start, __hid HAVING count(*) > 1"),
+        Step("__shared_contents", "temp",
+             "SELECT source, week_start, __hc FROM __part GROUP BY source, week_start, __hc HAVING count(*) > 1"),
         Step("__screened", "temp", screened),
         Step("__examined", "temp", examined),
-        Step("__disposed", "view", disposed),
+        Step("__disposed", "temp", disposed),  # read by every output: computed once
         Step(EVENT_CANDIDATES, "output",
              f"SELECT {_COLS}, week_start, disposition, reject_reason FROM __examined"),
         Step(EVENT_COUNTS, "output", """
@@ -232,27 +259,52 @@ def partition_steps(automated_sql: str, earliest: dt.datetime, cutoff: dt.dateti
     )
 
 
-def _partition_relation(p: Partition, time_zone: str, earliest: dt.datetime, cutoff: dt.datetime
-                        ) -> tuple[str, dict[str, object]]:
-    """The raw rows of one partition with its ``source`` and ``week_start``, and the query's parameters."""
+def _partition_relation(p: Partition, time_zone: str, earliest: dt.datetime, cutoff: dt.datetime) -> str:
+    """The raw rows of one partition with its ``source`` and ``week_start``."""
     if p.week_start is None:
-        where = "occurred_at < $lo OR occurred_at >= $hi"
-        params: dict[str, object] = {"lo": earliest, "hi": cutoff}
+        where, week = f"occurred_at < {_literal(earliest)} OR occurred_at >= {_literal(cutoff)}", "NULL"
     else:
         lo, hi = p.bounds(time_zone)
-        where = "occurred_at >= $lo AND occurred_at < $hi"
-        params = {"lo": max(lo, earliest), "hi": min(hi, cutoff)}
-    return (f"(SELECT * REPLACE ('{p.source}' AS source), $w::DATE AS week_start "
-            f"FROM raw.{p.source}_events WHERE {where})"), {**params, "w": p.week_start}
+        where = f"occurred_at >= {_literal(max(lo, earliest))} AND occurred_at < {_literal(min(hi, cutoff))}"
+        week = f"DATE '{p.week_start.isoformat()}'"
+    return (f"SELECT * REPLACE ('{p.source}' AS source), {week}::DATE AS week_start "
+            f"FROM raw.{p.source}_events WHERE {where}")
 
 
-def _build_partition(con: duckdb.DuckDBPyConnection, p: Partition, steps: Sequence[Step], time_zone: str,
-                     earliest: dt.datetime, cutoff: dt.datetime) -> None:
-    """Dispose of one partition's rows in DuckDB and write its rows of the clean tables."""
-    relation, params = _partition_relation(p, time_zone, earliest, cutoff)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE __part AS {staged_events_sql(relation)}", params)
-    con.execute("CREATE OR REPLACE TEMP TABLE __fingerprints AS SELECT $s AS source, $w::DATE AS week_start, "
-                "$fp AS fingerprint", {"s": p.source, "w": p.week_start, "fp": p.fingerprint})
+#: About how many raw rows one batch of partitions holds: small partitions are disposed of together
+#: (a statement per step and batch, not per step and partition), big ones one at a time.
+BATCH_ROWS = 1_000_000
+
+
+def _batches(con: duckdb.DuckDBPyConnection, rebuild: Sequence[Partition], now: Sequence[Partition]
+             ) -> list[list[Partition]]:
+    """``rebuild`` in batches of about :data:`BATCH_ROWS` raw rows, a partition's rows estimated as
+    its source's rows over its source's partitions (``count(*)`` of a Parquet view reads only the
+    files' footers)."""
+    sources = sorted({p.source for p in rebuild})
+    rows = {s: con.execute(f"SELECT count(*) FROM raw.{s}_events").fetchone()[0] for s in sources}
+    per_source = {s: sum(1 for p in now if p.source == s) for s in sources}
+    batches: list[list[Partition]] = []
+    size = 0.0
+    for p in rebuild:
+        estimate = rows[p.source] / max(per_source[p.source], 1)
+        if not batches or size + estimate > BATCH_ROWS:
+            batches.append([])
+            size = 0.0
+        batches[-1].append(p)
+        size += estimate
+    return batches
+
+
+def _build_batch(con: duckdb.DuckDBPyConnection, batch: Sequence[Partition], steps: Sequence[Step],
+                 time_zone: str, earliest: dt.datetime, cutoff: dt.datetime) -> None:
+    """Dispose of a batch of partitions' rows in DuckDB and write their rows of the clean tables
+    (every step groups by source and week, so a batch is disposed of as its partitions would be)."""
+    rows = " UNION ALL ".join(f"({_partition_relation(p, time_zone, earliest, cutoff)})" for p in batch)
+    con.execute(f"CREATE OR REPLACE TEMP VIEW __rows AS {rows}")
+    con.execute("CREATE OR REPLACE TEMP TABLE __fingerprints (source VARCHAR, week_start DATE, fingerprint VARCHAR)")
+    con.executemany("INSERT INTO __fingerprints VALUES (?, ?, ?)", [(p.source, p.week_start, p.fingerprint)
+                                                                     for p in batch])
     for step in steps:
         if step.kind in ("temp", "view"):
             con.execute(f"CREATE OR REPLACE TEMP {step.kind.replace('temp', 'table').upper()} {step.name} AS {step.sql}")
@@ -355,7 +407,9 @@ def build_event_partitions(con: duckdb.DuckDBPyConnection, sources: Sequence[str
         k: "" for k in stored if k[0] not in sources}  # sources no longer present: dropped below
     rebuild, gone = changed(now, stored)
     _local_quarters(con, [p.week_start for p in now if p.week_start is not None], time_zone)
-    steps = partition_steps(automated_sql, earliest, cutoff)
+    # the automated accounts once per run, not once per partition and step
+    con.execute(f"CREATE OR REPLACE TEMP TABLE __automated_accounts AS {automated_sql}")
+    steps = partition_steps("SELECT source, account_id FROM __automated_accounts", earliest, cutoff)
     if recompute is not None:
         rebuild, gone = now, [k for k in stored if k not in {(p.source, p.week_start) for p in now}]
         for table in (EVENT_PARTITIONS, EVENT_CANDIDATES, EVENT_COUNTS, EVENT_DAYS, ACCOUNT_EVENTS):
@@ -364,11 +418,15 @@ def build_event_partitions(con: duckdb.DuckDBPyConnection, sources: Sequence[str
             recompute(con, now, steps, all_events_relation(sources, earliest, cutoff))
     else:
         _delete(con, [*gone, *((p.source, p.week_start) for p in rebuild)])
-        for p in rebuild:
-            _build_partition(con, p, steps, time_zone, earliest, cutoff)
-        for t in ("__part", "__screened", "__examined", "__fingerprints"):
+        batches = _batches(con, rebuild, now)
+        for batch in batches:
+            _build_batch(con, batch, steps, time_zone, earliest, cutoff)
+        log.info("clean events: %d partition(s) disposed of in %d batch(es)", len(rebuild), len(batches))
+        for t in ("__fingerprints", *(s.name for s in steps if s.kind == "temp")):  # the working tables
             con.execute(f"DROP TABLE IF EXISTS temp.{t}")
-        con.execute("DROP VIEW IF EXISTS temp.__disposed")
+        for v in ("__rows", *(s.name for s in steps if s.kind == "view")):
+            con.execute(f"DROP VIEW IF EXISTS temp.{v}")
+    con.execute("DROP TABLE temp.__automated_accounts")
     _create_view(con, sources, automated_sql, earliest, cutoff)
     log.info("clean events: %d partition(s) rebuilt, %d unchanged, %d dropped",
              len(rebuild), len(now) - len(rebuild), len(gone))

@@ -343,7 +343,7 @@ def _match_accounts(con: duckdb.DuckDBPyConnection, accounts_sql: str, settings:
                 FROM candidates GROUP BY ALL
             ),
             deciding AS (
-                SELECT * FROM per_rule
+                SELECT *, CASE WHEN len(candidates) = 1 THEN candidates[1] END AS sole_candidate FROM per_rule
                 QUALIFY row_number() OVER (PARTITION BY source, account_id ORDER BY priority) = 1
             ),
             employment_end AS (
@@ -380,7 +380,8 @@ def _match_accounts(con: duckdb.DuckDBPyConnection, accounts_sql: str, settings:
                     END AS outcome
                 FROM __accounts a
                 LEFT JOIN deciding d USING (source, account_id)
-                LEFT JOIN employment_end e ON len(d.candidates) = 1 AND e.employee_id = d.candidates[1]
+                -- an equality alone: with the length test in the condition DuckDB joined by nested loops
+                LEFT JOIN employment_end e ON e.employee_id = d.sole_candidate
                 LEFT JOIN org_domain o USING (source, account_id)
             )
             SELECT source, account_id,

@@ -54,7 +54,10 @@ def test_qualify_becomes_a_filtered_subquery_with_duckdb_null_ordering() -> None
 
 def test_tables_read_names_inputs_not_common_table_expressions() -> None:
     steps = {s.name: s for s in partition_steps(AUTOMATED, EARLIEST, CUTOFF)}
-    assert tables_read(steps["__screened"].sql) == ["__part"]
+    assert tables_read(steps["__part"].sql) == ["__rows"]
+    assert tables_read(steps["__screened"].sql) == ["__rows", "__shared_contents", "__shared_ids"]
+    assert tables_read(steps["__disposed"].sql) == [
+        "__examined", "__part", "__shared_contents", "__shared_ids", "raw.slack_accounts"]
     assert tables_read(steps["__examined"].sql) == ["__screened", "raw.slack_accounts"]
     assert tables_read(steps["clean.event_days"].sql) == ["__disposed", "clean.local_quarters"]
     assert tables_read(_ROWS_SQL) == ["__person_keys", "__pw_activity", "__pw_employee_week", "__pw_person"]

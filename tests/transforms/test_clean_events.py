@@ -341,3 +341,34 @@ def test_same_reaction_listed_twice_is_still_a_duplicate(con, load, make_setting
     assert con.execute("SELECT event_id FROM clean.events ORDER BY event_id").fetchall() == [
         ("m1:react:+1:U1",), ("m1:react:tada:U1",)
     ]
+
+
+def test_partitions_disposed_of_in_batches_or_one_by_one_give_the_same_tables(con, load, make_settings,
+                                                                              monkeypatch):
+    """Small partitions go through the queries together (a batch), big ones alone: every clean table
+    must be the same either way, duplicates, rejects, automated accounts and the weekless rows included."""
+    import transforms.clean_event_partitions as partitions
+
+    load("raw.slack_events", EVENTS, EXPORT_A + EXPORT_B + [
+        ev("bot1", "2026-01-06 10:00", "B1", automated=True), ev("e8", "2026-01-20 11:00", "BOTACCT"),
+        ev("e9", "1970-01-01 00:00", "U1"), ev("e10", "2026-01-27 12:00", "   "),
+    ])
+    load("raw.slack_accounts", ACCOUNTS, [
+        {"source": "slack", "account_id": "BOTACCT", "is_automated": True, "is_deleted": False}])
+    load("raw.mattermost_events", EVENTS, [ev("m1", "2026-01-06 09:00", source="mattermost")] * 2
+         + [ev("m2", "2026-01-14 09:00", "U7", source="mattermost")])
+    tables = ("clean.event_partitions", "clean.event_candidates", "clean.event_counts", "clean.event_days",
+              "clean.account_events", "clean.events")
+
+    def build(batch_rows: int) -> dict[str, list[tuple]]:
+        monkeypatch.setattr(partitions, "BATCH_ROWS", batch_rows)
+        con.execute("DELETE FROM clean.event_partitions") if batch_rows == 0 else None  # rebuild every partition
+        build_clean_events(con, ["slack", "mattermost"], make_settings())
+        return {t: con.execute(f"SELECT * EXCLUDE (occurred_at), occurred_at::VARCHAR FROM {t} ORDER BY ALL"
+                               if t in ("clean.event_candidates", "clean.events") else
+                               f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in tables}
+
+    together, one_by_one = build(10**9), build(0)
+    assert together == one_by_one
+    assert len(together["clean.event_partitions"]) == 7  # slack: 4 weeks and the weekless rows; mattermost: 2
+    assert {r[-3] for r in together["clean.event_candidates"]} >= {"duplicate", "rejected", "kept"}

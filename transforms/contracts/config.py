@@ -101,7 +101,7 @@ class Settings(_Strict):
     report_hour: int = Field(6, ge=0, le=23)
     engine: EngineSettings = Field(default_factory=EngineSettings)
     warehouse_memory_limit: str = Field(
-        "6GB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
+        "4GB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
         description="DuckDB's memory_limit for uptake run: past it, joins, sorts and aggregates spill to "
         "warehouse_temp_directory instead of failing. $UPTAKE_DUCKDB_MEMORY_LIMIT overrides it.",
     )

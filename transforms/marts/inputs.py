@@ -101,11 +101,11 @@ def event_weeks(ctx: InputContext) -> tuple[dt.date | None, dt.date | None]:
     return first, last
 
 
-@mart_input(reads=(PSEUDONYMOUS_EVENTS_VIEW,), needs=("charters",),
+@mart_input(reads=(PSEUDONYMOUS_EVENTS_VIEW,), needs=("charters", "event_weeks"),
             description="The chartered communities' activity and outputs per community x week, counted in DuckDB "
             "from the pseudonymous clean events (no event leaves the engine).")
 def community_counts(ctx: InputContext) -> CommunityCounts:
-    return count_community_events(ctx.con, PSEUDONYMOUS_EVENTS_VIEW, ctx.get("charters"))
+    return count_community_events(ctx.con, PSEUDONYMOUS_EVENTS_VIEW, ctx.get("charters"), span=ctx.get("event_weeks"))
 
 
 @mart_input(reads=(PSEUDONYMOUS_EVENTS_VIEW, PERSON_WEEK_TABLE),

@@ -141,16 +141,18 @@ def _charter_rules(charters: Charters) -> pl.DataFrame:
                                       "within_hours": pl.Int64, "tag": pl.Utf8})
 
 
-def community_counts(con: duckdb.DuckDBPyConnection, events: str, charters: Charters) -> CommunityCounts:
+def community_counts(con: duckdb.DuckDBPyConnection, events: str, charters: Charters,
+                     span: tuple[dt.date | None, dt.date | None] | None = None) -> CommunityCounts:
     """Count the chartered communities' activity and outputs inside DuckDB, from the relation
     ``events`` (a table or view name on ``con`` with the clean events' columns, ``week_start`` and
-    ``person_key``): only the per community x week counts leave the engine."""
+    ``person_key``): only the per community x week counts leave the engine. ``span``: the first
+    and last week of all the events when the caller knows them (else one more scan finds them)."""
     with register_frame(con, "__community_rules", _charter_rules(charters)) as rules:
         # _OUTPUTS_SQL adds CTEs; ce is read several times: NOT MATERIALIZED streams it from the events
         ce = f"WITH ce AS NOT MATERIALIZED ({_COMMUNITY_EVENTS_SQL.format(events=events, rules=rules)})"
         activity = con.execute(f"{ce} {_ACTIVITY_SQL}").pl()
         outputs = con.execute(f"{ce} {_OUTPUTS_SQL}").pl()
-    first, last = con.execute(f"SELECT min(week_start), max(week_start) FROM {events}").fetchone()
+    first, last = span or con.execute(f"SELECT min(week_start), max(week_start) FROM {events}").fetchone()
     cast = {c: pl.Int64 for c in _ACTIVITY_COLUMNS}
     return CommunityCounts(
         activity=activity.with_columns(pl.col("week_start").cast(pl.Date)).cast(cast),
