@@ -8,9 +8,10 @@ or ``automated`` are looked at one by one: the rows that are rejected, and the r
 id or their content identity (``CONTENT_IDENTITY``) with another row of the partition (found with
 two grouped counts over 64-bit hashes of those keys, collisions resolved on the values themselves).
 Every other row is kept unless automated, from a narrow copy of the partition (the columns the
-clean tables read); the rows looked at one by one are read whole a second time. Duplicates are therefore found within a week: a
-re-export repeats an event with its original time; a copy with another time is a conflicting
-duplicate, which the ingest layer's ``*_events_conflicting_ids`` check names.
+clean tables read); the rows looked at one by one are read whole a second time. Duplicates are
+therefore found within a week: a re-export repeats an event with its original time; a copy with
+another time is a conflicting duplicate, which the ingest layer's ``*_events_conflicting_ids``
+check names.
 
 Tables (grain in brackets), each replaced partition by partition:
 
