@@ -29,6 +29,7 @@ from transforms.clean_event_partitions import (
     FullRecompute,
     Partition,
     Step,
+    stage_fingerprints,
 )
 from transforms.engines import ENGINES
 from transforms.engines.spark_sql import spark_view_name, tables_read, to_spark
@@ -186,9 +187,7 @@ class SparkRunner:
         lake.export_partitioned(con, relation, events_dir)
         self._read(events_dir, "__rows")
         self.ship_inputs(con, [s.sql for s in steps], {s.name for s in steps} | {"__rows", "__fingerprints"})
-        con.execute("CREATE OR REPLACE TEMP TABLE __fingerprints (source VARCHAR, week_start DATE, fingerprint VARCHAR)")
-        con.executemany("INSERT INTO __fingerprints VALUES (?, ?, ?)",
-                        [(p.source, p.week_start, p.fingerprint) for p in partitions])
+        stage_fingerprints(con, partitions)
         self._read(lake.export_table(con, "__fingerprints", self.root / "work"), "__fingerprints")
         con.execute("DROP TABLE temp.__fingerprints")
         log.info("spark: events exported in %.1f s", time.perf_counter() - started)
@@ -197,8 +196,6 @@ class SparkRunner:
             frame = self.sql(step.sql)
             if step.kind == "temp":
                 self.checkpoint(frame, step.name)
-            elif step.kind == "view":  # read by every output: computed once
-                frame.cache().createOrReplaceTempView(step.name)
             else:
                 directory = self.root / "clean" / step.name.split(".", 1)[1]
                 self.write(frame, directory)

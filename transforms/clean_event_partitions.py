@@ -37,6 +37,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -62,6 +63,7 @@ __all__ = [
     "all_events_relation",
     "build_event_partitions",
     "partition_steps",
+    "stage_fingerprints",
     "staged_events_sql",
 ]
 
@@ -118,8 +120,8 @@ def _delete(con: duckdb.DuckDBPyConnection, partitions: Sequence[tuple[str, dt.d
 class Step:
     """One query of the events clean layer, written once for every engine (DuckDB SQL; the Spark
     engine transpiles it, :mod:`transforms.engines.spark_sql`). ``kind``: ``temp`` (a working
-    table of the run, named ``name``, computed once), ``view`` (a working view) or ``output`` (rows
-    of the clean table ``name``, whose columns the query names)."""
+    table of the run, named ``name``, computed once and read by later steps) or ``output`` (rows of
+    the clean table ``name``, whose columns the query names)."""
 
     name: str
     kind: str
@@ -282,13 +284,12 @@ def _batches(con: duckdb.DuckDBPyConnection, rebuild: Sequence[Partition], now: 
     """``rebuild`` in batches of about :data:`BATCH_ROWS` raw rows, a partition's rows estimated as
     its source's rows over its source's partitions (``count(*)`` of a Parquet view reads only the
     files' footers)."""
-    sources = sorted({p.source for p in rebuild})
-    rows = {s: con.execute(f"SELECT count(*) FROM raw.{s}_events").fetchone()[0] for s in sources}
-    per_source = {s: sum(1 for p in now if p.source == s) for s in sources}
+    per_source = Counter(p.source for p in now)
+    rows = {s: con.execute(f"SELECT count(*) FROM raw.{s}_events").fetchone()[0] for s in {p.source for p in rebuild}}
     batches: list[list[Partition]] = []
     size = 0.0
     for p in rebuild:
-        estimate = rows[p.source] / max(per_source[p.source], 1)
+        estimate = rows[p.source] / per_source[p.source]
         if not batches or size + estimate > BATCH_ROWS:
             batches.append([])
             size = 0.0
@@ -297,18 +298,24 @@ def _batches(con: duckdb.DuckDBPyConnection, rebuild: Sequence[Partition], now: 
     return batches
 
 
+def stage_fingerprints(con: duckdb.DuckDBPyConnection, partitions: Sequence[Partition]) -> None:
+    """The temp table ``__fingerprints(source, week_start, fingerprint)`` the steps read: the
+    partitions being disposed of (every engine stages it so)."""
+    con.execute("CREATE OR REPLACE TEMP TABLE __fingerprints (source VARCHAR, week_start DATE, fingerprint VARCHAR)")
+    con.executemany("INSERT INTO __fingerprints VALUES (?, ?, ?)",
+                    [(p.source, p.week_start, p.fingerprint) for p in partitions])
+
+
 def _build_batch(con: duckdb.DuckDBPyConnection, batch: Sequence[Partition], steps: Sequence[Step],
                  time_zone: str, earliest: dt.datetime, cutoff: dt.datetime) -> None:
     """Dispose of a batch of partitions' rows in DuckDB and write their rows of the clean tables
     (every step groups by source and week, so a batch is disposed of as its partitions would be)."""
     rows = " UNION ALL ".join(f"({_partition_relation(p, time_zone, earliest, cutoff)})" for p in batch)
     con.execute(f"CREATE OR REPLACE TEMP VIEW __rows AS {rows}")
-    con.execute("CREATE OR REPLACE TEMP TABLE __fingerprints (source VARCHAR, week_start DATE, fingerprint VARCHAR)")
-    con.executemany("INSERT INTO __fingerprints VALUES (?, ?, ?)", [(p.source, p.week_start, p.fingerprint)
-                                                                     for p in batch])
+    stage_fingerprints(con, batch)
     for step in steps:
-        if step.kind in ("temp", "view"):
-            con.execute(f"CREATE OR REPLACE TEMP {step.kind.replace('temp', 'table').upper()} {step.name} AS {step.sql}")
+        if step.kind == "temp":
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {step.name} AS {step.sql}")
         else:
             con.execute(f"INSERT INTO {step.name} BY NAME {step.sql}")
 
@@ -425,8 +432,7 @@ def build_event_partitions(con: duckdb.DuckDBPyConnection, sources: Sequence[str
         log.info("clean events: %d partition(s) disposed of in %d batch(es)", len(rebuild), len(batches))
         for t in ("__fingerprints", *(s.name for s in steps if s.kind == "temp")):  # the working tables
             con.execute(f"DROP TABLE IF EXISTS temp.{t}")
-        for v in ("__rows", *(s.name for s in steps if s.kind == "view")):
-            con.execute(f"DROP VIEW IF EXISTS temp.{v}")
+        con.execute("DROP VIEW IF EXISTS temp.__rows")
     con.execute("DROP TABLE temp.__automated_accounts")
     _create_view(con, sources, automated_sql, earliest, cutoff)
     log.info("clean events: %d partition(s) rebuilt, %d unchanged, %d dropped",
