@@ -50,13 +50,14 @@ class RunRecord:
     message: str | None
 
 
-def write_connection(warehouse: str | Path, wait: float = WRITE_WAIT_SECONDS) -> duckdb.DuckDBPyConnection:
-    """A read-write connection to ``warehouse``, waiting (up to ``wait`` seconds) while a reader's
-    read-only connection holds the file; the lock error after that."""
+def write_connection(warehouse: str | Path, wait: float = WRITE_WAIT_SECONDS,
+                     config: dict[str, object] | None = None) -> duckdb.DuckDBPyConnection:
+    """A read-write connection to ``warehouse`` (DuckDB ``config`` if given), waiting (up to ``wait``
+    seconds) while a reader's read-only connection holds the file; the lock error after that."""
     deadline = time.monotonic() + wait
     while True:
         try:
-            return duckdb.connect(str(warehouse))
+            return duckdb.connect(str(warehouse), config=config or {})
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower() or time.monotonic() > deadline:
                 raise

@@ -4,6 +4,7 @@ encoded, rare levels pooled), plus the logistic propensity model fitted on it.""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import warnings
 from collections.abc import Sequence
@@ -154,7 +155,33 @@ def fit_propensity(x: np.ndarray, t: np.ndarray, *, inverse_penalty: float = 1e4
     The penalty is negligible next to the likelihood for any realistic sample (the fit equals the
     maximum-likelihood logit to several digits) but keeps the coefficients finite when a covariate
     separates the arms; those units then get scores near 0 or 1 and are trimmed.
+
+    The fit is remembered for the last few inputs (by content): a pilot window's propensity model
+    is the same for every metric and for ipw, aipw and matching, and was refitted for each of them.
+    The arrays of a remembered fit are read-only.
     """
+    digest = hashlib.blake2b(digest_size=20)
+    for part in (repr((x.shape, x.dtype.str, t.shape, t.dtype.str, float(inverse_penalty))).encode(),
+                 np.ascontiguousarray(x).data, np.ascontiguousarray(t).data):
+        digest.update(part)
+    key = digest.digest()
+    fit = _PROPENSITY_FITS.pop(key, None)
+    if fit is None:
+        fit = _fit_propensity(x, t, inverse_penalty)
+        for a in (fit.score, fit.design, fit.coef):
+            a.setflags(write=False)
+    _PROPENSITY_FITS[key] = fit  # most recent last
+    while len(_PROPENSITY_FITS) > _PROPENSITY_FITS_KEPT:
+        _PROPENSITY_FITS.pop(next(iter(_PROPENSITY_FITS)))
+    return fit
+
+
+#: The last fits by a digest of their inputs (see :func:`fit_propensity`); a few windows' worth.
+_PROPENSITY_FITS: dict[bytes, PropensityFit] = {}
+_PROPENSITY_FITS_KEPT = 8
+
+
+def _fit_propensity(x: np.ndarray, t: np.ndarray, inverse_penalty: float) -> PropensityFit:
     n = len(t)
     if x.shape[1] == 0:
         p = np.full(n, t.mean())
