@@ -9,6 +9,7 @@ import os
 import resource
 import shutil
 import sys
+import time
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated
@@ -166,8 +167,8 @@ def run(
         "--lake", help="The Parquet lake the Spark engine reads and writes (default: lake/ next to the "
         "warehouse).")] = None,
     timings: Annotated[Path | None, typer.Option(
-        "--timings", help="Write each step's wall-clock seconds, its rank in completion order and the process's "
-        "peak resident memory when it ended to this JSON file (slowest first).")] = None,
+        "--timings", help="Write each step's wall-clock seconds, its rank in completion order, when it ended "
+        "(Unix time) and the process's peak resident memory then to this JSON file (slowest first).")] = None,
 ) -> None:
     """Run the weekly job (the one the schedule runs) for a drop zone: ingest, clean, identity, marts, report."""
     from pipelines.run_lock import WarehouseBusyError, run_holding
@@ -199,11 +200,12 @@ def run(
     with _progress() as progress:
         task = progress.add_task("running", total=None)
 
-        peak_gib: dict[str, tuple[int, float]] = {}
+        peak_gib: dict[str, tuple[int, float, float]] = {}
 
         def step_done(done: int, total: int, step: str) -> None:
             progress.update(task, total=total, completed=done, description=step)
-            peak_gib[step] = (done, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20)  # KiB on Linux
+            peak_gib[step] = (done, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,  # KiB on Linux
+                              time.time())
 
         try:
             outcome = run_job(raw, warehouse, reports=reports, published=published, week=_parse_week(week),
@@ -213,7 +215,8 @@ def run(
             _fail(str(exc))
             return
     if timings is not None:
-        slowest = {step: {"seconds": round(seconds, 3), "finished": peak_gib.get(step, (None, None))[0],
+        slowest = {step: {"seconds": round(seconds, 3), "finished": peak_gib.get(step, (None,))[0],
+                          "finished_at": peak_gib.get(step, (None, None, None))[2],
                           "peak_gib_after": round(peak_gib.get(step, (0, float("nan")))[1], 3)}
                    for step, seconds in sorted(outcome.step_seconds.items(), key=lambda kv: -kv[1])}
         timings.write_text(json.dumps(slowest, indent=1), encoding="utf-8")

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from transforms.metrics.populations import require_columns, with_populations
+from transforms.metrics.populations import aggregate_by_population, require_columns
 from transforms.metrics.registry import MetricKind, table_function, with_kind
 from transforms.privacy import DEFAULT_MIN_GROUP_SIZE, suppress_cells
 
@@ -80,13 +80,12 @@ def participation_inequality(
     if end is not None:
         rows = rows.filter(pl.col("week_start") <= end)
     period_start, period_end = rows["week_start"].min(), rows["week_start"].max()
-    long = with_populations(rows, populations, keep=("person_key", "week_start", "actions_contribution"))
-    people = (
-        long.sort("week_start")
+    people = aggregate_by_population(
+        rows, populations, keep=("person_key", "week_start", "actions_contribution"),
+        aggregate=lambda long: long.sort("week_start")
         .group_by("population_type", "person_key")
-        .agg(pl.col("population").last(), pl.col("actions_contribution").fill_null(0).sum().alias("x"))
-        .with_columns(pl.col("x").cast(pl.Float64))
-    )
+        .agg(pl.col("population").last(), pl.col("actions_contribution").fill_null(0).sum().alias("x")),
+    ).with_columns(pl.col("x").cast(pl.Float64))
     ranked = people.sort("x", descending=True).with_columns(
         (pl.col("x").cum_sum().over("population_type", "population") - pl.col("x")).alias("__before"),
         pl.col("x").sum().over("population_type", "population").alias("__total"),

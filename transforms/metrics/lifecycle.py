@@ -37,7 +37,7 @@ from collections.abc import Sequence
 import polars as pl
 
 from transforms.metrics.history import PERSON_WEEK_CORE, with_first_active
-from transforms.metrics.populations import population_source_columns, require_columns, with_populations
+from transforms.metrics.populations import aggregate_by_population, population_source_columns, require_columns
 from transforms.metrics.registry import MetricKind, table_function, with_kind
 from transforms.privacy import DEFAULT_MIN_GROUP_SIZE, suppress_cells
 
@@ -106,11 +106,13 @@ def lifecycle_shares(
     states = lifecycle_states(person_week).select("person_key", "week_start", "state")
     narrow = person_week.select("person_key", "week_start", *population_source_columns(populations, person_week))
     tagged = narrow.join(states, on=["person_key", "week_start"], how="left")
-    long = with_populations(tagged, populations, keep=("person_key", "week_start", "state"))
-    cells = long.group_by("week_start", "population_type", "population").agg(
-        pl.col("person_key").n_unique().cast(pl.Int64).alias("eligible"),
-        *[pl.col("person_key").filter(pl.col("state") == s).n_unique().cast(pl.Int64).alias(s)
-          for s in LIFECYCLE_STATES],
+    cells = aggregate_by_population(
+        tagged, populations, keep=("person_key", "week_start", "state"),
+        aggregate=lambda long: long.group_by("week_start", "population_type", "population").agg(
+            pl.col("person_key").n_unique().cast(pl.Int64).alias("eligible"),
+            *[pl.col("person_key").filter(pl.col("state") == s).n_unique().cast(pl.Int64).alias(s)
+              for s in LIFECYCLE_STATES],
+        ),
     )
     published = suppress_cells(
         cells, size_column="eligible", value_columns=["eligible", *LIFECYCLE_STATES],

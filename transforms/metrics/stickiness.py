@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from transforms.metrics.populations import require_columns, with_populations
+from transforms.metrics.populations import aggregate_by_population, population_source_columns, require_columns
 from transforms.metrics.registry import MetricKind, table_function, with_kind
 from transforms.privacy import DEFAULT_MIN_GROUP_SIZE, suppress_cells
 
@@ -43,18 +43,22 @@ def stickiness(
     week); the first three weeks of the data have a truncated window (``window_complete`` false).
     """
     require_columns(person_week, ["person_key", "week_start", "is_active"], table="person_week")
-    base = person_week.sort("person_key", "week_start").with_columns(
+    narrow = person_week.select("person_key", "week_start", "is_active",
+                                *population_source_columns(populations, person_week))
+    base = narrow.sort("person_key", "week_start").with_columns(
         pl.col("is_active").cast(pl.Int32)
         .rolling_sum_by("week_start", window_size=f"{WINDOW_WEEKS}w")
         .over("person_key")
         .alias("__active_weeks")
     )
     first_week = person_week["week_start"].min()
-    long = with_populations(base, populations, keep=("person_key", "week_start", "__active_weeks"))
-    cells = long.group_by("week_start", "population_type", "population").agg(
-        pl.col("person_key").n_unique().cast(pl.Int64).alias("eligible"),
-        (pl.col("__active_weeks").sum() / WINDOW_WEEKS).alias("mean_weekly_active"),
-        (pl.col("__active_weeks") > 0).sum().cast(pl.Int64).alias("four_week_active"),
+    cells = aggregate_by_population(
+        base, populations, keep=("person_key", "week_start", "__active_weeks"),
+        aggregate=lambda long: long.group_by("week_start", "population_type", "population").agg(
+            pl.col("person_key").n_unique().cast(pl.Int64).alias("eligible"),
+            (pl.col("__active_weeks").sum() / WINDOW_WEEKS).alias("mean_weekly_active"),
+            (pl.col("__active_weeks") > 0).sum().cast(pl.Int64).alias("four_week_active"),
+        ),
     )
     cells = cells.with_columns(
         pl.when(pl.col("four_week_active") > 0)

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from transforms.metrics.populations import population_source_columns, require_columns, with_populations
+from transforms.metrics.populations import aggregate_by_population, population_source_columns, require_columns
 from transforms.metrics.registry import MetricKind, table_function, with_kind
 from transforms.privacy import DEFAULT_MIN_GROUP_SIZE, suppress_cells
 
@@ -150,10 +150,13 @@ def usage_segment_shares(
     segs = usage_segments(person_week, metric=metric, rules=rules).select("person_key", "week_start", "segment")
     narrow = person_week.select("person_key", "week_start", *population_source_columns(populations, person_week))
     tagged = narrow.join(segs, on=["person_key", "week_start"], how="left")
-    long = with_populations(tagged, populations, keep=("person_key", "week_start", "segment"))
-    cells = long.group_by("week_start", "population_type", "population").agg(
-        pl.col("person_key").n_unique().cast(pl.Int64).alias("eligible"),
-        *[pl.col("person_key").filter(pl.col("segment") == s).n_unique().cast(pl.Int64).alias(s) for s in SEGMENTS],
+    cells = aggregate_by_population(
+        tagged, populations, keep=("person_key", "week_start", "segment"),
+        aggregate=lambda long: long.group_by("week_start", "population_type", "population").agg(
+            pl.col("person_key").n_unique().cast(pl.Int64).alias("eligible"),
+            *[pl.col("person_key").filter(pl.col("segment") == s).n_unique().cast(pl.Int64).alias(s)
+              for s in SEGMENTS],
+        ),
     )
     published = suppress_cells(
         cells,
