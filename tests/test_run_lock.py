@@ -16,7 +16,6 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
 from dagster import asset
 
 from pipelines.readers import connect_read_only
@@ -137,3 +136,38 @@ def test_a_dagster_run_outside_uptake_run_takes_the_lock_too(tmp_path: Path) -> 
 def touches_the_warehouse(warehouse: WarehouseResource) -> None:
     with warehouse.get_connection() as con:
         con.execute("CREATE TABLE IF NOT EXISTS t AS SELECT 1 AS x")
+
+
+@asset
+def first_step(warehouse: WarehouseResource) -> None:
+    with warehouse.get_connection() as con:
+        con.execute("CREATE OR REPLACE TABLE steps AS SELECT 1 AS step")
+        con.execute("CREATE TEMP TABLE scratch AS SELECT 1 AS x")  # a step's own, gone with its connection
+
+
+@asset(deps=[first_step])
+def second_step(warehouse: WarehouseResource) -> None:
+    with warehouse.get_connection() as con:
+        con.execute("INSERT INTO steps VALUES (2)")
+        temps = con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchone()[0]
+        con.execute(f"INSERT INTO steps VALUES ({100 + temps})")
+    # the step's connection is closed, the database stays open until the run ends (the resource
+    # holds one connection for the run): a connection of this process with another configuration
+    # is refused while it is open
+    with pytest.raises(duckdb.ConnectionException, match="different configuration"):
+        duckdb.connect(warehouse.database, read_only=True)
+
+
+def test_steps_share_the_open_database_and_the_run_closes_it(tmp_path: Path) -> None:
+    warehouse = tmp_path / "w.duckdb"
+    assert materialize_steps(warehouse).success
+    # closed at the end of the run: a read-only connection (another configuration) opens at once
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute("SELECT list(step ORDER BY step) FROM steps").fetchone()[0] == [1, 2, 100]
+    assert not lock_path(warehouse).exists()
+
+
+def materialize_steps(warehouse: Path):  # noqa: ANN201 - Dagster's result
+    from dagster import materialize
+
+    return materialize([first_step, second_step], resources={"warehouse": WarehouseResource(database=str(warehouse))})

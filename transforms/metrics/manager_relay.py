@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 
 import duckdb
 import numpy as np
@@ -59,13 +60,15 @@ CONTRIBUTION_ACTIONS: tuple[str, ...] = actions_of_tier(Tier.CONTRIBUTION)
 INTERACTION_ACTIONS: tuple[str, ...] = (*actions_of_tier(Tier.PASSIVE), *actions_of_tier(Tier.REACTION), "reply")
 
 
-def manager_relay_panel(person_week: pl.DataFrame, *, adopted_only: bool = True) -> pl.DataFrame:
+def manager_relay_panel(person_week: pl.DataFrame, *, adopted_only: bool = True,
+                        columns: Sequence[str] | None = None) -> pl.DataFrame:
     """Member-weeks with the manager's activity the week before (person-level, not for publication).
 
     Grain: one row per team member x week t whose manager has a person-week row in week t-1
     (and, with ``adopted_only``, whose first active week ever is before t). Columns: the member's
-    row plus ``manager_active_prev`` (bool), ``team_size`` (the manager's eligible direct reports
-    in week t) and ``adopted``.
+    row (only ``columns`` of it and the keys, when given: the joins copy every column carried)
+    plus ``first_active``, ``manager_active_prev`` (bool), ``team_size`` (the manager's eligible
+    direct reports in week t) and ``adopted``.
     """
     require_columns(
         person_week,
@@ -73,6 +76,9 @@ def manager_relay_panel(person_week: pl.DataFrame, *, adopted_only: bool = True)
         table="person_week",
     )
     rows = with_first_active(person_week)
+    if columns is not None:
+        rows = rows.select(list(dict.fromkeys(["person_key", "week_start", "manager_key", "is_active", "first_active",
+                                               *columns])))
     managers_prev = rows.select(
         pl.col("person_key").alias("manager_key"),
         (pl.col("week_start") + dt.timedelta(weeks=1)).alias("week_start"),
@@ -122,10 +128,10 @@ def manager_relay_effect(
     number. Suppressed (estimate null) when either arm (members whose manager was active / inactive)
     or the number of managers is below ``min_group_size``.
     """
-    panel = manager_relay_panel(person_week, adopted_only=True)
     numeric = [c for c in controls if c == "team_size"]
     categorical = [c for c in controls if c != "team_size"]
-    require_columns(panel, categorical, table="person_week")
+    require_columns(person_week, categorical, table="person_week")
+    panel = manager_relay_panel(person_week, adopted_only=True, columns=categorical)
     arms = {
         "members_manager_active": panel.filter(pl.col("manager_active_prev"))["person_key"].n_unique(),
         "members_manager_inactive": panel.filter(~pl.col("manager_active_prev"))["person_key"].n_unique(),
@@ -198,7 +204,7 @@ def team_uptake_by_manager_activity(
     x 100, unadjusted (see :func:`manager_relay_effect` for the adjusted estimate). Rows where
     either arm has fewer than ``min_group_size`` distinct members are suppressed.
     """
-    panel = manager_relay_panel(person_week, adopted_only=adopted_only)
+    panel = manager_relay_panel(person_week, adopted_only=adopted_only, columns=())
 
     def arm(frame: pl.DataFrame, active: bool, keys: list[str]) -> pl.DataFrame:
         tag = "manager_active" if active else "manager_inactive"

@@ -25,7 +25,7 @@ from typing import Literal
 import polars as pl
 
 from transforms.metrics.history import PERSON_WEEK_CORE, weeks_between, with_first_active
-from transforms.metrics.populations import population_expr, require_columns
+from transforms.metrics.populations import population_expr, population_source_columns, require_columns
 from transforms.metrics.registry import MetricKind, table_function, with_kind
 from transforms.privacy import DEFAULT_MIN_GROUP_SIZE, SUPPRESSED
 from transforms.weeks import week_start_expr
@@ -67,7 +67,12 @@ def retention_triangle(
     require_columns(person_week, PERSON_WEEK_CORE, table="person_week")
     if cohort_by not in ("first_active_week", "pilot_wave"):
         raise ValueError(f"cohort_by must be 'first_active_week' or 'pilot_wave', got {cohort_by!r}")
-    rows = with_first_active(person_week)
+    # only the columns read below: the join to members copies every column it carries
+    rows = with_first_active(person_week).select(
+        "person_key", "week_start", "is_active", "first_active",
+        *[c for c in ("pilot_wave", "pilot_start_week") if c in person_week.columns],
+        *[c for c in population_source_columns([population], person_week) if c not in ("pilot_wave",)],
+    )
     if cohort_by == "first_active_week":
         members = (
             rows.filter(pl.col("first_active").is_not_null())

@@ -41,6 +41,7 @@ import polars as pl
 from transforms.metrics.rollout import expected_uptake_by, groups_mean_abs_smd
 from transforms.pilot.design import MISSING_LEVEL
 from transforms.pilot.errors import PilotInputError
+from transforms.pilot.units import PRE_ACTIVITY
 from transforms.pilot.uptake_model import (
     UPTAKE_WEEKS,
     UptakeModel,
@@ -48,7 +49,6 @@ from transforms.pilot.uptake_model import (
     person_features,
     uptake_training_rows,
 )
-from transforms.pilot.units import PRE_ACTIVITY
 from transforms.weeks import week_start_of
 
 log = logging.getLogger(__name__)

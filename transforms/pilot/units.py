@@ -138,13 +138,15 @@ def person_baseline(
     """
     require_columns(person_week, ["person_key", "week_start", *attributes, *activity, *PILOT_COLUMNS], frame_name=FRAME)
     start = baseline_end - dt.timedelta(weeks=baseline_weeks)
-    base = person_week.filter((pl.col("week_start") >= start) & (pl.col("week_start") < baseline_end))
+    # the columns read below only: sorting copies every column of the frame
+    base = person_week.select(list(dict.fromkeys(["person_key", "week_start", *attributes, *activity]))).filter(
+        (pl.col("week_start") >= start) & (pl.col("week_start") < baseline_end))
     if base.height == 0:
         raise PilotInputError(
             f"no person-week in the baseline window [{start}, {baseline_end})", frame=FRAME, column="week_start"
         )
     assignment = (
-        person_week.sort("week_start")
+        person_week.select("person_key", "week_start", *PILOT_COLUMNS).sort("week_start")
         .group_by("person_key")
         .agg(
             pl.col("pilot_cohort").drop_nulls().last(),

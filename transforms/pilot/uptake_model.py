@@ -93,7 +93,7 @@ def person_features(person_week: pl.DataFrame, *, baseline_end: dt.date,
                              baseline_end=baseline_end, baseline_weeks=baseline_weeks)
     start = baseline_end - dt.timedelta(weeks=baseline_weeks)
     window = person_week.filter((pl.col("week_start") >= start) & (pl.col("week_start") < baseline_end))
-    relay = manager_relay_panel(window, adopted_only=False).group_by("person_key").agg(
+    relay = manager_relay_panel(window, adopted_only=False, columns=()).group_by("person_key").agg(
         pl.col("manager_active_prev").cast(pl.Float64).sum().alias("__manager_weeks"))
     return (
         people.join(relay, on="person_key", how="left")
