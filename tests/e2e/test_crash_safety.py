@@ -66,8 +66,12 @@ def _readable_everywhere(warehouse: Path) -> None:
         tables = con.execute("SELECT schema_name, table_name FROM duckdb_tables()").fetchall()
         for schema, table in tables:
             con.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchone()
-    for path in (warehouse.parent / "published").rglob("*.parquet"):
-        pl.read_parquet(path)
+    published = warehouse.parent / "published"
+    for path in published.rglob("*.parquet"):
+        # a killed publish leaves its half-written files in its hidden staging folder, which no
+        # reader opens and the next publish removes; what is published is moved out of it whole
+        if not any(part.startswith(".") for part in path.relative_to(published).parts):
+            pl.read_parquet(path)
 
 
 @pytest.mark.parametrize("index", range(N_POINTS), ids=lambda i: f"kill_point_{i:02d}")
