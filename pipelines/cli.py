@@ -215,9 +215,10 @@ def run(
             _fail(str(exc))
             return
     if timings is not None:
-        slowest = {step: {"seconds": round(seconds, 3), "finished": peak_gib.get(step, (None,))[0],
-                          "finished_at": peak_gib.get(step, (None, None, None))[2],
-                          "peak_gib_after": round(peak_gib.get(step, (0, float("nan")))[1], 3)}
+        unreported = (None, float("nan"), None)
+        slowest = {step: {"seconds": round(seconds, 3), "finished": peak_gib.get(step, unreported)[0],
+                          "finished_at": peak_gib.get(step, unreported)[2],
+                          "peak_gib_after": round(peak_gib.get(step, unreported)[1], 3)}
                    for step, seconds in sorted(outcome.step_seconds.items(), key=lambda kv: -kv[1])}
         timings.write_text(json.dumps(slowest, indent=1), encoding="utf-8")
     if outcome.report_path:

@@ -161,5 +161,4 @@ def aggregate_by_population(
             narrow = frame.select(c for c in dict.fromkeys([*keep, *_source_columns(p)]) if c in frame.columns)
             part = with_population(narrow, p, table=table).select(*keep, "population_type", "population")
         parts.append(aggregate(part))
-        del part
     return pl.concat(parts, how="vertical")

@@ -68,11 +68,11 @@ def retention_triangle(
     if cohort_by not in ("first_active_week", "pilot_wave"):
         raise ValueError(f"cohort_by must be 'first_active_week' or 'pilot_wave', got {cohort_by!r}")
     # only the columns read below: the join to members copies every column it carries
-    rows = with_first_active(person_week).select(
+    rows = with_first_active(person_week).select(list(dict.fromkeys([
         "person_key", "week_start", "is_active", "first_active",
         *[c for c in ("pilot_wave", "pilot_start_week") if c in person_week.columns],
-        *[c for c in population_source_columns([population], person_week) if c not in ("pilot_wave",)],
-    )
+        *population_source_columns([population], person_week),
+    ])))
     if cohort_by == "first_active_week":
         members = (
             rows.filter(pl.col("first_active").is_not_null())
