@@ -31,6 +31,9 @@ console = Console(stderr=True)
 out = Console()
 log = logging.getLogger("uptake")
 _VERBOSE: ContextVar[bool] = ContextVar("uptake_verbose", default=False)
+#: Set by the console script: the process ends with the command, so its objects may be frozen for the
+#: garbage collector (``gc.freeze``); a test or notebook calling the commands in-process keeps collecting.
+_PROCESS_IS_THE_COMMAND = False
 
 
 class UptakeCliError(Exception):
@@ -181,7 +184,8 @@ def run(
     from pipelines.runner import PipelineRunError, run_job
     from pipelines.schedules import engine_settings
 
-    gc.freeze()  # the imported modules live until exit: keep the collector from re-scanning them
+    if _PROCESS_IS_THE_COMMAND:  # the imported modules live until exit: keep the collector from re-scanning them
+        gc.freeze()
 
     if not raw.is_dir():
         _fail(f"drop zone {raw} does not exist or is not a directory")
@@ -356,6 +360,8 @@ def demo(
 
 
 def main() -> None:  # pragma: no cover - console script entry
+    global _PROCESS_IS_THE_COMMAND
+    _PROCESS_IS_THE_COMMAND = True  # not when the commands are called in-process (tests, notebooks)
     try:
         app()
     except UptakeCliError as exc:
