@@ -48,7 +48,7 @@ How intervals are cut, per employee:
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import duckdb
 
@@ -77,9 +77,60 @@ _FILLABLE: tuple[str, ...] = (
     "job_family", "hr_worker_type", "level", "hire_date", "termination_date",
 )
 _CARRIED = ", ".join(f"bool_or({c} IS NOT NULL) AS {c}" for c in _FILLABLE)
-_FILLED = ", ".join(
-    f"CASE WHEN c.{c} THEN r.{c} ELSE last_value(r.{c} IGNORE NULLS) OVER earlier END AS {c}" for c in _FILLABLE
-)
+
+
+def _carry_forward(con: duckdb.DuckDBPyConnection, rows: str) -> None:
+    """In ``rows`` (one row per employee and extract date), fill each column the row's source never
+    fills with the employee's latest earlier value of it (nulls stay where every source fills it).
+
+    Only the columns some source leaves empty are touched, in place, from a window over the narrow
+    (employee, date, column) rows: a window over the wide HR rows copied every column through its
+    sort (at 100,000 employees x 52 extracts, 8 s for the one column a CSV extract leaves empty).
+    """
+    flags = con.execute(f"SELECT __source, {_CARRIED} FROM {rows} GROUP BY ALL").fetchall()
+    carried = {}
+    for i, c in enumerate(_FILLABLE):
+        fills = [src for src, *filled in flags if filled[i]]
+        if len(fills) < len(flags):
+            carried[c] = ", ".join(f"'{src}'" for src in fills) or "NULL"  # connector names
+    if not carried:
+        return
+    windows = ", ".join(f"last_value({c} IGNORE NULLS) OVER earlier AS {c}" for c in carried)
+    sets = ", ".join(f"{c} = CASE WHEN r.__source IN ({by}) THEN r.{c} ELSE k.{c} END" for c, by in carried.items())
+    con.execute(
+        f"""
+        UPDATE {rows} AS r SET {sets}
+        FROM (SELECT employee_id, snapshot_date, {windows} FROM {rows}
+              WINDOW earlier AS (PARTITION BY employee_id ORDER BY snapshot_date
+                                 ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)) k
+        WHERE r.employee_id = k.employee_id AND r.snapshot_date = k.snapshot_date
+        """
+    )
+
+
+def _string_literal(value: str) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _list_literal(values: Iterable[str]) -> str:
+    return "[" + ", ".join(_string_literal(v) for v in values) + "]::VARCHAR[]"
+
+
+#: One row per employee and extract date: the first source listed wins, then the latest file.
+_ONE_PER_DAY = """QUALIFY row_number() OVER (
+    PARTITION BY snapshot_date, employee_id ORDER BY __ord, source_file DESC NULLS LAST) = 1"""
+
+
+def _has_same_day_rows(con: duckdb.DuckDBPyConnection, sources: Sequence[str]) -> bool:
+    """Whether some employee is listed twice on one extract date (two sources, or two files of one).
+
+    Checked on the two key columns first: the window that keeps one of them sorts every column of
+    the HR rows (7 s at 100,000 employees x 52 extracts), for nothing when no row repeats.
+    """
+    return con.execute(
+        f"SELECT count(*) FROM (SELECT 1 FROM ({_snapshots_union(sources)}) "
+        f"GROUP BY snapshot_date, trim(employee_id) HAVING count(*) > 1 LIMIT 1)"
+    ).fetchone()[0] > 0
 
 
 def _snapshots_union(sources: Sequence[str]) -> str:
@@ -108,11 +159,6 @@ def build_hr_directory(con: duckdb.DuckDBPyConnection, sources: Sequence[str], s
         log.warning("no raw HR snapshots among %s: clean.hr_directory will be empty", list(sources))
         con.execute(HR_SNAPSHOTS.duckdb_ddl("__empty_hr_snapshots").replace("CREATE TABLE", "CREATE TEMP TABLE", 1))
     wt = settings.worker_type
-    params = {
-        "wt_keys": list(wt.values.keys()),
-        "wt_values": list(wt.values.values()),
-        "wt_default": wt.default,
-    }
     mapped_field = wt.field  # a Literal of the Settings model: a safe column name
     attrs = ", ".join(HR_ATTRIBUTE_COLUMNS)
 
@@ -124,7 +170,7 @@ def build_hr_directory(con: duckdb.DuckDBPyConnection, sources: Sequence[str], s
     try:
         con.execute(
             f"""
-            CREATE OR REPLACE TEMP TABLE __hr_rows AS
+            CREATE OR REPLACE TEMP TABLE __hr_listed AS
             WITH delivered AS ({_snapshots_union(hr_sources)}),
             normalised AS (
                 SELECT __source, __ord, snapshot_date, trim(employee_id) AS employee_id,
@@ -141,29 +187,22 @@ def build_hr_directory(con: duckdb.DuckDBPyConnection, sources: Sequence[str], s
                         AND lower(trim(worker_type)) NOT IN ({_WORKER_TYPES_SQL}) AS worker_type_unknown,
                     level, hire_date, termination_date, source_file
                 FROM delivered
-            ),
-            one_per_day AS (
-                SELECT * FROM normalised
-                QUALIFY row_number() OVER (
-                    PARTITION BY snapshot_date, employee_id ORDER BY __ord, source_file DESC NULLS LAST) = 1
-            ),
-            carried AS (
-                SELECT __source, {_CARRIED}
-                FROM one_per_day GROUP BY ALL
-            ),
-            filled AS (
-                SELECT r.__source, r.__ord, r.snapshot_date, r.employee_id, r.worker_type_unknown, r.source_file,
-                    {_FILLED}
-                FROM one_per_day r JOIN carried c USING (__source)
-                WINDOW earlier AS (PARTITION BY r.employee_id ORDER BY r.snapshot_date
-                                   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
             )
+            SELECT * FROM normalised
+            {_ONE_PER_DAY if _has_same_day_rows(con, hr_sources) else ""}
+            """
+        )
+        _carry_forward(con, "__hr_listed")
+        # a view (which takes no parameters: the settings' values are written as literals)
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP VIEW __hr_rows AS
             SELECT * EXCLUDE (hr_worker_type),
-                coalesce(hr_worker_type, ($wt_values)[list_position($wt_keys, {mapped_field})], $wt_default)
+                coalesce(hr_worker_type, ({_list_literal(wt.values.values())})[
+                    list_position({_list_literal(wt.values.keys())}, {mapped_field})], {_string_literal(wt.default)})
                     AS worker_type
-            FROM filled
-            """,
-            params,
+            FROM __hr_listed
+            """
         )
         unknown = con.execute("SELECT count(*) FROM __hr_rows WHERE worker_type_unknown").fetchone()[0]
         if unknown:
@@ -185,7 +224,8 @@ def build_hr_directory(con: duckdb.DuckDBPyConnection, sources: Sequence[str], s
                 FROM (SELECT DISTINCT snapshot_date FROM clean.hr_extracts)
             ),
             listed AS (
-                SELECT r.*, e.prev_extract, e.next_extract,
+                SELECT r.employee_id, r.snapshot_date, r.hire_date, r.termination_date,
+                    hash(({attrs})) AS attrs_hash, e.prev_extract, e.next_extract,
                     coalesce(r.termination_date < r.snapshot_date, false) AS after_termination,
                     lead(r.snapshot_date) OVER emp AS next_row_date,
                     lead(r.termination_date) OVER emp AS next_row_termination,
@@ -197,7 +237,7 @@ def build_hr_directory(con: duckdb.DuckDBPyConnection, sources: Sequence[str], s
                 SELECT *,
                     lag(snapshot_date) OVER emp AS prev_date,
                     lag(termination_date) OVER emp AS prev_termination,
-                    lag(({attrs})) OVER emp AS prev_attrs
+                    lag(attrs_hash) OVER emp AS prev_attrs
                 FROM listed WHERE NOT after_termination
                 WINDOW emp AS (PARTITION BY employee_id ORDER BY snapshot_date)
             ),
@@ -206,7 +246,7 @@ def build_hr_directory(con: duckdb.DuckDBPyConnection, sources: Sequence[str], s
                     prev_date IS NULL
                         OR prev_date IS DISTINCT FROM prev_extract
                         OR coalesce(prev_termination < snapshot_date, false) AS new_spell,
-                    ({attrs}) IS DISTINCT FROM prev_attrs AS attrs_changed
+                    attrs_hash IS DISTINCT FROM prev_attrs AS attrs_changed
                 FROM employed
             ),
             numbered AS (
@@ -234,16 +274,18 @@ def build_hr_directory(con: duckdb.DuckDBPyConnection, sources: Sequence[str], s
                     min(n.snapshot_date) AS first_date,
                     arg_min(n.prev_extract, n.snapshot_date) AS prev_extract,
                     bool_or(n.new_spell) AS opens_spell,
-                    max(n.island_no) OVER (PARTITION BY n.employee_id, n.spell_no) = n.island_no AS closes_spell,
-                    {", ".join(f"arg_min(n.{a}, n.snapshot_date) AS {a}" for a in HR_ATTRIBUTE_COLUMNS)}
+                    max(n.island_no) OVER (PARTITION BY n.employee_id, n.spell_no) = n.island_no AS closes_spell
                 FROM numbered n GROUP BY n.employee_id, n.spell_no, n.island_no
             ),
             dated AS (
-                SELECT i.*, s.spell_hire AS hire_date, s.spell_termination AS termination_date,
+                SELECT i.*, {", ".join(f"a.{c}" for c in HR_ATTRIBUTE_COLUMNS)},
+                    s.spell_hire AS hire_date, s.spell_termination AS termination_date,
                     CASE WHEN i.opens_spell AND s.spell_hire < i.first_date AND s.spell_hire > i.prev_extract
                          THEN s.spell_hire ELSE i.first_date END AS valid_from,
                     CASE WHEN i.closes_spell THEN least(s.spell_termination + 1, s.absent_from) END AS spell_end
                 FROM islands i JOIN spells s USING (employee_id, spell_no)
+                -- an island's attributes are the same on each of its rows: read them from its first
+                JOIN __hr_rows a ON a.employee_id = i.employee_id AND a.snapshot_date = i.first_date
             ),
             bounded AS (
                 SELECT *, least(spell_end, lead(valid_from) OVER (PARTITION BY employee_id ORDER BY valid_from))
@@ -251,8 +293,9 @@ def build_hr_directory(con: duckdb.DuckDBPyConnection, sources: Sequence[str], s
                 FROM dated
             ),
             only_listed_after_leaving AS (
-                SELECT * FROM listed
-                WHERE after_termination AND employee_id NOT IN (SELECT employee_id FROM employed)
+                SELECT * FROM __hr_rows
+                WHERE coalesce(termination_date < snapshot_date, false)
+                  AND employee_id NOT IN (SELECT employee_id FROM employed)
                 QUALIFY row_number() OVER (PARTITION BY employee_id ORDER BY snapshot_date) = 1
             )
             SELECT * REPLACE (
@@ -279,7 +322,8 @@ def build_hr_directory(con: duckdb.DuckDBPyConnection, sources: Sequence[str], s
         con.execute("ROLLBACK")
         raise
     finally:
-        con.execute("DROP TABLE IF EXISTS temp.__hr_rows")
+        con.execute("DROP VIEW IF EXISTS temp.__hr_rows")
+        con.execute("DROP TABLE IF EXISTS temp.__hr_listed")
     n, people, backfilled = con.execute(
         "SELECT count(*), count(DISTINCT employee_id), count(*) FILTER (backfilled) FROM clean.hr_directory"
     ).fetchone()
