@@ -18,7 +18,10 @@ How intervals are cut, per employee:
   comes back.
 - Inside a spell, a new interval starts at the first extract whose attributes differ from the
   previous one (a transfer, a new manager...). The change is dated to that extract: what happened
-  between two extracts is not known.
+  between two extracts is not known. Consecutive rows are compared by a 64-bit hash of their
+  attributes (the windows then sort a few narrow columns, not every attribute); a change whose two
+  attribute sets hash alike would be missed, odds of about 3 in 10^13 over 100,000 employees x 52
+  extracts.
 - ``valid_from`` is the extract date, except for a spell's first interval when ``hire_date`` lies
   after the previous extract and before this one: then the hire date (the new hire's first record
   was true from their first day).
