@@ -12,7 +12,7 @@ import polars as pl
 
 from quality.outcome import CheckContext, CheckOutcome
 from transforms.contracts.config import KpiRegistry, Settings
-from transforms.warehouse import relation_exists
+from transforms.warehouse import relation_exists, sql_literal  # noqa: F401 - sql_literal re-exported
 
 log = logging.getLogger(__name__)
 
@@ -42,11 +42,6 @@ def row_count(con: duckdb.DuckDBPyConnection, table: str) -> int:
 def quote(name: str) -> str:
     """A SQL identifier, double-quoted."""
     return '"' + name.replace('"', '""') + '"'
-
-
-def sql_literal(value: str) -> str:
-    """A SQL string literal."""
-    return "'" + value.replace("'", "''") + "'"
 
 
 def missing_table(table: str, *, required: bool) -> CheckOutcome:

@@ -59,7 +59,7 @@ from transforms.clean_events import existing_sources
 from transforms.contracts import HR_DIRECTORY, HR_SNAPSHOTS
 from transforms.contracts.config import Settings
 from transforms.contracts.vocabulary import WORKER_TYPES
-from transforms.warehouse import MissingInputError, drop_relation, ensure_schemas, relation_exists
+from transforms.warehouse import MissingInputError, drop_relation, ensure_schemas, relation_exists, sql_literal
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ def _carry_forward(con: duckdb.DuckDBPyConnection, rows: str) -> None:
     for i, c in enumerate(_FILLABLE):
         fills = [src for src, *filled in flags if filled[i]]
         if len(fills) < len(flags):
-            carried[c] = ", ".join(f"'{src}'" for src in fills) or "NULL"  # connector names
+            carried[c] = ", ".join(sql_literal(src) for src in fills) or "NULL"
     if not carried:
         return
     windows = ", ".join(f"last_value({c} IGNORE NULLS) OVER earlier AS {c}" for c in carried)
@@ -111,12 +111,8 @@ def _carry_forward(con: duckdb.DuckDBPyConnection, rows: str) -> None:
     )
 
 
-def _string_literal(value: str) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
-
-
 def _list_literal(values: Iterable[str]) -> str:
-    return "[" + ", ".join(_string_literal(v) for v in values) + "]::VARCHAR[]"
+    return "[" + ", ".join(sql_literal(v) for v in values) + "]::VARCHAR[]"
 
 
 #: One row per employee and extract date: the first source listed wins, then the latest file.
@@ -202,7 +198,7 @@ def build_hr_directory(con: duckdb.DuckDBPyConnection, sources: Sequence[str], s
             CREATE OR REPLACE TEMP VIEW __hr_rows AS
             SELECT * EXCLUDE (hr_worker_type),
                 coalesce(hr_worker_type, ({_list_literal(wt.values.values())})[
-                    list_position({_list_literal(wt.values.keys())}, {mapped_field})], {_string_literal(wt.default)})
+                    list_position({_list_literal(wt.values.keys())}, {mapped_field})], {sql_literal(wt.default)})
                     AS worker_type
             FROM __hr_listed
             """

@@ -32,10 +32,16 @@ __all__ = [
     "relation_exists",
     "replace_table",
     "require_relation",
+    "sql_literal",
 ]
 
 SCHEMAS: tuple[str, ...] = ("raw", "clean", "marts", "quality")
 _NAME = re.compile(r"^(?:[A-Za-z_][A-Za-z0-9_]*\.)?[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def sql_literal(value: str) -> str:
+    """A SQL string literal (single quotes doubled)."""
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 class MissingInputError(RuntimeError):

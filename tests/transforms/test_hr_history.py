@@ -137,6 +137,18 @@ def test_first_source_wins_on_the_same_day(con, load, make_settings):
     assert con.execute("SELECT org_unit FROM clean.hr_directory WHERE NOT backfilled").fetchall() == [("FROM_SCIM",)]
 
 
+def test_worker_type_mapping_values_with_quotes_are_matched_literally(con, load, make_settings):
+    # the mapping is written into the SQL as literals: a quote in a site name must not end them
+    load("raw.hr_csv_hr_snapshots", HR_SNAPSHOTS, [
+        snap("2026-01-05", "E1", site="O'HARE DEPOT"), snap("2026-01-05", "E2", site="HQ-PARIS"),
+    ])
+    settings = make_settings(worker_type={"field": "site", "values": {"O'HARE DEPOT": "frontline"},
+                                          "default": "office"})
+    build_hr_directory(con, ["hr_csv"], settings)
+    assert con.execute("SELECT employee_id, worker_type FROM clean.hr_directory WHERE NOT backfilled "
+                       "ORDER BY employee_id").fetchall() == [("E1", "frontline"), ("E2", "office")]
+
+
 def test_event_gets_attributes_valid_at_its_local_date(directory, load, make_settings):
     con = directory
     def ev(eid: str, when: str) -> dict:

@@ -31,7 +31,7 @@ from transforms.metrics.history import with_first_active
 from transforms.metrics.populations import require_columns
 from transforms.metrics.registry import MetricKind, table_function, with_kind
 from transforms.privacy import DEFAULT_MIN_GROUP_SIZE, suppress_small_arms
-from transforms.warehouse import register_frame
+from transforms.warehouse import register_frame, sql_literal
 
 log = logging.getLogger(__name__)
 
@@ -281,7 +281,7 @@ def leader_activity(
 
 
 def _sql_list(values: tuple[str, ...] | list[str]) -> str:
-    return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
+    return ", ".join(sql_literal(v) for v in values)
 
 
 # The top levels' content (first contribution per content id) and the interactions of others with
