@@ -1,7 +1,8 @@
 """Marts layer: ``marts.person_week`` (built in DuckDB, week by week) and one asset per mart of the
 registry (``transforms.marts``), generated from its declaration: the asset reads the mart's inputs
-through the run's shared cache, calls the mart's one function and replaces its table. Marts hold
-pseudonymous person keys only."""
+through the run's shared cache, calls the mart's one function and replaces its table. A mart whose
+inputs have a fingerprint equal to the one stored at its last build is kept as it is
+(``transforms.marts.memo``). Marts hold pseudonymous person keys only."""
 
 from dagster import AssetKey, AssetsDefinition, AssetSpec, MaterializeResult, MetadataValue, asset, multi_asset
 
@@ -12,7 +13,7 @@ from pipelines.resources import MartInputsResource, PseudonymSecretResource, War
 from pipelines.spark import EngineResource
 from transforms import eligibility
 from transforms import person_week as person_week_sql
-from transforms.marts import MartSpec, load_registry
+from transforms.marts import MartSpec, load_registry, memo
 from transforms.warehouse import read_config, replace_table
 from transforms.weeks import data_weeks
 
@@ -78,10 +79,19 @@ def _metadata(spec: MartSpec) -> dict[str, str]:
             "read_by": ", ".join(sorted(spec.read_by))}
 
 
-def _materialise(spec: MartSpec, warehouse: WarehouseResource, inputs: MartInputsResource) -> dict[str, int]:
+def _materialise(spec: MartSpec, warehouse: WarehouseResource,
+                 inputs: MartInputsResource) -> tuple[dict[str, int], bool]:
+    """Rows per table of the mart, and whether its tables were kept (inputs unchanged) rather than rebuilt."""
     with warehouse.get_connection() as con:
+        fingerprint = inputs.cache.fingerprint(spec, con)
+        if fingerprint is not None and memo.is_current(con, spec, fingerprint):
+            return {t: int(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in spec.tables}, True
+        memo.forget(con, spec)
         frames = inputs.cache.compute(spec, con)
-        return {table: replace_table(con, table, frame) for table, frame in frames.items()}
+        rows = {table: replace_table(con, table, frame) for table, frame in frames.items()}
+        if fingerprint is not None:
+            memo.store(con, spec, fingerprint)
+        return rows, False
 
 
 def build_mart_asset(spec: MartSpec) -> AssetsDefinition:
@@ -91,8 +101,9 @@ def build_mart_asset(spec: MartSpec) -> AssetsDefinition:
         @asset(key=table_asset_key(spec.tables[0]), group_name=GROUP, deps=_deps(spec), description=description,
                kinds={"duckdb", "polars"}, metadata=_metadata(spec))
         def _mart(warehouse: WarehouseResource, mart_inputs: MartInputsResource) -> MaterializeResult:
-            (rows,) = _materialise(spec, warehouse, mart_inputs).values()
-            return MaterializeResult(metadata={"rows": rows, **_metadata(spec)})
+            counts, kept = _materialise(spec, warehouse, mart_inputs)
+            (rows,) = counts.values()
+            return MaterializeResult(metadata={"rows": rows, "kept_unchanged": kept, **_metadata(spec)})
 
         return _mart
 
@@ -100,8 +111,10 @@ def build_mart_asset(spec: MartSpec) -> AssetsDefinition:
                                   kinds={"duckdb", "polars"}, metadata=_metadata(spec)) for t in spec.tables],
                  name=spec.name)
     def _marts(warehouse: WarehouseResource, mart_inputs: MartInputsResource):  # noqa: ANN202 - yields results
-        for table, rows in _materialise(spec, warehouse, mart_inputs).items():
-            yield MaterializeResult(asset_key=table_asset_key(table), metadata={"rows": MetadataValue.int(rows)})
+        counts, kept = _materialise(spec, warehouse, mart_inputs)
+        for table, rows in counts.items():
+            yield MaterializeResult(asset_key=table_asset_key(table),
+                                    metadata={"rows": MetadataValue.int(rows), "kept_unchanged": kept})
 
     return _marts
 

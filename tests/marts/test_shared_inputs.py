@@ -1,6 +1,8 @@
 """Shared inputs are loaded once per run: a whole run reads ``marts.person_week`` into Python once
 (the marts that need people share it), the Bass model is fitted once for its two tables, and the
-team KPI panel is built once for effects and power."""
+team KPI panel is built once for power (all weeks) and once for the pilot effects (the weeks before
+the end of the pilot comparison). A second run on unchanged inputs keeps the pilot marts instead of
+recomputing them."""
 
 from __future__ import annotations
 
@@ -8,15 +10,18 @@ import datetime as dt
 from collections import Counter
 from pathlib import Path
 
+import duckdb
 import pytest
+from polars.testing import assert_frame_equal
 
 from tests.conftest import TEST_SECRET
 
 EMPLOYEES, WEEKS, SEED = 400, 24, 5
+PILOT_TABLES = ("marts.pilot_effects", "marts.pilot_representativeness")
 
 
 @pytest.fixture(scope="module")
-def counted_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Counter, Counter, object]:
+def counted_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Counter, Counter, object, Path]:
     from pipelines.runner import execute_job
     from pipelines.simulator import simulate
     from transforms.marts import inputs
@@ -50,24 +55,54 @@ def counted_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Counter, Coun
         mp.setattr(inputs, "build_team_kpi_panel", panel)
         outcome = execute_job(base / "raw", base / "warehouse.duckdb")
     assert diffusion is not None and units is not None
-    return reads, builds, outcome
+    return reads, builds, outcome, base
 
 
 def test_the_run_succeeds(counted_run) -> None:
-    _, _, outcome = counted_run
+    _, _, outcome, _ = counted_run
     assert outcome.problems == ()
     assert outcome.report_path and Path(outcome.report_path).is_file()
 
 
 def test_person_week_is_read_into_python_once_per_run(counted_run) -> None:
-    reads, _, outcome = counted_run
+    reads, _, outcome, _ = counted_run
     n_person_week_marts = sum(1 for key in outcome.metadata if key.startswith("marts/")) - 1
     assert n_person_week_marts > 15  # many marts read people...
     assert reads["marts.person_week"] == 1  # ...from one read
 
 
-def test_bass_is_fitted_once_and_the_team_panel_built_once(counted_run) -> None:
-    _, builds, outcome = counted_run
+def test_bass_is_fitted_once_and_the_team_panel_built_once_per_extent(counted_run) -> None:
+    _, builds, outcome, _ = counted_run
     assert {"marts/diffusion", "marts/diffusion_projection", "marts/pilot_effects", "marts/pilot_power"} \
         <= set(outcome.metadata)
-    assert builds == Counter({"bass": 1, "team_kpi_panel": 1})
+    assert builds == Counter({"bass": 1, "team_kpi_panel": 2})
+    assert outcome.metadata["marts/pilot_effects"]["kept_unchanged"] is False  # a first build
+
+
+def test_a_second_run_on_the_same_inputs_keeps_the_pilot_marts(counted_run) -> None:
+    from pipelines.runner import execute_job
+    from transforms.marts import inputs
+
+    _, _, _, base = counted_run
+    with duckdb.connect(str(base / "warehouse.duckdb"), read_only=True) as con:
+        before = {t: con.execute(f"SELECT * FROM {t}").pl() for t in PILOT_TABLES}
+    builds: Counter = Counter()
+    real_panel = inputs.build_team_kpi_panel
+
+    def panel(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        builds["team_kpi_panel"] += 1
+        return real_panel(*args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("DAGSTER_HOME", raising=False)
+        mp.setenv("UPTAKE_SECRET_FILE", str(base / "key"))
+        mp.setattr(inputs, "build_team_kpi_panel", panel)
+        again = execute_job(base / "raw", base / "warehouse.duckdb")
+    assert again.problems == ()
+    for table in PILOT_TABLES:
+        assert again.metadata[table.replace(".", "/")]["kept_unchanged"] is True, table
+    assert again.metadata["marts/adoption_curve"]["kept_unchanged"] is False  # reads every week: rebuilt
+    assert builds == Counter({"team_kpi_panel": 1})  # power's; the effects' panel was never built
+    with duckdb.connect(str(base / "warehouse.duckdb"), read_only=True) as con:
+        for table in PILOT_TABLES:
+            assert_frame_equal(con.execute(f"SELECT * FROM {table}").pl(), before[table])

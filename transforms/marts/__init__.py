@@ -18,10 +18,17 @@ dependencies, the published list and ``docs/metrics.md`` are generated from :dat
 Inputs are loaded through an :class:`InputCache`, which loads each input at most once for all the
 marts computed with it (``marts.person_week`` is read into Python once per run, however many marts
 read it) and loads derived inputs (the team KPI panel, the fitted Bass model) from other inputs.
+
+An input may also declare a *fingerprint*: a short text that changes whenever the value it loads
+could (e.g. a hash of the rows it reads, computed in DuckDB without loading them). A mart whose
+inputs all have one has a fingerprint too (:meth:`InputCache.fingerprint`), and the pipeline keeps
+its tables when that fingerprint is the one stored at their last build (:mod:`transforms.marts.memo`).
+Derived inputs (``reads=()``) inherit theirs from the inputs they need.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import inspect
 import logging
@@ -81,6 +88,9 @@ class MartInput:
     load: Callable[[InputContext], Any]
     description: str
     needs: tuple[str, ...] = ()  # other inputs it is derived from
+    #: A text that changes whenever the loaded value could; None: the input has no fingerprint
+    #: (its marts are always recomputed), unless it is derived (``reads=()``) from inputs that do.
+    fingerprint: Callable[[InputContext], str] | None = None
 
 
 @dataclass(frozen=True)
@@ -132,12 +142,17 @@ def load_registry() -> dict[str, MartSpec]:
     return MARTS
 
 
-def mart_input(*, reads: Sequence[str], description: str, needs: Sequence[str] = ()) -> Callable:
+def mart_input(*, reads: Sequence[str], description: str, needs: Sequence[str] = (),
+               fingerprint: Callable[[InputContext], str] | None = None) -> Callable:
     """Declare a loader ``fn(ctx: InputContext) -> value`` as the input named ``fn.__name__``.
 
     ``reads`` are the warehouse tables it reads itself; ``needs`` the inputs it is derived from
-    (their tables count as read too).
+    (their tables count as read too). ``fingerprint(ctx)``: a text that changes whenever the value
+    ``fn`` loads could change, cheaper than loading it (a hash computed in the engine); only an
+    input that reads tables itself declares one.
     """
+    if fingerprint is not None and not reads:
+        raise MartRegistryError("a derived input (reads=()) takes the fingerprints of the inputs it needs")
 
     def decorate(fn: Callable[[InputContext], Any]) -> Callable[[InputContext], Any]:
         if fn.__name__ in INPUTS:
@@ -145,7 +160,7 @@ def mart_input(*, reads: Sequence[str], description: str, needs: Sequence[str] =
         unknown = [n for n in needs if n not in INPUTS]
         if unknown:
             raise MartRegistryError(f"input {fn.__name__!r} needs undeclared input(s) {', '.join(unknown)}")
-        INPUTS[fn.__name__] = MartInput(fn.__name__, tuple(reads), fn, description, tuple(needs))
+        INPUTS[fn.__name__] = MartInput(fn.__name__, tuple(reads), fn, description, tuple(needs), fingerprint)
         return fn
 
     return decorate
@@ -218,6 +233,7 @@ class InputCache:
 
     def __init__(self) -> None:
         self._values: dict[str, Any] = {}
+        self._fingerprints: dict[str, str | None] = {}
         self.loads: dict[str, int] = {}
 
     def get(self, name: str, con: duckdb.DuckDBPyConnection) -> Any:
@@ -232,13 +248,47 @@ class InputCache:
             log.debug("input %s loaded", name)
         return self._values[name]
 
+    def input_fingerprint(self, name: str, con: duckdb.DuckDBPyConnection) -> str | None:
+        """Input ``name``'s fingerprint (computed once), or None when it has none: its own for an
+        input that reads tables, else a hash of the fingerprints of the inputs it is derived from."""
+        if name not in self._fingerprints:
+            try:
+                spec = INPUTS[name]
+            except KeyError:
+                raise MartRegistryError(f"no input named {name!r}") from None
+            if spec.fingerprint is not None:
+                value: str | None = spec.fingerprint(InputContext(con, self))
+            elif spec.reads:
+                value = None
+            else:
+                needs = [self.input_fingerprint(n, con) for n in spec.needs]
+                value = None if None in needs else _digest(name, *needs)  # type: ignore[arg-type]
+            self._fingerprints[name] = value
+        return self._fingerprints[name]
+
+    def fingerprint(self, spec: MartSpec, con: duckdb.DuckDBPyConnection) -> str | None:
+        """A hash of every input of the mart, or None when one of them has no fingerprint. Equal
+        fingerprints mean equal inputs, hence (the mart being a pure function) equal tables."""
+        parts = []
+        for name in spec.inputs:
+            value = self.input_fingerprint(name, con)
+            if value is None:
+                return None
+            parts.append(f"{name}={value}")
+        return _digest(spec.name, *spec.tables, *parts)
+
     def clear(self) -> None:
-        """Forget every loaded input (their tables were rewritten)."""
+        """Forget every loaded input and fingerprint (their tables were rewritten)."""
         self._values.clear()
+        self._fingerprints.clear()
 
     def compute(self, spec: MartSpec, con: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame]:
         """The mart's frame(s) by table, its inputs loaded (once) through this cache."""
         return compute_mart(spec, {name: self.get(name, con) for name in spec.inputs})
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.blake2b("\x1f".join(parts).encode("utf-8"), digest_size=16).hexdigest()
 
 
 def compute_mart(spec: MartSpec, values: Mapping[str, Any]) -> dict[str, pl.DataFrame]:

@@ -3,15 +3,23 @@
 Plain inputs read the warehouse (the configuration, ``marts.person_week``, the KPI feed, the
 pseudonymous events a mart needs, filtered inside DuckDB); derived inputs are built once from
 plain ones (the team KPI panel, the fitted Bass model) and shared by every mart that names them.
+
+The pilot inputs (``pilot_person_week``, ``pilot_kpi_values`` and the team KPI panel built from
+them) hold only the weeks before the end of the pilot comparison, and have fingerprints: once the
+general roll-out has passed, a new week leaves them unchanged and the pilot marts are kept
+(:mod:`transforms.marts.memo`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+from collections.abc import Sequence
 
 import polars as pl
 
 from transforms.clean_event_partitions import EVENT_PARTITIONS
+from transforms.contracts import PERSON_WEEK
 from transforms.contracts.config import Charters, KpiRegistry, Pilots, Settings, Surveys, Targets
 from transforms.marts import InputContext, mart_input
 from transforms.metrics.community_outputs import CommunityCounts
@@ -19,14 +27,37 @@ from transforms.metrics.community_outputs import community_counts as count_commu
 from transforms.metrics.diffusion import BassDiffusion, bass_start_week, fit_bass_diffusion
 from transforms.metrics.manager_relay import leader_reach_counts as count_leader_reach
 from transforms.metrics.populations import BASS_POPULATIONS
+from transforms.pilot.units import pilot_comparison_end
 from transforms.pilot.units import team_kpi_panel as build_team_kpi_panel
 from transforms.pseudonym import PERSON_KEYS_TABLE, PSEUDONYMOUS_EVENTS_VIEW
 from transforms.warehouse import WarehouseConfig, read_config, read_table, relation_exists
 
 PERSON_WEEK_TABLE = "marts.person_week"
+KPI_VALUES_TABLE = "raw.kpi_values"
 
 
-@mart_input(reads=("raw.settings",), description="The drop zone's validated configuration (all its YAML files).")
+def _digest(*parts: object) -> str:
+    return hashlib.blake2b("\x1f".join(map(str, parts)).encode("utf-8"), digest_size=16).hexdigest()
+
+
+def _rows_fingerprint(ctx: InputContext, table: str, columns: Sequence[str], where: str,
+                      params: dict[str, object]) -> str:
+    """Row count and order-free sum of row hashes of ``table`` (``where``), computed in DuckDB."""
+    cols = ", ".join(f'"{c}"' for c in columns)
+    n, h = ctx.con.execute(f"SELECT count(*), sum(hash({cols})::HUGEINT) FROM {table} WHERE {where}", params).fetchone()
+    return _digest(table, n, h)
+
+
+def _config_fingerprint(ctx: InputContext) -> str:
+    return _digest(*ctx.con.execute("SELECT name, body FROM raw.settings ORDER BY name").fetchall())
+
+
+def _comparison_end(ctx: InputContext) -> dt.date | None:
+    return pilot_comparison_end(ctx.get("settings"), ctx.get("pilots"))
+
+
+@mart_input(reads=("raw.settings",), description="The drop zone's validated configuration (all its YAML files).",
+            fingerprint=_config_fingerprint)
 def config(ctx: InputContext) -> WarehouseConfig:
     return read_config(ctx.con)
 
@@ -69,7 +100,40 @@ def person_week(ctx: InputContext) -> pl.DataFrame:
 
 @mart_input(reads=("raw.kpi_values",), description="The outcome KPI feed as delivered (kpis/*.csv).")
 def kpi_values(ctx: InputContext) -> pl.DataFrame:
-    return read_table(ctx.con, "raw.kpi_values")
+    return read_table(ctx.con, KPI_VALUES_TABLE)
+
+
+def _before_comparison_end(ctx: InputContext, column: str) -> tuple[str, dict[str, object]]:
+    end = _comparison_end(ctx)
+    return ("true", {}) if end is None else (f"{column} < $end", {"end": end})
+
+
+def _pilot_person_week_fingerprint(ctx: InputContext) -> str:
+    where, params = _before_comparison_end(ctx, "week_start")
+    return _digest(_comparison_end(ctx), _rows_fingerprint(ctx, PERSON_WEEK_TABLE, PERSON_WEEK.names, where, params))
+
+
+@mart_input(reads=(PERSON_WEEK_TABLE,), needs=("settings", "pilots"), fingerprint=_pilot_person_week_fingerprint,
+            description="marts.person_week before the end of the pilot comparison (every week when it is still "
+            "open): all the pilot estimates read.")
+def pilot_person_week(ctx: InputContext) -> pl.DataFrame:
+    where, params = _before_comparison_end(ctx, "week_start")
+    return ctx.con.execute(f"SELECT * FROM {PERSON_WEEK_TABLE} WHERE {where}", params).pl()
+
+
+def _pilot_kpi_values_fingerprint(ctx: InputContext) -> str:
+    where, params = _before_comparison_end(ctx, "period_start")
+    columns = [c for (c,) in ctx.con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'raw' AND table_name = 'kpi_values' "
+        "ORDER BY column_index").fetchall()]
+    return _digest(_comparison_end(ctx), _rows_fingerprint(ctx, KPI_VALUES_TABLE, columns, where, params))
+
+
+@mart_input(reads=("raw.kpi_values",), needs=("settings", "pilots"), fingerprint=_pilot_kpi_values_fingerprint,
+            description="The outcome KPI values of periods starting before the end of the pilot comparison.")
+def pilot_kpi_values(ctx: InputContext) -> pl.DataFrame:
+    where, params = _before_comparison_end(ctx, "period_start")
+    return ctx.con.execute(f"SELECT * FROM {KPI_VALUES_TABLE} WHERE {where}", params).pl()
 
 
 @mart_input(reads=(PERSON_KEYS_TABLE,), description="employee_id -> person_key, for employee-level KPIs.")
@@ -81,6 +145,13 @@ def employee_keys(ctx: InputContext) -> pl.DataFrame:
             description="Weekly team KPIs with each team's pilot assignment (built once for effects and power).")
 def team_kpi_panel(ctx: InputContext) -> pl.DataFrame:
     return build_team_kpi_panel(ctx.get("kpi_values"), ctx.get("kpi_registry"), ctx.get("person_week"))
+
+
+@mart_input(reads=(), needs=("pilot_kpi_values", "kpi_registry", "pilot_person_week"),
+            description="The weekly team KPIs before the end of the pilot comparison, with each team's pilot "
+            "assignment (what the pilot effects read).")
+def pilot_team_kpi_panel(ctx: InputContext) -> pl.DataFrame:
+    return build_team_kpi_panel(ctx.get("pilot_kpi_values"), ctx.get("kpi_registry"), ctx.get("pilot_person_week"))
 
 
 @mart_input(reads=(), needs=("person_week", "settings"),

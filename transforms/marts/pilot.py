@@ -3,7 +3,12 @@
 levels) and how long an outcome needs before an effect can be seen (power).
 
 Without a pilot cohort (or, for power, without a weekly team KPI) each table is written empty
-with its columns: there is nothing to compare."""
+with its columns: there is nothing to compare.
+
+Representativeness and effects read ``pilot_person_week`` (and the team KPI panel built from it):
+person-weeks before the end of the pilot comparison only, which is all they use. Once the general
+roll-out has passed, later weeks change neither, and a weekly run keeps them as they are
+(:mod:`transforms.marts.memo`)."""
 
 from __future__ import annotations
 
@@ -25,11 +30,11 @@ from transforms.pilot.units import PRE_ACTIVITY, PRE_WEEKS, first_pilot_start, p
       description="Pilot vs eligible population on every HR attribute and on pre-pilot activity: shares or "
       "means, standardized mean differences (flag above 0.1), a summary index and plain-language lines.",
       read_by=("report", "notebooks"))
-def pilot_representativeness(person_week: pl.DataFrame, pilots: Pilots, settings: Settings) -> pl.DataFrame:
+def pilot_representativeness(pilot_person_week: pl.DataFrame, pilots: Pilots, settings: Settings) -> pl.DataFrame:
     start = first_pilot_start(pilots)
     if start is None:
         return pl.DataFrame(schema=REPRESENTATIVENESS_SCHEMA)
-    people = person_baseline(person_week, attributes=DEFAULT_ATTRIBUTES, activity=PRE_ACTIVITY,
+    people = person_baseline(pilot_person_week, attributes=DEFAULT_ATTRIBUTES, activity=PRE_ACTIVITY,
                              baseline_end=start, baseline_weeks=PRE_WEEKS)
     return compare(people, cohort_col="pilot_cohort", wave_col="pilot_wave", attributes=DEFAULT_ATTRIBUTES,
                    pre_activity_cols=[f"pre_{c}" for c in PRE_ACTIVITY], min_group_size=settings.min_group_size)
@@ -41,12 +46,12 @@ def pilot_representativeness(person_week: pl.DataFrame, pilots: Pilots, settings
       "event-study rows; projection to the eligible population; by support level. Intervals of naive, ipw and "
       "aipw are small-sample t intervals (per-arm n/(n-1), Welch-Satterthwaite df; CR1 and G-1 df when clustered).",
       read_by=("report", "notebooks"))
-def pilot_effects(person_week: pl.DataFrame, team_kpi_panel: pl.DataFrame, pilots: Pilots,
+def pilot_effects(pilot_person_week: pl.DataFrame, pilot_team_kpi_panel: pl.DataFrame, pilots: Pilots,
                   settings: Settings) -> pl.DataFrame:
     if not pilots.cohorts:
         return empty_frame(PILOT_EFFECTS)
     return pilot_effect_rows(
-        person_week, team_kpi_panel if team_kpi_panel.height else None, window_end=pilot_window_end(settings),
+        pilot_person_week, pilot_team_kpi_panel if pilot_team_kpi_panel.height else None, window_end=pilot_window_end(settings),
         cohort_end={c.name: c.end for c in pilots.cohorts if c.end}, baseline_end=first_pilot_start(pilots),
         pre_weeks=PRE_WEEKS, min_group_size=settings.min_group_size,
     )

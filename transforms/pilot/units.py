@@ -336,6 +336,24 @@ def pilot_window_end(settings: Settings) -> dt.date | None:
     return settings.general_rollout
 
 
+def pilot_comparison_end(settings: Settings, pilots: Pilots) -> dt.date | None:
+    """The first week no pilot estimate reads (a Monday), or None when the comparison is still open.
+
+    Every cohort's window (:func:`pilot_windows`) ends at the latest at the week of the general
+    roll-out, or, without one, at the week after its declared last day; baselines, DiD pre-periods
+    and KPI baselines lie before the windows. So rows of ``marts.person_week`` (and KPI values) from
+    this week on change no pilot effect. None when there is no roll-out date and some cohort has no
+    declared end (its window runs to the end of the panel), or without cohorts.
+    """
+    if not pilots.cohorts:
+        return None
+    if settings.general_rollout is not None:
+        return week_start_of(settings.general_rollout)
+    if any(c.end is None for c in pilots.cohorts):
+        return None
+    return max(_monday_on_or_after(c.end + dt.timedelta(days=1)) for c in pilots.cohorts)  # type: ignore[operator]
+
+
 def team_kpi_panel(kpi_values: pl.DataFrame, kpi_registry: KpiRegistry, person_week: pl.DataFrame) -> pl.DataFrame:
     """Weekly team KPIs with each team's pilot assignment, the unit the KPI effects and power use.
 
