@@ -84,6 +84,10 @@ def test_the_fingerprint_ignores_weeks_after_the_comparison_and_sees_changes_bef
     warehouse.execute("INSERT INTO marts.person_week SELECT * REPLACE (week_start + INTERVAL 7 DAY AS week_start) "
                       "FROM marts.person_week WHERE week_start = $w", {"w": last})
     assert _fingerprint(warehouse, "pilot_effects") == first
+    # someone first active in that new week: a person-level column of old weeks no pilot mart reads
+    warehouse.execute("UPDATE marts.person_week SET first_active_week = $w + INTERVAL 7 DAY "
+                      "WHERE person_key = (SELECT min(person_key) FROM marts.person_week)", {"w": last})
+    assert _fingerprint(warehouse, "pilot_effects") == first
 
     # one person-week before it changed (a late export): a new fingerprint, the mart is rebuilt
     warehouse.execute("""UPDATE marts.person_week SET is_active = NOT is_active

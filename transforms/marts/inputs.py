@@ -19,7 +19,6 @@ from collections.abc import Sequence
 import polars as pl
 
 from transforms.clean_event_partitions import EVENT_PARTITIONS
-from transforms.contracts import PERSON_WEEK
 from transforms.contracts.config import Charters, KpiRegistry, Pilots, Settings, Surveys, Targets
 from transforms.marts import InputContext, mart_input
 from transforms.metrics.community_outputs import CommunityCounts
@@ -27,6 +26,7 @@ from transforms.metrics.community_outputs import community_counts as count_commu
 from transforms.metrics.diffusion import BassDiffusion, bass_start_week, fit_bass_diffusion
 from transforms.metrics.manager_relay import leader_reach_counts as count_leader_reach
 from transforms.metrics.populations import BASS_POPULATIONS
+from transforms.pilot.effects_mart import PILOT_PERSON_WEEK_COLUMNS
 from transforms.pilot.units import pilot_comparison_end
 from transforms.pilot.units import team_kpi_panel as build_team_kpi_panel
 from transforms.pseudonym import PERSON_KEYS_TABLE, PSEUDONYMOUS_EVENTS_VIEW
@@ -110,15 +110,17 @@ def _before_comparison_end(ctx: InputContext, column: str) -> tuple[str, dict[st
 
 def _pilot_person_week_fingerprint(ctx: InputContext) -> str:
     where, params = _before_comparison_end(ctx, "week_start")
-    return _digest(_comparison_end(ctx), _rows_fingerprint(ctx, PERSON_WEEK_TABLE, PERSON_WEEK.names, where, params))
+    return _digest(_comparison_end(ctx),
+                   _rows_fingerprint(ctx, PERSON_WEEK_TABLE, PILOT_PERSON_WEEK_COLUMNS, where, params))
 
 
 @mart_input(reads=(PERSON_WEEK_TABLE,), needs=("settings", "pilots"), fingerprint=_pilot_person_week_fingerprint,
             description="marts.person_week before the end of the pilot comparison (every week when it is still "
-            "open): all the pilot estimates read.")
+            "open), the columns the pilot marts read: all the pilot estimates use.")
 def pilot_person_week(ctx: InputContext) -> pl.DataFrame:
     where, params = _before_comparison_end(ctx, "week_start")
-    return ctx.con.execute(f"SELECT * FROM {PERSON_WEEK_TABLE} WHERE {where}", params).pl()
+    cols = ", ".join(f'"{c}"' for c in PILOT_PERSON_WEEK_COLUMNS)
+    return ctx.con.execute(f"SELECT {cols} FROM {PERSON_WEEK_TABLE} WHERE {where}", params).pl()
 
 
 def _pilot_kpi_values_fingerprint(ctx: InputContext) -> str:

@@ -44,6 +44,8 @@ from transforms.pilot.errors import PilotInputError
 from transforms.pilot.projection import project_to_population
 from transforms.pilot.staggered import StaggeredResult, staggered_did
 from transforms.pilot.units import (
+    PILOT_COLUMNS,
+    PRE_ACTIVITY,
     PilotWindow,
     control_filter,
     did_panel,
@@ -64,6 +66,13 @@ ACTIVITY_METRICS: dict[str, str] = {
 DEFAULT_ATTRIBUTES: tuple[str, ...] = ("worker_type", "site", "department", "level", "tenure_band", "is_manager")
 ESTIMATORS: tuple[str, ...] = (*METHODS, "did_cs")
 ALL_COHORTS = "all"
+#: The ``marts.person_week`` columns the pilot marts read (representativeness and effects, with the
+#: default attributes, activity metrics and team column): their inputs load these only, so that a
+#: person-level column the pilots never read (``first_active_week``, ``has_account``) changing on
+#: old weeks leaves them unchanged.
+PILOT_PERSON_WEEK_COLUMNS: tuple[str, ...] = tuple(dict.fromkeys((
+    "person_key", "week_start", "org_unit", *DEFAULT_ATTRIBUTES, *ACTIVITY_METRICS.values(), *PRE_ACTIVITY,
+    *PILOT_COLUMNS)))
 
 PILOT_EFFECTS = Contract(
     name="pilot_effects",
