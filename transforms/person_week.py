@@ -121,12 +121,19 @@ def _stage_pilots(con: duckdb.DuckDBPyConnection, pilots: Pilots) -> None:
 
 
 def _stage(
-    con: duckdb.DuckDBPyConnection, settings: Settings, pilots: Pilots, key: bytes, weeks: list[dt.date]
+    con: duckdb.DuckDBPyConnection, settings: Settings, pilots: Pilots, key: bytes, weeks: list[dt.date],
+    *, person_level: bool = True, employee_weeks: str | None = None,
 ) -> None:
-    """Temp tables every build step reads: weeks, employee-weeks, weekly actions, person-level
-    columns with keys."""
+    """Temp tables every build step reads: weeks, employee-weeks, weekly actions and, unless
+    ``person_level`` is false (what the weekly fingerprints need), person-level columns with keys.
+    ``employee_weeks``: a table holding the current employee-weeks of every week
+    (``clean.employee_week`` just built), read instead of computing them again."""
     con.execute("CREATE OR REPLACE TEMP TABLE __pw_weeks AS SELECT unnest($w::DATE[]) AS week_start", {"w": weeks})
-    stage_employee_weeks(con, settings, weeks, "__pw_employee_week")
+    if employee_weeks is None:
+        stage_employee_weeks(con, settings, weeks, "__pw_employee_week")
+    else:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE __pw_employee_week AS SELECT * FROM {employee_weeks} "
+                    "WHERE week_start IN (SELECT week_start FROM __pw_weeks)")
     tier = action_tier_sql_case("action")
     con.execute(
         f"""
@@ -146,6 +153,8 @@ def _stage(
         ) GROUP BY ALL
         """
     )
+    if not person_level:
+        return
     stage_eligible_from(con, settings, "__pw_eligible_from")
     _stage_pilots(con, pilots)
     build_key_map(
@@ -309,6 +318,7 @@ def build_person_week(
     key: bytes,
     weeks: Iterable[dt.date | str] | None = None,
     recompute: PersonWeekRecompute | None = None,
+    employee_weeks: str | None = None,
 ) -> None:
     """Build ``marts.person_week`` and ``marts.person_week_source`` (see the module docstring).
 
@@ -319,7 +329,9 @@ def build_person_week(
     ``clean.activity_counts``, ``clean.hr_directory``, ``clean.hr_extracts``,
     ``clean.identity_map``; ``key`` is the pseudonym secret. Runs in one transaction.
     ``recompute``: the rows computed by another engine (e.g. Spark), from the same queries, as a
-    full build.
+    full build. ``employee_weeks``: the table of the current employee-weeks of every week
+    (``clean.employee_week``, built by :func:`transforms.eligibility.build_employee_weeks` with the
+    same settings), read instead of computed again.
     """
     _require_inputs(con)
     ensure_schemas(con)
@@ -331,7 +343,7 @@ def build_person_week(
     in_range = sorted(set(requested) & set(all_weeks))
     con.execute("BEGIN TRANSACTION")
     try:
-        _stage(con, settings, pilots, key, in_range)
+        _stage(con, settings, pilots, key, in_range, employee_weeks=employee_weeks)
         cols = ", ".join(f'"{c}"' for c in PERSON_WEEK.names)
         if full:
             for t in (PERSON_WEEK_TABLE, PERSON_WEEK_SOURCE_TABLE, FINGERPRINT_TABLE):
@@ -374,17 +386,19 @@ def build_person_week(
              "full build" if full else f"{len(requested)} week(s) rebuilt")
 
 
-def weeks_to_rebuild(con: duckdb.DuckDBPyConnection, settings: Settings, pilots: Pilots, key: bytes) -> list[dt.date]:
+def weeks_to_rebuild(con: duckdb.DuckDBPyConnection, settings: Settings, pilots: Pilots, key: bytes, *,
+                     employee_weeks: str | None = None) -> list[dt.date]:
     """The weeks whose inputs changed since the last build of ``marts.person_week``: weeks whose
     fingerprint differs from or is missing in ``clean.person_week_fingerprints``, and stored weeks
     no longer in the data range. Every week when nothing was built yet. Pass the result to
-    ``build_person_week(..., weeks=...)`` (even when empty: person-level columns are refreshed)."""
+    ``build_person_week(..., weeks=...)`` (even when empty: person-level columns are refreshed).
+    ``employee_weeks``: as for :func:`build_person_week`."""
     _require_inputs(con)
     all_weeks = data_weeks(con)
     if not relation_exists(con, PERSON_WEEK_TABLE) or not relation_exists(con, FINGERPRINT_TABLE):
         return all_weeks
     try:
-        _stage(con, settings, pilots, key, all_weeks)
+        _stage(con, settings, pilots, key, all_weeks, person_level=False, employee_weeks=employee_weeks)
         _stage_fingerprints(con, pilots, key)
         changed = con.execute(
             f"""

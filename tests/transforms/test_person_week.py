@@ -14,6 +14,7 @@ import pytest
 from transforms.clean_events import build_clean_events
 from transforms.contracts import ACCOUNTS, ACTIVITY_COUNTS, EVENTS, HR_SNAPSHOTS, PERSON_WEEK
 from transforms.contracts.config import Pilots
+from transforms.eligibility import EMPLOYEE_WEEK_TABLE, build_employee_weeks
 from transforms.hr_history import build_hr_directory
 from transforms.identity import resolve_identities
 from transforms.person_week import build_person_week, weeks_to_rebuild
@@ -253,10 +254,18 @@ def test_no_identifying_values_anywhere_in_marts(built):
     assert scanned > 50
 
 
-def test_incremental_build_equals_full_build(con, load, settings):
+@pytest.mark.parametrize("from_table", [False, True], ids=["staged", "employee_week_table"])
+def test_incremental_build_equals_full_build(con, load, settings, from_table):
+    """Also when the employee-weeks are read from ``clean.employee_week`` (as the pipeline does)."""
+    def employee_weeks() -> dict:
+        if not from_table:
+            return {}
+        build_employee_weeks(con, settings)
+        return {"employee_weeks": EMPLOYEE_WEEK_TABLE}
+
     prepare(con, load, settings)
-    build_person_week(con, settings, PILOTS, SECRET)
-    assert weeks_to_rebuild(con, settings, PILOTS, SECRET) == []
+    build_person_week(con, settings, PILOTS, SECRET, **employee_weeks())
+    assert weeks_to_rebuild(con, settings, PILOTS, SECRET, **employee_weeks()) == []
     # a new export brings C's first activity in week 5 and a late event of A in week 2
     load("raw.slack_events", EVENTS, [
         ev("11", "2026-02-03 10:00", "UC", "post"),
@@ -267,9 +276,9 @@ def test_incremental_build_equals_full_build(con, load, settings):
          "is_deleted": False},
     ])
     refresh(con, settings)
-    changed = weeks_to_rebuild(con, settings, PILOTS, SECRET)
+    changed = weeks_to_rebuild(con, settings, PILOTS, SECRET, **employee_weeks())
     assert changed == [W[2], W[5]]
-    build_person_week(con, settings, PILOTS, SECRET, weeks=changed)
+    build_person_week(con, settings, PILOTS, SECRET, weeks=changed, **employee_weeks())
     incremental = {t: con.execute(f"SELECT * FROM marts.{t} ORDER BY ALL").fetchall()
                    for t in ("person_week", "person_week_source")}
     # C's person-level columns changed in the weeks that were not rebuilt too
