@@ -193,6 +193,9 @@ def _build_activity_counts(
     # days (ties: the later week). Longer periods are spread evenly over their days; the integer
     # split per week is floor(count * days_in_week / days) plus one unit for the weeks with the
     # largest remainders (ties: the earlier week), so the weekly parts sum to the count exactly.
+    # A period of at most 7 days spans one or two weeks: its week is computed from the days in the
+    # first one (Monday = 1: 8 - isodow days to its Sunday), without a row per day; only the longer
+    # periods are expanded to days.
     con.execute(
         f"""
         CREATE OR REPLACE TABLE clean.activity_counts AS
@@ -200,10 +203,21 @@ def _build_activity_counts(
             SELECT *, date_diff('day', period_start, period_end) + 1 AS n_days
             FROM __counts_disposed WHERE disposition = 'kept'
         ),
+        short AS (
+            SELECT __row, "count", n_days, {date_week_start_sql('period_start')} AS first_week,
+                least(n_days, 8 - isodow(period_start)) AS days_first
+            FROM kept WHERE n_days <= 7
+        ),
+        short_allocated AS (
+            SELECT __row, CASE WHEN n_days - days_first >= days_first THEN CAST(first_week + INTERVAL 7 DAY AS DATE)
+                               ELSE first_week END AS week_start,
+                1 AS majority_rank, "count" AS allocated
+            FROM short
+        ),
         days AS (
             SELECT __row, CAST(unnest(generate_series(
                 CAST(period_start AS TIMESTAMP), CAST(period_end AS TIMESTAMP), INTERVAL 1 DAY)) AS DATE) AS day
-            FROM kept
+            FROM kept WHERE n_days > 7
         ),
         week_days AS (
             SELECT __row, {date_week_start_sql('day')} AS week_start, count(*) AS days_in_week
@@ -221,11 +235,11 @@ def _build_activity_counts(
         ),
         allocated AS (
             SELECT __row, week_start, majority_rank,
-                CASE WHEN n_days <= 7 THEN CASE WHEN majority_rank = 1 THEN "count" ELSE 0 END
-                     ELSE base + CASE WHEN remainder_rank <= "count" - sum(base) OVER (PARTITION BY __row)
-                                      THEN 1 ELSE 0 END
-                END AS allocated
+                base + CASE WHEN remainder_rank <= "count" - sum(base) OVER (PARTITION BY __row) THEN 1 ELSE 0 END
+                    AS allocated
             FROM shares
+            UNION ALL
+            SELECT __row, week_start, majority_rank, allocated FROM short_allocated
         )
         -- a zero count keeps one row (its majority week) so that every kept input row is visible
         SELECT k.source, k.account_id, k.account_email, k.action, a.week_start,

@@ -187,6 +187,31 @@ def test_activity_counts_allocated_to_weeks(con, load, make_settings):
     ]
 
 
+def test_every_period_of_up_to_seven_days_goes_to_its_majority_week_ties_to_the_later(con, load, make_settings):
+    """Every start weekday x every length from 1 to 7 days, against the rule counted day by day."""
+    rows, expected = [], {}
+    for offset in range(7):  # 2026-01-05 is a Monday
+        start = d("2026-01-05") + dt.timedelta(days=offset)
+        for n_days in range(1, 8):
+            end = start + dt.timedelta(days=n_days - 1)
+            account = f"s{offset}n{n_days}"
+            rows.append(counts(account, start.isoformat(), end.isoformat(), n_days))
+            days_per_week: dict[dt.date, int] = {}
+            for i in range(n_days):
+                day = start + dt.timedelta(days=i)
+                monday = day - dt.timedelta(days=day.weekday())
+                days_per_week[monday] = days_per_week.get(monday, 0) + 1
+            expected[account] = max(days_per_week, key=lambda w: (days_per_week[w], w))
+    load("raw.m365_usage_activity_counts", ACTIVITY_COUNTS, rows)
+    build_clean_events(con, ["m365_usage"], make_settings())
+    got = con.execute("SELECT account_id, week_start, count FROM clean.activity_counts").fetchall()
+    assert len(got) == 49
+    assert {a: w for a, w, _ in got} == expected
+    assert all(c == int(a.split("n")[1]) for a, _, c in got)
+    assert expected["s3n6"] == d("2026-01-05")  # Thu..Tue: 4 days, then 2
+    assert expected["s4n6"] == d("2026-01-12")  # Fri..Wed: 3 and 3, the later week
+
+
 def test_activity_counts_duplicates_overlaps_rejects_conserved(con, load, make_settings):
     load("raw.m365_usage_activity_counts", ACTIVITY_COUNTS, [
         counts("a", "2026-01-05", "2026-01-11", 5),
