@@ -21,8 +21,8 @@ import polars as pl
 from transforms.clean_event_partitions import EVENT_PARTITIONS
 from transforms.contracts.config import Charters, KpiRegistry, Pilots, Settings, Surveys, Targets
 from transforms.marts import InputContext, mart_input
+from transforms.metrics.community_count_store import stored_community_counts
 from transforms.metrics.community_outputs import CommunityCounts
-from transforms.metrics.community_outputs import community_counts as count_community_events
 from transforms.metrics.diffusion import BassDiffusion, bass_start_week, fit_bass_diffusion
 from transforms.metrics.manager_relay import leader_reach_counts as count_leader_reach
 from transforms.metrics.populations import BASS_POPULATIONS
@@ -176,9 +176,10 @@ def event_weeks(ctx: InputContext) -> tuple[dt.date | None, dt.date | None]:
 
 @mart_input(reads=(PSEUDONYMOUS_EVENTS_VIEW,), needs=("charters", "event_weeks"),
             description="The chartered communities' activity and outputs per community x week, counted in DuckDB "
-            "from the pseudonymous clean events (no event leaves the engine).")
+            "from the pseudonymous clean events (no event leaves the engine), kept per week in the warehouse and "
+            "counted again only for the weeks whose events or identities changed.")
 def community_counts(ctx: InputContext) -> CommunityCounts:
-    return count_community_events(ctx.con, PSEUDONYMOUS_EVENTS_VIEW, ctx.get("charters"), span=ctx.get("event_weeks"))
+    return stored_community_counts(ctx.con, PSEUDONYMOUS_EVENTS_VIEW, ctx.get("charters"), span=ctx.get("event_weeks"))
 
 
 @mart_input(reads=(PSEUDONYMOUS_EVENTS_VIEW, PERSON_WEEK_TABLE),

@@ -32,6 +32,7 @@ Flags over a period (:class:`CommunityFlagRules`, defaults):
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import duckdb
@@ -44,7 +45,7 @@ from transforms.privacy import DEFAULT_MIN_GROUP_SIZE, suppress_small_arms
 from transforms.warehouse import register_frame
 
 __all__ = ["CommunityCounts", "CommunityFlagRules", "community_activity", "community_counts", "community_flags",
-           "community_outputs"]
+           "community_outputs", "reply_lag_weeks"]
 
 _EVENT_COLUMNS = ("source", "space_id", "account_id", "action", "occurred_at", "thread_id", "content_id",
                   "is_automated", "hashtags", "is_question", "week_start")
@@ -69,7 +70,7 @@ _COMMUNITY_EVENTS_SQL = """
            e.occurred_at, e.week_start, e.content_id, e.thread_id, e.is_question, e.hashtags,
            coalesce(e.person_key, e.source || ':' || e.account_id) AS actor
     FROM {events} e JOIN {rules} r ON r.source = e.source AND r.space_id = e.space_id
-    WHERE NOT coalesce(e.is_automated, false)
+    WHERE NOT coalesce(e.is_automated, false) {read_weeks}
 """
 
 _ACTIVITY_SQL = """
@@ -80,37 +81,41 @@ _ACTIVITY_SQL = """
            count(*) FILTER (WHERE action = 'react') AS reactions,
            count(*) FILTER (WHERE action IN ('read', 'visit')) AS reads,
            count(DISTINCT actor) AS active_people
-    FROM ce WHERE action <> 'join'
+    FROM ce WHERE action <> 'join' {counted_weeks}
     GROUP BY community, week_start
 """
 
 # A question counts once (in its own week) when a reply in the same community's spaces comes from
 # another account and, where both are resolved, another person, within the charter's hours; a
-# hashtag output is a post or reply carrying the tag.
+# hashtag output is a post or reply carrying the tag. One row per question post (its id and week,
+# whether some reply answers it) and one per community x week of tagged items: the questions are few,
+# and their ids let counts of separate weeks be checked (an id posted in two weeks counts once).
 _OUTPUTS_SQL = """
     , questions AS (
         SELECT community, source, content_id, account_id, person_key, occurred_at, week_start, within_hours
         FROM ce WHERE rule = 'answered_question' AND action = 'post' AND coalesce(is_question, false)
-          AND content_id IS NOT NULL
+          AND content_id IS NOT NULL {counted_weeks}
     ),
     answered AS (
-        SELECT q.community, q.source, q.content_id, min(q.week_start) AS week_start
+        SELECT DISTINCT q.community, q.source, q.content_id, q.week_start
         FROM questions q JOIN ce r
           ON r.community = q.community AND r.action = 'reply' AND r.thread_id = q.content_id
         WHERE r.account_id <> q.account_id
           AND (r.person_key IS NULL OR q.person_key IS NULL OR r.person_key <> q.person_key)
           AND r.occurred_at >= q.occurred_at
           AND (q.within_hours IS NULL OR r.occurred_at <= q.occurred_at + to_hours(CAST(q.within_hours AS BIGINT)))
-        GROUP BY q.community, q.source, q.content_id
     ),
     tagged AS (
         SELECT community, week_start FROM ce
         WHERE rule = 'hashtag' AND action IN ('post', 'reply')
-          AND coalesce(list_contains(list_transform(hashtags, x -> ltrim(lower(x), '#')), tag), false)
+          AND coalesce(list_contains(list_transform(hashtags, x -> ltrim(lower(x), '#')), tag), false) {counted_weeks}
     )
-    SELECT community, week_start, count(*) AS outputs
-    FROM (SELECT community, week_start FROM answered UNION ALL SELECT community, week_start FROM tagged)
-    GROUP BY community, week_start
+    SELECT q.community, q.week_start, q.source, q.content_id, a.content_id IS NOT NULL AS answered,
+           NULL::BIGINT AS tagged
+    FROM (SELECT DISTINCT community, source, content_id, week_start FROM questions) q
+    LEFT JOIN answered a USING (community, source, content_id, week_start)
+    UNION ALL
+    SELECT community, week_start, NULL, NULL, NULL, count(*) FROM tagged GROUP BY community, week_start
 """
 
 
@@ -121,13 +126,18 @@ class CommunityCounts:
     ``activity``: community, week_start and the activity columns (``actions`` excludes joins;
     ``active_people`` counts distinct people, or accounts when unresolved); ``outputs``: community,
     week_start, outputs by each charter's rule (weeks without any are absent); ``first_week`` /
-    ``last_week``: the span of all the events counted from (every space, not only chartered ones).
+    ``last_week``: the span of all the events counted from (every space, not only chartered ones);
+    ``questions``: every question post of the ``answered_question`` communities (community,
+    week_start, source, content_id, answered) and ``tagged``: the tagged items per community x
+    week, from which the outputs were counted (:func:`outputs_of`).
     """
 
     activity: pl.DataFrame
     outputs: pl.DataFrame
     first_week: dt.date | None
     last_week: dt.date | None
+    questions: pl.DataFrame | None = None
+    tagged: pl.DataFrame | None = None
 
 
 def _charter_rules(charters: Charters) -> pl.DataFrame:
@@ -141,24 +151,74 @@ def _charter_rules(charters: Charters) -> pl.DataFrame:
                                       "within_hours": pl.Int64, "tag": pl.Utf8})
 
 
+def reply_lag_weeks(charters: Charters) -> int | None:
+    """How many weeks after its own a question's answer can fall (the ``answered_question`` rules'
+    longest ``within_hours``, rounded up to whole weeks, plus the week a late question spills
+    into); None when some rule has no limit. 0 without such rules."""
+    hours = [c.rule.within_hours for c in charters.communities if c.rule.kind == "answered_question"]
+    if any(h is None for h in hours):
+        return None
+    return max((int(h) // (7 * 24) + 1 for h in hours), default=0)
+
+
 def community_counts(con: duckdb.DuckDBPyConnection, events: str, charters: Charters,
-                     span: tuple[dt.date | None, dt.date | None] | None = None) -> CommunityCounts:
+                     span: tuple[dt.date | None, dt.date | None] | None = None,
+                     weeks: Sequence[dt.date] | None = None) -> CommunityCounts:
     """Count the chartered communities' activity and outputs inside DuckDB, from the relation
     ``events`` (a table or view name on ``con`` with the clean events' columns, ``week_start`` and
     ``person_key``): only the per community x week counts leave the engine. ``span``: the first
-    and last week of all the events when the caller knows them (else one more scan finds them)."""
+    and last week of all the events when the caller knows them (else one more scan finds them).
+    ``weeks``: count only these weeks (of activity, and of the questions and tagged items counted
+    as outputs), reading their events and those of the :func:`reply_lag_weeks` after them; every
+    week when None. Counting week sets one by one gives the rows of counting them all, provided a
+    question's id is posted in one week only (the caller checks)."""
+    counted, read = "", ""
+    if weeks is not None:
+        counted_list = sorted(set(weeks))
+        lag = reply_lag_weeks(charters)
+        if lag is None:
+            raise ValueError("community_counts(weeks=...): an answered_question rule has no time limit")
+        read_list = sorted({w + dt.timedelta(weeks=k) for w in counted_list for k in range(lag + 1)})
+        counted = f"AND week_start IN ({_date_list(counted_list)})"
+        # the time bounds let DuckDB skip the other weeks' files and row groups; the week test is exact
+        lo = min(read_list, default=dt.date(2000, 1, 3)) - dt.timedelta(days=2)
+        hi = max(read_list, default=dt.date(2000, 1, 3)) + dt.timedelta(days=9)
+        read = (f"AND e.occurred_at >= TIMESTAMPTZ '{lo} 00:00:00+00' AND e.occurred_at < TIMESTAMPTZ '{hi} 00:00:00+00' "
+                f"AND e.week_start IN ({_date_list(read_list)})")
     with register_frame(con, "__community_rules", _charter_rules(charters)) as rules:
         # _OUTPUTS_SQL adds CTEs; ce is read several times: NOT MATERIALIZED streams it from the events
-        ce = f"WITH ce AS NOT MATERIALIZED ({_COMMUNITY_EVENTS_SQL.format(events=events, rules=rules)})"
-        activity = con.execute(f"{ce} {_ACTIVITY_SQL}").pl()
-        outputs = con.execute(f"{ce} {_OUTPUTS_SQL}").pl()
+        ce = f"WITH ce AS NOT MATERIALIZED ({_COMMUNITY_EVENTS_SQL.format(events=events, rules=rules, read_weeks=read)})"
+        activity = con.execute(f"{ce} {_ACTIVITY_SQL.format(counted_weeks=counted)}").pl()
+        rows = con.execute(f"{ce} {_OUTPUTS_SQL.format(counted_weeks=counted)}").pl()
     first, last = span or con.execute(f"SELECT min(week_start), max(week_start) FROM {events}").fetchone()
     cast = {c: pl.Int64 for c in _ACTIVITY_COLUMNS}
+    rows = rows.with_columns(pl.col("week_start").cast(pl.Date))
+    questions = rows.filter(pl.col("tagged").is_null()).select(
+        "community", "week_start", pl.col("source").cast(pl.Utf8), pl.col("content_id").cast(pl.Utf8),
+        pl.col("answered").cast(pl.Boolean)).sort("community", "source", "content_id", "week_start")
+    tagged = rows.filter(pl.col("tagged").is_not_null()).select(
+        "community", "week_start", pl.col("tagged").cast(pl.Int64)).sort("community", "week_start")
     return CommunityCounts(
         activity=activity.with_columns(pl.col("week_start").cast(pl.Date)).cast(cast),
-        outputs=outputs.with_columns(pl.col("week_start").cast(pl.Date), pl.col("outputs").cast(pl.Int64)),
-        first_week=first, last_week=last,
+        outputs=outputs_of(questions, tagged), first_week=first, last_week=last, questions=questions, tagged=tagged,
     )
+
+
+def outputs_of(questions: pl.DataFrame, tagged: pl.DataFrame) -> pl.DataFrame:
+    """Outputs per community x week: each answered question once, in the first week its id was
+    posted with an answer; plus the tagged items (``tagged`` per community x week)."""
+    answered = (questions.filter(pl.col("answered")).group_by("community", "source", "content_id")
+                .agg(pl.col("week_start").min()).select("community", "week_start"))
+    return (
+        pl.concat([answered.with_columns(pl.lit(1, dtype=pl.Int64).alias("outputs")),
+                   tagged.select("community", "week_start", pl.col("tagged").cast(pl.Int64).alias("outputs"))])
+        .group_by("community", "week_start").agg(pl.col("outputs").sum())
+        .sort("community", "week_start")
+    )
+
+
+def _date_list(days: Sequence[dt.date]) -> str:
+    return ", ".join(f"DATE '{d.isoformat()}'" for d in days) or "NULL"
 
 
 def _counts(events: pl.DataFrame | CommunityCounts, charters: Charters) -> CommunityCounts:
