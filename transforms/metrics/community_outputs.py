@@ -88,9 +88,10 @@ _ACTIVITY_SQL = """
 # A question counts once (in its own week) when a reply in the same community's spaces comes from
 # another account and, where both are resolved, another person, within the charter's hours; a
 # hashtag output is a post or reply carrying the tag. One row per question post (its id and week,
-# whether some reply answers it) and one per community x week of tagged items: the questions are few,
-# and their ids let counts of separate weeks be checked (an id posted in two weeks counts once).
-_OUTPUTS_SQL = """
+# whether some reply answers it; they are few, and their ids let counts of separate weeks be checked:
+# an id posted in two weeks counts once), then, in a query of its own, the tagged items per community
+# x week (with both in one UNION ALL, DuckDB 1.5.6 waited forever on a 20k-employee warehouse).
+_QUESTIONS_SQL = """
     , questions AS (
         SELECT community, source, content_id, account_id, person_key, occurred_at, week_start, within_hours
         FROM ce WHERE rule = 'answered_question' AND action = 'post' AND coalesce(is_question, false)
@@ -104,18 +105,17 @@ _OUTPUTS_SQL = """
           AND (r.person_key IS NULL OR q.person_key IS NULL OR r.person_key <> q.person_key)
           AND r.occurred_at >= q.occurred_at
           AND (q.within_hours IS NULL OR r.occurred_at <= q.occurred_at + to_hours(CAST(q.within_hours AS BIGINT)))
-    ),
-    tagged AS (
-        SELECT community, week_start FROM ce
-        WHERE rule = 'hashtag' AND action IN ('post', 'reply')
-          AND coalesce(list_contains(list_transform(hashtags, x -> ltrim(lower(x), '#')), tag), false) {counted_weeks}
     )
-    SELECT q.community, q.week_start, q.source, q.content_id, a.content_id IS NOT NULL AS answered,
-           NULL::BIGINT AS tagged
+    SELECT q.community, q.week_start, q.source, q.content_id, a.content_id IS NOT NULL AS answered
     FROM (SELECT DISTINCT community, source, content_id, week_start FROM questions) q
     LEFT JOIN answered a USING (community, source, content_id, week_start)
-    UNION ALL
-    SELECT community, week_start, NULL, NULL, NULL, count(*) FROM tagged GROUP BY community, week_start
+"""
+
+_TAGGED_SQL = """
+    SELECT community, week_start, count(*) AS tagged FROM ce
+    WHERE rule = 'hashtag' AND action IN ('post', 'reply')
+      AND coalesce(list_contains(list_transform(hashtags, x -> ltrim(lower(x), '#')), tag), false) {counted_weeks}
+    GROUP BY community, week_start
 """
 
 
@@ -186,18 +186,19 @@ def community_counts(con: duckdb.DuckDBPyConnection, events: str, charters: Char
         read = (f"AND e.occurred_at >= TIMESTAMPTZ '{lo} 00:00:00+00' AND e.occurred_at < TIMESTAMPTZ '{hi} 00:00:00+00' "
                 f"AND e.week_start IN ({_date_list(read_list)})")
     with register_frame(con, "__community_rules", _charter_rules(charters)) as rules:
-        # _OUTPUTS_SQL adds CTEs; ce is read several times: NOT MATERIALIZED streams it from the events
+        # _QUESTIONS_SQL adds CTEs; ce is read several times: NOT MATERIALIZED streams it from the events
         ce = f"WITH ce AS NOT MATERIALIZED ({_COMMUNITY_EVENTS_SQL.format(events=events, rules=rules, read_weeks=read)})"
         activity = con.execute(f"{ce} {_ACTIVITY_SQL.format(counted_weeks=counted)}").pl()
-        rows = con.execute(f"{ce} {_OUTPUTS_SQL.format(counted_weeks=counted)}").pl()
+        questions = con.execute(f"{ce} {_QUESTIONS_SQL.format(counted_weeks=counted)}").pl()
+        tagged = con.execute(f"{ce} {_TAGGED_SQL.format(counted_weeks=counted)}").pl()
     first, last = span or con.execute(f"SELECT min(week_start), max(week_start) FROM {events}").fetchone()
     cast = {c: pl.Int64 for c in _ACTIVITY_COLUMNS}
-    rows = rows.with_columns(pl.col("week_start").cast(pl.Date))
-    questions = rows.filter(pl.col("tagged").is_null()).select(
-        "community", "week_start", pl.col("source").cast(pl.Utf8), pl.col("content_id").cast(pl.Utf8),
-        pl.col("answered").cast(pl.Boolean)).sort("community", "source", "content_id", "week_start")
-    tagged = rows.filter(pl.col("tagged").is_not_null()).select(
-        "community", "week_start", pl.col("tagged").cast(pl.Int64)).sort("community", "week_start")
+    questions = questions.select(
+        pl.col("community").cast(pl.Utf8), pl.col("week_start").cast(pl.Date), pl.col("source").cast(pl.Utf8),
+        pl.col("content_id").cast(pl.Utf8), pl.col("answered").cast(pl.Boolean),
+    ).sort("community", "source", "content_id", "week_start")
+    tagged = tagged.select(pl.col("community").cast(pl.Utf8), pl.col("week_start").cast(pl.Date),
+                           pl.col("tagged").cast(pl.Int64)).sort("community", "week_start")
     return CommunityCounts(
         activity=activity.with_columns(pl.col("week_start").cast(pl.Date)).cast(cast),
         outputs=outputs_of(questions, tagged), first_week=first, last_week=last, questions=questions, tagged=tagged,
