@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,6 +70,16 @@ def simulated_run(tmp_path_factory: pytest.TempPathFactory, secret_file: Path) -
                       env={"UPTAKE_SECRET_FILE": str(secret_file)})
     truth = json.loads((raw / "ground_truth.json").read_text())
     return SimulatedRun(raw=raw, warehouse=warehouse, reports=reports, truth=truth, stdout=proc.stdout)
+
+
+@pytest.fixture()
+def simulated_warehouse_copy(simulated_run: SimulatedRun, tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-write connection on a copy of the simulated run's warehouse, for a test that changes it."""
+    path = tmp_path / "warehouse.duckdb"
+    shutil.copy(simulated_run.warehouse, path)
+    con = duckdb.connect(str(path))
+    yield con
+    con.close()
 
 
 # ----- the hostile-input corpus's ledger (tests/hostile): added up over xdist workers ----------------

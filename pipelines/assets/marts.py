@@ -83,17 +83,22 @@ def _metadata(spec: MartSpec) -> dict[str, str]:
 
 def _materialise(spec: MartSpec, warehouse: WarehouseResource,
                  inputs: MartInputsResource) -> tuple[dict[str, int], bool]:
-    """Rows per table of the mart, and whether its tables were kept (inputs unchanged) rather than rebuilt."""
+    """Rows per table of the mart, and whether its tables were kept (inputs unchanged) rather than
+    rebuilt. The inputs no later mart needs are then released from the run's cache."""
     with warehouse.get_connection() as con:
         fingerprint = inputs.cache.fingerprint(spec, con)
-        if fingerprint is not None and memo.is_current(con, spec, fingerprint):
-            return {t: int(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in spec.tables}, True
-        memo.forget(con, spec)
-        frames = inputs.cache.compute(spec, con)
-        rows = {table: replace_table(con, table, frame) for table, frame in frames.items()}
-        if fingerprint is not None:
-            memo.store(con, spec, fingerprint)
-        return rows, False
+        kept = fingerprint is not None and memo.is_current(con, spec, fingerprint)
+        if kept:
+            rows = {t: int(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in spec.tables}
+        else:
+            memo.forget(con, spec)
+            frames = inputs.cache.compute(spec, con)
+            rows = {table: replace_table(con, table, frame) for table, frame in frames.items()}
+            del frames
+            if fingerprint is not None:
+                memo.store(con, spec, fingerprint)
+    inputs.cache.release(spec)
+    return rows, kept
 
 
 def build_mart_asset(spec: MartSpec) -> AssetsDefinition:

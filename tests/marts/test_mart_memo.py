@@ -6,7 +6,6 @@ configuration or in the code."""
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from pathlib import Path
 
 import duckdb
@@ -15,7 +14,7 @@ from polars.testing import assert_frame_equal
 
 from tests.conftest import SimulatedRun
 from transforms.contracts.config import Pilots, Settings
-from transforms.marts import InputCache, compute_mart, load_registry, memo
+from transforms.marts import InputCache, compute_mart, inputs_needed, load_registry, memo
 from transforms.pilot.units import pilot_comparison_end
 
 
@@ -41,12 +40,8 @@ def test_the_comparison_ends_at_the_roll_out_week_or_after_the_last_declared_end
 
 
 @pytest.fixture()
-def warehouse(simulated_run: SimulatedRun, tmp_path: Path) -> duckdb.DuckDBPyConnection:
-    path = tmp_path / "warehouse.duckdb"
-    shutil.copy(simulated_run.warehouse, path)
-    con = duckdb.connect(str(path))
-    yield con
-    con.close()
+def warehouse(simulated_warehouse_copy: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    return simulated_warehouse_copy
 
 
 @pytest.mark.xdist_group("e2e")
@@ -91,9 +86,10 @@ def test_the_fingerprint_ignores_weeks_after_the_comparison_and_sees_changes_bef
 
     # one person-week before it changed (a late export): a new fingerprint, the mart is rebuilt
     warehouse.execute("""UPDATE marts.person_week SET is_active = NOT is_active
-                         WHERE (person_key, week_start) = (SELECT (person_key, week_start) FROM marts.person_week
-                                                          WHERE week_start = (SELECT min(week_start) FROM marts.person_week)
-                                                          ORDER BY person_key LIMIT 1)""")
+                         WHERE (person_key, week_start) = (
+                             SELECT (person_key, week_start) FROM marts.person_week
+                             WHERE week_start = (SELECT min(week_start) FROM marts.person_week)
+                             ORDER BY person_key LIMIT 1)""")
     changed = _fingerprint(warehouse, "pilot_effects")
     assert changed not in (None, first)
     assert not memo.is_current(warehouse, spec, changed)
@@ -138,3 +134,28 @@ def test_the_code_fingerprint_changes_with_any_transforms_module(tmp_path: Path,
     assert compute() != before
     (tmp_path / "pilot" / "new_estimator.py").write_text("Z = 1.645\n", encoding="utf-8")
     assert compute() not in (before,)
+
+
+@pytest.mark.xdist_group("e2e")
+def test_inputs_are_released_once_no_mart_still_to_build_needs_them(simulated_run: SimulatedRun) -> None:
+    registry, cache = load_registry(), InputCache()
+    readers = [s for s in registry.values() if "person_week" in inputs_needed([s.inputs])]
+    pilots = [s for s in registry.values() if "pilot_person_week" in inputs_needed([s.inputs])]
+    assert len(readers) > 10 and {s.name for s in pilots} == {"pilot_effects", "pilot_representativeness"}
+    with simulated_run.connect() as con:
+        for name in ("person_week", "pilot_person_week", "settings"):
+            cache.get(name, con)
+        for spec in pilots:
+            assert "pilot_person_week" in cache.loaded
+            cache.release(spec)
+        assert "pilot_person_week" not in cache.loaded and "person_week" in cache.loaded
+        for spec in readers[:-1]:
+            cache.release(spec)
+        assert "person_week" in cache.loaded  # the last reader is still to build
+        cache.release(readers[-1])
+        assert "person_week" not in cache.loaded
+        for spec in registry.values():
+            cache.release(spec)
+        assert cache.loaded == ()
+        assert cache.get("person_week", con).height > 0  # asked again: loaded again
+        assert cache.loads["person_week"] == 2

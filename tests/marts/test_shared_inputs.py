@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -20,41 +21,46 @@ EMPLOYEES, WEEKS, SEED = 400, 24, 5
 PILOT_TABLES = ("marts.pilot_effects", "marts.pilot_representativeness")
 
 
+def _counted(counter: Counter, name: str, fn: Callable) -> Callable:
+    def counting(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        counter[name] += 1
+        return fn(*args, **kwargs)
+
+    return counting
+
+
+def _run_job(base: Path, **patched_inputs: Callable) -> object:
+    """The job on ``base``'s drop zone and warehouse, with functions of ``transforms.marts.inputs`` replaced."""
+    from pipelines.runner import execute_job
+    from transforms.marts import inputs
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("DAGSTER_HOME", raising=False)
+        mp.setenv("UPTAKE_SECRET_FILE", str(base / "key"))
+        for name, fn in patched_inputs.items():
+            mp.setattr(inputs, name, fn)
+        return execute_job(base / "raw", base / "warehouse.duckdb")
+
+
 @pytest.fixture(scope="module")
 def counted_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Counter, Counter, object, Path]:
-    from pipelines.runner import execute_job
     from pipelines.simulator import simulate
     from transforms.marts import inputs
-    from transforms.metrics import diffusion
-    from transforms.pilot import units
 
     base = tmp_path_factory.mktemp("shared_inputs")
     simulate(base / "raw", employees=EMPLOYEES, weeks=WEEKS, seed=SEED, start=dt.date(2026, 1, 5))
     (base / "key").write_text(TEST_SECRET, encoding="ascii")
     reads: Counter = Counter()
     builds: Counter = Counter()
-    real_read, real_fit, real_panel = inputs.read_table, inputs.fit_bass_diffusion, inputs.build_team_kpi_panel
+    real_read = inputs.read_table
 
     def read_table(con, name):  # noqa: ANN001, ANN202
         reads[name] += 1
         return real_read(con, name)
 
-    def fit(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
-        builds["bass"] += 1
-        return real_fit(*args, **kwargs)
-
-    def panel(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
-        builds["team_kpi_panel"] += 1
-        return real_panel(*args, **kwargs)
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.delenv("DAGSTER_HOME", raising=False)
-        mp.setenv("UPTAKE_SECRET_FILE", str(base / "key"))
-        mp.setattr(inputs, "read_table", read_table)
-        mp.setattr(inputs, "fit_bass_diffusion", fit)
-        mp.setattr(inputs, "build_team_kpi_panel", panel)
-        outcome = execute_job(base / "raw", base / "warehouse.duckdb")
-    assert diffusion is not None and units is not None
+    outcome = _run_job(base, read_table=read_table,
+                       fit_bass_diffusion=_counted(builds, "bass", inputs.fit_bass_diffusion),
+                       build_team_kpi_panel=_counted(builds, "team_kpi_panel", inputs.build_team_kpi_panel))
     return reads, builds, outcome, base
 
 
@@ -80,24 +86,13 @@ def test_bass_is_fitted_once_and_the_team_panel_built_once_per_extent(counted_ru
 
 
 def test_a_second_run_on_the_same_inputs_keeps_the_pilot_marts(counted_run) -> None:
-    from pipelines.runner import execute_job
     from transforms.marts import inputs
 
     _, _, _, base = counted_run
     with duckdb.connect(str(base / "warehouse.duckdb"), read_only=True) as con:
         before = {t: con.execute(f"SELECT * FROM {t}").pl() for t in PILOT_TABLES}
     builds: Counter = Counter()
-    real_panel = inputs.build_team_kpi_panel
-
-    def panel(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
-        builds["team_kpi_panel"] += 1
-        return real_panel(*args, **kwargs)
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.delenv("DAGSTER_HOME", raising=False)
-        mp.setenv("UPTAKE_SECRET_FILE", str(base / "key"))
-        mp.setattr(inputs, "build_team_kpi_panel", panel)
-        again = execute_job(base / "raw", base / "warehouse.duckdb")
+    again = _run_job(base, build_team_kpi_panel=_counted(builds, "team_kpi_panel", inputs.build_team_kpi_panel))
     assert again.problems == ()
     for table in PILOT_TABLES:
         assert again.metadata[table.replace(".", "/")]["kept_unchanged"] is True, table

@@ -26,12 +26,8 @@ pytestmark = pytest.mark.xdist_group("e2e")
 
 
 @pytest.fixture()
-def warehouse(simulated_run: SimulatedRun, tmp_path: Path) -> duckdb.DuckDBPyConnection:
-    path = tmp_path / "warehouse.duckdb"
-    shutil.copy(simulated_run.warehouse, path)
-    con = duckdb.connect(str(path))
-    yield con
-    con.close()
+def warehouse(simulated_warehouse_copy: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    return simulated_warehouse_copy
 
 
 @pytest.fixture()

@@ -52,6 +52,7 @@ __all__ = [
     "MartSpec",
     "MartRegistryError",
     "compute_mart",
+    "inputs_needed",
     "load_registry",
     "mart",
     "mart_input",
@@ -216,6 +217,18 @@ def tables_read_by(inputs: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted(tables))
 
 
+def inputs_needed(inputs_per_mart: Iterable[Iterable[str]]) -> set[str]:
+    """The inputs named, and every input they are derived from."""
+    seen: set[str] = set()
+    stack = [name for names in inputs_per_mart for name in names]
+    while stack:
+        name = stack.pop()
+        if name not in seen:
+            seen.add(name)
+            stack.extend(INPUTS[name].needs)
+    return seen
+
+
 def mart_of_table(table: str) -> MartSpec:
     """The declaration that computes ``table`` (``KeyError`` naming it otherwise)."""
     for spec in load_registry().values():
@@ -234,6 +247,7 @@ class InputCache:
     def __init__(self) -> None:
         self._values: dict[str, Any] = {}
         self._fingerprints: dict[str, str | None] = {}
+        self._done: set[str] = set()
         self.loads: dict[str, int] = {}
 
     def get(self, name: str, con: duckdb.DuckDBPyConnection) -> Any:
@@ -247,6 +261,11 @@ class InputCache:
             self.loads[name] = self.loads.get(name, 0) + 1
             log.debug("input %s loaded", name)
         return self._values[name]
+
+    @property
+    def loaded(self) -> tuple[str, ...]:
+        """The inputs held now."""
+        return tuple(self._values)
 
     def input_fingerprint(self, name: str, con: duckdb.DuckDBPyConnection) -> str | None:
         """Input ``name``'s fingerprint (computed once), or None when it has none: its own for an
@@ -276,6 +295,20 @@ class InputCache:
                 return None
             parts.append(f"{name}={value}")
         return _digest(spec.name, *spec.tables, *parts)
+
+    def release(self, spec: MartSpec) -> list[str]:
+        """Record that ``spec`` was built (or kept) and forget the loaded inputs that no mart of the
+        registry still to build needs, directly or through a derived input; return their names.
+        A run's peak memory then holds only what is still to be read (``marts.person_week`` is
+        dropped after the last mart that reads it). An input asked for again is loaded again."""
+        self._done.add(spec.name)
+        keep = set(inputs_needed(s.inputs for s in MARTS.values() if s.name not in self._done))
+        released = [name for name in self._values if name not in keep]
+        for name in released:
+            del self._values[name]
+        if released:
+            log.debug("inputs released: %s", ", ".join(released))
+        return released
 
     def clear(self) -> None:
         """Forget every loaded input and fingerprint (their tables were rewritten)."""

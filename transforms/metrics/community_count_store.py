@@ -34,7 +34,7 @@ import polars as pl
 from transforms.clean_event_partitions import ACCOUNT_EVENTS, EVENT_PARTITIONS
 from transforms.contracts.config import Charters
 from transforms.metrics.community_outputs import CommunityCounts, community_counts, outputs_of, reply_lag_weeks
-from transforms.pseudonym import PERSON_KEYS_TABLE
+from transforms.pseudonym import PERSON_KEYS_TABLE, PSEUDONYMOUS_EVENTS_VIEW
 from transforms.warehouse import ensure_schemas, register_frame, relation_exists
 
 log = logging.getLogger(__name__)
@@ -102,9 +102,11 @@ def stored_community_counts(con: duckdb.DuckDBPyConnection, events: str, charter
     """The counts of :func:`~transforms.metrics.community_outputs.community_counts` over every
     week (the same rows), counting again only the weeks whose inputs changed since they were
     stored (module docstring). Needs the clean layer's partition tables; without them it counts
-    every week and stores nothing, as on a read-only connection (a notebook's)."""
-    if _read_only(con) or not (relation_exists(con, EVENT_PARTITIONS) and relation_exists(con, ACCOUNT_EVENTS)
-            and relation_exists(con, "clean.identity_map") and relation_exists(con, PERSON_KEYS_TABLE)):
+    every week and stores nothing, as on a read-only connection (a notebook's) or for another
+    relation than the warehouse's pseudonymous events (what the fingerprints describe)."""
+    needed = (EVENT_PARTITIONS, ACCOUNT_EVENTS, "clean.identity_map", PERSON_KEYS_TABLE)
+    if (events != PSEUDONYMOUS_EVENTS_VIEW or _read_only(con)
+            or not all(relation_exists(con, t) for t in needed)):
         return community_counts(con, events, charters, span)
     now = _week_fingerprints(con, charters)
     stored = _stored(con)
