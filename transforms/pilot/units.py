@@ -290,10 +290,11 @@ def team_pilot_assignment(
         .group_by("pilot_cohort")
         .agg(pl.col("pilot_start_week").min().alias("start"), pl.col("pilot_support_level").drop_nulls().first())
     )
-    # the team's members in the week before each cohort's start
-    snap = person_week.join(starts.select("pilot_cohort", "start").rename({"pilot_cohort": "c"}), how="cross").filter(
-        pl.col("week_start") == pl.col("start") - pl.duration(weeks=1)
-    )
+    # the team's members in the week before each cohort's start (an equi-join on that week, of the
+    # three columns read: a cross join copied every column of every person-week once per cohort)
+    before = starts.select(pl.col("pilot_cohort").alias("c"), "start",
+                           (pl.col("start") - pl.duration(weeks=1)).cast(pl.Date).alias("week_start"))
+    snap = person_week.select("week_start", team, "pilot_cohort").join(before, on="week_start", how="inner")
     shares = snap.group_by(team, "c", "start").agg(
         (pl.col("pilot_cohort") == pl.col("c")).fill_null(False).mean().alias("share"), pl.len().alias("team_size")
     )
