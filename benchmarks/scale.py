@@ -148,7 +148,8 @@ def main() -> None:
                              "(e.g. slack=zulip,mattermost=rocket_chat,teams=viva_insights)")
     parser.add_argument("--simulate-only", action="store_true", help="simulate the organisation into --data and stop")
     parser.add_argument("--keep", action="store_true",
-                        help="keep the warehouse and the step timings (the folder is printed as work=...)")
+                        help="keep the warehouse and the step timings (the folder is printed as work=...), and a copy "
+                             "of the warehouse as the full run left it (after_full.duckdb), to replay the weekly run")
     parser.add_argument("--show-steps", type=int, default=8,
                         help="print the N slowest Dagster steps of each run as step_<phase>_<step>_s lines")
     args = parser.parse_args()
@@ -177,6 +178,8 @@ def main() -> None:
     print(f"full_s={full:.1f} full_peak_gib={full_peak:.2f}", flush=True)
     _print_slowest("full", work / "full_steps.json", args.show_steps)
     incremental = incremental_peak = None
+    if args.keep:
+        shutil.copy2(warehouse, work / "after_full.duckdb")
     if not args.skip_incremental:
         held = root / "held_back"
         moved = []
