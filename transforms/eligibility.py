@@ -23,6 +23,7 @@ employment from ``hire_date``, attributes of the first extract.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterable
 
 import duckdb
@@ -30,6 +31,8 @@ import duckdb
 from transforms.contracts.config import Settings
 from transforms.warehouse import MissingInputError, ensure_schemas, relation_exists
 from transforms.weeks import as_week_starts, data_weeks, iso_week_sql
+
+log = logging.getLogger(__name__)
 
 __all__ = ["EMPLOYEE_WEEK_TABLE", "build_employee_weeks", "stage_eligible_from", "stage_employee_weeks"]
 
@@ -146,26 +149,54 @@ def stage_employee_weeks(
         con.execute("DROP TABLE IF EXISTS temp.__eligibility_weeks")
 
 
+def _same_columns(con: duckdb.DuckDBPyConnection, staged: str, stored: str) -> bool:
+    def columns(table: str) -> list[tuple[str, str]]:
+        return [(r[0], r[1]) for r in con.execute(f"DESCRIBE {table}").fetchall()]
+    return columns(staged) == columns(stored)
+
+
+def _changed_weeks(con: duckdb.DuckDBPyConnection, staged: str, stored: str) -> list[dt.date]:
+    """Weeks whose rows differ between two tables of the same columns (count and a sum of 64-bit
+    row hashes per week), and weeks found in only one of them."""
+    per_week = "SELECT week_start, count(*) AS n, sum(hash({t})::HUGEINT) AS h FROM {table} {t} GROUP BY ALL"
+    rows = con.execute(
+        f"""
+        SELECT coalesce(a.week_start, b.week_start) FROM ({per_week.format(table=staged, t='a')}) a
+        FULL OUTER JOIN ({per_week.format(table=stored, t='b')}) b USING (week_start)
+        WHERE a.n IS DISTINCT FROM b.n OR a.h IS DISTINCT FROM b.h ORDER BY 1
+        """
+    ).fetchall()
+    return [w for (w,) in rows]
+
+
 def build_employee_weeks(
     con: duckdb.DuckDBPyConnection, settings: Settings, weeks: Iterable[dt.date | str] | None = None
 ) -> None:
     """Build ``clean.employee_week`` (grain: one row per employee per ISO week of employment;
     eligible headcount of a week = rows with ``is_eligible``).
 
-    ``weeks=None`` rebuilds every week of :func:`transforms.weeks.data_weeks`; a list of Mondays
-    (or ``YYYY-Www``) replaces only those weeks.
+    ``weeks=None`` computes every week of :func:`transforms.weeks.data_weeks` and writes only the
+    weeks whose rows differ from the stored ones (a weekly run: the new week and the few an HR
+    extract touched), dropping stored weeks out of the range; a list of Mondays (or ``YYYY-Www``)
+    replaces only those weeks.
     """
     ensure_schemas(con)
-    if weeks is None:
-        target = data_weeks(con)
-        full = True
-    else:
-        target = as_week_starts(weeks)
-        full = not relation_exists(con, EMPLOYEE_WEEK_TABLE)
+    every_week = weeks is None
+    target = data_weeks(con) if every_week else as_week_starts(weeks)
+    full = not relation_exists(con, EMPLOYEE_WEEK_TABLE)
     con.execute("BEGIN TRANSACTION")
     try:
         stage_employee_weeks(con, settings, target, "__employee_week")
-        if full:
+        if every_week and not full:
+            full = not _same_columns(con, "__employee_week", EMPLOYEE_WEEK_TABLE)
+        if every_week and not full:
+            changed = _changed_weeks(con, "__employee_week", EMPLOYEE_WEEK_TABLE)
+            con.execute(f"DELETE FROM {EMPLOYEE_WEEK_TABLE} WHERE list_contains($w::DATE[], week_start)",
+                        {"w": changed})
+            con.execute(f"INSERT INTO {EMPLOYEE_WEEK_TABLE} SELECT * FROM __employee_week "
+                        "WHERE list_contains($w::DATE[], week_start) ORDER BY week_start, employee_id", {"w": changed})
+            log.info("%s: %d of %d week(s) changed", EMPLOYEE_WEEK_TABLE, len(changed), len(target))
+        elif full:
             con.execute(
                 f"CREATE OR REPLACE TABLE {EMPLOYEE_WEEK_TABLE} AS "
                 "SELECT * FROM __employee_week ORDER BY week_start, employee_id"

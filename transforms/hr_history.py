@@ -94,8 +94,8 @@ def _carry_forward(con: duckdb.DuckDBPyConnection, rows: str) -> None:
     carried = {}
     for i, c in enumerate(_FILLABLE):
         fills = [src for src, *filled in flags if filled[i]]
-        if len(fills) < len(flags):
-            carried[c] = ", ".join(sql_literal(src) for src in fills) or "NULL"
+        if fills and len(fills) < len(flags):  # a column no source fills stays null: nothing to carry
+            carried[c] = ", ".join(sql_literal(src) for src in fills)
     if not carried:
         return
     windows = ", ".join(f"last_value({c} IGNORE NULLS) OVER earlier AS {c}" for c in carried)

@@ -62,6 +62,7 @@ __all__ = [
     "PERSON_WEEK_SOURCE_TABLE",
     "PERSON_WEEK_TABLE",
     "build_person_week",
+    "refresh_person_week",
     "weeks_to_rebuild",
 ]
 
@@ -120,14 +121,12 @@ def _stage_pilots(con: duckdb.DuckDBPyConnection, pilots: Pilots) -> None:
     }))
 
 
-def _stage(
-    con: duckdb.DuckDBPyConnection, settings: Settings, pilots: Pilots, key: bytes, weeks: list[dt.date],
-    *, person_level: bool = True, employee_weeks: str | None = None,
-) -> None:
-    """Temp tables every build step reads: weeks, employee-weeks, weekly actions and, unless
-    ``person_level`` is false (what the weekly fingerprints need), person-level columns with keys.
-    ``employee_weeks``: a table holding the current employee-weeks of every week
-    (``clean.employee_week`` just built), read instead of computing them again."""
+def _stage_weekly(con: duckdb.DuckDBPyConnection, settings: Settings, weeks: list[dt.date],
+                  employee_weeks: str | None) -> None:
+    """Temp tables of the weeks: ``__pw_weeks``, their employee-weeks and every week's actions
+    (all weeks: the first active week is a property of the whole history). ``employee_weeks``: a
+    table holding the current employee-weeks of every week (``clean.employee_week`` just built),
+    read instead of computing them again."""
     con.execute("CREATE OR REPLACE TEMP TABLE __pw_weeks AS SELECT unnest($w::DATE[]) AS week_start", {"w": weeks})
     if employee_weeks is None:
         stage_employee_weeks(con, settings, weeks, "__pw_employee_week")
@@ -153,8 +152,17 @@ def _stage(
         ) GROUP BY ALL
         """
     )
-    if not person_level:
-        return
+
+
+def _narrow_to(con: duckdb.DuckDBPyConnection, weeks: list[dt.date]) -> None:
+    """Keep only ``weeks`` in the staged weeks, employee-weeks and fingerprints (actions stay whole)."""
+    con.execute("CREATE OR REPLACE TEMP TABLE __pw_weeks AS SELECT unnest($w::DATE[]) AS week_start", {"w": weeks})
+    for t in ("__pw_employee_week", "__pw_fingerprints"):
+        con.execute(f"DELETE FROM {t} WHERE week_start NOT IN (SELECT week_start FROM __pw_weeks)")
+
+
+def _stage_people(con: duckdb.DuckDBPyConnection, settings: Settings, pilots: Pilots, key: bytes) -> None:
+    """Temp ``__pw_person``: the person-level columns of every employee, with their key."""
     stage_eligible_from(con, settings, "__pw_eligible_from")
     _stage_pilots(con, pilots)
     build_key_map(
@@ -215,6 +223,17 @@ def _stage(
         log.warning("%d pilot employee_ids are not in the HR directory", unknown)
 
 
+def _stage(
+    con: duckdb.DuckDBPyConnection, settings: Settings, pilots: Pilots, key: bytes, weeks: list[dt.date],
+    *, person_level: bool = True, employee_weeks: str | None = None,
+) -> None:
+    """Temp tables every build step reads: weeks, employee-weeks, weekly actions and, unless
+    ``person_level`` is false (what the weekly fingerprints need), person-level columns with keys."""
+    _stage_weekly(con, settings, weeks, employee_weeks)
+    if person_level:
+        _stage_people(con, settings, pilots, key)
+
+
 def _pilot_status_sql(week: str) -> str:
     return (
         f"CASE WHEN p.pilot_cohort IS NULL THEN NULL WHEN {week} < p.pilot_start_week THEN 'pre' "
@@ -229,7 +248,7 @@ _ROWS_SQL = f"""
             sum(actions) FILTER (tier = 'passive') AS passive,
             sum(actions) FILTER (tier = 'reaction') AS reaction,
             sum(actions) FILTER (tier = 'contribution') AS contribution
-        FROM __pw_activity GROUP BY ALL
+        FROM __pw_activity WHERE week_start IN (SELECT week_start FROM __pw_weeks) GROUP BY ALL
     ),
     counted AS (
         SELECT e.*, coalesce(t.passive, 0) AS passive, coalesce(t.reaction, 0) AS reaction,
@@ -344,46 +363,94 @@ def build_person_week(
     con.execute("BEGIN TRANSACTION")
     try:
         _stage(con, settings, pilots, key, in_range, employee_weeks=employee_weeks)
-        cols = ", ".join(f'"{c}"' for c in PERSON_WEEK.names)
-        if full:
-            for t in (PERSON_WEEK_TABLE, PERSON_WEEK_SOURCE_TABLE, FINGERPRINT_TABLE):
-                con.execute(f"DROP TABLE IF EXISTS {t}")
-        con.execute(PERSON_WEEK.duckdb_ddl(PERSON_WEEK_TABLE))
-        con.execute(_SOURCE_DDL)
-        con.execute(_FINGERPRINT_DDL)
-        if not full:
-            for t in (PERSON_WEEK_TABLE, PERSON_WEEK_SOURCE_TABLE, FINGERPRINT_TABLE):
-                con.execute(f"DELETE FROM {t} WHERE list_contains($w::DATE[], week_start)", {"w": requested})
-        if recompute is not None:
-            recompute(con, [(PERSON_WEEK_TABLE, _ROWS_SQL), (PERSON_WEEK_SOURCE_TABLE, _SOURCE_ROWS_SQL)])
-        else:
-            con.execute(f"INSERT INTO {PERSON_WEEK_TABLE} ({cols}) {_ROWS_SQL}")
-            con.execute(f"INSERT INTO {PERSON_WEEK_SOURCE_TABLE} {_SOURCE_ROWS_SQL}")
-        if not full:
-            sets = ", ".join(f"{c} = p.{c}" for c in _PERSON_LEVEL)
-            differs = " OR ".join(f"t.{c} IS DISTINCT FROM p.{c}" for c in (*_PERSON_LEVEL, "pilot_status"))
-            con.execute(
-                f"""
-                UPDATE {PERSON_WEEK_TABLE} t SET {sets}, pilot_status = p.pilot_status
-                FROM (
-                    SELECT w.week_start, p.*, {_pilot_status_sql('w.week_start')} AS pilot_status
-                    FROM (SELECT DISTINCT person_key, week_start FROM {PERSON_WEEK_TABLE}) w
-                    JOIN __pw_person p USING (person_key)
-                ) p
-                WHERE t.person_key = p.person_key AND t.week_start = p.week_start AND ({differs})
-                """
-            )
         _stage_fingerprints(con, pilots, key)
-        con.execute(f"INSERT INTO {FINGERPRINT_TABLE} SELECT * FROM __pw_fingerprints ORDER BY week_start")
+        _write(con, requested, full=full, recompute=recompute)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
     finally:
         _drop_temps(con)
+    _log_built(con, full, requested)
+
+
+def _write(con: duckdb.DuckDBPyConnection, requested: list[dt.date], *, full: bool,
+           recompute: PersonWeekRecompute | None = None) -> None:
+    """Replace the ``requested`` weeks (every week when ``full``) from the staged tables, refresh the
+    person-level columns of the other rows, store the staged weeks' fingerprints."""
+    cols = ", ".join(f'"{c}"' for c in PERSON_WEEK.names)
+    if full:
+        for t in (PERSON_WEEK_TABLE, PERSON_WEEK_SOURCE_TABLE, FINGERPRINT_TABLE):
+            con.execute(f"DROP TABLE IF EXISTS {t}")
+    con.execute(PERSON_WEEK.duckdb_ddl(PERSON_WEEK_TABLE))
+    con.execute(_SOURCE_DDL)
+    con.execute(_FINGERPRINT_DDL)
+    if not full:
+        for t in (PERSON_WEEK_TABLE, PERSON_WEEK_SOURCE_TABLE, FINGERPRINT_TABLE):
+            con.execute(f"DELETE FROM {t} WHERE list_contains($w::DATE[], week_start)", {"w": requested})
+    if recompute is not None:
+        recompute(con, [(PERSON_WEEK_TABLE, _ROWS_SQL), (PERSON_WEEK_SOURCE_TABLE, _SOURCE_ROWS_SQL)])
+    else:
+        con.execute(f"INSERT INTO {PERSON_WEEK_TABLE} ({cols}) {_ROWS_SQL}")
+        con.execute(f"INSERT INTO {PERSON_WEEK_SOURCE_TABLE} {_SOURCE_ROWS_SQL}")
+    if not full:
+        sets = ", ".join(f"{c} = p.{c}" for c in _PERSON_LEVEL)
+        differs = " OR ".join(f"t.{c} IS DISTINCT FROM p.{c}" for c in (*_PERSON_LEVEL, "pilot_status"))
+        con.execute(
+            f"""
+            UPDATE {PERSON_WEEK_TABLE} t SET {sets}, pilot_status = p.pilot_status
+            FROM (
+                SELECT w.week_start, p.*, {_pilot_status_sql('w.week_start')} AS pilot_status
+                FROM (SELECT DISTINCT person_key, week_start FROM {PERSON_WEEK_TABLE}) w
+                JOIN __pw_person p USING (person_key)
+            ) p
+            WHERE t.person_key = p.person_key AND t.week_start = p.week_start AND ({differs})
+            """
+        )
+    con.execute(f"INSERT INTO {FINGERPRINT_TABLE} SELECT * FROM __pw_fingerprints "
+                "WHERE week_start IN (SELECT week_start FROM __pw_weeks) ORDER BY week_start")
+
+
+def _log_built(con: duckdb.DuckDBPyConnection, full: bool, requested: list[dt.date]) -> None:
     n, people = con.execute(f"SELECT count(*), count(DISTINCT person_key) FROM {PERSON_WEEK_TABLE}").fetchone()
     log.info("%s: %d rows, %d people (%s)", PERSON_WEEK_TABLE, n, people,
              "full build" if full else f"{len(requested)} week(s) rebuilt")
+
+
+_CHANGED_WEEKS_SQL = f"""
+    SELECT coalesce(n.week_start, o.week_start) AS week_start
+    FROM __pw_fingerprints n FULL OUTER JOIN {FINGERPRINT_TABLE} o USING (week_start)
+    WHERE n.fingerprint IS DISTINCT FROM o.fingerprint
+    ORDER BY 1
+"""
+
+
+def refresh_person_week(con: duckdb.DuckDBPyConnection, settings: Settings, pilots: Pilots, key: bytes, *,
+                        employee_weeks: str | None = None) -> list[dt.date]:
+    """:func:`weeks_to_rebuild` then :func:`build_person_week` of those weeks, in one transaction
+    that stages the inputs once (the weekly run's path). Returns the weeks rebuilt (every week on
+    the first build). ``employee_weeks``: as for :func:`build_person_week`."""
+    _require_inputs(con)
+    ensure_schemas(con)
+    all_weeks = data_weeks(con)
+    full = not relation_exists(con, PERSON_WEEK_TABLE) or not relation_exists(con, FINGERPRINT_TABLE)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        _stage_weekly(con, settings, all_weeks, employee_weeks)
+        _stage_fingerprints(con, pilots, key)
+        requested = all_weeks if full else [w for (w,) in con.execute(_CHANGED_WEEKS_SQL).fetchall()]
+        if not full:
+            _narrow_to(con, sorted(set(requested) & set(all_weeks)))
+        _stage_people(con, settings, pilots, key)
+        _write(con, requested, full=full)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        _drop_temps(con)
+    _log_built(con, full, requested)
+    return requested
 
 
 def weeks_to_rebuild(con: duckdb.DuckDBPyConnection, settings: Settings, pilots: Pilots, key: bytes, *,
@@ -400,14 +467,7 @@ def weeks_to_rebuild(con: duckdb.DuckDBPyConnection, settings: Settings, pilots:
     try:
         _stage(con, settings, pilots, key, all_weeks, person_level=False, employee_weeks=employee_weeks)
         _stage_fingerprints(con, pilots, key)
-        changed = con.execute(
-            f"""
-            SELECT coalesce(n.week_start, o.week_start) AS week_start
-            FROM __pw_fingerprints n FULL OUTER JOIN {FINGERPRINT_TABLE} o USING (week_start)
-            WHERE n.fingerprint IS DISTINCT FROM o.fingerprint
-            ORDER BY 1
-            """
-        ).fetchall()
+        changed = con.execute(_CHANGED_WEEKS_SQL).fetchall()
     finally:
         _drop_temps(con)
     return [w for (w,) in changed]

@@ -54,12 +54,12 @@ def person_week(warehouse: WarehouseResource, pseudonym: PseudonymSecretResource
         key = pseudonym.key()
         eligibility.build_employee_weeks(con, config.settings)
         built = eligibility.EMPLOYEE_WEEK_TABLE  # every week's, just built: not computed twice more
-        if recompute is None:
-            weeks = person_week_sql.weeks_to_rebuild(con, config.settings, config.pilots, key, employee_weeks=built)
+        if recompute is None:  # the weeks whose inputs changed, staged once
+            weeks = person_week_sql.refresh_person_week(con, config.settings, config.pilots, key, employee_weeks=built)
         else:  # another engine rebuilds every week from the same queries
             weeks = data_weeks(con)
-        person_week_sql.build_person_week(con, config.settings, config.pilots, key, weeks=weeks, recompute=recompute,
-                                          employee_weeks=built)
+            person_week_sql.build_person_week(con, config.settings, config.pilots, key, weeks=weeks,
+                                              recompute=recompute, employee_weeks=built)
         rows, people, n_weeks = con.execute(
             "SELECT count(*), count(DISTINCT person_key), count(DISTINCT week_start) FROM marts.person_week"
         ).fetchone()

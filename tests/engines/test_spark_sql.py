@@ -60,6 +60,6 @@ def test_tables_read_names_inputs_not_common_table_expressions() -> None:
         "__examined", "__part", "__shared_contents", "__shared_ids", "raw.slack_accounts"]
     assert tables_read(steps["__examined"].sql) == ["__screened", "raw.slack_accounts"]
     assert tables_read(steps["clean.event_days"].sql) == ["__disposed", "clean.local_quarters"]
-    assert tables_read(_ROWS_SQL) == ["__person_keys", "__pw_activity", "__pw_employee_week", "__pw_person"]
+    assert tables_read(_ROWS_SQL) == ["__person_keys", "__pw_activity", "__pw_employee_week", "__pw_person", "__pw_weeks"]
     assert tables_read("SELECT * FROM " + all_events_relation(["slack", "zulip"], EARLIEST, CUTOFF)) == [
         "clean.local_quarters", "raw.slack_events", "raw.zulip_events"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 import pytest
 
@@ -159,3 +160,26 @@ def test_one_extract_taken_today_makes_the_platform_history_eligible(con, load, 
         ("NEW", 13, d("2026-03-02"), d("2026-05-25")),
         ("OLD", 52, d("2025-06-02"), d("2026-05-25")),
     ]
+
+
+def test_a_rebuild_of_every_week_writes_only_the_weeks_that_changed(con, load, make_settings, caplog):
+    settings = make_settings(site_launch={"PLANT-LYON": d("2026-01-21")})
+    first = [r for r in launch_history() if r["snapshot_date"] < d("2026-02-02")]
+    build(con, load, settings, first)
+    # one more extract: D is hired, and C moves to Lyon in it
+    new = [r for r in launch_history() if r["snapshot_date"] == d("2026-02-02")]
+    new = [{**r, "site": "PLANT-LYON"} if r["employee_id"] == "C" else r for r in new]
+    load("raw.hr_csv_hr_snapshots", HR_SNAPSHOTS, new)
+    build_hr_directory(con, ["hr_csv"], settings)
+    con.execute("UPDATE clean.employee_week SET level = 99 WHERE week_start = DATE '2026-01-05'")
+    with caplog.at_level(logging.INFO, logger="transforms.eligibility"):
+        build_employee_weeks(con, settings)
+    # the new week, the week of D's hire (Wednesday 28 January, known from the new extract) and the
+    # week whose stored row was altered; the weeks of 12 and 19 January are left as they were
+    assert "3 of 5 week(s) changed" in caplog.text
+    got = con.execute("SELECT * FROM clean.employee_week ORDER BY week_start, employee_id").fetchall()
+    con.execute("DROP TABLE clean.employee_week")
+    build_employee_weeks(con, settings)
+    assert got == con.execute("SELECT * FROM clean.employee_week ORDER BY week_start, employee_id").fetchall()
+    assert ("C", "PLANT-LYON") in con.execute(
+        "SELECT employee_id, site FROM clean.employee_week WHERE week_start = DATE '2026-02-02'").fetchall()

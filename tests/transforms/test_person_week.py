@@ -17,7 +17,7 @@ from transforms.contracts.config import Pilots
 from transforms.eligibility import EMPLOYEE_WEEK_TABLE, build_employee_weeks
 from transforms.hr_history import build_hr_directory
 from transforms.identity import resolve_identities
-from transforms.person_week import build_person_week, weeks_to_rebuild
+from transforms.person_week import build_person_week, refresh_person_week, weeks_to_rebuild
 from transforms.pseudonym import person_key
 from transforms.warehouse import MissingInputError, ensure_schemas
 
@@ -289,6 +289,34 @@ def test_incremental_build_equals_full_build(con, load, settings, from_table):
             for t in ("person_week", "person_week_source")}
     assert incremental == full
     assert len(full["person_week"]) == 27 and len(full["person_week_source"]) == 8
+
+
+def test_refresh_rebuilds_the_changed_weeks_and_equals_a_full_build(con, load, settings):
+    """The pipeline's path: the fingerprints and the build staged once, in one transaction."""
+    prepare(con, load, settings)
+    build_employee_weeks(con, settings)
+    table = {"employee_weeks": EMPLOYEE_WEEK_TABLE}
+    assert refresh_person_week(con, settings, PILOTS, SECRET, **table) == list(W.values())  # first build
+    assert refresh_person_week(con, settings, PILOTS, SECRET, **table) == []
+    load("raw.slack_events", EVENTS, [
+        ev("11", "2026-02-03 10:00", "UC", "post"),
+        ev("12", "2026-01-15 10:00", "UA", "share"),
+    ])
+    load("raw.slack_accounts", ACCOUNTS, [
+        {"source": "slack", "account_id": "UC", "account_email": "c@northwind.example", "is_automated": False,
+         "is_deleted": False},
+    ])
+    refresh(con, settings)
+    build_employee_weeks(con, settings)
+    assert refresh_person_week(con, settings, PILOTS, SECRET, **table) == [W[2], W[5]]
+    refreshed = {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall()
+                 for t in ("marts.person_week", "marts.person_week_source", "clean.person_week_fingerprints")}
+    assert rows_of(con, "C", "has_account", "first_active_week")[0] == (W[1], True, W[5])
+    assert refresh_person_week(con, settings, PILOTS, SECRET, **table) == []
+    build_person_week(con, settings, PILOTS, SECRET)
+    full = {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in refreshed}
+    assert refreshed == full
+    assert len(full["marts.person_week"]) == 27 and len(full["clean.person_week_fingerprints"]) == len(W)
 
 
 def test_pilot_or_secret_change_rebuilds_every_week(built, settings):
