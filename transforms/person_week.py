@@ -51,7 +51,7 @@ from transforms.contracts.config import Pilots, Settings
 from transforms.contracts.vocabulary import tenure_band_sql
 from transforms.eligibility import stage_eligible_from, stage_employee_weeks
 from transforms.pseudonym import build_key_map, person_key
-from transforms.warehouse import MissingInputError, ensure_schemas, register_frame, relation_exists
+from transforms.warehouse import MissingInputError, ensure_schemas, register_frame, relation_exists, transaction
 from transforms.weeks import as_week_starts, data_weeks, date_week_start_sql
 
 log = logging.getLogger(__name__)
@@ -360,15 +360,11 @@ def build_person_week(
     if full:
         requested = all_weeks
     in_range = sorted(set(requested) & set(all_weeks))
-    con.execute("BEGIN TRANSACTION")
     try:
-        _stage(con, settings, pilots, key, in_range, employee_weeks=employee_weeks)
-        _stage_fingerprints(con, pilots, key)
-        _write(con, requested, full=full, recompute=recompute)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+        with transaction(con):
+            _stage(con, settings, pilots, key, in_range, employee_weeks=employee_weeks)
+            _stage_fingerprints(con, pilots, key)
+            _write(con, requested, full=full, recompute=recompute)
     finally:
         _drop_temps(con)
     _log_built(con, full, requested)
@@ -434,19 +430,15 @@ def refresh_person_week(con: duckdb.DuckDBPyConnection, settings: Settings, pilo
     ensure_schemas(con)
     all_weeks = data_weeks(con)
     full = not relation_exists(con, PERSON_WEEK_TABLE) or not relation_exists(con, FINGERPRINT_TABLE)
-    con.execute("BEGIN TRANSACTION")
     try:
-        _stage_weekly(con, settings, all_weeks, employee_weeks)
-        _stage_fingerprints(con, pilots, key)
-        requested = all_weeks if full else [w for (w,) in con.execute(_CHANGED_WEEKS_SQL).fetchall()]
-        if not full:
-            _narrow_to(con, sorted(set(requested) & set(all_weeks)))
-        _stage_people(con, settings, pilots, key)
-        _write(con, requested, full=full)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+        with transaction(con):
+            _stage_weekly(con, settings, all_weeks, employee_weeks)
+            _stage_fingerprints(con, pilots, key)
+            requested = all_weeks if full else [w for (w,) in con.execute(_CHANGED_WEEKS_SQL).fetchall()]
+            if not full:
+                _narrow_to(con, sorted(set(requested) & set(all_weeks)))
+            _stage_people(con, settings, pilots, key)
+            _write(con, requested, full=full)
     finally:
         _drop_temps(con)
     _log_built(con, full, requested)

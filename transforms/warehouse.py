@@ -88,6 +88,18 @@ def require_relation(con: duckdb.DuckDBPyConnection, name: str, builder: str) ->
 
 
 @contextlib.contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """``BEGIN`` ... ``COMMIT`` around the block; ``ROLLBACK`` when it raises (anything, even an interrupt)."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+@contextlib.contextmanager
 def register_frame(con: duckdb.DuckDBPyConnection, name: str,
                    frame: pl.DataFrame | pa.Table) -> Iterator[str]:
     """Make ``frame`` queryable as ``name`` on ``con`` for the duration of the block (zero-copy Arrow)."""

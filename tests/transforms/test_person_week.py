@@ -254,6 +254,19 @@ def test_no_identifying_values_anywhere_in_marts(built):
     assert scanned > 50
 
 
+def new_export(con, load, settings) -> None:
+    """A new export brings C's first activity in week 5 and a late event of A in week 2."""
+    load("raw.slack_events", EVENTS, [
+        ev("11", "2026-02-03 10:00", "UC", "post"),
+        ev("12", "2026-01-15 10:00", "UA", "share"),
+    ])
+    load("raw.slack_accounts", ACCOUNTS, [
+        {"source": "slack", "account_id": "UC", "account_email": "c@northwind.example", "is_automated": False,
+         "is_deleted": False},
+    ])
+    refresh(con, settings)
+
+
 @pytest.mark.parametrize("from_table", [False, True], ids=["staged", "employee_week_table"])
 def test_incremental_build_equals_full_build(con, load, settings, from_table):
     """Also when the employee-weeks are read from ``clean.employee_week`` (as the pipeline does)."""
@@ -266,16 +279,7 @@ def test_incremental_build_equals_full_build(con, load, settings, from_table):
     prepare(con, load, settings)
     build_person_week(con, settings, PILOTS, SECRET, **employee_weeks())
     assert weeks_to_rebuild(con, settings, PILOTS, SECRET, **employee_weeks()) == []
-    # a new export brings C's first activity in week 5 and a late event of A in week 2
-    load("raw.slack_events", EVENTS, [
-        ev("11", "2026-02-03 10:00", "UC", "post"),
-        ev("12", "2026-01-15 10:00", "UA", "share"),
-    ])
-    load("raw.slack_accounts", ACCOUNTS, [
-        {"source": "slack", "account_id": "UC", "account_email": "c@northwind.example", "is_automated": False,
-         "is_deleted": False},
-    ])
-    refresh(con, settings)
+    new_export(con, load, settings)
     changed = weeks_to_rebuild(con, settings, PILOTS, SECRET, **employee_weeks())
     assert changed == [W[2], W[5]]
     build_person_week(con, settings, PILOTS, SECRET, weeks=changed, **employee_weeks())
@@ -298,15 +302,7 @@ def test_refresh_rebuilds_the_changed_weeks_and_equals_a_full_build(con, load, s
     table = {"employee_weeks": EMPLOYEE_WEEK_TABLE}
     assert refresh_person_week(con, settings, PILOTS, SECRET, **table) == list(W.values())  # first build
     assert refresh_person_week(con, settings, PILOTS, SECRET, **table) == []
-    load("raw.slack_events", EVENTS, [
-        ev("11", "2026-02-03 10:00", "UC", "post"),
-        ev("12", "2026-01-15 10:00", "UA", "share"),
-    ])
-    load("raw.slack_accounts", ACCOUNTS, [
-        {"source": "slack", "account_id": "UC", "account_email": "c@northwind.example", "is_automated": False,
-         "is_deleted": False},
-    ])
-    refresh(con, settings)
+    new_export(con, load, settings)
     build_employee_weeks(con, settings)
     assert refresh_person_week(con, settings, PILOTS, SECRET, **table) == [W[2], W[5]]
     refreshed = {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall()
