@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import re
 
+import duckdb
 import pytest
 
+from tests.transforms.conftest import load_rows
 from transforms.clean_events import build_clean_events
 from transforms.contracts import EVENTS, HR_DIRECTORY, HR_SNAPSHOTS
 from transforms.hr_history import build_events_hr, build_hr_directory
 from transforms.identity import resolve_identities
-from transforms.warehouse import MissingInputError
+from transforms.warehouse import MissingInputError, ensure_schemas
 from transforms.weeks import data_weeks
 
 
@@ -250,3 +254,70 @@ def test_later_extracts_are_not_back_filled(directory):
     assert directory.execute(
         "SELECT count(*) FROM clean.hr_directory WHERE backfilled AND valid_to <> DATE '2026-01-05'"
     ).fetchone() == (0,)
+
+
+def _directory_state(con) -> tuple[list[tuple], list[tuple]]:
+    return (con.execute("SELECT * FROM clean.hr_directory ORDER BY ALL").fetchall(),
+            con.execute("SELECT * FROM clean.hr_extracts ORDER BY ALL").fetchall())
+
+
+def _full_build(rows: list[dict], settings, scim: list[dict] = ()) -> tuple[list[tuple], list[tuple]]:
+    fresh = duckdb.connect(":memory:")
+    ensure_schemas(fresh)
+    load_rows(fresh, "raw.hr_csv_hr_snapshots", HR_SNAPSHOTS, rows)
+    load_rows(fresh, "raw.hr_scim_hr_snapshots", HR_SNAPSHOTS, list(scim))
+    build_hr_directory(fresh, ["hr_csv", "hr_scim"], settings)
+    try:
+        return _directory_state(fresh)
+    finally:
+        fresh.close()
+
+
+def test_each_new_extract_moves_only_its_employees_and_gives_the_full_build(con, load, make_settings, caplog):
+    """Extract by extract through hires, a transfer, a leaver listed after leaving, one who vanishes
+    and one who comes back: the weekly path equals a full build every week."""
+    settings = make_settings(worker_type={"field": "site", "values": {"PLANT-LYON": "frontline"}, "default": "office"})
+    extra = [snap(x, "E_LATE_LEAVER", termination_date=d("2026-02-20")) for x in EXTRACTS]  # known in advance
+    rows = history() + extra
+    moved = []
+    for i, date in enumerate(EXTRACTS):
+        load("raw.hr_csv_hr_snapshots", HR_SNAPSHOTS, [r for r in rows if r["snapshot_date"] == d(date)])
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="transforms.hr_history"):
+            build_hr_directory(con, ["hr_csv"], settings)
+        if i:
+            moved.append(int(re.search(r"added; (\d+) employee", caplog.text).group(1)))
+        assert _directory_state(con) == _full_build([r for r in rows if r["snapshot_date"] <= d(date)], settings)
+    # 12 Jan: E_HIRE listed, E_BACK absent, E_LATE_LEAVER (termination known); 19 Jan: E_MOVE moved,
+    # E_LEAVE's termination, E_GONE gone, E_BACK back, E_LATE_LEAVER; 26 Jan: E_LEAVE gone, E_LATE_LEAVER
+    assert moved == [3, 5, 2]
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="transforms.hr_history"):
+        build_hr_directory(con, ["hr_csv"], settings)
+    assert "no HR extract changed" in caplog.text
+
+
+@pytest.mark.parametrize("change", ["extract in between", "old extract altered", "settings", "second source"])
+def test_anything_but_a_later_extract_rebuilds_every_employee(con, load, make_settings, caplog, change):
+    settings = make_settings()
+    rows = [r for r in history() if r["snapshot_date"] != d("2026-01-19")]
+    load("raw.hr_csv_hr_snapshots", HR_SNAPSHOTS, rows)
+    build_hr_directory(con, ["hr_csv"], settings)
+    if change == "extract in between":
+        late = [r for r in history() if r["snapshot_date"] == d("2026-01-19")]
+        load("raw.hr_csv_hr_snapshots", HR_SNAPSHOTS, late)
+        rows += late
+    elif change == "old extract altered":
+        con.execute("UPDATE raw.hr_csv_hr_snapshots SET department = 'Finance' "
+                    "WHERE employee_id = 'E_STAY' AND snapshot_date = DATE '2026-01-05'")
+        rows = [{**r, "department": "Finance"} if r["employee_id"] == "E_STAY" and r["snapshot_date"] == d("2026-01-05")
+                else r for r in rows]
+    elif change == "settings":
+        settings = make_settings(worker_type={"field": "site", "values": {"HQ-PARIS": "frontline"}, "default": "office"})
+    scim = [snap("2026-02-01", "E_STAY", level=None)] if change == "second source" else []
+    load("raw.hr_scim_hr_snapshots", HR_SNAPSHOTS, scim)  # an SCIM export without level: carried forward
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="transforms.hr_history"):
+        build_hr_directory(con, ["hr_csv", "hr_scim"], settings)
+    assert "added" not in caplog.text and "no HR extract changed" not in caplog.text
+    assert _directory_state(con) == _full_build(rows, settings, scim)
