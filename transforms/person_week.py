@@ -33,7 +33,9 @@ Incremental builds: ``build_person_week(..., weeks=[...])`` deletes and re-inser
 weeks and refreshes the person-level columns (``eligible_from``, ``has_account``,
 ``first_active_week``, pilot columns) on every other row, so it gives the same table as a full
 build. :func:`weeks_to_rebuild` compares per-week fingerprints of the inputs with those stored in
-``clean.person_week_fingerprints`` at the last build.
+``clean.person_week_fingerprints`` at the last build; the person-level columns are refreshed only on
+the rows of the people whose columns differ from those stored in ``clean.person_week_people``.
+:func:`refresh_person_week` does both in one pass (the pipeline's weekly path).
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "FINGERPRINT_TABLE",
+    "PEOPLE_TABLE",
     "PersonWeekRecompute",
     "PERSON_WEEK_SOURCE_TABLE",
     "PERSON_WEEK_TABLE",
@@ -69,6 +72,9 @@ __all__ = [
 PERSON_WEEK_TABLE = "marts.person_week"
 PERSON_WEEK_SOURCE_TABLE = "marts.person_week_source"
 FINGERPRINT_TABLE = "clean.person_week_fingerprints"
+#: The person-level columns as last written: an incremental build updates the rows of the people
+#: whose columns changed, not every row.
+PEOPLE_TABLE = "clean.person_week_people"
 
 _INPUTS = {
     "clean.event_counts": "transforms.clean_events.build_clean_events",
@@ -81,6 +87,7 @@ _PERSON_LEVEL = (
     "eligible_from", "has_account", "first_active_week", "pilot_cohort", "pilot_wave", "pilot_start_week",
     "pilot_support_level",
 )
+_PEOPLE_COLUMNS = ", ".join(("person_key", *_PERSON_LEVEL, "pilot_end_week"))
 _TEMP_TABLES = (
     "__pw_weeks", "__pw_employee_week", "__pw_activity", "__pw_eligible_from", "__pw_cohorts",
     "__pw_pilot_ids", "__pw_pilot_selectors", "__pw_person", "__person_keys", "__pw_fingerprints",
@@ -131,7 +138,8 @@ def _stage_weekly(con: duckdb.DuckDBPyConnection, settings: Settings, weeks: lis
     if employee_weeks is None:
         stage_employee_weeks(con, settings, weeks, "__pw_employee_week")
     else:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE __pw_employee_week AS SELECT * FROM {employee_weeks} "
+        # a view: narrowing __pw_weeks narrows it, and every employee-week is not copied once more
+        con.execute(f"CREATE OR REPLACE TEMP VIEW __pw_employee_week AS SELECT * FROM {employee_weeks} "
                     "WHERE week_start IN (SELECT week_start FROM __pw_weeks)")
     tier = action_tier_sql_case("action")
     con.execute(
@@ -157,7 +165,10 @@ def _stage_weekly(con: duckdb.DuckDBPyConnection, settings: Settings, weeks: lis
 def _narrow_to(con: duckdb.DuckDBPyConnection, weeks: list[dt.date]) -> None:
     """Keep only ``weeks`` in the staged weeks, employee-weeks and fingerprints (actions stay whole)."""
     con.execute("CREATE OR REPLACE TEMP TABLE __pw_weeks AS SELECT unnest($w::DATE[]) AS week_start", {"w": weeks})
-    for t in ("__pw_employee_week", "__pw_fingerprints"):
+    staged = ["__pw_fingerprints"]
+    if not _employee_weeks_viewed(con):  # a view follows __pw_weeks
+        staged.append("__pw_employee_week")
+    for t in staged:
         con.execute(f"DELETE FROM {t} WHERE week_start NOT IN (SELECT week_start FROM __pw_weeks)")
 
 
@@ -280,6 +291,7 @@ _SOURCE_ROWS_SQL = f"""
     JOIN __pw_employee_week e USING (employee_id, week_start)
     JOIN __pw_person p USING (employee_id)
     WHERE e.is_eligible AND a.actions > 0 AND a.tier IN ({", ".join(f"'{t}'" for t in ACTIVE_TIERS)})
+      AND a.week_start IN (SELECT week_start FROM __pw_weeks)
     ORDER BY a.week_start, p.person_key, a.source, a.tier
 """
 
@@ -297,7 +309,8 @@ def _global_fingerprint(pilots: Pilots, key: bytes) -> str:
 
 def _stage_fingerprints(con: duckdb.DuckDBPyConnection, pilots: Pilots, key: bytes) -> None:
     """TEMP ``__pw_fingerprints(week_start, fingerprint)`` for the staged weeks: a hash of the
-    week's eligible employee records and of their weekly actions per source and tier."""
+    week's eligible employee records and of every employee's weekly actions per source and tier
+    (the eligible ones' would do; hashing all of them spares a join of every action)."""
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE __pw_fingerprints AS
@@ -310,7 +323,7 @@ def _stage_fingerprints(con: duckdb.DuckDBPyConnection, pilots: Pilots, key: byt
         ),
         actions AS (
             SELECT a.week_start, count(*) AS n, sum(hash(a.employee_id, a.source, a.tier, a.actions)::HUGEINT) AS h
-            FROM __pw_activity a JOIN eligible e USING (employee_id, week_start) GROUP BY ALL
+            FROM __pw_activity a GROUP BY ALL
         )
         SELECT w.week_start,
             hash(coalesce(r.n, 0), coalesce(r.h, 0), coalesce(a.n, 0), coalesce(a.h, 0), $global) AS fingerprint
@@ -320,7 +333,15 @@ def _stage_fingerprints(con: duckdb.DuckDBPyConnection, pilots: Pilots, key: byt
     )
 
 
+def _employee_weeks_viewed(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the staged employee-weeks are a view over a stored table (else a temp table)."""
+    return bool(con.execute("SELECT count(*) FROM duckdb_views() "
+                            "WHERE temporary AND view_name = '__pw_employee_week'").fetchone()[0])
+
+
 def _drop_temps(con: duckdb.DuckDBPyConnection) -> None:
+    if _employee_weeks_viewed(con):
+        con.execute("DROP VIEW temp.__pw_employee_week")
     for t in _TEMP_TABLES:
         con.execute(f"DROP TABLE IF EXISTS temp.{t}")
 
@@ -397,14 +418,29 @@ def _write(con: duckdb.DuckDBPyConnection, requested: list[dt.date], *, full: bo
             UPDATE {PERSON_WEEK_TABLE} t SET {sets}, pilot_status = p.pilot_status
             FROM (
                 SELECT w.week_start, p.*, {_pilot_status_sql('w.week_start')} AS pilot_status
-                FROM (SELECT DISTINCT person_key, week_start FROM {PERSON_WEEK_TABLE}) w
+                FROM (SELECT DISTINCT person_key, week_start FROM {PERSON_WEEK_TABLE}
+                      WHERE {_people_changed(con)}) w
                 JOIN __pw_person p USING (person_key)
             ) p
             WHERE t.person_key = p.person_key AND t.week_start = p.week_start AND ({differs})
             """
         )
+    con.execute(f"CREATE OR REPLACE TABLE {PEOPLE_TABLE} AS SELECT {_PEOPLE_COLUMNS} FROM __pw_person "
+                "ORDER BY person_key")
     con.execute(f"INSERT INTO {FINGERPRINT_TABLE} SELECT * FROM __pw_fingerprints "
                 "WHERE week_start IN (SELECT week_start FROM __pw_weeks) ORDER BY week_start")
+
+
+def _people_changed(con: duckdb.DuckDBPyConnection) -> str:
+    """A condition on ``person_key``: the people whose person-level columns differ from those stored
+    at the last build (``clean.person_week_people``), or every person when none were stored."""
+    if not relation_exists(con, PEOPLE_TABLE):
+        return "true"
+    stored = [r[0] for r in con.execute(f"DESCRIBE {PEOPLE_TABLE}").fetchall()]
+    if stored != _PEOPLE_COLUMNS.split(", "):
+        return "true"
+    return (f"person_key IN (SELECT person_key FROM (SELECT {_PEOPLE_COLUMNS} FROM __pw_person "
+            f"EXCEPT SELECT {_PEOPLE_COLUMNS} FROM {PEOPLE_TABLE}))")
 
 
 def _log_built(con: duckdb.DuckDBPyConnection, full: bool, requested: list[dt.date]) -> None:
