@@ -24,7 +24,7 @@ from transforms.marts import InputContext, mart_input
 from transforms.metrics.community_count_store import stored_community_counts
 from transforms.metrics.community_outputs import CommunityCounts
 from transforms.metrics.diffusion import BassDiffusion, bass_start_week, fit_bass_diffusion
-from transforms.metrics.manager_relay import leader_reach_counts as count_leader_reach
+from transforms.metrics.leader_reach_store import stored_leader_reach_counts
 from transforms.metrics.populations import BASS_POPULATIONS
 from transforms.pilot.effects_mart import PILOT_PERSON_WEEK_COLUMNS
 from transforms.pilot.units import pilot_comparison_end
@@ -184,9 +184,9 @@ def community_counts(ctx: InputContext) -> CommunityCounts:
 
 @mart_input(reads=(PSEUDONYMOUS_EVENTS_VIEW, PERSON_WEEK_TABLE),
             description="The top levels' content and the interactions with it, counted per week in DuckDB "
-            "(no event leaves the engine).")
+            "(no event leaves the engine), counted again only from the first week whose inputs changed.")
 def leader_reach_counts(ctx: InputContext) -> pl.DataFrame:
-    return count_leader_reach(ctx.con, PSEUDONYMOUS_EVENTS_VIEW, PERSON_WEEK_TABLE)
+    return stored_leader_reach_counts(ctx.con, PSEUDONYMOUS_EVENTS_VIEW, PERSON_WEEK_TABLE)
 
 
 @mart_input(reads=("clean.survey_responses", PERSON_KEYS_TABLE),

@@ -31,10 +31,9 @@ import logging
 import duckdb
 import polars as pl
 
-from transforms.clean_event_partitions import ACCOUNT_EVENTS, EVENT_PARTITIONS
 from transforms.contracts.config import Charters
 from transforms.metrics.community_outputs import CommunityCounts, community_counts, outputs_of, reply_lag_weeks
-from transforms.pseudonym import PERSON_KEYS_TABLE, PSEUDONYMOUS_EVENTS_VIEW
+from transforms.metrics.event_week_inputs import event_week_inputs, stores_can_follow
 from transforms.warehouse import ensure_schemas, register_frame, relation_exists
 
 log = logging.getLogger(__name__)
@@ -49,36 +48,13 @@ _TABLES = (ACTIVITY_TABLE, QUESTIONS_TABLE, TAGGED_TABLE, FINGERPRINT_TABLE)
 
 
 def _week_fingerprints(con: duckdb.DuckDBPyConnection, charters: Charters) -> dict[dt.date, str]:
-    """Per week of the clean events: a hash of its partitions' fingerprints, of the people its
-    accounts resolve to, of the charters and of the code."""
+    """Per week of the clean events: a hash of what its events are made of
+    (:func:`~transforms.metrics.event_week_inputs.event_week_inputs`), of the charters and of the code."""
     from transforms.marts.memo import code_fingerprint  # the code of every transform, as the marts' memo
 
-    rows = con.execute(
-        f"""
-        WITH parts AS (
-            SELECT week_start, string_agg(source || '=' || fingerprint, ',' ORDER BY source) AS parts
-            FROM {EVENT_PARTITIONS} WHERE week_start IS NOT NULL GROUP BY week_start
-        ),
-        accounts AS (
-            SELECT a.week_start, count(*) AS n, sum(hash(a.source, a.account_id, k.person_key)::HUGEINT) AS h
-            FROM (SELECT DISTINCT source, account_id, week_start FROM {ACCOUNT_EVENTS}) a
-            LEFT JOIN clean.identity_map m
-              ON m.source = a.source AND m.account_id = a.account_id AND m.status = 'matched'
-            LEFT JOIN {PERSON_KEYS_TABLE} k ON k.employee_id = m.employee_id
-            GROUP BY a.week_start
-        )
-        SELECT p.week_start, p.parts, coalesce(a.n, 0), coalesce(a.h, 0)
-        FROM parts p LEFT JOIN accounts a USING (week_start)
-        """
-    ).fetchall()
     shared = f"{charters.model_dump_json()}|{code_fingerprint()}"
-    return {w: hashlib.blake2b(f"{parts}|{n}|{h}|{shared}".encode(), digest_size=16).hexdigest()
-            for w, parts, n, h in rows}
-
-
-def _read_only(con: duckdb.DuckDBPyConnection) -> bool:
-    row = con.execute("SELECT readonly FROM duckdb_databases() WHERE database_name = current_database()").fetchone()
-    return bool(row and row[0])
+    return {w: hashlib.blake2b(f"{inputs}|{shared}".encode(), digest_size=16).hexdigest()
+            for w, inputs in event_week_inputs(con).items()}
 
 
 def _stored(con: duckdb.DuckDBPyConnection) -> dict[dt.date, str] | None:
@@ -104,9 +80,7 @@ def stored_community_counts(con: duckdb.DuckDBPyConnection, events: str, charter
     stored (module docstring). Needs the clean layer's partition tables; without them it counts
     every week and stores nothing, as on a read-only connection (a notebook's) or for another
     relation than the warehouse's pseudonymous events (what the fingerprints describe)."""
-    needed = (EVENT_PARTITIONS, ACCOUNT_EVENTS, "clean.identity_map", PERSON_KEYS_TABLE)
-    if (events != PSEUDONYMOUS_EVENTS_VIEW or _read_only(con)
-            or not all(relation_exists(con, t) for t in needed)):
+    if not stores_can_follow(con, events):
         return community_counts(con, events, charters, span)
     now = _week_fingerprints(con, charters)
     stored = _stored(con)

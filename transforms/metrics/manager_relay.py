@@ -40,9 +40,12 @@ __all__ = [
     "RELAY_ESTIMAND",
     "identity_prerequisites",
     "leader_activity",
+    "LEADER_REACH_PER_WEEK",
     "leader_content_reach",
+    "leader_reach_counts",
     "manager_relay_effect",
     "manager_relay_panel",
+    "sql_list",
     "team_uptake_by_manager_activity",
 ]
 
@@ -280,7 +283,8 @@ def leader_activity(
                      MetricKind.ACTIVITY)
 
 
-def _sql_list(values: tuple[str, ...] | list[str]) -> str:
+def sql_list(values: tuple[str, ...] | list[str]) -> str:
+    """The values as a comma-separated list of SQL string literals."""
     return ", ".join(sql_literal(v) for v in values)
 
 
@@ -288,6 +292,18 @@ def _sql_list(values: tuple[str, ...] | list[str]) -> str:
 # it, reduced to weekly counts inside DuckDB; {events}: clean events with person_key and week_start,
 # {person_week}: person x week with level. ``human`` is read twice: NOT MATERIALIZED keeps DuckDB
 # from holding every event in memory (a materialised CTE took 11 GiB at 100 M events).
+#: Per week of the interaction, the reach of the interactions of ``reached`` (week, person key,
+#: account, action).
+LEADER_REACH_PER_WEEK = """
+    SELECT week_start,
+           count(DISTINCT person_key) AS reach_people,
+           count(DISTINCT account_id) FILTER (WHERE person_key IS NULL) AS unresolved_accounts,
+           count(*) FILTER (WHERE action = 'react') AS reactions,
+           count(*) FILTER (WHERE action = 'reply') AS replies,
+           count(*) FILTER (WHERE action IN ('read', 'visit')) AS reads
+    FROM reached GROUP BY ALL
+"""
+
 _LEADER_REACH_SQL = """
 WITH human AS NOT MATERIALIZED (
     SELECT source, event_id, account_id, person_key, action, content_id, thread_id, occurred_at, week_start
@@ -303,19 +319,11 @@ content AS (
 reached AS (
     SELECT i.week_start, i.person_key, i.account_id, i.action
     FROM human i JOIN content c ON c.content_id = CASE WHEN i.action = 'reply' THEN i.thread_id ELSE i.content_id END
-    WHERE i.action IN ({interaction})
+    WHERE i.action IN ({interaction}) AND i.week_start >= c.posted_week
       AND (i.person_key IS NULL OR i.person_key <> c.author_key) AND i.account_id <> c.author_account
 ),
 posted AS (SELECT posted_week AS week_start, count(*) AS leader_content_items FROM content GROUP BY ALL),
-reach AS (
-    SELECT week_start,
-           count(DISTINCT person_key) AS reach_people,
-           count(DISTINCT account_id) FILTER (WHERE person_key IS NULL) AS unresolved_accounts,
-           count(*) FILTER (WHERE action = 'react') AS reactions,
-           count(*) FILTER (WHERE action = 'reply') AS replies,
-           count(*) FILTER (WHERE action IN ('read', 'visit')) AS reads
-    FROM reached GROUP BY ALL
-)
+reach AS ({reach})
 SELECT coalesce(p.week_start, r.week_start) AS week_start, p.leader_content_items, r.reach_people,
        r.unresolved_accounts, r.reactions, r.replies, r.reads
 FROM posted p FULL JOIN reach r ON r.week_start = p.week_start
@@ -331,8 +339,8 @@ def leader_reach_counts(con: duckdb.DuckDBPyConnection, events: str, person_week
     accounts who read, reacted to or replied to it, counted inside DuckDB from the relations
     ``events`` and ``person_week`` (names on ``con``): one row per week, no event leaves the engine."""
     sql = _LEADER_REACH_SQL.format(events=events, person_week=person_week, max_level=int(max_level),
-                                   contribution=_sql_list(CONTRIBUTION_ACTIONS),
-                                   interaction=_sql_list(INTERACTION_ACTIONS))
+                                   contribution=sql_list(CONTRIBUTION_ACTIONS),
+                                   interaction=sql_list(INTERACTION_ACTIONS), reach=LEADER_REACH_PER_WEEK)
     counts = con.execute(sql).pl()
     return counts.select(pl.col("week_start").cast(pl.Date), *(pl.col(c).cast(pl.Int64) for c in LEADER_REACH_COUNT_COLUMNS))
 
@@ -351,7 +359,8 @@ def leader_content_reach(
     Grain: one row per week of the interaction. Leader content = the ``content_id`` of every post,
     reply, share or upload by a person at ``level`` <= ``max_level`` in the week they made it.
     An interaction is a non-automated read/visit/react on that ``content_id`` or a reply whose
-    ``thread_id`` is that content, by someone other than its author. ``reach_people`` counts
+    ``thread_id`` is that content, by someone other than its author, in the week the content was
+    posted or later (one dated earlier is a clock error and is not counted). ``reach_people`` counts
     distinct resolved people (``person_key``); denominator of ``reach_rate``: eligible headcount
     that week. Interactions by accounts not resolved to an employee are counted apart
     (``unresolved_accounts``). Rows with fewer than ``min_group_size`` leaders or reached people
