@@ -52,15 +52,24 @@ FINGERPRINT_TABLE = "clean.leader_week_fingerprints"
 _TABLES = (POSTS_TABLE, REACH_TABLE, FINGERPRINT_TABLE)
 _PERSON_WEEK = "marts.person_week"
 
-_HUMAN = """
-    SELECT source, event_id, account_id, person_key, action, content_id, thread_id, occurred_at, week_start
-    FROM {events} WHERE NOT coalesce(is_automated, false) AND week_start >= $first
-"""
+
+
+def _human(events: str, first: dt.date | None) -> str:
+    """The events of people (not automated) from the week ``first`` on (every week: ``None``). A time
+    bound two days before that Monday (time zones are within 14 hours of UTC) lets DuckDB skip the
+    earlier weeks' files and row groups; the week test is exact."""
+    since = "" if first is None else (
+        f" AND occurred_at >= TIMESTAMPTZ '{first - dt.timedelta(days=2)} 00:00:00+00'"
+        f" AND week_start >= DATE '{first}'")
+    return f"""
+        SELECT source, event_id, account_id, person_key, action, content_id, thread_id, occurred_at, week_start
+        FROM {events} WHERE NOT coalesce(is_automated, false) AND week_start IS NOT NULL{since}
+    """
 
 _POSTS_SQL = """
     WITH human AS NOT MATERIALIZED ({human}),
     leaders AS (SELECT DISTINCT person_key, week_start FROM {person_week}
-                WHERE level <= {max_level} AND week_start >= $first)
+                WHERE level <= {max_level} AND week_start >= DATE '{first}')
     SELECT h.week_start, h.content_id, h.person_key AS author_key, h.account_id AS author_account,
         h.source, h.occurred_at, h.event_id
     FROM human h JOIN leaders l ON l.person_key = h.person_key AND l.week_start = h.week_start
@@ -134,24 +143,22 @@ def stored_leader_reach_counts(con: duckdb.DuckDBPyConnection, events: str, pers
 def _count_from(con: duckdb.DuckDBPyConnection, events: str, max_level: int, first: dt.date | None,
                 now: dict[dt.date, str]) -> None:
     ensure_schemas(con)
-    human = _HUMAN.format(events=events)
+    human = _human(events, first)
     params = {"first": first or dt.date(1, 1, 1)}
+    posts = _POSTS_SQL.format(human=human, person_week=_PERSON_WEEK, max_level=max_level, first=params["first"],
+                              contribution=sql_list(CONTRIBUTION_ACTIONS))
     with transaction(con):
         if first is None:
-            con.execute(f"CREATE OR REPLACE TABLE {POSTS_TABLE} AS "
-                        + _POSTS_SQL.format(human=human, person_week=_PERSON_WEEK, max_level=max_level,
-                                            contribution=sql_list(CONTRIBUTION_ACTIONS)), params)
+            con.execute(f"CREATE OR REPLACE TABLE {POSTS_TABLE} AS {posts}")
         else:
             con.execute(f"DELETE FROM {POSTS_TABLE} WHERE week_start >= $first", params)
-            con.execute(f"INSERT INTO {POSTS_TABLE} "
-                        + _POSTS_SQL.format(human=human, person_week=_PERSON_WEEK, max_level=max_level,
-                                            contribution=sql_list(CONTRIBUTION_ACTIONS)), params)
+            con.execute(f"INSERT INTO {POSTS_TABLE} {posts}")
         reach = _REACH_SQL.format(human=human, interaction=sql_list(INTERACTION_ACTIONS))
         if first is None:
-            con.execute(f"CREATE OR REPLACE TABLE {REACH_TABLE} AS {reach}", params)
+            con.execute(f"CREATE OR REPLACE TABLE {REACH_TABLE} AS {reach}")
         else:
             con.execute(f"DELETE FROM {REACH_TABLE} WHERE week_start >= $first", params)
-            con.execute(f"INSERT INTO {REACH_TABLE} {reach}", params)
+            con.execute(f"INSERT INTO {REACH_TABLE} {reach}")
         con.execute(f"CREATE OR REPLACE TABLE {FINGERPRINT_TABLE} AS "
                     "SELECT unnest($w::DATE[]) AS week_start, unnest($f::VARCHAR[]) AS fingerprint ORDER BY 1",
                     {"w": list(now), "f": list(now.values())})
