@@ -6,9 +6,10 @@ would give.
 Dispositions of a counter row, in order of precedence (the rules of :mod:`transforms.clean_events`):
 ``rejected`` (blank account, negative count, inverted period, a start before 2000), ``duplicate``
 (a further copy of the same ``(source, account, period, action)``; the copy from the last
-``source_file`` is kept, within one file the largest count), ``automated`` (the account is automated in ``raw.<source>_accounts``),
-``overlap`` (periods of one account and action that overlap: a largest set of non-overlapping
-periods is kept, chosen greedily by earliest end), else ``kept``.
+``source_file`` is kept, within one file the largest count), ``automated`` (the account is
+automated in ``raw.<source>_accounts``), ``overlap`` (periods of one account and action that
+overlap: a largest set of non-overlapping periods is kept, chosen greedily by earliest end), else
+``kept``.
 
 Grain of ``clean.activity_counts``: one row per kept counter row and week it is allocated to
 (``source, account_id, account_email, action, week_start, iso_week, count, period_start,
@@ -18,7 +19,7 @@ State kept between runs (both rebuilt by every full build):
 
 - ``clean.activity_count_files`` [source, source_file]: the rows and a 64-bit-hash sum of each
   counter file as last built, the dispositions of its rows, and ``built_with`` (a hash of the
-  sources, their automated accounts and this module's code);
+  sources, their automated accounts and the transforms' code, :mod:`transforms.code_version`);
 - ``clean.activity_count_frontier`` [source, account, action]: the latest ``period_end`` of the
   rows not rejected.
 
@@ -36,10 +37,10 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Sequence
-from pathlib import Path
 
 import duckdb
 
+from transforms.code_version import code_fingerprint
 from transforms.contracts import ACTIVITY_COUNTS
 from transforms.contracts.vocabulary import EARLIEST_PLAUSIBLE
 from transforms.warehouse import relation_exists
@@ -68,7 +69,6 @@ COUNT_DISPOSITIONS = f"""
 
 _TEMP_TABLES = ("__raw_counts", "__count_files", "__count_new_files", "__counts_screened", "__counts_disposed",
                 "__empty_activity_counts")
-_CODE = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
 _CONTENT = 'account_id, account_email, period_start, period_end, action, "count"'
 
 
@@ -92,7 +92,7 @@ def _built_with(con: duckdb.DuckDBPyConnection, sources: Sequence[str], automate
     n, h = con.execute(
         f"SELECT count(*), coalesce(sum(hash(source, account_id)::HUGEINT), 0) FROM ({automated_sql})"
     ).fetchone()
-    return hashlib.sha256(f"{','.join(sources)}|{n}|{h}|{_CODE}".encode()).hexdigest()[:32]
+    return hashlib.sha256(f"{','.join(sources)}|{n}|{h}|{code_fingerprint()}".encode()).hexdigest()[:32]
 
 
 def _stage_files(con: duckdb.DuckDBPyConnection, sources: Sequence[str]) -> None:

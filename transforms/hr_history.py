@@ -54,11 +54,11 @@ import datetime as dt
 import hashlib
 import logging
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 
 import duckdb
 
 from transforms.clean_events import existing_sources
+from transforms.code_version import code_fingerprint
 from transforms.contracts import HR_DIRECTORY, HR_SNAPSHOTS
 from transforms.contracts.config import Settings
 from transforms.contracts.vocabulary import WORKER_TYPES
@@ -306,7 +306,6 @@ _DIRECTORY_SQL = f"""
 """
 
 EXTRACT_FINGERPRINTS = "clean.hr_extract_fingerprints"
-_CODE = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
 _TEMPS = ("__hr_listed", "__hr_fingerprints", "__hr_edge", "__hr_changed", "__empty_hr_snapshots")
 
 
@@ -384,7 +383,8 @@ def _dates_filter(*dates: dt.date) -> str:
 
 
 def _built_with(sources: Sequence[str], settings: Settings) -> str:
-    return hashlib.sha256(f"{sources}|{settings.worker_type.model_dump_json()}|{_CODE}".encode()).hexdigest()[:32]
+    state = f"{sources}|{settings.worker_type.model_dump_json()}|{code_fingerprint()}"
+    return hashlib.sha256(state.encode()).hexdigest()[:32]
 
 
 def build_hr_directory(con: duckdb.DuckDBPyConnection, sources: Sequence[str], settings: Settings) -> None:

@@ -13,6 +13,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from tests.conftest import SimulatedRun
+from transforms import code_version
 from transforms.contracts.config import Pilots, Settings
 from transforms.marts import InputCache, compute_mart, inputs_needed, load_registry, memo
 from transforms.pilot.units import pilot_comparison_end
@@ -126,8 +127,9 @@ def test_the_code_fingerprint_changes_with_any_transforms_module(tmp_path: Path,
     (tmp_path / "pilot").mkdir()
     module = tmp_path / "pilot" / "effect.py"
     module.write_text("Z = 1.96\n", encoding="utf-8")
-    monkeypatch.setattr(memo, "_TRANSFORMS", tmp_path)
-    compute = memo.code_fingerprint.__wrapped__  # the cached one describes the real package
+    monkeypatch.setattr(code_version, "_TRANSFORMS", tmp_path)
+    compute = code_version.code_fingerprint.__wrapped__  # the cached one describes the real package
+    assert memo.code_fingerprint is code_version.code_fingerprint
     before = compute()
     assert compute() == before
     module.write_text("Z = 1.645\n", encoding="utf-8")

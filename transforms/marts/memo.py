@@ -16,13 +16,9 @@ from an old table. Deleting the rows of :data:`MART_FINGERPRINTS` forces every m
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import importlib.metadata
-from pathlib import Path
-
 import duckdb
 
+from transforms.code_version import code_fingerprint
 from transforms.marts import MartSpec
 from transforms.warehouse import ensure_schemas, relation_exists
 
@@ -30,27 +26,6 @@ __all__ = ["MART_FINGERPRINTS", "code_fingerprint", "forget", "is_current", "sto
 
 MART_FINGERPRINTS = "clean.mart_fingerprints"
 _DDL = f"CREATE TABLE IF NOT EXISTS {MART_FINGERPRINTS} (mart VARCHAR PRIMARY KEY, fingerprint VARCHAR NOT NULL)"
-#: Libraries whose version can change a mart's numbers.
-_LIBRARIES = ("polars", "numpy", "scipy", "scikit-learn", "statsmodels", "diff-diff", "duckdb")
-_TRANSFORMS = Path(__file__).resolve().parents[1]
-
-
-@functools.cache
-def code_fingerprint() -> str:
-    """A hash of every ``transforms/**/*.py`` file and of the numerical libraries' versions."""
-    h = hashlib.blake2b(digest_size=16)
-    for path in sorted(_TRANSFORMS.rglob("*.py")):
-        h.update(path.relative_to(_TRANSFORMS).as_posix().encode("utf-8") + b"\0")
-        h.update(path.read_bytes() + b"\0")
-    for name in _LIBRARIES:
-        try:
-            version = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            version = "-"
-        h.update(f"{name}={version}\0".encode())
-    return h.hexdigest()
-
-
 def _key(fingerprint: str) -> str:
     return f"{code_fingerprint()}:{fingerprint}"
 

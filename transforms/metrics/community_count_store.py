@@ -31,6 +31,7 @@ import logging
 import duckdb
 import polars as pl
 
+from transforms.code_version import code_fingerprint
 from transforms.contracts.config import Charters
 from transforms.metrics.community_outputs import CommunityCounts, community_counts, outputs_of, reply_lag_weeks
 from transforms.metrics.event_week_inputs import event_week_inputs, stores_can_follow
@@ -50,8 +51,6 @@ _TABLES = (ACTIVITY_TABLE, QUESTIONS_TABLE, TAGGED_TABLE, FINGERPRINT_TABLE)
 def _week_fingerprints(con: duckdb.DuckDBPyConnection, charters: Charters) -> dict[dt.date, str]:
     """Per week of the clean events: a hash of what its events are made of
     (:func:`~transforms.metrics.event_week_inputs.event_week_inputs`), of the charters and of the code."""
-    from transforms.marts.memo import code_fingerprint  # the code of every transform, as the marts' memo
-
     shared = f"{charters.model_dump_json()}|{code_fingerprint()}"
     return {w: hashlib.blake2b(f"{inputs}|{shared}".encode(), digest_size=16).hexdigest()
             for w, inputs in event_week_inputs(con).items()}

@@ -30,6 +30,7 @@ import logging
 import duckdb
 import polars as pl
 
+from transforms.code_version import code_fingerprint
 from transforms.metrics.event_week_inputs import event_week_inputs, stores_can_follow
 from transforms.metrics.manager_relay import (
     CONTRIBUTION_ACTIONS,
@@ -90,7 +91,8 @@ _REACH_SQL = f"""
     content AS ({_CONTENT_SQL}),
     reached AS (
         SELECT i.week_start, i.person_key, i.account_id, i.action
-        FROM human i JOIN content c ON c.content_id = CASE WHEN i.action = 'reply' THEN i.thread_id ELSE i.content_id END
+        FROM human i
+        JOIN content c ON c.content_id = CASE WHEN i.action = 'reply' THEN i.thread_id ELSE i.content_id END
         WHERE i.action IN ({{interaction}}) AND i.week_start >= c.posted_week
           AND (i.person_key IS NULL OR i.person_key <> c.author_key) AND i.account_id <> c.author_account
     )
@@ -99,8 +101,6 @@ _REACH_SQL = f"""
 
 
 def _week_fingerprints(con: duckdb.DuckDBPyConnection, max_level: int) -> dict[dt.date, str]:
-    from transforms.marts.memo import code_fingerprint  # the code of every transform, as the marts' memo
-
     leaders = dict(
         (w, f"{n}|{h}") for w, n, h in con.execute(
             f"SELECT week_start, count(*), sum(hash(person_key)::HUGEINT) FROM {_PERSON_WEEK} "
