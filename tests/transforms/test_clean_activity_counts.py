@@ -146,11 +146,14 @@ def test_rejects_of_earlier_files_survive_a_weekly_run(con, weekly, make_setting
     assert state(con) == full_build(everything(con), make_settings())
 
 
-def test_a_source_added_later_rebuilds_everything(con, weekly, make_settings):
+def test_a_source_added_later_rebuilds_everything(con, weekly, make_settings, caplog):
     weekly(week_file("2026-01-05"))
     load_rows(con, "raw.viva_insights_activity_counts", ACTIVITY_COUNTS,
               [{"source": "viva_insights", **r} for r in week_file("2026-01-05")])
-    build_clean_events(con, ["m365_usage", "viva_insights"], make_settings())
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="transforms.clean_activity_counts"):
+        build_clean_events(con, ["m365_usage", "viva_insights"], make_settings())
+    assert "new counter file(s) added" not in caplog.text and "no counter file changed" not in caplog.text
     sources = con.execute("SELECT source, count(*) FROM clean.activity_counts GROUP BY ALL ORDER BY 1").fetchall()
     assert sources == [("m365_usage", 3), ("viva_insights", 3)]
     assert con.execute("SELECT count(DISTINCT built_with) FROM clean.activity_count_files").fetchone() == (1,)

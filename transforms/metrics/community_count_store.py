@@ -34,8 +34,8 @@ import polars as pl
 from transforms.code_version import code_fingerprint
 from transforms.contracts.config import Charters
 from transforms.metrics.community_outputs import CommunityCounts, community_counts, outputs_of, reply_lag_weeks
-from transforms.metrics.event_week_inputs import event_week_inputs, stores_can_follow
-from transforms.warehouse import ensure_schemas, register_frame, relation_exists
+from transforms.metrics.event_week_inputs import changed_weeks, event_week_inputs, stores_can_follow
+from transforms.warehouse import ensure_schemas, register_frame, relation_exists, transaction
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +67,7 @@ def _weeks_to_recount(now: dict[dt.date, str], stored: dict[dt.date, str] | None
     """The weeks to count again, or None for all of them."""
     if stored is None or lag is None:
         return None
-    touched = {w for w, fp in now.items() if stored.get(w) != fp} | (set(stored) - set(now))
-    weeks = {w - dt.timedelta(weeks=k) for w in touched for k in range(lag + 1)} & set(now)
+    weeks = {w - dt.timedelta(weeks=k) for w in changed_weeks(now, stored) for k in range(lag + 1)} & set(now)
     return None if weeks == set(now) and now else sorted(weeks)
 
 
@@ -116,8 +115,7 @@ def _store(con: duckdb.DuckDBPyConnection, counts: CommunityCounts, now: dict[dt
     frames = {ACTIVITY_TABLE: counts.activity, QUESTIONS_TABLE: counts.questions, TAGGED_TABLE: counts.tagged}
     fingerprints = pl.DataFrame({"week_start": list(now), "fingerprint": list(now.values())},
                                 schema={"week_start": pl.Date, "fingerprint": pl.Utf8})
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         for table, frame in frames.items():
             # events outside every week (none reach the marts' week grid) are not kept
             with register_frame(con, "__community_rows", frame.filter(pl.col("week_start").is_not_null())) as view:
@@ -129,10 +127,6 @@ def _store(con: duckdb.DuckDBPyConnection, counts: CommunityCounts, now: dict[dt
                     con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {view}")
         with register_frame(con, "__community_rows", fingerprints) as view:
             con.execute(f"CREATE OR REPLACE TABLE {FINGERPRINT_TABLE} AS SELECT * FROM {view} ORDER BY week_start")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
 
 
 def _read(con: duckdb.DuckDBPyConnection, first: dt.date | None, last: dt.date | None) -> CommunityCounts:

@@ -17,7 +17,7 @@ from transforms.clean_event_partitions import ACCOUNT_EVENTS, EVENT_PARTITIONS
 from transforms.pseudonym import PERSON_KEYS_TABLE, PSEUDONYMOUS_EVENTS_VIEW
 from transforms.warehouse import relation_exists
 
-__all__ = ["EVENT_WEEK_TABLES", "event_week_inputs", "is_read_only", "stores_can_follow"]
+__all__ = ["EVENT_WEEK_TABLES", "changed_weeks", "event_week_inputs", "is_read_only", "stores_can_follow"]
 
 #: The clean-layer tables the per-week descriptions read.
 EVENT_WEEK_TABLES = (EVENT_PARTITIONS, ACCOUNT_EVENTS, "clean.identity_map", PERSON_KEYS_TABLE)
@@ -58,3 +58,9 @@ def stores_can_follow(con: duckdb.DuckDBPyConnection, events: str) -> bool:
     (a notebook's is read-only)."""
     return (events == PSEUDONYMOUS_EVENTS_VIEW and not is_read_only(con)
             and all(relation_exists(con, t) for t in EVENT_WEEK_TABLES))
+
+
+def changed_weeks(now: dict[dt.date, str], stored: dict[dt.date, str]) -> set[dt.date]:
+    """Weeks whose fingerprint differs from the stored one, is new, or is stored for a week gone
+    from the data."""
+    return {w for w, fp in now.items() if stored.get(w) != fp} | (set(stored) - set(now))

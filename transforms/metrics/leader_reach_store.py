@@ -1,11 +1,11 @@
 """The top levels' content reach kept per week in the warehouse, counted again only from the first
 week whose inputs changed: what a weekly run needs instead of re-reading every event of the year.
 
-The counts are those of :func:`~transforms.metrics.manager_relay.leader_reach_counts`. An
-interaction counts only from the week its content was posted (:data:`~transforms.metrics.
-manager_relay.LEADER_REACH_SQL`), so a week's reach depends on its own events and on the content
-posted up to it: when week W changed, the weeks before W keep their counts and every week from W on
-is counted again.
+The counts are those of :func:`~transforms.metrics.manager_relay.leader_reach_counts`, from the
+same SQL pieces. An interaction counts only from the week its content was posted
+(:data:`~transforms.metrics.manager_relay.LEADER_REACHED`), so a week's reach depends on its own
+events and on the content posted up to it: when week W changed, the weeks before W keep their
+counts and every week from W on is counted again.
 
 A week's inputs are its events (:func:`~transforms.metrics.event_week_inputs.event_week_inputs`),
 its leaders (a hash of the person keys at ``level`` <= the leader level in ``marts.person_week``
@@ -31,13 +31,16 @@ import duckdb
 import polars as pl
 
 from transforms.code_version import code_fingerprint
-from transforms.metrics.event_week_inputs import event_week_inputs, stores_can_follow
+from transforms.metrics.event_week_inputs import changed_weeks, event_week_inputs, stores_can_follow
 from transforms.metrics.manager_relay import (
     CONTRIBUTION_ACTIONS,
     INTERACTION_ACTIONS,
+    LEADER_HUMAN_EVENTS,
     LEADER_MAX_LEVEL,
     LEADER_REACH_COUNT_COLUMNS,
     LEADER_REACH_PER_WEEK,
+    LEADER_REACH_ROWS,
+    LEADER_REACHED,
     leader_reach_counts,
     sql_list,
 )
@@ -54,18 +57,15 @@ _TABLES = (POSTS_TABLE, REACH_TABLE, FINGERPRINT_TABLE)
 _PERSON_WEEK = "marts.person_week"
 
 
-
 def _human(events: str, first: dt.date | None) -> str:
-    """The events of people (not automated) from the week ``first`` on (every week: ``None``). A time
-    bound two days before that Monday (time zones are within 14 hours of UTC) lets DuckDB skip the
-    earlier weeks' files and row groups; the week test is exact."""
+    """The events of people (not automated) in a week, from the week ``first`` on (every week:
+    ``None``). A time bound two days before that Monday (time zones are within 14 hours of UTC) lets
+    DuckDB skip the earlier weeks' files and row groups; the week test is exact."""
     since = "" if first is None else (
         f" AND occurred_at >= TIMESTAMPTZ '{first - dt.timedelta(days=2)} 00:00:00+00'"
         f" AND week_start >= DATE '{first}'")
-    return f"""
-        SELECT source, event_id, account_id, person_key, action, content_id, thread_id, occurred_at, week_start
-        FROM {events} WHERE NOT coalesce(is_automated, false) AND week_start IS NOT NULL{since}
-    """
+    return f"SELECT * FROM ({LEADER_HUMAN_EVENTS.format(events=events)}) WHERE week_start IS NOT NULL{since}"
+
 
 _POSTS_SQL = """
     WITH human AS NOT MATERIALIZED ({human}),
@@ -89,13 +89,7 @@ _CONTENT_SQL = f"""
 _REACH_SQL = f"""
     WITH human AS NOT MATERIALIZED ({{human}}),
     content AS ({_CONTENT_SQL}),
-    reached AS (
-        SELECT i.week_start, i.person_key, i.account_id, i.action
-        FROM human i
-        JOIN content c ON c.content_id = CASE WHEN i.action = 'reply' THEN i.thread_id ELSE i.content_id END
-        WHERE i.action IN ({{interaction}}) AND i.week_start >= c.posted_week
-          AND (i.person_key IS NULL OR i.person_key <> c.author_key) AND i.account_id <> c.author_account
-    )
+    reached AS ({LEADER_REACHED})
     {LEADER_REACH_PER_WEEK}
 """
 
@@ -118,7 +112,7 @@ def _first_changed(con: duckdb.DuckDBPyConnection, now: dict[dt.date, str]) -> d
     if not all(relation_exists(con, t) for t in _TABLES):
         return None
     stored = dict(con.execute(f"SELECT week_start, fingerprint FROM {FINGERPRINT_TABLE}").fetchall())
-    touched = {w for w, fp in now.items() if stored.get(w) != fp} | (set(stored) - set(now))
+    touched = changed_weeks(now, stored)
     return min(touched) if touched else "none"
 
 
@@ -168,10 +162,9 @@ def _read(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     counts = con.execute(
         f"""
         WITH posted AS (SELECT posted_week AS week_start, count(*) AS leader_content_items
-                        FROM ({_CONTENT_SQL}) GROUP BY ALL)
-        SELECT coalesce(p.week_start, r.week_start) AS week_start, p.leader_content_items, r.reach_people,
-            r.unresolved_accounts, r.reactions, r.replies, r.reads
-        FROM posted p FULL JOIN {REACH_TABLE} r ON r.week_start = p.week_start
+                        FROM ({_CONTENT_SQL}) GROUP BY ALL),
+        reach AS (SELECT * FROM {REACH_TABLE})
+        {LEADER_REACH_ROWS}
         """
     ).pl()
     return counts.select(pl.col("week_start").cast(pl.Date),

@@ -40,7 +40,10 @@ __all__ = [
     "RELAY_ESTIMAND",
     "identity_prerequisites",
     "leader_activity",
+    "LEADER_HUMAN_EVENTS",
+    "LEADER_REACHED",
     "LEADER_REACH_PER_WEEK",
+    "LEADER_REACH_ROWS",
     "leader_content_reach",
     "leader_reach_counts",
     "manager_relay_effect",
@@ -288,10 +291,23 @@ def sql_list(values: tuple[str, ...] | list[str]) -> str:
     return ", ".join(sql_literal(v) for v in values)
 
 
-# The top levels' content (first contribution per content id) and the interactions of others with
-# it, reduced to weekly counts inside DuckDB; {events}: clean events with person_key and week_start,
-# {person_week}: person x week with level. ``human`` is read twice: NOT MATERIALIZED keeps DuckDB
-# from holding every event in memory (a materialised CTE took 11 GiB at 100 M events).
+#: The events of people (not automated), with the columns the leaders' reach reads; {events}: clean
+#: events with person_key and week_start.
+LEADER_HUMAN_EVENTS = """
+    SELECT source, event_id, account_id, person_key, action, content_id, thread_id, occurred_at, week_start
+    FROM {events} WHERE NOT coalesce(is_automated, false)
+"""
+
+#: The interactions of others with leader content (``content``: content_id, author_key,
+#: author_account, posted_week) among ``human``, from the week the content was posted on.
+LEADER_REACHED = """
+    SELECT i.week_start, i.person_key, i.account_id, i.action
+    FROM human i
+    JOIN content c ON c.content_id = CASE WHEN i.action = 'reply' THEN i.thread_id ELSE i.content_id END
+    WHERE i.action IN ({interaction}) AND i.week_start >= c.posted_week
+      AND (i.person_key IS NULL OR i.person_key <> c.author_key) AND i.account_id <> c.author_account
+"""
+
 #: Per week of the interaction, the reach of the interactions of ``reached`` (week, person key,
 #: account, action).
 LEADER_REACH_PER_WEEK = """
@@ -304,29 +320,30 @@ LEADER_REACH_PER_WEEK = """
     FROM reached GROUP BY ALL
 """
 
-_LEADER_REACH_SQL = """
-WITH human AS NOT MATERIALIZED (
-    SELECT source, event_id, account_id, person_key, action, content_id, thread_id, occurred_at, week_start
-    FROM {events} WHERE NOT coalesce(is_automated, false)
-),
-leaders AS (SELECT DISTINCT person_key, week_start FROM {person_week} WHERE level <= {max_level}),
+#: One row per week from ``posted`` (week_start, leader_content_items) and ``reach``.
+LEADER_REACH_ROWS = """
+    SELECT coalesce(p.week_start, r.week_start) AS week_start, p.leader_content_items, r.reach_people,
+           r.unresolved_accounts, r.reactions, r.replies, r.reads
+    FROM posted p FULL JOIN reach r ON r.week_start = p.week_start
+"""
+
+# The top levels' content (first contribution per content id) and the interactions of others with
+# it, reduced to weekly counts inside DuckDB; {person_week}: person x week with level. ``human`` is
+# read twice: NOT MATERIALIZED keeps DuckDB from holding every event in memory (a materialised CTE
+# took 11 GiB at 100 M events).
+_LEADER_REACH_SQL = f"""
+WITH human AS NOT MATERIALIZED ({LEADER_HUMAN_EVENTS}),
+leaders AS (SELECT DISTINCT person_key, week_start FROM {{person_week}} WHERE level <= {{max_level}}),
 content AS (
     SELECT h.content_id, h.person_key AS author_key, h.account_id AS author_account, h.week_start AS posted_week
     FROM human h JOIN leaders l ON l.person_key = h.person_key AND l.week_start = h.week_start
-    WHERE h.action IN ({contribution}) AND h.content_id IS NOT NULL
+    WHERE h.action IN ({{contribution}}) AND h.content_id IS NOT NULL
     QUALIFY row_number() OVER (PARTITION BY h.content_id ORDER BY h.source, h.occurred_at, h.event_id) = 1
 ),
-reached AS (
-    SELECT i.week_start, i.person_key, i.account_id, i.action
-    FROM human i JOIN content c ON c.content_id = CASE WHEN i.action = 'reply' THEN i.thread_id ELSE i.content_id END
-    WHERE i.action IN ({interaction}) AND i.week_start >= c.posted_week
-      AND (i.person_key IS NULL OR i.person_key <> c.author_key) AND i.account_id <> c.author_account
-),
+reached AS ({LEADER_REACHED}),
 posted AS (SELECT posted_week AS week_start, count(*) AS leader_content_items FROM content GROUP BY ALL),
-reach AS ({reach})
-SELECT coalesce(p.week_start, r.week_start) AS week_start, p.leader_content_items, r.reach_people,
-       r.unresolved_accounts, r.reactions, r.replies, r.reads
-FROM posted p FULL JOIN reach r ON r.week_start = p.week_start
+reach AS ({LEADER_REACH_PER_WEEK})
+{LEADER_REACH_ROWS}
 """
 
 LEADER_REACH_COUNT_COLUMNS = ("leader_content_items", "reach_people", "unresolved_accounts", "reactions", "replies",
@@ -340,7 +357,7 @@ def leader_reach_counts(con: duckdb.DuckDBPyConnection, events: str, person_week
     ``events`` and ``person_week`` (names on ``con``): one row per week, no event leaves the engine."""
     sql = _LEADER_REACH_SQL.format(events=events, person_week=person_week, max_level=int(max_level),
                                    contribution=sql_list(CONTRIBUTION_ACTIONS),
-                                   interaction=sql_list(INTERACTION_ACTIONS), reach=LEADER_REACH_PER_WEEK)
+                                   interaction=sql_list(INTERACTION_ACTIONS))
     counts = con.execute(sql).pl()
     return counts.select(pl.col("week_start").cast(pl.Date), *(pl.col(c).cast(pl.Int64) for c in LEADER_REACH_COUNT_COLUMNS))
 
