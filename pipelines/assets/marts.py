@@ -2,7 +2,8 @@
 registry (``transforms.marts``), generated from its declaration: the asset reads the mart's inputs
 through the run's shared cache, calls the mart's one function and replaces its table. A mart whose
 inputs have a fingerprint equal to the one stored at its last build is kept as it is
-(``transforms.marts.memo``). Marts hold pseudonymous person keys only."""
+(``transforms.marts.memo``); a weekly mart is recomputed only from its first changed week
+(``transforms.marts.week_window``). Marts hold pseudonymous person keys only."""
 
 from dagster import AssetKey, AssetsDefinition, AssetSpec, MaterializeResult, MetadataValue, asset, multi_asset
 
@@ -13,7 +14,7 @@ from pipelines.resources import MartInputsResource, PseudonymSecretResource, War
 from pipelines.spark import EngineResource
 from transforms import eligibility
 from transforms import person_week as person_week_sql
-from transforms.marts import MartSpec, load_registry, memo
+from transforms.marts import MartSpec, load_registry, memo, week_window
 from transforms.warehouse import read_config, replace_table
 from transforms.weeks import data_weeks
 
@@ -85,6 +86,11 @@ def _materialise(spec: MartSpec, warehouse: WarehouseResource,
                  inputs: MartInputsResource) -> tuple[dict[str, int], bool]:
     """Rows per table of the mart, and whether its tables were kept (inputs unchanged) rather than
     rebuilt. The inputs no later mart needs are then released from the run's cache."""
+    if spec.week_window is not None:
+        with warehouse.get_connection() as con:
+            built = week_window.refresh(con, spec, inputs.cache)
+        inputs.cache.release(spec)
+        return built.rows, built.mode == "kept"
     with warehouse.get_connection() as con:
         fingerprint = inputs.cache.fingerprint(spec, con)
         kept = fingerprint is not None and memo.is_current(con, spec, fingerprint)

@@ -96,7 +96,8 @@ def test_a_second_run_on_the_same_inputs_keeps_the_pilot_marts(counted_run) -> N
     assert again.problems == ()
     for table in PILOT_TABLES:
         assert again.metadata[table.replace(".", "/")]["kept_unchanged"] is True, table
-    assert again.metadata["marts/adoption_curve"]["kept_unchanged"] is False  # reads every week: rebuilt
+    assert again.metadata["marts/retention"]["kept_unchanged"] is False  # reads every week: rebuilt
+    assert again.metadata["marts/adoption_curve"]["kept_unchanged"] is True  # no week changed (week_window)
     assert builds == Counter({"team_kpi_panel": 1})  # power's; the effects' panel was never built
     with duckdb.connect(str(base / "warehouse.duckdb"), read_only=True) as con:
         for table in PILOT_TABLES:

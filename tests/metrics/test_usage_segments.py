@@ -123,3 +123,22 @@ def test_shares_are_suppressed_below_min_group_size():
     shares = usage_segment_shares(_panel(), min_group_size=5)
     assert shares["suppressed"].all()
     assert shares["people"].null_count() == shares.height
+
+
+
+def test_a_frame_cut_to_recent_weeks_with_first_row_week_gives_the_same_segments():
+    # E: rows in weeks 0-2, then away, back in weeks 14-16. Weeks 14+ need weeks 3+ (12-week
+    # windows); in the rows from week 3 on, E's first row is week 14, so only first_row_week keeps
+    # E's window at 12 weeks rather than 1 to 3.
+    pw = make_person_week([{"person_key": "E", "w": w, "passive": 20} for w in (0, 1, 2, 14, 15, 16)]
+                          + [{"person_key": "F", "w": w, "passive": w % 3} for w in range(17)])
+    whole = usage_segments(pw).filter(pl.col("week_start") >= week(14)).sort("person_key", "week_start")
+    firsts = pw.group_by("person_key").agg(pl.col("week_start").min().alias("first_row_week"))
+    cut = pw.filter(pl.col("week_start") >= week(3)).join(firsts, on="person_key")
+
+    def recent(frame: pl.DataFrame) -> pl.DataFrame:
+        return usage_segments(frame).filter(pl.col("week_start") >= week(14)).sort("person_key", "week_start")
+
+    assert recent(cut).equals(whole)
+    assert _seg(whole, "E", 14)["window_len"] == 12
+    assert _seg(recent(cut.drop("first_row_week")), "E", 14)["window_len"] == 1

@@ -51,6 +51,7 @@ __all__ = [
     "MartInput",
     "MartSpec",
     "MartRegistryError",
+    "WeekWindow",
     "compute_mart",
     "inputs_needed",
     "load_registry",
@@ -95,6 +96,21 @@ class MartInput:
 
 
 @dataclass(frozen=True)
+class WeekWindow:
+    """A weekly mart's promise: its rows of week ``t`` depend only on the person-week rows of weeks
+    ``t - lookback_weeks`` .. ``t``, read through ``columns`` (besides ``person_key``,
+    ``week_start`` and ``first_active_week``). A weekly run then recomputes it only from its first
+    changed week (:mod:`transforms.marts.week_window`)."""
+
+    lookback_weeks: int
+    columns: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if self.lookback_weeks < 0:
+            raise MartRegistryError(f"lookback_weeks must be >= 0, got {self.lookback_weeks}")
+
+
+@dataclass(frozen=True)
 class MartSpec:
     """One mart (or one fit yielding several tables): its tables, inputs, kind, grain, readers."""
 
@@ -105,6 +121,8 @@ class MartSpec:
     grain: str
     description: str
     read_by: frozenset[str] = field(default_factory=frozenset)
+    #: Set for a weekly mart recomputed from its first changed week (None: every week, or kept whole).
+    week_window: WeekWindow | None = None
 
     @property
     def name(self) -> str:
@@ -168,13 +186,14 @@ def mart_input(*, reads: Sequence[str], description: str, needs: Sequence[str] =
 
 
 def mart(*tables: str, kind: MetricKind | str | None, grain: str, description: str,
-         read_by: Iterable[str] = ("report",)) -> Callable:
+         read_by: Iterable[str] = ("report",), week_window: WeekWindow | None = None) -> Callable:
     """Declare a function as computing the mart table(s) ``tables`` from the inputs its parameters name.
 
     The function returns one frame per table (a tuple when there are several), each of the one
     ``kind`` (checked when computed: :func:`compute_mart`); ``kind=None`` declares a table whose
     rows each name their kind (``metric_kind``), never blended. ``read_by``: ``report`` and/or
-    ``notebooks``; a mart nobody reads is not declared (a test keeps it that way).
+    ``notebooks``; a mart nobody reads is not declared (a test keeps it that way). ``week_window``:
+    the mart's rows of a week depend on a few weeks of person-week rows only (:class:`WeekWindow`).
     """
     if not tables or any(not t.startswith("marts.") or t.count(".") != 1 for t in tables):
         raise MartRegistryError(f"mart tables {tables!r}: expected names like 'marts.<table>'")
@@ -193,9 +212,10 @@ def mart(*tables: str, kind: MetricKind | str | None, grain: str, description: s
         taken = [t for t in tables for s in MARTS.values() if t in s.tables]
         if fn.__name__ in MARTS or taken:
             raise MartRegistryError(f"mart {fn.__name__}: {fn.__name__ if not taken else taken[0]} is declared twice")
+        if week_window is not None and "person_week" not in params:
+            raise MartRegistryError(f"mart {fn.__name__}: a week window needs the 'person_week' input")
         MARTS[fn.__name__] = MartSpec(tuple(tables), fn, tuple(params), None if kind is None else MetricKind(kind),
-                                      grain,
-                                      " ".join(description.split()), readers)
+                                      grain, " ".join(description.split()), readers, week_window)
         return fn
 
     return decorate
@@ -315,9 +335,12 @@ class InputCache:
         self._values.clear()
         self._fingerprints.clear()
 
-    def compute(self, spec: MartSpec, con: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame]:
-        """The mart's frame(s) by table, its inputs loaded (once) through this cache."""
-        return compute_mart(spec, {name: self.get(name, con) for name in spec.inputs})
+    def compute(self, spec: MartSpec, con: duckdb.DuckDBPyConnection, *,
+                overrides: Mapping[str, Any] | None = None) -> dict[str, pl.DataFrame]:
+        """The mart's frame(s) by table, its inputs loaded (once) through this cache; ``overrides``
+        gives some inputs' values instead (a week window's rows), neither loaded nor cached."""
+        given = dict(overrides or {})
+        return compute_mart(spec, {name: given[name] if name in given else self.get(name, con) for name in spec.inputs})
 
 
 def _digest(*parts: str) -> str:

@@ -10,25 +10,33 @@ from __future__ import annotations
 import polars as pl
 
 from transforms.contracts.config import Settings
-from transforms.marts import mart
+from transforms.marts import WeekWindow, mart
 from transforms.metrics import inequality, lifecycle, non_users, retention, stickiness, usage_segments
 from transforms.metrics.adoption_curve import adoption_curve as adoption_curve_table
-from transforms.metrics.populations import ANALYSIS_POPULATIONS
+from transforms.metrics.populations import ANALYSIS_POPULATIONS, DEFAULT_POPULATIONS, ORGANISATION
 from transforms.metrics.registry import MetricKind
 
 _A = MetricKind.ACTIVITY
+_FLAGS = ("is_active", "is_engaged", "is_contributor")
+
+
+def _population_columns(populations: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(p for p in populations if p != ORGANISATION)
 
 
 @mart("marts.adoption_curve", kind=_A, grain="week x population type x population",
       description="Per week and population: eligible, active, engaged, contributors, ever-active and their "
-      "rates over eligible headcount; small cells suppressed.", read_by=("report", "notebooks"))
+      "rates over eligible headcount; small cells suppressed.", read_by=("report", "notebooks"),
+      week_window=WeekWindow(0, ("iso_week", *_FLAGS, *_population_columns(DEFAULT_POPULATIONS))))
 def adoption_curve(person_week: pl.DataFrame, settings: Settings) -> pl.DataFrame:
     return adoption_curve_table(person_week, min_group_size=settings.min_group_size)
 
 
 @mart("marts.usage_segments", kind=_A, grain="week x population x segment",
       description="Share of eligible people per usage segment (Viva Insights convention), per week.",
-      read_by=("report", "notebooks"))
+      read_by=("report", "notebooks"),
+      week_window=WeekWindow(usage_segments.SegmentRules().window_weeks - 1,
+                             ("actions_total", *_population_columns(ANALYSIS_POPULATIONS))))
 def usage_segments_mart(person_week: pl.DataFrame, settings: Settings) -> pl.DataFrame:
     return usage_segments.usage_segment_shares(person_week, populations=ANALYSIS_POPULATIONS,
                                                 min_group_size=settings.min_group_size)
@@ -36,7 +44,7 @@ def usage_segments_mart(person_week: pl.DataFrame, settings: Settings) -> pl.Dat
 
 @mart("marts.lifecycle", kind=_A, grain="week x population x state",
       description="New / returning / resurrecting / dormant / lapsed / never-active shares of eligible people "
-      "per week.")
+      "per week.", week_window=WeekWindow(1, (*_FLAGS, *_population_columns(ANALYSIS_POPULATIONS))))
 def lifecycle_mart(person_week: pl.DataFrame, settings: Settings) -> pl.DataFrame:
     return lifecycle.lifecycle_shares(person_week, populations=ANALYSIS_POPULATIONS,
                                       min_group_size=settings.min_group_size)
@@ -54,7 +62,8 @@ def retention_mart(person_week: pl.DataFrame, settings: Settings) -> pl.DataFram
 
 
 @mart("marts.stickiness", kind=_A, grain="week x population",
-      description="Weekly active / 4-week active per population.", read_by=("notebooks",))
+      description="Weekly active / 4-week active per population.", read_by=("notebooks",),
+      week_window=WeekWindow(stickiness.WINDOW_WEEKS - 1, ("is_active", *_population_columns(ANALYSIS_POPULATIONS))))
 def stickiness_mart(person_week: pl.DataFrame, settings: Settings) -> pl.DataFrame:
     return stickiness.stickiness(person_week, populations=ANALYSIS_POPULATIONS, min_group_size=settings.min_group_size)
 

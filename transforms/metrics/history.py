@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import polars as pl
 
-__all__ = ["PERSON_WEEK_CORE", "weeks_between", "with_first_active"]
+__all__ = ["FIRST_ROW_WEEK", "PERSON_WEEK_CORE", "weeks_between", "with_first_active"]
 
 #: Columns every activity metric reads from ``marts.person_week``.
 PERSON_WEEK_CORE: tuple[str, ...] = (
@@ -20,6 +20,10 @@ PERSON_WEEK_CORE: tuple[str, ...] = (
     "is_contributor",
     "first_active_week",
 )
+
+#: Optional column of a person-week frame cut to recent weeks: the person's first week with a row
+#: in the whole table (what a metric that measures the length of a history needs to know).
+FIRST_ROW_WEEK = "first_row_week"
 
 
 def weeks_between(start: pl.Expr, end: pl.Expr) -> pl.Expr:

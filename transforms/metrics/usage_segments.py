@@ -5,7 +5,8 @@ Definitions (configurable through :class:`SegmentRules`), on one activity count 
 
 - The window of week ``t`` is the ``window_weeks`` (12) CALENDAR weeks ending with ``t``, cut at
   the person's first eligible week: at the start of a person's history it is shorter
-  (``window_len`` = weeks since the first person-week row + 1, at most 12). A week inside the
+  (``window_len`` = weeks since the first person-week row + 1, at most 12; a frame cut to recent
+  weeks gives that first row's week in a ``first_row_week`` column). A week inside the
   window without a row (a gap in eligibility, an absence) counts as a week with zero actions.
 - ``active_weeks`` = weeks of the window with at least ``min_weekly_actions`` (1) actions;
   ``mean_actions`` = the window's total actions / ``window_len``.
@@ -34,6 +35,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from transforms.metrics.history import FIRST_ROW_WEEK
 from transforms.metrics.populations import aggregate_by_population, population_source_columns, require_columns
 from transforms.metrics.registry import MetricKind, table_function, with_kind
 from transforms.privacy import DEFAULT_MIN_GROUP_SIZE, suppress_cells
@@ -87,8 +89,12 @@ def usage_segments(
     """
     require_columns(person_week, ["person_key", "week_start", metric], table="person_week")
     w = rules.window_weeks
+    # the person's first week with a row: given by a frame cut to recent weeks, else its first row
+    first_row = (pl.col(FIRST_ROW_WEEK) if FIRST_ROW_WEEK in person_week.columns
+                 else pl.col("week_start")).min().over("person_key")
     base = (
-        person_week.select("person_key", "week_start", pl.col(metric).fill_null(0).cast(pl.Float64).alias("__x"))
+        person_week.select("person_key", "week_start", pl.col(metric).fill_null(0).cast(pl.Float64).alias("__x"),
+                           first_row.alias("__first_row"))
         .unique(["person_key", "week_start"], keep="first")
         .sort("person_key", "week_start")
     )
@@ -98,7 +104,7 @@ def usage_segments(
             pl.col("__x").rolling_sum_by("week_start", window_size=f"{w}w").over("person_key").alias("window_actions"),
             active.rolling_sum_by("week_start", window_size=f"{w}w").over("person_key").alias("active_weeks"),
             pl.min_horizontal(
-                ((pl.col("week_start") - pl.col("week_start").min().over("person_key")).dt.total_days() // 7) + 1,
+                ((pl.col("week_start") - pl.col("__first_row")).dt.total_days() // 7) + 1,
                 pl.lit(w),
             )
             .cast(pl.Int32)
