@@ -25,6 +25,7 @@ from pipelines.exports import (
     staging_ddl,
 )
 from transforms.contracts import CONTRACTS
+from transforms.partitions import canonical_files_macro
 from transforms.warehouse import drop_relation, ensure_schemas, register_frame
 
 log = logging.getLogger(__name__)
@@ -145,10 +146,16 @@ def register_canonical(con: duckdb.DuckDBPyConnection, source: str, table: str, 
     if "source_file" in contract.names:
         overrides["source_file"] = ("coalesce(CAST(source_file AS VARCHAR), filename)" if "source_file" in types
                                     else "filename")
+    select = contract.sql_casts(available, overrides=overrides)
+    rejected_rows = (f"SELECT file, file_row_number FROM {CANONICAL_REJECTED_ROWS} "
+                     f"WHERE source = '{source}' AND \"table\" = '{table}'")
+    con.execute(  # the same rows, for a chosen list of the files (quality.checked_files)
+        f"CREATE OR REPLACE MACRO {canonical_files_macro(raw_table(source, table))}(files) AS TABLE "
+        f"SELECT {select} FROM read_parquet(files, union_by_name = true, filename = true, file_row_number = true) p "
+        f"ANTI JOIN ({rejected_rows}) bad ON bad.file = p.filename AND bad.file_row_number = p.file_row_number")
     clean_files = [c[0] for c in current if not c[4]]
     dirty_files = [c[0] for c in current if c[4]]
     parts = [f"SELECT {cols} FROM {rows_table}"]
-    select = contract.sql_casts(available, overrides=overrides)
     if clean_files:
         parts.append(f"SELECT {select} FROM read_parquet([{', '.join(_sql_path(f) for f in clean_files)}], "
                      "union_by_name = true, filename = true)")
@@ -156,9 +163,7 @@ def register_canonical(con: duckdb.DuckDBPyConnection, source: str, table: str, 
         parts.append(
             f"SELECT {select} FROM read_parquet([{', '.join(_sql_path(f) for f in dirty_files)}], "
             f"union_by_name = true, filename = true, file_row_number = true) p "
-            f"ANTI JOIN (SELECT file, file_row_number FROM {CANONICAL_REJECTED_ROWS} "
-            f"WHERE source = '{source}' AND \"table\" = '{table}') bad "
-            f"ON bad.file = p.filename AND bad.file_row_number = p.file_row_number"
+            f"ANTI JOIN ({rejected_rows}) bad ON bad.file = p.filename AND bad.file_row_number = p.file_row_number"
         )
     con.execute(f"CREATE VIEW {raw_table(source, table)} AS {' UNION ALL '.join(parts)}")
     return sum(c[3] - c[4] for c in current)

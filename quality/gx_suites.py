@@ -211,8 +211,10 @@ def suite_frame(con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[st
     return con.execute(f"SELECT {cols} FROM {table}{sample}").df(), total
 
 
-def run_suite(con: duckdb.DuckDBPyConnection, ctx: CheckContext, *, suite: str, table: str) -> CheckOutcome:
-    """Run the GX suite ``suite`` on ``table`` (``{source}`` bound from the context)."""
+def run_suite(con: duckdb.DuckDBPyConnection, ctx: CheckContext, *, suite: str, table: str,
+              rows: str | None = None) -> CheckOutcome:
+    """Run the GX suite ``suite`` on ``table`` (``{source}`` bound from the context), or on its rows
+    ``rows`` (a relation: the part not validated before, :mod:`quality.checked_files`)."""
     table = ctx.fmt(table)
     if not table_exists(con, table):
         return missing_table(table, required=False)
@@ -221,7 +223,7 @@ def run_suite(con: duckdb.DuckDBPyConnection, ctx: CheckContext, *, suite: str, 
     usable = [e for e in expectations if set(e.columns) <= present]
     left_out = sorted({c for e in expectations for c in e.columns} - present)
     columns = sorted({c for e in usable for c in e.columns})
-    frame, total = suite_frame(con, table, columns, limit=ctx.gx_sample_rows)
+    frame, total = suite_frame(con, rows or table, columns, limit=ctx.gx_sample_rows)
     meta: dict[str, object] = {
         "table": table, "suite": suite, "rows": total, "rows_validated": len(frame),
         "sampled": total > len(frame), "expectations": len(usable),

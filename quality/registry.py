@@ -28,7 +28,7 @@ from typing import Literal
 
 import duckdb
 
-from quality import anomalies, gx_suites, sql_checks
+from quality import anomalies, checked_files, gx_suites, sql_checks
 from quality.outcome import CheckContext, CheckOutcome, Severity
 from transforms.contracts import ACTIVITY_COUNTS, EVENTS, HR_DIRECTORY, HR_SNAPSHOTS, KPI_VALUES, PERSON_WEEK
 
@@ -110,8 +110,9 @@ def _declare() -> list[QualityCheck]:
             severity=E,
             blocking=True,
             description="No null in a required column of raw.{source}_events and every action in the canonical vocabulary "
-            "(whole table, SQL).",
-            fn=partial(sql_checks.required_and_vocabulary, table="raw.{source}_events", contract=EVENTS),
+            "(whole table, SQL; canonical files passed before are not read again).",
+            fn=partial(checked_files.by_file, table="raw.{source}_events",
+                       check=partial(sql_checks.required_and_vocabulary, contract=EVENTS)),
             per_source="events",
         ),
         QualityCheck(
@@ -128,9 +129,11 @@ def _declare() -> list[QualityCheck]:
             target="raw/{source}",
             severity=E,
             blocking=True,
-            description="Great Expectations suite on raw.{source}_events (sampled when large): required ids, action "
-            "vocabulary, non-negative lengths and mention counts, plausible timestamps.",
-            fn=partial(gx_suites.run_suite, suite="events", table="raw.{source}_events"),
+            description="Great Expectations suite on raw.{source}_events (sampled when large; canonical files passed "
+            "before are not sampled again): required ids, action vocabulary, non-negative lengths and mention counts, "
+            "plausible timestamps.",
+            fn=partial(checked_files.by_file, table="raw.{source}_events",
+                       check=partial(gx_suites.run_suite, suite="events")),
             per_source="events",
             engine="gx",
         ),
@@ -150,11 +153,12 @@ def _declare() -> list[QualityCheck]:
             severity=E,
             blocking=True,
             description="No null in a required column of raw.{source}_activity_counts, actions in the vocabulary, "
-            "counts >= 0 and periods that end on or after they start.",
-            fn=partial(sql_checks.required_and_vocabulary, table="raw.{source}_activity_counts",
-                    contract=ACTIVITY_COUNTS,
-                    extra_rules={"count: negative": '"count" < 0',
-                                 "period_end: before period_start": "period_end < period_start"}),
+            "counts >= 0 and periods that end on or after they start (canonical files passed before are not read "
+            "again).",
+            fn=partial(checked_files.by_file, table="raw.{source}_activity_counts",
+                       check=partial(sql_checks.required_and_vocabulary, contract=ACTIVITY_COUNTS,
+                                     extra_rules={"count: negative": '"count" < 0',
+                                                  "period_end: before period_start": "period_end < period_start"})),
             per_source="activity_counts",
         ),
         QualityCheck(
@@ -192,8 +196,10 @@ def _declare() -> list[QualityCheck]:
             severity=E,
             blocking=True,
             description="Great Expectations suite on raw.{source}_hr_snapshots: ids present, worker types and countries "
-            "well formed, levels >= 1, termination on or after hire.",
-            fn=partial(gx_suites.run_suite, suite="hr_snapshots", table="raw.{source}_hr_snapshots"),
+            "well formed, levels >= 1, termination on or after hire (canonical files passed before are not sampled "
+            "again).",
+            fn=partial(checked_files.by_file, table="raw.{source}_hr_snapshots",
+                       check=partial(gx_suites.run_suite, suite="hr_snapshots")),
             per_source="hr_snapshots",
             engine="gx",
         ),

@@ -103,10 +103,12 @@ def required_and_vocabulary(
     table: str,
     contract: Contract,
     extra_rules: Mapping[str, str] | None = None,
+    rows: str | None = None,
 ) -> CheckOutcome:
     """No null where ``contract`` requires a value, every closed-vocabulary value allowed, and no row
     matching any of ``extra_rules`` (``{"what is wrong": "SQL condition that flags a bad row"}``).
-    One aggregate pass over the whole table."""
+    One aggregate pass over the whole table, or over ``rows`` (a relation with its columns: the part
+    not checked before, :mod:`quality.checked_files`)."""
     table = ctx.fmt(table)
     if not table_exists(con, table):
         return missing_table(table, required=False)
@@ -124,8 +126,8 @@ def required_and_vocabulary(
     rules.update(extra_rules or {})
     if not rules:
         return CheckOutcome(True, f"{table}: nothing to check", {"table": table})
-    counts = _count_rules(con, table, rules)
-    return _rules_outcome(con, table, rules, counts, key=contract.key)
+    counts = _count_rules(con, rows or table, rules)
+    return _rules_outcome(con, table, rules, counts, key=contract.key, rows=rows)
 
 
 def _count_rules(con: duckdb.DuckDBPyConnection, table: str, rules: Mapping[str, str]) -> dict[str, int]:
@@ -142,7 +144,9 @@ def _rules_outcome(
     *,
     key: Sequence[str] = (),
     what: str = "row(s)",
+    rows: str | None = None,
 ) -> CheckOutcome:
+    relation = rows or table
     rows = counts["__rows"]
     broken = {name: n for name, n in counts.items() if name != "__rows" and n}
     meta: dict[str, object] = {"table": table, "rows": rows, **{f"violations: {k}": v for k, v in broken.items()}}
@@ -151,11 +155,11 @@ def _rules_outcome(
     frame = pl.DataFrame({"rule": list(broken), "violations": list(broken.values())})
     first = next(iter(broken))
     sample = ""
-    present = set(table_schema(con, table).names())
+    present = set(table_schema(con, relation).names())
     shown = [k for k in key if k in present]
     if shown:
         bad = con.execute(
-            f"SELECT {', '.join(quote(k) for k in shown)} FROM {table} WHERE {rules[first]} LIMIT 3"
+            f"SELECT {', '.join(quote(k) for k in shown)} FROM {relation} WHERE {rules[first]} LIMIT 3"
         ).pl()
         if bad.height:
             sample = f" (e.g. {examples(bad, shown)})"

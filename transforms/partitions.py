@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 __all__ = [
     "CANONICAL_FILES",
     "Partition",
+    "canonical_files_macro",
     "current_partitions",
     "future_cutoff",
     "week_bounds_utc",
@@ -43,6 +44,15 @@ __all__ = [
 
 #: The ingest layer's register of canonical Parquet files (``pipelines.warehouse``).
 CANONICAL_FILES = "raw.canonical_files"
+
+
+def canonical_files_macro(raw_table: str) -> str:
+    """The table macro ``<raw_table>__files(files)``: the rows of some of the canonical files of a raw
+    table, as its view shows them (the quarantined rows left out); written beside the view by the
+    ingest layer, read by the checks that look only at files they have not passed yet."""
+    return f"{raw_table}__files"
+
+
 #: A timestamp later than this after the run's start is a broken clock, not activity.
 FUTURE_TOLERANCE = dt.timedelta(days=1)
 
