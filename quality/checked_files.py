@@ -40,7 +40,8 @@ log = logging.getLogger(__name__)
 
 __all__ = ["CHECKED_FILES", "by_file"]
 
-CHECKED_FILES = "quality.checked_files"
+#: Run state beside the other stores (``clean``), not a check result: never published.
+CHECKED_FILES = "clean.quality_checked_files"
 _DDL = (f"CREATE TABLE IF NOT EXISTS {CHECKED_FILES} (check_key VARCHAR NOT NULL, file VARCHAR NOT NULL, "
         "size BIGINT, mtime_ns BIGINT, rows BIGINT, rejected BIGINT, fingerprint VARCHAR NOT NULL)")
 _QUALITY = Path(__file__).resolve().parent

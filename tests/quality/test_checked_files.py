@@ -13,6 +13,7 @@ import duckdb
 import polars as pl
 import pytest
 
+from pipelines.publish import publish_marts, published_tables
 from pipelines.warehouse import register_canonical
 from quality import checked_files, gx_suites, sql_checks
 from quality.outcome import CheckContext, CheckOutcome
@@ -87,6 +88,14 @@ def test_a_passed_file_is_not_read_again_until_it_changes(drop: Drop) -> None:
     assert _read(REQUIRED(drop.con, CTX)) == (4, 0)
     assert _read(REQUIRED(drop.con, CTX)) == (0, 4)
     assert _read(SUITE(drop.con, dataclasses.replace(CTX, gx_sample_rows=41))) == (4, 0)
+
+
+def test_the_record_is_run_state_and_not_published(drop: Drop, tmp_path: Path) -> None:
+    assert SUITE(drop.con, CTX).passed
+    recorded = drop.con.execute(f"SELECT count(*) FROM {checked_files.CHECKED_FILES}").fetchone()[0]
+    assert recorded == 3
+    publish_marts(drop.con, tmp_path / "published")
+    assert not [t for t in published_tables(tmp_path / "published") if "checked" in t]
 
 
 def test_a_bad_row_in_a_new_file_fails_as_on_the_whole_table_and_nothing_is_recorded(drop: Drop) -> None:
