@@ -21,7 +21,6 @@ how many files were checked now and how many were passed before (``files_checked
 from __future__ import annotations
 
 import dataclasses
-import functools
 import hashlib
 import logging
 from collections.abc import Callable
@@ -52,18 +51,10 @@ _UNCHECKED_VIEW = "__unchecked_rows"
 RowCheck = Callable[..., CheckOutcome]
 
 
-@functools.cache
-def _quality_code() -> str:
-    h = hashlib.blake2b(digest_size=16)
-    for path in sorted(_QUALITY.rglob("*.py")):
-        h.update(path.name.encode("utf-8") + b"\0" + path.read_bytes() + b"\0")
-    return h.hexdigest()
-
-
 def _fingerprint(ctx: CheckContext) -> str:
     """The code and the context a verdict depends on (the settings, the sample size)."""
     context = dataclasses.replace(ctx, source=None)
-    return hashlib.blake2b(f"{code_fingerprint()}|{_quality_code()}|{context!r}".encode(), digest_size=16).hexdigest()
+    return hashlib.blake2b(f"{code_fingerprint(_QUALITY)}|{context!r}".encode(), digest_size=16).hexdigest()
 
 
 def _split(table: str, source: str | None) -> tuple[str, str] | None:

@@ -16,13 +16,19 @@ _LIBRARIES = ("polars", "numpy", "scipy", "scikit-learn", "statsmodels", "diff-d
 _TRANSFORMS = Path(__file__).resolve().parent
 
 
-@functools.cache
-def code_fingerprint() -> str:
-    """A hash of every ``transforms/**/*.py`` file and of the numerical libraries' versions."""
-    h = hashlib.blake2b(digest_size=16)
-    for path in sorted(_TRANSFORMS.rglob("*.py")):
-        h.update(path.relative_to(_TRANSFORMS).as_posix().encode("utf-8") + b"\0")
+def _hash_sources(h: hashlib.blake2b, root: Path) -> None:
+    for path in sorted(root.rglob("*.py")):
+        h.update(path.relative_to(root).as_posix().encode("utf-8") + b"\0")
         h.update(path.read_bytes() + b"\0")
+
+
+@functools.cache
+def code_fingerprint(*packages: Path) -> str:
+    """A hash of every ``transforms/**/*.py`` file (and of every ``*.py`` under ``packages``, e.g.
+    the quality checks' own package) and of the numerical libraries' versions."""
+    h = hashlib.blake2b(digest_size=16)
+    for root in (_TRANSFORMS, *packages):
+        _hash_sources(h, root)
     for name in _LIBRARIES:
         try:
             version = importlib.metadata.version(name)

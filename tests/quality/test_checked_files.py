@@ -90,6 +90,13 @@ def test_a_passed_file_is_not_read_again_until_it_changes(drop: Drop) -> None:
     assert _read(SUITE(drop.con, dataclasses.replace(CTX, gx_sample_rows=41))) == (4, 0)
 
 
+def test_other_code_reads_every_file_again(drop: Drop, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _read(REQUIRED(drop.con, CTX)) == (3, 0)
+    assert _read(REQUIRED(drop.con, CTX)) == (0, 3)
+    monkeypatch.setattr(checked_files, "code_fingerprint", lambda *packages: "an edited check")
+    assert _read(REQUIRED(drop.con, CTX)) == (3, 0)
+
+
 def test_the_record_is_run_state_and_not_published(drop: Drop, tmp_path: Path) -> None:
     assert SUITE(drop.con, CTX).passed
     recorded = drop.con.execute(f"SELECT count(*) FROM {checked_files.CHECKED_FILES}").fetchone()[0]

@@ -53,6 +53,7 @@ __all__ = [
     "MartRegistryError",
     "WeekWindow",
     "compute_mart",
+    "digest",
     "inputs_needed",
     "load_registry",
     "mart",
@@ -301,7 +302,7 @@ class InputCache:
                 value = None
             else:
                 needs = [self.input_fingerprint(n, con) for n in spec.needs]
-                value = None if None in needs else _digest(name, *needs)  # type: ignore[arg-type]
+                value = None if None in needs else digest(name, *needs)  # type: ignore[arg-type]
             self._fingerprints[name] = value
         return self._fingerprints[name]
 
@@ -314,7 +315,7 @@ class InputCache:
             if value is None:
                 return None
             parts.append(f"{name}={value}")
-        return _digest(spec.name, *spec.tables, *parts)
+        return digest(spec.name, *spec.tables, *parts)
 
     def release(self, spec: MartSpec) -> list[str]:
         """Record that ``spec`` was built (or kept) and forget the loaded inputs that no mart of the
@@ -343,8 +344,9 @@ class InputCache:
         return compute_mart(spec, {name: given[name] if name in given else self.get(name, con) for name in spec.inputs})
 
 
-def _digest(*parts: str) -> str:
-    return hashlib.blake2b("\x1f".join(parts).encode("utf-8"), digest_size=16).hexdigest()
+def digest(*parts: object) -> str:
+    """A short hash of ``parts`` (each as text): what fingerprints of inputs and marts are made of."""
+    return hashlib.blake2b("\x1f".join(map(str, parts)).encode("utf-8"), digest_size=16).hexdigest()
 
 
 def compute_mart(spec: MartSpec, values: Mapping[str, Any]) -> dict[str, pl.DataFrame]:

@@ -13,14 +13,13 @@ general roll-out has passed, a new week leaves them unchanged and the pilot mart
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Sequence
 
 import polars as pl
 
 from transforms.clean_event_partitions import EVENT_PARTITIONS
 from transforms.contracts.config import Charters, KpiRegistry, Pilots, Settings, Surveys, Targets
-from transforms.marts import InputContext, mart_input
+from transforms.marts import InputContext, digest, mart_input
 from transforms.metrics.community_count_store import stored_community_counts
 from transforms.metrics.community_outputs import CommunityCounts
 from transforms.metrics.diffusion import BassDiffusion, bass_start_week, fit_bass_diffusion
@@ -36,20 +35,17 @@ PERSON_WEEK_TABLE = "marts.person_week"
 KPI_VALUES_TABLE = "raw.kpi_values"
 
 
-def _digest(*parts: object) -> str:
-    return hashlib.blake2b("\x1f".join(map(str, parts)).encode("utf-8"), digest_size=16).hexdigest()
-
 
 def _rows_fingerprint(ctx: InputContext, table: str, columns: Sequence[str], where: str,
                       params: dict[str, object]) -> str:
     """Row count and order-free sum of row hashes of ``table`` (``where``), computed in DuckDB."""
     cols = ", ".join(f'"{c}"' for c in columns)
     n, h = ctx.con.execute(f"SELECT count(*), sum(hash({cols})::HUGEINT) FROM {table} WHERE {where}", params).fetchone()
-    return _digest(table, n, h)
+    return digest(table, n, h)
 
 
 def _config_fingerprint(ctx: InputContext) -> str:
-    return _digest(*ctx.con.execute("SELECT name, body FROM raw.settings ORDER BY name").fetchall())
+    return digest(*ctx.con.execute("SELECT name, body FROM raw.settings ORDER BY name").fetchall())
 
 
 def _comparison_end(ctx: InputContext) -> dt.date | None:
@@ -110,7 +106,7 @@ def _before_comparison_end(ctx: InputContext, column: str) -> tuple[str, dict[st
 
 def _pilot_person_week_fingerprint(ctx: InputContext) -> str:
     where, params = _before_comparison_end(ctx, "week_start")
-    return _digest(_comparison_end(ctx),
+    return digest(_comparison_end(ctx),
                    _rows_fingerprint(ctx, PERSON_WEEK_TABLE, PILOT_PERSON_WEEK_COLUMNS, where, params))
 
 
@@ -128,7 +124,7 @@ def _pilot_kpi_values_fingerprint(ctx: InputContext) -> str:
     columns = [c for (c,) in ctx.con.execute(
         "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'raw' AND table_name = 'kpi_values' "
         "ORDER BY column_index").fetchall()]
-    return _digest(_comparison_end(ctx), _rows_fingerprint(ctx, KPI_VALUES_TABLE, columns, where, params))
+    return digest(_comparison_end(ctx), _rows_fingerprint(ctx, KPI_VALUES_TABLE, columns, where, params))
 
 
 @mart_input(reads=("raw.kpi_values",), needs=("settings", "pilots"), fingerprint=_pilot_kpi_values_fingerprint,

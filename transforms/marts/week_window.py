@@ -32,14 +32,14 @@ removed before it, which changes that week's hash too.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 from dataclasses import dataclass
 
 import duckdb
 import polars as pl
 
-from transforms.marts import InputCache, MartRegistryError, MartSpec, WeekWindow, memo
+from transforms.marts import InputCache, MartRegistryError, MartSpec, WeekWindow, digest, memo
+from transforms.marts.inputs import PERSON_WEEK_TABLE
 from transforms.metrics.history import FIRST_ROW_WEEK
 from transforms.warehouse import ensure_schemas, register_frame, relation_exists, replace_table, transaction
 
@@ -47,7 +47,6 @@ log = logging.getLogger(__name__)
 
 __all__ = ["MART_WEEK_FINGERPRINTS", "WeekRefresh", "refresh", "week_fingerprints", "window_rows"]
 
-PERSON_WEEK_TABLE = "marts.person_week"
 MART_WEEK_FINGERPRINTS = "clean.mart_week_fingerprints"
 _DDL = (f"CREATE TABLE IF NOT EXISTS {MART_WEEK_FINGERPRINTS} "
         "(mart VARCHAR NOT NULL, week_start DATE NOT NULL, fingerprint VARCHAR NOT NULL)")
@@ -65,9 +64,6 @@ class WeekRefresh:
     from_week: dt.date | None = None
 
 
-def _digest(*parts: object) -> str:
-    return hashlib.blake2b("\x1f".join(map(str, parts)).encode("utf-8"), digest_size=16).hexdigest()
-
 
 def _quoted(columns: tuple[str, ...]) -> str:
     return ", ".join(f'"{c}"' for c in columns)
@@ -84,7 +80,7 @@ def week_fingerprints(con: duckdb.DuckDBPyConnection, spec: MartSpec) -> dict[dt
     rows = con.execute(
         f"SELECT week_start, count(*), sum(hash({columns}, {first_active})::HUGEINT) "
         f"FROM {PERSON_WEEK_TABLE} GROUP BY week_start").fetchall()
-    return {week: _digest(n, h) for week, n, h in rows}
+    return {week: digest(n, h) for week, n, h in rows}
 
 
 def window_rows(con: duckdb.DuckDBPyConnection, spec: MartSpec, from_week: dt.date) -> pl.DataFrame:
@@ -121,7 +117,7 @@ def _rest_fingerprint(spec: MartSpec, cache: InputCache, con: duckdb.DuckDBPyCon
             return None
         parts.append(f"{name}={value}")
     window = _window(spec)
-    return _digest("week-window", spec.name, *spec.tables, window.lookback_weeks, *window.columns, *parts)
+    return digest("week-window", spec.name, *spec.tables, window.lookback_weeks, *window.columns, *parts)
 
 
 def _stored_weeks(con: duckdb.DuckDBPyConnection, spec: MartSpec) -> dict[dt.date, str] | None:
@@ -141,8 +137,6 @@ def refresh(con: duckdb.DuckDBPyConnection, spec: MartSpec, cache: InputCache) -
     """Build the weekly mart ``spec``: keep it, recompute it from its first changed week, or
     recompute every week (see the module docstring); its tables and stored hashes are written in
     one transaction."""
-    if WINDOWED_INPUT not in spec.inputs:
-        raise MartRegistryError(f"mart {spec.name}: a week window needs the {WINDOWED_INPUT!r} input")
     now = week_fingerprints(con, spec)
     rest = _rest_fingerprint(spec, cache, con)
     stored = _stored_weeks(con, spec) if rest is not None and memo.is_current(con, spec, rest) else None
